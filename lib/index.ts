@@ -1,0 +1,8 @@
+// overlay-native: mount Linux overlayfs from Node.js.
+export { OverlayError, type OverlayErrorInfo } from './errors';
+export { mount, mountSync, OverlayMount } from './mount';
+export { umount, umountSync, type UmountOptions } from './umount';
+export { MAX_LAYERS, type MountOptions, type MountFlags, type OverlayLayers, type Atime } from './mount-options';
+export type { OverlayFeatures, RedirectDir, Xino, Uuid, Verity, Fsync } from './overlay-options';
+export type { MechanismName, KernelFeatures } from './native';
+export { kernelFeatures } from './kernel';

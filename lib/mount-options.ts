@@ -1,0 +1,43 @@
+import type { MechanismName } from './native';
+import type { OverlayFeatures } from './overlay-options';
+
+export type Atime = 'relatime' | 'noatime' | 'strictatime';
+export type Propagation = 'private' | 'shared' | 'slave' | 'unbindable';
+
+/** Per-mount flags, as mount(8) -o knows them. */
+export interface MountFlags {
+  /** Read-only mount and superblock (`ro`); without upper an overlay is always read-only. */
+  readOnly?: boolean;
+  nosuid?: boolean;
+  nodev?: boolean;
+  noexec?: boolean;
+  /** Shorthand for `atime: 'noatime'`. */
+  noatime?: boolean;
+  atime?: Atime;
+}
+
+/** The layers of an overlay. */
+export interface OverlayLayers {
+  /** Lower layers, in the order of `lowerdir=`: the first is the top. */
+  lower: string[];
+  /** Data-only lower layers (`lowerdir=a::data`, `datadir+`; 6.5+, with metacopy and redirects). */
+  data?: string[];
+  /** The writable layer; needs `work` on the same mount. */
+  upper?: string;
+  /** Overlay's scratch directory: empty, on the same mount as `upper`, not inside it. */
+  work?: string;
+}
+
+export interface MountOptions extends OverlayLayers, OverlayFeatures, MountFlags {
+  /** The directory to mount on. */
+  target: string;
+  /**
+   * Force one mechanism instead of the best this kernel offers (for tests and
+   * for diagnosing kernels): 'fsconfig-fd', 'fsconfig-path', 'mount',
+   * 'mount-fd-path' or 'mount-fd-relative'.
+   */
+  mechanism?: MechanismName;
+}
+
+/** The most lower layers (lower and data together) overlay stacks: OVL_MAX_STACK. */
+export const MAX_LAYERS = 500;

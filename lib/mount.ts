@@ -1,0 +1,65 @@
+import type { MountOptions } from './mount-options';
+import { native, type MechanismName, type NativeMountResult } from './native';
+import { umount, umountSync, type UmountOptions } from './umount';
+import { toNativeRequest } from './validate';
+
+/**
+ * A mounted overlay. Disposable: `await using m = await mount(...)` or
+ * `using m = mountSync(...)` unmounts it when the scope ends.
+ */
+export class OverlayMount implements AsyncDisposable, Disposable {
+  /** The absolute path it is mounted on. */
+  readonly target: string;
+  /** How it was handed to the kernel (see the README's table). */
+  readonly mechanism: MechanismName;
+  /** The kernel's mount id (mountinfo's first field), 0 if the kernel cannot say. */
+  readonly mountId: number;
+  /** Non-fatal messages the kernel logged while mounting. */
+  readonly warnings: readonly string[];
+  #mounted = true;
+
+  constructor(target: string, result: NativeMountResult) {
+    this.target = target;
+    this.mechanism = result.mechanism;
+    this.mountId = result.mountId;
+    this.warnings = result.warnings;
+  }
+
+  /** Whether this object has not unmounted it yet. */
+  get mounted(): boolean {
+    return this.#mounted;
+  }
+
+  async unmount(options?: UmountOptions): Promise<void> {
+    await umount(this.target, options);
+    this.#mounted = false;
+  }
+
+  unmountSync(options?: UmountOptions): void {
+    umountSync(this.target, options);
+    this.#mounted = false;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#mounted) await this.unmount();
+  }
+
+  [Symbol.dispose](): void {
+    if (this.#mounted) this.unmountSync();
+  }
+}
+
+/**
+ * Mounts an overlay, off the event loop. Every layer is opened and checked
+ * first; the kernel's own reason comes back in `err.detail` on failure.
+ */
+export async function mount(options: MountOptions): Promise<OverlayMount> {
+  const request = toNativeRequest(options);
+  return new OverlayMount(request.target, await native.mountOverlay(request));
+}
+
+/** Synchronous twin of {@link mount}. */
+export function mountSync(options: MountOptions): OverlayMount {
+  const request = toNativeRequest(options);
+  return new OverlayMount(request.target, native.mountOverlaySync(request));
+}

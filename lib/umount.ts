@@ -1,0 +1,38 @@
+import { checkPath } from './validate';
+import { native, type NativeUmountFlags } from './native';
+
+export interface UmountOptions {
+  /** MNT_DETACH: detach now, clean up when the mount is no longer busy (`umount -l`). */
+  detach?: boolean;
+  /** MNT_FORCE: ask the filesystem to abort pending operations (`umount -f`). */
+  force?: boolean;
+  /** MNT_EXPIRE: mark for expiry; a second call unmounts if unused since. */
+  expire?: boolean;
+  /** UMOUNT_NOFOLLOW: do not follow a symlink at the target. */
+  noFollow?: boolean;
+}
+
+function toFlags(options: UmountOptions = {}): NativeUmountFlags {
+  if (options === null || typeof options !== 'object') throw new TypeError('umount options must be an object');
+  const flags: NativeUmountFlags = {};
+  for (const key of ['detach', 'force', 'expire', 'noFollow'] as const) {
+    const value = options[key];
+    if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${key} must be a boolean`);
+    if (value) flags[key] = true;
+  }
+  return flags;
+}
+
+/** Unmounts `target` (umount2). Rejects with an OverlayError: EINVAL if nothing is mounted there, EBUSY if busy. */
+export function umount(target: string, options?: UmountOptions): Promise<void> {
+  try {
+    return native.umountOverlay(checkPath('target', target), toFlags(options));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Synchronous twin of {@link umount}. */
+export function umountSync(target: string, options?: UmountOptions): void {
+  native.umountOverlaySync(checkPath('target', target), toFlags(options));
+}

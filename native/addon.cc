@@ -1,0 +1,18 @@
+// The addon's entry point: each system-call family registers its own exports.
+#include <napi.h>
+
+#include "js_error.h"
+
+namespace ovl {
+void InitMount(Napi::Env env, Napi::Object exports);
+void InitUmount(Napi::Env env, Napi::Object exports);
+}  // namespace ovl
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ovl::InitErrors(env, exports);
+  ovl::InitMount(env, exports);
+  ovl::InitUmount(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(overlay_native, Init)

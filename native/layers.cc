@@ -1,0 +1,105 @@
+#include "layers.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+namespace ovl {
+namespace {
+
+constexpr int kMaxWalk = 4096;  // a path of PATH_MAX has fewer components than this
+
+Outcome<Layer> OpenLayer(const std::string& path, std::string field) {
+  int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return SysError::FromErrno("open", path, std::move(field));
+  return Layer{path, std::move(field), UniqueFd(fd)};
+}
+
+struct Identity {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  uint64_t mountId = 0;
+  bool operator==(const Identity& o) const { return dev == o.dev && ino == o.ino; }
+};
+
+bool Identify(int fd, Identity* out) {
+  struct statx stx {};
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &stx) != 0) return false;
+  out->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+  out->ino = stx.stx_ino;
+  out->mountId = (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
+  return true;
+}
+
+// Walks from `inner` up to its mount's root, looking for `outer`.
+// Only called for two directories on the same mount.
+bool IsInside(int inner, const Identity& outer) {
+  Identity here;
+  if (!Identify(inner, &here)) return false;
+  UniqueFd current;
+  int fd = inner;
+  for (int i = 0; i < kMaxWalk; i++) {
+    if (here == outer) return true;
+    UniqueFd parent(::openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    Identity up;
+    if (!parent.valid() || !Identify(parent.get(), &up)) return false;
+    if (up == here || (here.mountId != 0 && up.mountId != here.mountId)) return false;  // reached the root
+    current = std::move(parent);
+    fd = current.get();
+    here = up;
+  }
+  return false;
+}
+
+SysError CheckUpperAndWork(const Layer& upper, const Layer& work) {
+  Identity u, w;
+  if (!Identify(upper.fd.get(), &u)) return SysError::FromErrno("statx", upper.path, "upper");
+  if (!Identify(work.fd.get(), &w)) return SysError::FromErrno("statx", work.path, "work");
+  bool sameMount = (u.mountId != 0 && w.mountId != 0) ? u.mountId == w.mountId : u.dev == w.dev;
+  if (!sameMount) {
+    return SysError::Invalid("work", work.path, "upper and work must be on the same mount ('" + upper.path + "' and '" + work.path + "' are not)", EXDEV);
+  }
+  if (u == w) return SysError::Invalid("work", work.path, "upper and work must be different directories");
+  if (IsInside(work.fd.get(), u)) return SysError::Invalid("work", work.path, "work must not be inside upper '" + upper.path + "'");
+  if (IsInside(upper.fd.get(), w)) return SysError::Invalid("upper", upper.path, "upper must not be inside work '" + work.path + "'");
+  return {};
+}
+
+SysError OpenAll(const std::vector<std::string>& paths, const char* name, std::vector<Layer>* out) {
+  out->reserve(paths.size());
+  for (size_t i = 0; i < paths.size(); i++) {
+    auto layer = OpenLayer(paths[i], std::string(name) + "[" + std::to_string(i) + "]");
+    if (layer.error) return layer.error;
+    out->push_back(std::move(layer.value));
+  }
+  return {};
+}
+
+}  // namespace
+
+uint64_t MountIdOf(int fd) {
+  Identity id;
+  return Identify(fd, &id) ? id.mountId : 0;
+}
+
+Outcome<OpenedLayers> OpenLayers(const MountRequest& request) {
+  OpenedLayers opened;
+  if (auto e = OpenAll(request.lower, "lower", &opened.lower)) return e;
+  if (auto e = OpenAll(request.data, "data", &opened.data)) return e;
+  opened.hasUpper = !request.upper.empty();
+  if (opened.hasUpper) {
+    auto upper = OpenLayer(request.upper, "upper");
+    if (upper.error) return upper.error;
+    auto work = OpenLayer(request.work, "work");
+    if (work.error) return work.error;
+    if (auto e = CheckUpperAndWork(upper.value, work.value)) return e;
+    opened.upper = std::move(upper.value);
+    opened.work = std::move(work.value);
+  }
+  auto target = OpenLayer(request.target, "target");
+  if (target.error) return target.error;
+  opened.target = std::move(target.value);
+  return opened;
+}
+
+}  // namespace ovl

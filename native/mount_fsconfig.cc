@@ -1,0 +1,147 @@
+// The new mount API: every layer is its own fsconfig call, so no page limit
+// and no escaping; failures come back with the kernel's words in the fs log.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "mount_engines.h"
+#include "sys.h"
+#include "unique_fd.h"
+
+namespace ovl {
+namespace {
+
+// fsconfig copies at most 255 bytes of a key or string value.
+constexpr size_t kMaxFsconfigString = 255;
+
+// Drains the fs_context log: one message per read, ENODATA when empty.
+// Messages look like "e overlay: reason"; we keep the part after the level.
+void ReadLog(int fsfd, std::vector<std::string>* errors, std::vector<std::string>* warnings) {
+  char buf[4096];
+  for (int i = 0; i < 64; i++) {
+    ssize_t n = ::read(fsfd, buf, sizeof(buf) - 1);
+    if (n <= 0) break;
+    std::string line(buf, static_cast<size_t>(n));
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    char level = line.size() > 2 && line[1] == ' ' ? line[0] : '?';
+    std::string text = level == '?' ? line : line.substr(2);
+    (level == 'e' ? errors : warnings)->push_back(text);
+  }
+}
+
+class FsContext {
+ public:
+  explicit FsContext(UniqueFd fd) : fd_(std::move(fd)) {}
+  int fd() const { return fd_.get(); }
+
+  // Fills in the failure's detail from the log.
+  SysError Fail(SysError error) {
+    std::vector<std::string> warnings;
+    ReadLog(fd_.get(), &error.detail, &warnings);
+    error.detail.insert(error.detail.end(), warnings.begin(), warnings.end());
+    return error;
+  }
+
+  SysError SetString(const char* key, const std::string& value, const std::string& path, const std::string& field) {
+    if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_STRING, key, value.c_str(), 0) == 0) return {};
+    return Fail(FsconfigError(key, path, field));
+  }
+  SysError SetFd(const char* key, int layerFd, const std::string& path, const std::string& field) {
+    if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_FD, key, nullptr, layerFd) == 0) return {};
+    return Fail(FsconfigError(key, path, field));
+  }
+  SysError SetFlag(const char* key, const std::string& field) {
+    if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_FLAG, key, nullptr, 0) == 0) return {};
+    return Fail(FsconfigError(key, "", field));
+  }
+
+ private:
+  static SysError FsconfigError(const char* key, const std::string& path, const std::string& field) {
+    SysError e = SysError::FromErrno("fsconfig", path, field);
+    e.subject = key;
+    return e;
+  }
+  UniqueFd fd_;
+};
+
+SysError SetLayer(FsContext& ctx, const char* key, const Layer& layer, Mechanism mechanism) {
+  if (mechanism == Mechanism::FsconfigFd) return ctx.SetFd(key, layer.fd.get(), layer.path, layer.field);
+  // Real paths read best in mountinfo; an fd name only when the path cannot
+  // be passed as it is: past 255 bytes, or holding a backslash, which the
+  // kernel drops from `upperdir`/`workdir` strings (seen on 6.18).
+  bool literal = layer.path.size() <= kMaxFsconfigString && layer.path.find('\\') == std::string::npos;
+  const std::string& value = literal ? layer.path : FdPath(layer.fd.get());
+  return ctx.SetString(key, value, layer.path, layer.field);
+}
+
+unsigned MountAttributes(const MountRequest& r) {
+  unsigned attrs = 0;
+  if (r.readOnly) attrs |= MOUNT_ATTR_RDONLY;
+  if (r.nosuid) attrs |= MOUNT_ATTR_NOSUID;
+  if (r.nodev) attrs |= MOUNT_ATTR_NODEV;
+  if (r.noexec) attrs |= MOUNT_ATTR_NOEXEC;
+  if (r.atime == "noatime") attrs |= MOUNT_ATTR_NOATIME;
+  if (r.atime == "strictatime") attrs |= MOUNT_ATTR_STRICTATIME;
+  return attrs;  // relatime is MOUNT_ATTR_RELATIME == 0, the default
+}
+
+SysError Configure(FsContext& ctx, const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
+  // mountinfo's source column, as mount(8) and mount(2) users write it.
+  if (auto e = ctx.SetString("source", "overlay", "", "source")) return e;
+  for (const Layer& layer : layers.lower) {
+    if (auto e = SetLayer(ctx, "lowerdir+", layer, mechanism)) return e;
+  }
+  for (const Layer& layer : layers.data) {
+    if (auto e = SetLayer(ctx, "datadir+", layer, mechanism)) return e;
+  }
+  if (layers.hasUpper) {
+    if (auto e = SetLayer(ctx, "upperdir", layers.upper, mechanism)) return e;
+    if (auto e = SetLayer(ctx, "workdir", layers.work, mechanism)) return e;
+  }
+  for (const MountOption& option : request.options) {
+    SysError e = option.flag ? ctx.SetFlag(option.key.c_str(), option.key)
+                             : ctx.SetString(option.key.c_str(), option.value, "", option.key);
+    if (e) return e;
+  }
+  // `ro` on the superblock too, as mount(8) -o ro does: overlay then never writes to upper.
+  if (request.readOnly) {
+    if (auto e = ctx.SetFlag("ro", "readOnly")) return e;
+  }
+  return {};
+}
+
+}  // namespace
+
+Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
+  UniqueFd fsfd(sys::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fsfd.valid()) return SysError::FromErrno("fsopen", request.target, "target");
+  FsContext ctx(std::move(fsfd));
+
+  if (auto e = Configure(ctx, request, layers, mechanism)) return e;
+  if (sys::fsconfig(ctx.fd(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    SysError e = SysError::FromErrno("fsconfig", request.target);
+    e.subject = "create";
+    return ctx.Fail(std::move(e));
+  }
+  UniqueFd mnt(sys::fsmount(ctx.fd(), FSMOUNT_CLOEXEC, MountAttributes(request)));
+  if (!mnt.valid()) return ctx.Fail(SysError::FromErrno("fsmount", request.target));
+  // Until move_mount succeeds the mount is detached: closing `mnt` frees it.
+  if (sys::move_mount(mnt.get(), "", layers.target.fd.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    return ctx.Fail(SysError::FromErrno("move_mount", request.target, "target"));
+  }
+
+  MountResult result;
+  result.mechanism = mechanism;
+  result.mountId = MountIdOf(mnt.get());
+  std::vector<std::string> errors;
+  ReadLog(ctx.fd(), &errors, &result.warnings);
+  result.warnings.insert(result.warnings.end(), errors.begin(), errors.end());
+  return result;
+}
+
+std::string FdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+}  // namespace ovl

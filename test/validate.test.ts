@@ -1,0 +1,52 @@
+// Requests refused before the kernel: each error names the field at fault.
+import t, { type Test } from 'tap';
+import { mount, mountSync, MAX_LAYERS, type MountOptions } from '../lib/index';
+
+const base = { lower: ['/a', '/b'], target: '/mnt' };
+
+function refused(t: Test, options: unknown, field: string, pattern: RegExp): void {
+  t.throws(() => mountSync(options as MountOptions), { field, message: pattern }, `${field}: ${pattern}`);
+}
+
+t.test('layers', async (t) => {
+  refused(t, { target: '/mnt' }, 'lower', /at least one lower/);
+  refused(t, { ...base, lower: [] }, 'lower', /at least one lower/);
+  refused(t, { ...base, lower: ['/a'] }, 'lower', /at least 2 lower layers/);
+  refused(t, { ...base, lower: ['/a', ''] }, 'lower[1]', /must not be empty/);
+  refused(t, { ...base, lower: ['/a', 'b\0c'] }, 'lower[1]', /NUL/);
+  refused(t, { ...base, lower: ['/a', 7] }, 'lower[1]', /must be a path string, got number/);
+  refused(t, { ...base, lower: '/a:/b' }, 'lower', /must be an array of paths/);
+  const many = Array.from({ length: MAX_LAYERS + 1 }, (_, i) => `/l${i}`);
+  refused(t, { ...base, lower: many }, 'lower', /501 layers, but the kernel stacks at most 500/);
+  refused(t, { ...base, lower: many.slice(0, 400), data: many.slice(400) }, 'lower', /501 layers/);
+  refused(t, { ...base, upper: '/u' }, 'work', /upper and work must be given together/);
+  refused(t, { ...base, work: '/w' }, 'upper', /upper and work must be given together/);
+  refused(t, { lower: ['/a', '/b'] }, 'target', /must be a path string, got undefined/);
+});
+
+t.test('features and flags', async (t) => {
+  refused(t, { ...base, index: 'yes' }, 'index', /must be a boolean/);
+  refused(t, { ...base, xino: 'maybe' }, 'xino', /must be one of 'on', 'off', 'auto'/);
+  refused(t, { ...base, redirectDir: 'sideways' }, 'redirectDir', /must be one of/);
+  refused(t, { ...base, readOnly: 1 }, 'readOnly', /must be a boolean/);
+  refused(t, { ...base, atime: 'never' }, 'atime', /must be one of 'relatime', 'noatime', 'strictatime'/);
+  refused(t, { ...base, noatime: true, atime: 'strictatime' }, 'noatime', /conflicts/);
+  refused(t, { ...base, mechanism: 'magic' }, 'mechanism', /must be one of/);
+});
+
+t.test('combinations the kernel rejects', async (t) => {
+  refused(t, { ...base, verity: 'on', metacopy: false }, 'verity', /needs metacopy/);
+  refused(t, { ...base, metacopy: true, redirectDir: 'follow' }, 'metacopy', /needs redirect_dir=on/);
+  refused(t, { ...base, nfsExport: true, index: false }, 'nfsExport', /needs index=on/);
+  refused(t, { ...base, nfsExport: true, metacopy: true }, 'nfsExport', /metacopy=on/);
+  refused(t, { ...base, userxattr: true, redirectDir: 'on' }, 'userxattr', /redirect_dir=on/);
+  refused(t, { ...base, userxattr: true, metacopy: true }, 'userxattr', /metacopy=on/);
+  refused(t, { ...base, userxattr: true, verity: 'require' }, 'userxattr', /verity=require/);
+  refused(t, { ...base, volatile: true }, 'volatile', /needs an upper/);
+});
+
+t.test('the Promise form rejects instead of throwing', async (t) => {
+  const pending = mount({ ...base, lower: [] });
+  t.type(pending, Promise);
+  await t.rejects(pending, { code: 'EINVAL', field: 'lower' });
+});
