@@ -6,3 +6,4 @@ export { MAX_LAYERS, type MountOptions, type MountFlags, type OverlayLayers, typ
 export type { OverlayFeatures, RedirectDir, Xino, Uuid, Verity, Fsync } from './overlay-options';
 export type { MechanismName, KernelFeatures } from './native';
 export { kernelFeatures } from './kernel';
+export { parseOptions, formatOptions, escapePath, type ParsedOptions } from './option-string';

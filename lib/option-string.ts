@@ -1,0 +1,181 @@
+// mount(8)-style option strings: `lowerdir=/a\:b:/c,upperdir=/u,workdir=/w,index=on`.
+// Options are split on ',' and layers on ':', and '\' escapes the next
+// character, as the kernel's own parser does; so a path, whatever it holds,
+// can never become a second option or a second layer.
+import { invalid } from './errors';
+import type { MountFlags, MountOptions } from './mount-options';
+import { FEATURES, type FeatureSpec, type OverlayFeatures } from './overlay-options';
+
+/** Everything an option string can say: all of MountOptions but the target. */
+export type ParsedOptions = Partial<Omit<MountOptions, 'target' | 'mechanism'>>;
+
+const ESCAPED = /[\\,:]/g;
+
+/** Escapes a path for a `lowerdir=`, `upperdir=` or `workdir=` value. */
+export function escapePath(p: string): string {
+  return p.replace(ESCAPED, (c) => '\\' + c);
+}
+
+/** Splits on `sep` where it is not escaped, keeping escapes in the pieces. */
+function splitUnescaped(text: string, sep: string): string[] {
+  const pieces: string[] = [];
+  let current = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === '\\' && i + 1 < text.length) {
+      current += c + text[++i];
+    } else if (c === sep) {
+      pieces.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  pieces.push(current);
+  return pieces;
+}
+
+function unescape(text: string): string {
+  return text.replace(/\\(.)/gs, '$1');
+}
+
+/** `a:b::d1::d2`: lower layers, then data-only layers after the first `::`. */
+function parseLowerdir(value: string): { lower: string[]; data: string[] } {
+  const pieces = splitUnescaped(value, ':');
+  const lower: string[] = [];
+  const data: string[] = [];
+  let inData = false;
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i] as string;
+    if (piece === '') {
+      // An empty piece is the middle of '::'; any other empty layer is an error.
+      if (i === 0 || i === pieces.length - 1 || pieces[i + 1] === '') throw invalid('lowerdir', `empty layer in '${value}'`);
+      inData = true;
+      continue;
+    }
+    (inData ? data : lower).push(unescape(piece));
+  }
+  return { lower, data };
+}
+
+type FlagSetter = (o: MountFlags) => void;
+const MOUNT_FLAGS: Record<string, FlagSetter> = {
+  ro: (o) => (o.readOnly = true),
+  rw: (o) => (o.readOnly = false),
+  nosuid: (o) => (o.nosuid = true),
+  suid: (o) => (o.nosuid = false),
+  nodev: (o) => (o.nodev = true),
+  dev: (o) => (o.nodev = false),
+  noexec: (o) => (o.noexec = true),
+  exec: (o) => (o.noexec = false),
+  noatime: (o) => (o.atime = 'noatime'),
+  relatime: (o) => (o.atime = 'relatime'),
+  strictatime: (o) => (o.atime = 'strictatime'),
+  defaults: () => undefined,
+};
+
+function featureFromKey(key: string): { spec: FeatureSpec; negated: boolean } | undefined {
+  for (const spec of FEATURES) {
+    if (spec.key === key) return { spec, negated: false };
+    if (spec.kind.type === 'pair' && spec.kind.off === key) return { spec, negated: true };
+  }
+  return undefined;
+}
+
+function parseFeature(spec: FeatureSpec, negated: boolean, value: string | undefined, out: OverlayFeatures): void {
+  const set = (v: unknown): void => void Object.assign(out, { [spec.field]: v });
+  switch (spec.kind.type) {
+    case 'onoff':
+      if (value !== 'on' && value !== 'off') throw invalid(spec.key, `must be '${spec.key}=on' or '${spec.key}=off'`);
+      return set(value === 'on');
+    case 'enum':
+      if (value === undefined || !spec.kind.values.includes(value)) {
+        throw invalid(spec.key, `must be ${spec.kind.values.map((v) => `'${spec.key}=${v}'`).join(', ')}`);
+      }
+      return set(value);
+    case 'flag':
+    case 'pair':
+      if (value !== undefined) throw invalid(spec.key, `takes no value, got '${spec.key}=${value}'`);
+      return set(!negated);
+  }
+}
+
+/**
+ * Parses a mount(8)-style option string into typed options. Unknown options
+ * are refused, naming the option.
+ */
+export function parseOptions(text: string): ParsedOptions {
+  if (typeof text !== 'string') throw new TypeError('options must be a string');
+  const out: ParsedOptions = {};
+  for (const item of splitUnescaped(text, ',')) {
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    const key = eq < 0 ? item : item.slice(0, eq);
+    const value = eq < 0 ? undefined : item.slice(eq + 1);
+    const needsValue = () => {
+      if (value === undefined || value === '') throw invalid(key, `needs a value: '${key}=...'`);
+      return value;
+    };
+    if (key === 'lowerdir') {
+      if (out.lower?.length) throw invalid('lowerdir', 'given more than once (or mixed with lowerdir+)');
+      Object.assign(out, parseLowerdir(needsValue()));
+    } else if (key === 'lowerdir+') {
+      (out.lower ??= []).push(unescape(needsValue()));
+    } else if (key === 'datadir+') {
+      (out.data ??= []).push(unescape(needsValue()));
+    } else if (key === 'upperdir') {
+      out.upper = unescape(needsValue());
+    } else if (key === 'workdir') {
+      out.work = unescape(needsValue());
+    } else if (value === undefined && key in MOUNT_FLAGS) {
+      (MOUNT_FLAGS[key] as FlagSetter)(out);
+    } else {
+      const feature = featureFromKey(key);
+      if (!feature) throw invalid('options', `unknown option '${key}'`);
+      parseFeature(feature.spec, feature.negated, value, out);
+    }
+  }
+  if (out.data && !out.data.length) delete out.data;
+  return out;
+}
+
+function featureText(spec: FeatureSpec, value: unknown): string | undefined {
+  switch (spec.kind.type) {
+    case 'onoff':
+      return `${spec.key}=${value ? 'on' : 'off'}`;
+    case 'enum':
+      return `${spec.key}=${String(value)}`;
+    case 'flag':
+      return value ? spec.key : undefined;
+    case 'pair':
+      return value ? spec.key : spec.kind.off;
+  }
+}
+
+/**
+ * Formats typed options as a mount(8)-style string the kernel's mount(2)
+ * parser reads back to the same layers: `,` `:` and `\` in paths are escaped.
+ */
+export function formatOptions(options: ParsedOptions): string {
+  const parts: string[] = [];
+  if (options.lower?.length) {
+    const layers = options.lower.map(escapePath).join(':');
+    const data = (options.data ?? []).map((d) => '::' + escapePath(d)).join('');
+    parts.push(`lowerdir=${layers}${data}`);
+  }
+  if (options.upper !== undefined) parts.push(`upperdir=${escapePath(options.upper)}`);
+  if (options.work !== undefined) parts.push(`workdir=${escapePath(options.work)}`);
+  for (const spec of FEATURES) {
+    const value = options[spec.field];
+    if (value === undefined) continue;
+    const text = featureText(spec, value);
+    if (text) parts.push(text);
+  }
+  if (options.readOnly) parts.push('ro');
+  if (options.nosuid) parts.push('nosuid');
+  if (options.nodev) parts.push('nodev');
+  if (options.noexec) parts.push('noexec');
+  const atime = options.noatime ? 'noatime' : options.atime;
+  if (atime) parts.push(atime);
+  return parts.join(',');
+}
