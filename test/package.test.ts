@@ -7,8 +7,11 @@ import t from 'tap';
 import { needsOverlay, scratch } from './helpers/scratch';
 
 const root = path.join(__dirname, '..', '..');
+// The consumer must load the tarball's prebuild, not a build a test run points at.
+const { OVERLAY_NATIVE_ADDON: _ignored, ...inherited } = process.env;
+const packEnv = { ...inherited, npm_config_loglevel: 'error' };
 const run = (cmd: string, args: string[], cwd: string) =>
-  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error' } }).toString();
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: packEnv }).toString();
 
 /** A copy of the working tree, so building prebuilds never touches the build/ other tests load. */
 function stage(dir: string): string {
