@@ -6,10 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
-npx cmake-js compile --out build-asan \
-  --CDCMAKE_CXX_FLAGS="$flags" \
-  --CDCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined"
+npx cmake-js compile --out build-asan --CDOVERLAY_NATIVE_SANITIZE=ON
+if ! nm -D build-asan/Release/overlay_native.node | grep -q __asan_report; then
+  echo "build-asan is not instrumented" >&2
+  exit 1
+fi
 
 export OVERLAY_NATIVE_ADDON="$PWD/build-asan/Release/overlay_native.node"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
