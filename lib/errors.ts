@@ -26,6 +26,17 @@ function quote(s: string): string {
   return `'${s}'`;
 }
 
+const EPERM = 1;
+const PRIVILEGED_SYSCALLS = new Set(['mount', 'umount2', 'fsopen', 'fsconfig', 'fsmount', 'move_mount', 'fspick', 'open_tree', 'mount_setattr']);
+
+/** What to do about an error, when the errno alone does not say it. */
+function hintFor(info: OverlayErrorInfo): string | undefined {
+  if (info.errno === EPERM && info.syscall && PRIVILEGED_SYSCALLS.has(info.syscall)) {
+    return 'mounting needs root, or CAP_SYS_ADMIN in the mount namespace';
+  }
+  return undefined;
+}
+
 function composeMessage(code: string, description: string, info: OverlayErrorInfo): string {
   if (info.reason !== undefined) {
     const where = info.field ? `${info.field}: ` : '';
@@ -33,7 +44,8 @@ function composeMessage(code: string, description: string, info: OverlayErrorInf
   }
   const quoted = [info.subject, info.path].filter((s): s is string => !!s).map(quote).join(' ');
   const call = info.syscall ? `, ${info.syscall}${quoted ? ' ' + quoted : ''}` : quoted ? `, ${quoted}` : '';
-  const detail = info.detail?.length ? ` (${info.detail.join('; ')})` : '';
+  const notes = [...(info.detail ?? []), hintFor(info)].filter((n): n is string => !!n);
+  const detail = notes.length ? ` (${notes.join('; ')})` : '';
   return `${code}: ${description}${call}${detail}`;
 }
 

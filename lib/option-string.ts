@@ -127,7 +127,7 @@ export function parseOptions(text: string): ParsedOptions {
       out.upper = unescape(needsValue());
     } else if (key === 'workdir') {
       out.work = unescape(needsValue());
-    } else if (value === undefined && key in MOUNT_FLAGS) {
+    } else if (value === undefined && Object.hasOwn(MOUNT_FLAGS, key)) {
       (MOUNT_FLAGS[key] as FlagSetter)(out);
     } else {
       const feature = featureFromKey(key);
