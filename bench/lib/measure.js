@@ -27,7 +27,9 @@ async function interleave(candidates, rounds) {
   const results = new Map(candidates.map((c) => [c.name, { iterations: c.iterations, samplesNs: [] }]));
   for (const c of candidates) await c.run(Math.max(1, Math.ceil(c.iterations / 10)));
   for (let round = 0; round < rounds; round++) {
-    for (const c of candidates) {
+    // Rotate who goes first, so no candidate always runs right after the same neighbour.
+    const order = candidates.map((_, i) => candidates[(i + round) % candidates.length]);
+    for (const c of order) {
       const totalNs = await c.run(c.iterations);
       results.get(c.name).samplesNs.push(totalNs / c.iterations);
     }
