@@ -18,8 +18,9 @@ const { benchEventLoop, SECTION: EVENT_LOOP } = require('./sections/event-loop')
 // Iteration counts sized to keep a full run under about three minutes on a 2-core VM.
 const PLANS = {
   full: {
-    rounds: 7,
-    mountIterations: 400,
+    rounds: 11,
+    mountRounds: 25, // the headline ratios: more, shorter rounds so one noisy stretch cannot move the median
+    mountIterations: 200,
     spawnIterations: 20,
     hopIterations: 2000,
     whiteouts: 100000,
@@ -30,6 +31,7 @@ const PLANS = {
   },
   quick: {
     rounds: 2,
+    mountRounds: 2,
     mountIterations: 20,
     spawnIterations: 2,
     hopIterations: 100,
@@ -40,6 +42,10 @@ const PLANS = {
     eventLoopMounts: 20,
   },
 };
+
+function loadAverage() {
+  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
 
 async function main() {
   const json = process.argv.includes('--json');
@@ -52,6 +58,8 @@ async function main() {
     const binDir = workspace.dir('bin');
     const binaries = { mountLoop: compile('mount_loop', binDir), whiteoutLoop: compile('whiteout_loop', binDir) };
     report.note(`overlay-native bench: node ${process.version}, kernel ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, workspace ${workspace.root} (tmpfs)`);
+    // Other work on the machine moves every number; say how busy it was.
+    report.note(`load average at start: ${loadAverage()}`);
     const context = { ovl, workspace, binaries, report, plan };
     await benchMountUmount(context);
     await benchWhiteouts(context);
@@ -63,7 +71,7 @@ async function main() {
   report.printTables();
   report.note(`\nTargets (informational):`);
   for (const line of checkTargets(report.rows, { mount: MOUNT, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP })) report.note(`  ${line}`);
-  report.note(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  report.note(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, load average at end: ${loadAverage()}`);
 }
 
 main().catch((err) => {

@@ -53,10 +53,10 @@ async function benchMountUmount({ ovl, workspace, binaries, report, plan }) {
       },
     },
   ];
-  report.note(`${SECTION}: ${plan.rounds} rounds of ${n} (mount(8): ${plan.spawnIterations}) each, interleaved`);
-  const results = await interleave(candidates, plan.rounds);
+  report.note(`${SECTION}: ${plan.mountRounds} rounds of ${n} (mount(8): ${plan.spawnIterations}) each, interleaved`);
+  const results = await interleave(candidates, plan.mountRounds);
   const referenceNs = median(results.get('C reference (fsconfig-fd)').samplesNs);
-  for (const [name, r] of results) report.add(SECTION, name, r.samplesNs, { referenceNs, runs: `${plan.rounds}x${r.iterations}` });
+  for (const [name, r] of results) report.add(SECTION, name, r.samplesNs, { referenceNs, runs: `${plan.mountRounds}x${r.iterations}` });
   await measureThreadPoolHop(report, plan);
 }
 
