@@ -17,18 +17,26 @@ function typeError(field: string, expected: string, value: unknown): TypeError {
   return err;
 }
 
+// Already absolute, without '//', '.', '..' or a trailing '/': path.resolve
+// would return it unchanged, so skip its re-parse (measurable at 500 layers).
+const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|.\/$/;
+function isNormalAbsolute(value: unknown): value is string {
+  return typeof value === 'string' && value.charCodeAt(0) === 0x2f && !value.includes('\0') && !NOT_NORMAL.test(value);
+}
+
 /** A directory path: a non-empty string without NUL, made absolute. */
 export function checkPath(field: string, value: unknown): string {
   if (typeof value !== 'string') throw typeError(field, 'a path string', value);
   if (value === '') throw invalid(field, 'must not be empty');
   if (value.includes('\0')) throw invalid(field, 'must not contain a NUL byte', undefined, value);
-  return path.resolve(value);
+  return isNormalAbsolute(value) ? value : path.resolve(value);
 }
 
 function checkPaths(field: string, value: unknown): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw typeError(field, 'an array of paths', value);
-  return value.map((item, i) => checkPath(`${field}[${i}]`, item));
+  // The field name is built only for a path that needs more than the fast check.
+  return value.map((item, i) => (isNormalAbsolute(item) ? item : checkPath(`${field}[${i}]`, item)));
 }
 
 function checkBoolean(field: string, value: unknown): boolean {

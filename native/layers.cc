@@ -9,10 +9,14 @@ namespace {
 
 constexpr int kMaxWalk = 4096;  // a path of PATH_MAX has fewer components than this
 
-Outcome<Layer> OpenLayer(const std::string& path, std::string field) {
+Outcome<Layer> OpenLayer(const std::string& path, const char* role, int index = -1) {
   int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return SysError::FromErrno("open", path, std::move(field));
-  return Layer{path, std::move(field), UniqueFd(fd)};
+  if (fd < 0) {
+    SysError e = SysError::FromErrno("open", path);
+    e.field = Layer{path, role, index, UniqueFd()}.field();
+    return e;
+  }
+  return Layer{path, role, index, UniqueFd(fd)};
 }
 
 struct Identity {
@@ -68,7 +72,7 @@ SysError CheckUpperAndWork(const Layer& upper, const Layer& work) {
 SysError OpenAll(const std::vector<std::string>& paths, const char* name, std::vector<Layer>* out) {
   out->reserve(paths.size());
   for (size_t i = 0; i < paths.size(); i++) {
-    auto layer = OpenLayer(paths[i], std::string(name) + "[" + std::to_string(i) + "]");
+    auto layer = OpenLayer(paths[i], name, static_cast<int>(i));
     if (layer.error) return layer.error;
     out->push_back(std::move(layer.value));
   }

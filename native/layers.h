@@ -13,8 +13,13 @@ namespace ovl {
 
 struct Layer {
   std::string path;
-  std::string field;  // "lower[3]", "upper", ...
-  UniqueFd fd;        // O_PATH|O_DIRECTORY
+  const char* role = "";  // "lower", "data", "upper", "work" or "target"
+  int index = -1;         // position within `lower` or `data`, -1 for the others
+  UniqueFd fd;            // O_PATH|O_DIRECTORY
+
+  // The request field, "lower[3]" or "upper". Built only when an error names
+  // it: formatting one per layer on every mount cost more than the checks.
+  std::string field() const { return index < 0 ? role : std::string(role) + "[" + std::to_string(index) + "]"; }
 };
 
 struct OpenedLayers {

@@ -49,9 +49,14 @@ class FsContext {
     if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_STRING, key, value.c_str(), 0) == 0) return {};
     return Fail(FsconfigError(key, path, field));
   }
-  SysError SetFd(const char* key, int layerFd, const std::string& path, const std::string& field) {
-    if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_FD, key, nullptr, layerFd) == 0) return {};
-    return Fail(FsconfigError(key, path, field));
+  // For layers: the field name is formatted only on failure.
+  SysError SetLayerFd(const char* key, const Layer& layer) {
+    if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_FD, key, nullptr, layer.fd.get()) == 0) return {};
+    return FailLayer(key, layer);
+  }
+  SysError SetLayerString(const char* key, const std::string& value, const Layer& layer) {
+    if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_STRING, key, value.c_str(), 0) == 0) return {};
+    return FailLayer(key, layer);
   }
   SysError SetFlag(const char* key, const std::string& field) {
     if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_FLAG, key, nullptr, 0) == 0) return {};
@@ -59,6 +64,11 @@ class FsContext {
   }
 
  private:
+  SysError FailLayer(const char* key, const Layer& layer) {
+    SysError e = FsconfigError(key, layer.path, "");
+    e.field = layer.field();
+    return Fail(std::move(e));
+  }
   static SysError FsconfigError(const char* key, const std::string& path, const std::string& field) {
     SysError e = SysError::FromErrno("fsconfig", path, field);
     e.subject = key;
@@ -68,13 +78,13 @@ class FsContext {
 };
 
 SysError SetLayer(FsContext& ctx, const char* key, const Layer& layer, Mechanism mechanism) {
-  if (mechanism == Mechanism::FsconfigFd) return ctx.SetFd(key, layer.fd.get(), layer.path, layer.field);
+  if (mechanism == Mechanism::FsconfigFd) return ctx.SetLayerFd(key, layer);
   // Real paths read best in mountinfo; an fd name only when the path cannot
   // be passed as it is: past 255 bytes, or holding a backslash, which the
   // kernel drops from `upperdir`/`workdir` strings (seen on 6.18).
   bool literal = layer.path.size() <= kMaxFsconfigString && layer.path.find('\\') == std::string::npos;
   const std::string& value = literal ? layer.path : FdPath(layer.fd.get());
-  return ctx.SetString(key, value, layer.path, layer.field);
+  return ctx.SetLayerString(key, value, layer);
 }
 
 unsigned MountAttributes(const MountRequest& r) {

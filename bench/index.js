@@ -1,0 +1,80 @@
+'use strict';
+// npm run bench [-- --json] [-- --quick]
+// Measures overlay-native against the system calls themselves (a C loop)
+// and against spawning mount(8). Needs root. Everything it mounts lives
+// under one temp dir and is unmounted before it exits, also on failure.
+const fs = require('node:fs');
+
+const ovl = require('../dist/lib/index.js');
+const { Workspace } = require('./lib/workspace');
+const { compile } = require('./lib/c-reference');
+const { Report } = require('./lib/report');
+const { checkTargets } = require('./lib/targets');
+const { benchMountUmount, SECTION: MOUNT } = require('./sections/mount-umount');
+const { benchWhiteouts, SECTION: WHITEOUTS } = require('./sections/whiteouts');
+const { benchLayerScaling } = require('./sections/layer-scaling');
+const { benchEventLoop, SECTION: EVENT_LOOP } = require('./sections/event-loop');
+
+// Iteration counts sized to keep a full run under about three minutes on a 2-core VM.
+const PLANS = {
+  full: {
+    rounds: 11,
+    mountRounds: 25, // the headline ratios: more, shorter rounds so one noisy stretch cannot move the median
+    mountIterations: 200,
+    spawnIterations: 20,
+    hopIterations: 2000,
+    whiteouts: 100000,
+    whiteoutRounds: 3,
+    layerCounts: [1, 10, 100, 500],
+    scalingBudget: 500, // iterations = budget / layers, at least 3
+    eventLoopMounts: 200,
+  },
+  quick: {
+    rounds: 2,
+    mountRounds: 2,
+    mountIterations: 20,
+    spawnIterations: 2,
+    hopIterations: 100,
+    whiteouts: 1000,
+    whiteoutRounds: 1,
+    layerCounts: [1, 10],
+    scalingBudget: 20,
+    eventLoopMounts: 20,
+  },
+};
+
+function loadAverage() {
+  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+async function main() {
+  const json = process.argv.includes('--json');
+  const plan = process.argv.includes('--quick') ? PLANS.quick : PLANS.full;
+  if (process.getuid() !== 0) throw new Error('the bench mounts overlays: run it as root');
+  const report = new Report({ json });
+  const workspace = new Workspace();
+  const started = Date.now();
+  try {
+    const binDir = workspace.dir('bin');
+    const binaries = { mountLoop: compile('mount_loop', binDir), whiteoutLoop: compile('whiteout_loop', binDir) };
+    report.note(`overlay-native bench: node ${process.version}, kernel ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, workspace ${workspace.root} (tmpfs)`);
+    // Other work on the machine moves every number; say how busy it was.
+    report.note(`load average at start: ${loadAverage()}`);
+    const context = { ovl, workspace, binaries, report, plan };
+    await benchMountUmount(context);
+    await benchWhiteouts(context);
+    await benchLayerScaling(context);
+    await benchEventLoop(context);
+  } finally {
+    workspace.cleanup();
+  }
+  report.printTables();
+  report.note(`\nTargets (informational):`);
+  for (const line of checkTargets(report.rows, { mount: MOUNT, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP })) report.note(`  ${line}`);
+  report.note(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, load average at end: ${loadAverage()}`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err.stack || err}\n`);
+  process.exitCode = 1;
+});

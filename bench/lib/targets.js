@@ -1,0 +1,33 @@
+'use strict';
+// The issue's targets, checked against this run's rows. Informational only:
+// the bench never fails on a timing.
+
+function find(rows, section, prefix) {
+  return rows.find((r) => r.section === section && r.name.startsWith(prefix));
+}
+
+function checkTargets(rows, sections) {
+  const checks = [];
+  const ratio = (label, row, limit) => {
+    if (!row) return checks.push(`${label}: not measured`);
+    const met = row.ratioToC <= limit;
+    checks.push(`${met ? 'met   ' : 'MISSED'} ${label}: ${row.ratioToC.toFixed(2)}x of C (target <= ${limit}x)`);
+  };
+  ratio('Sync mount+umount', find(rows, sections.mount, 'mountSync'), 1.1);
+  ratio('Promise mount+umount', find(rows, sections.mount, 'await mount'), 1.25);
+  const sync = find(rows, sections.mount, 'mountSync');
+  const spawn = find(rows, sections.mount, 'spawn');
+  if (sync && spawn) {
+    const speedup = spawn.medianUs / sync.medianUs;
+    checks.push(`${speedup >= 5 ? 'met   ' : 'MISSED'} faster than spawning mount(8): ${speedup.toFixed(1)}x (target >= 5x)`);
+  }
+  ratio('batch whiteouts', find(rows, sections.whiteouts, 'whiteoutsSync'), 1.25);
+  const promiseLoop = find(rows, sections.eventLoop, rows.find((r) => r.section === sections.eventLoop)?.name.split(' ')[0] + ' Promise');
+  if (promiseLoop) {
+    const met = promiseLoop.eventLoopMaxDelayMs < 10;
+    checks.push(`${met ? 'met   ' : 'MISSED'} event-loop max delay during Promise mounts: ${promiseLoop.eventLoopMaxDelayMs} ms (target < 10 ms)`);
+  }
+  return checks;
+}
+
+module.exports = { checkTargets };

@@ -1,0 +1,30 @@
+// The bench in --quick mode still runs end to end and prints JSON lines of
+// the promised shape. Checks shape only: timings are never asserted.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import t from 'tap';
+import { needsOverlay } from './helpers/scratch';
+
+const BENCH = path.join(__dirname, '..', '..', 'bench', 'index.js');
+
+t.test('npm run bench -- --quick --json prints one result object per line', needsOverlay, async (t) => {
+  const out = execFileSync(process.execPath, [BENCH, '--quick', '--json'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const rows = out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.ok(rows.length >= 10, `${rows.length} rows`);
+  for (const row of rows) {
+    t.type(row.name, 'string');
+    t.type(row.opsPerSec, 'number');
+    t.type(row.medianUs, 'number');
+    t.ok(row.ratioToC === null || typeof row.ratioToC === 'number', `${row.name}: ratioToC is a number or null`);
+  }
+  const names = rows.map((r) => r.name as string);
+  for (const expected of ['mountSync + unmountSync', 'await mount + await unmount', 'C reference (fsconfig-fd)', 'spawn mount(8) + umount(8)']) {
+    t.ok(names.includes(expected), `has "${expected}"`);
+  }
+  t.ok(names.some((n) => n.startsWith('C reference, mknodat')), 'has the whiteout C reference');
+  t.ok(names.some((n) => n.startsWith('1 layers, fsconfig-fd')), 'has the layer scaling rows');
+  t.ok(names.some((n) => n.includes('Promise mounts in flight')), 'has the event-loop rows');
+});
