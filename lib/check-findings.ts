@@ -141,7 +141,7 @@ function xattrFindings(f: Facts): Finding[] {
   } else {
     const hint = !userMode && primary.code === 'EPERM' ? ' Without CAP_SYS_ADMIN trusted.* xattrs cannot be set: an unprivileged mount uses `userxattr`.' : '';
     out.push(finding(primaryId, 'warn', `${primaryName} xattrs cannot be set${why(primary)}`,
-      'The kernel mounts anyway but turns off what needs its xattrs in upper: redirect_dir falls back to nofollow, metacopy, index and xino=auto to off, uuid to null; and with no way to mark a directory opaque, removing a directory that a lower layer also has fails with EIO.' + hint,
+      'The kernel mounts anyway but turns off what needs its xattrs in upper: redirect_dir falls back to nofollow, metacopy, index and xino=auto to off, uuid to null; and with no way to mark a directory opaque, making a directory where a lower one was deleted, or removing a lower directory whose files were deleted through the mount, fails with EIO.' + hint,
       'overlayfs: failed to set xattr on upper / ...falling back to redirect_dir=nofollow. / ...falling back to uuid=null.'));
   }
   const other = userMode ? 'a mount without `userxattr`' : 'a `userxattr` mount (unprivileged, in a user namespace)';
