@@ -9,3 +9,4 @@ export { kernelFeatures } from './kernel';
 export { parseOptions, formatOptions, escapePath, type ParsedOptions } from './option-string';
 export { check, checkSync } from './check';
 export type { CheckOptions, CheckResult, CheckKernel, CheckProbes, DirectoryInfo, Finding, FindingId, FindingStatus, ProbeResult, ProbeState } from './check-types';
+export { fromGraphDriver, splitLowerDir, type GraphDriverRecord, type GraphDriverData, type GraphDriverOptions, type GraphDriverMount } from './graph-driver';
