@@ -7,3 +7,6 @@ export type { OverlayFeatures, RedirectDir, Xino, Uuid, Verity, Fsync } from './
 export type { MechanismName, KernelFeatures } from './native';
 export { kernelFeatures } from './kernel';
 export { parseOptions, formatOptions, escapePath, type ParsedOptions } from './option-string';
+export { check, checkSync } from './check';
+export type { CheckOptions, CheckResult, CheckKernel, CheckProbes, DirectoryInfo, Finding, FindingId, FindingStatus, ProbeResult, ProbeState } from './check-types';
+export { fromGraphDriver, splitLowerDir, type GraphDriverRecord, type GraphDriverData, type GraphDriverOptions, type GraphDriverMount } from './graph-driver';

@@ -45,6 +45,48 @@ export interface KernelFeatures {
   fsopenErrno: number;
 }
 
+export interface NativeCheckRequest {
+  upper: string;
+  work: string;
+  lower: string[];
+}
+
+/** One probe's answer; errno (positive) says why it was refused or not tried. */
+export interface NativeCapability {
+  state: 'supported' | 'unsupported' | 'untested';
+  errno: number;
+}
+
+export interface NativeDirFacts {
+  path: string;
+  /** Positive errno when it could not be opened as a directory, else 0. */
+  openErrno: number;
+  mountId: number;
+  /** statfs f_type. */
+  fsMagic: number;
+  readOnly: boolean;
+}
+
+export interface NativeCheckReport {
+  upper: NativeDirFacts;
+  work: NativeDirFacts;
+  lower: NativeDirFacts[];
+  relation: 'separate' | 'different-mounts' | 'same' | 'work-inside-upper' | 'upper-inside-work' | 'unknown';
+  probes: {
+    ran: boolean;
+    scratchErrno: number;
+    dType: NativeCapability;
+    trustedXattr: NativeCapability;
+    userXattr: NativeCapability;
+    tmpfile: NativeCapability;
+    renameWhiteout: NativeCapability;
+    leftovers: string[];
+  };
+  /** Entries of work/work/incompat; errno when it exists but could not be read. */
+  incompat: { errno: number; entries: string[] };
+  kernel: KernelFeatures & { xattrWhiteouts: boolean | null };
+}
+
 export interface NativeBinding {
   setErrorFactory(factory: (info: OverlayErrorInfo) => Error): void;
   mountOverlay(request: NativeMountRequest): Promise<NativeMountResult>;
@@ -52,6 +94,8 @@ export interface NativeBinding {
   umountOverlay(target: string, flags: NativeUmountFlags): Promise<void>;
   umountOverlaySync(target: string, flags: NativeUmountFlags): void;
   kernelFeatures(): KernelFeatures;
+  checkOverlay(request: NativeCheckRequest): Promise<NativeCheckReport>;
+  checkOverlaySync(request: NativeCheckRequest): NativeCheckReport;
 }
 
 function load(): NativeBinding {

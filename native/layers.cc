@@ -29,6 +29,7 @@ struct Identity {
 bool Identify(int fd, Identity* out) {
   struct statx stx {};
   if (::statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &stx) != 0) return false;
+  if (out == nullptr) return true;
   out->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
   out->ino = stx.stx_ino;
   out->mountId = (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
@@ -56,16 +57,23 @@ bool IsInside(int inner, const Identity& outer) {
 }
 
 SysError CheckUpperAndWork(const Layer& upper, const Layer& work) {
-  Identity u, w;
-  if (!Identify(upper.fd.get(), &u)) return SysError::FromErrno("statx", upper.path, "upper");
-  if (!Identify(work.fd.get(), &w)) return SysError::FromErrno("statx", work.path, "work");
-  bool sameMount = (u.mountId != 0 && w.mountId != 0) ? u.mountId == w.mountId : u.dev == w.dev;
-  if (!sameMount) {
-    return SysError::Invalid("work", work.path, "upper and work must be on the same mount ('" + upper.path + "' and '" + work.path + "' are not)", EXDEV);
+  switch (RelateUpperAndWork(upper.fd.get(), work.fd.get())) {
+    case UpperWorkRelation::Separate:
+      return {};
+    case UpperWorkRelation::Unknown:
+      // Ask again to learn which one failed, with its errno.
+      if (!Identify(upper.fd.get(), nullptr)) return SysError::FromErrno("statx", upper.path, "upper");
+      if (!Identify(work.fd.get(), nullptr)) return SysError::FromErrno("statx", work.path, "work");
+      return {};
+    case UpperWorkRelation::DifferentMounts:
+      return SysError::Invalid("work", work.path, "upper and work must be on the same mount ('" + upper.path + "' and '" + work.path + "' are not)", EXDEV);
+    case UpperWorkRelation::Same:
+      return SysError::Invalid("work", work.path, "upper and work must be different directories");
+    case UpperWorkRelation::WorkInsideUpper:
+      return SysError::Invalid("work", work.path, "work must not be inside upper '" + upper.path + "'");
+    case UpperWorkRelation::UpperInsideWork:
+      return SysError::Invalid("upper", upper.path, "upper must not be inside work '" + work.path + "'");
   }
-  if (u == w) return SysError::Invalid("work", work.path, "upper and work must be different directories");
-  if (IsInside(work.fd.get(), u)) return SysError::Invalid("work", work.path, "work must not be inside upper '" + upper.path + "'");
-  if (IsInside(upper.fd.get(), w)) return SysError::Invalid("upper", upper.path, "upper must not be inside work '" + work.path + "'");
   return {};
 }
 
@@ -80,6 +88,17 @@ SysError OpenAll(const std::vector<std::string>& paths, const char* name, std::v
 }
 
 }  // namespace
+
+UpperWorkRelation RelateUpperAndWork(int upperFd, int workFd) {
+  Identity u, w;
+  if (!Identify(upperFd, &u) || !Identify(workFd, &w)) return UpperWorkRelation::Unknown;
+  bool sameMount = (u.mountId != 0 && w.mountId != 0) ? u.mountId == w.mountId : u.dev == w.dev;
+  if (!sameMount) return UpperWorkRelation::DifferentMounts;
+  if (u == w) return UpperWorkRelation::Same;
+  if (IsInside(workFd, u)) return UpperWorkRelation::WorkInsideUpper;
+  if (IsInside(upperFd, w)) return UpperWorkRelation::UpperInsideWork;
+  return UpperWorkRelation::Separate;
+}
 
 uint64_t MountIdOf(int fd) {
   Identity id;

@@ -30,6 +30,13 @@ struct OpenedLayers {
 
 Outcome<OpenedLayers> OpenLayers(const MountRequest& request);
 
+// How overlay's two writable directories sit: the kernel needs them on one
+// mount and in separate subtrees (ovl_get_workdir, fs/overlayfs/super.c).
+enum class UpperWorkRelation { Separate, DifferentMounts, Same, WorkInsideUpper, UpperInsideWork, Unknown };
+
+// Unknown when either cannot be statx'ed; errno then says why.
+UpperWorkRelation RelateUpperAndWork(int upperFd, int workFd);
+
 // The mount id statx reports for fd (0 when the kernel cannot say).
 uint64_t MountIdOf(int fd);
 

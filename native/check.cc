@@ -1,0 +1,145 @@
+// checkOverlay / checkOverlaySync: the pre-flight of a would-be mount. Gathers
+// facts only (what each directory is, what its filesystem does when tried,
+// what this kernel offers); lib/check.ts says what they mean for a mount.
+#include <napi.h>
+
+#include "args.h"
+#include "check_probes.h"
+#include "kernel_features.h"
+#include "layers.h"
+#include "probe_xattr_whiteout.h"
+#include "twin.h"
+
+namespace ovl {
+namespace {
+
+struct CheckRequest {
+  std::string upper, work;
+  std::vector<std::string> lower;
+};
+
+struct CheckReport {
+  DirFacts upper, work;
+  std::vector<DirFacts> lower;
+  UpperWorkRelation relation = UpperWorkRelation::Unknown;
+  bool probed = false;  // the work probes ran (upper and work open, on one mount)
+  WorkProbes probes;
+  IncompatDir incompat;
+  KernelFeatures kernel;
+  Tristate xattrWhiteouts = Tristate::Unknown;
+};
+
+CheckRequest ParseCheckRequest(const Napi::CallbackInfo& info) {
+  Napi::Object obj = args::ObjectAt(info, 0, "check request");
+  CheckRequest r;
+  r.upper = args::String(obj, "upper");
+  r.work = args::String(obj, "work");
+  r.lower = args::Strings(obj, "lower");
+  if (r.upper.empty() || r.work.empty()) throw Napi::TypeError::New(info.Env(), "upper and work must name directories");
+  return r;
+}
+
+Outcome<CheckReport> RunCheck(const CheckRequest& request) {
+  CheckReport report;
+  UniqueFd upper, work;
+  report.upper = InspectDir(request.upper, &upper);
+  report.work = InspectDir(request.work, &work);
+  for (const std::string& path : request.lower) {
+    UniqueFd lower;
+    report.lower.push_back(InspectDir(path, &lower));
+  }
+  if (upper.valid() && work.valid()) {
+    report.relation = RelateUpperAndWork(upper.get(), work.get());
+    // On two mounts the probes would describe work's filesystem, not upper's.
+    if (report.relation != UpperWorkRelation::DifferentMounts && report.relation != UpperWorkRelation::Unknown) {
+      report.probes = ProbeWorkDir(work.get(), request.work);
+      report.probed = true;
+    }
+  }
+  if (work.valid()) report.incompat = ReadIncompatDir(work.get());
+  report.kernel = ProbeKernel();
+  report.xattrWhiteouts = ProbeXattrWhiteouts();
+  return report;
+}
+
+const char* RelationName(UpperWorkRelation r) {
+  switch (r) {
+    case UpperWorkRelation::Separate: return "separate";
+    case UpperWorkRelation::DifferentMounts: return "different-mounts";
+    case UpperWorkRelation::Same: return "same";
+    case UpperWorkRelation::WorkInsideUpper: return "work-inside-upper";
+    case UpperWorkRelation::UpperInsideWork: return "upper-inside-work";
+    case UpperWorkRelation::Unknown: break;
+  }
+  return "unknown";
+}
+
+Napi::Value CapabilityToJs(Napi::Env env, const Capability& c) {
+  Napi::Object out = Napi::Object::New(env);
+  const char* state = c.state == Capability::State::Supported ? "supported" : c.state == Capability::State::Unsupported ? "unsupported" : "untested";
+  out.Set("state", state);
+  out.Set("errno", c.errnum);
+  return out;
+}
+
+Napi::Value DirToJs(Napi::Env env, const DirFacts& d) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("path", d.path);
+  out.Set("openErrno", d.openErrno);
+  out.Set("mountId", Napi::Number::New(env, static_cast<double>(d.mountId)));
+  out.Set("fsMagic", Napi::Number::New(env, static_cast<double>(d.fsMagic)));
+  out.Set("readOnly", d.readOnly);
+  return out;
+}
+
+Napi::Array StringsToJs(Napi::Env env, const std::vector<std::string>& items) {
+  Napi::Array out = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); i++) out.Set(i, items[i]);
+  return out;
+}
+
+Napi::Value CheckReportToJs(Napi::Env env, const CheckReport& r) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("upper", DirToJs(env, r.upper));
+  out.Set("work", DirToJs(env, r.work));
+  Napi::Array lower = Napi::Array::New(env, r.lower.size());
+  for (size_t i = 0; i < r.lower.size(); i++) lower.Set(i, DirToJs(env, r.lower[i]));
+  out.Set("lower", lower);
+  out.Set("relation", RelationName(r.relation));
+
+  Napi::Object probes = Napi::Object::New(env);
+  probes.Set("ran", r.probed);
+  probes.Set("scratchErrno", r.probes.scratchErrno);
+  probes.Set("dType", CapabilityToJs(env, r.probes.dType));
+  probes.Set("trustedXattr", CapabilityToJs(env, r.probes.trustedXattr));
+  probes.Set("userXattr", CapabilityToJs(env, r.probes.userXattr));
+  probes.Set("tmpfile", CapabilityToJs(env, r.probes.tmpfile));
+  probes.Set("renameWhiteout", CapabilityToJs(env, r.probes.renameWhiteout));
+  probes.Set("leftovers", StringsToJs(env, r.probes.leftovers));
+  out.Set("probes", probes);
+
+  Napi::Object incompat = Napi::Object::New(env);
+  incompat.Set("errno", r.incompat.errnum);
+  incompat.Set("entries", StringsToJs(env, r.incompat.entries));
+  out.Set("incompat", incompat);
+
+  Napi::Object kernel = Napi::Object::New(env);
+  kernel.Set("newMountApi", r.kernel.newMountApi);
+  kernel.Set("overlayParsesParams", r.kernel.overlayParsesParams);
+  kernel.Set("lowerdirPlus", r.kernel.lowerdirPlus);
+  kernel.Set("layerFd", r.kernel.layerFd);
+  kernel.Set("moveMountBeneath", r.kernel.moveMountBeneath);
+  kernel.Set("fsopenErrno", r.kernel.fsopenErrno);
+  if (r.xattrWhiteouts == Tristate::Unknown) kernel.Set("xattrWhiteouts", env.Null());
+  else kernel.Set("xattrWhiteouts", r.xattrWhiteouts == Tristate::Yes);
+  out.Set("kernel", kernel);
+  return out;
+}
+
+const Operation<CheckRequest, CheckReport> kCheckOverlay{"checkOverlay", ParseCheckRequest, RunCheck, CheckReportToJs};
+
+}  // namespace
+
+void InitCheck(Napi::Env env, Napi::Object exports) { ExportOperation(env, exports, kCheckOverlay); }
+
+}  // namespace ovl
