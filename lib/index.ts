@@ -7,3 +7,5 @@ export type { OverlayFeatures, RedirectDir, Xino, Uuid, Verity, Fsync } from './
 export type { MechanismName, KernelFeatures } from './native';
 export { kernelFeatures } from './kernel';
 export { parseOptions, formatOptions, escapePath, type ParsedOptions } from './option-string';
+export { listMounts, listMountsSync, parseMountinfo, type OverlayMountInfo, type ListMountsOptions, type LayerNote, type LayerNoteKind } from './mountinfo';
+export { hasCapSysAdmin } from './privilege';
