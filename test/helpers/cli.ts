@@ -1,0 +1,23 @@
+// Runs the built CLI (dist/bin/ovl.js) as a subprocess, as people and scripts do.
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import * as path from 'node:path';
+
+export const OVL = path.join(__dirname, '..', '..', 'bin', 'ovl.js');
+
+export interface OvlResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function ovl(args: string[], options: SpawnSyncOptions = {}): OvlResult {
+  const child = spawnSync(process.execPath, [OVL, ...args], { encoding: 'utf8', ...options });
+  return { status: child.status, stdout: String(child.stdout), stderr: String(child.stderr) };
+}
+
+/** The one JSON object an error with --json writes to stderr. */
+export function stderrJson(result: OvlResult): Record<string, unknown> {
+  const lines = result.stderr.trim().split('\n');
+  if (lines.length !== 1) throw new Error(`expected one line on stderr, got: ${result.stderr}`);
+  return JSON.parse(lines[0] as string) as Record<string, unknown>;
+}
