@@ -5,7 +5,7 @@ import { oneLine } from './display';
 import { exitCodeFor, isPrivilegeError } from './exit-codes';
 import { CliError, UsageError } from './usage-error';
 
-const PRIVILEGE_HINT = 'needs root or CAP_SYS_ADMIN';
+const PRIVILEGE_HINT = 'needs root, or CAP_SYS_ADMIN in the mount namespace';
 
 function messageFor(command: string, err: unknown, hint?: string): string {
   let message = err instanceof Error ? err.message : String(err);
@@ -41,5 +41,5 @@ export function reportError(command: string, err: unknown, json: boolean, hint?:
 
 /** The refusal given before asking the kernel, when this process cannot mount at all. */
 export function noPrivilege(what: string): OverlayError {
-  return new OverlayError({ errno: 1, reason: `${what} ${PRIVILEGE_HINT}; this process does not have CAP_SYS_ADMIN` });
+  return new OverlayError({ errno: 1, reason: `${what} needs root or CAP_SYS_ADMIN, and this process does not have CAP_SYS_ADMIN` });
 }

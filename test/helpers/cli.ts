@@ -11,7 +11,13 @@ export interface OvlResult {
 }
 
 export function ovl(args: string[], options: SpawnSyncOptions = {}): OvlResult {
-  const child = spawnSync(process.execPath, [OVL, ...args], { encoding: 'utf8', ...options });
+  return ovlThrough([], args, options);
+}
+
+/** Runs the CLI under a wrapper command such as `setpriv ...` or `unshare ...`. */
+export function ovlThrough(wrapper: string[], args: string[], options: SpawnSyncOptions = {}): OvlResult {
+  const [command, ...rest] = [...wrapper, process.execPath, OVL, ...args] as [string, ...string[]];
+  const child = spawnSync(command, rest, { encoding: 'utf8', ...options });
   return { status: child.status, stdout: String(child.stdout), stderr: String(child.stderr) };
 }
 
