@@ -10,3 +10,5 @@ export { parseOptions, formatOptions, escapePath, type ParsedOptions } from './o
 export { check, checkSync } from './check';
 export type { CheckOptions, CheckResult, CheckKernel, CheckProbes, DirectoryInfo, Finding, FindingId, FindingStatus, ProbeResult, ProbeState } from './check-types';
 export { fromGraphDriver, splitLowerDir, type GraphDriverRecord, type GraphDriverData, type GraphDriverOptions, type GraphDriverMount } from './graph-driver';
+export { listMounts, listMountsSync, parseMountinfo, type OverlayMountInfo, type ListMountsOptions, type LayerNote, type LayerNoteKind } from './mountinfo';
+export { hasCapSysAdmin } from './privilege';

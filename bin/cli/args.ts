@@ -1,0 +1,23 @@
+// node:util parseArgs, with its errors turned into short usage errors.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './usage-error';
+
+type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T & { allowPositionals: true; strict: true }>>;
+
+/** Parses argv strictly (unknown options are errors), positionals allowed. */
+export function parseCommandLine<T extends ParseArgsConfig>(config: T): Parsed<T> {
+  try {
+    return parseArgs({ allowPositionals: true, strict: true, ...config }) as Parsed<T>;
+  } catch (err) {
+    // parseArgs explains how to pass a positional that starts with '-'; the first sentence is the point.
+    const message = err instanceof Error ? (err.message.split(/\.\s/)[0] as string) : String(err);
+    const short = message.replace(/\.$/, '');
+    throw new UsageError(short.charAt(0).toLowerCase() + short.slice(1));
+  }
+}
+
+/** Whether --json is among the options, so even a usage error can be reported as JSON. */
+export function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}

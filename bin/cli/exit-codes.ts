@@ -1,0 +1,24 @@
+// Exit codes as mount(8) uses them. The rule: 32 when the kernel refused a
+// mount or umount system call; 1 for everything refused before that (wrong
+// usage, a check of ours, a layer we could not open) and for missing
+// privilege, including EPERM from the kernel.
+import { OverlayError } from '../../lib/index';
+
+export const EXIT_OK = 0;
+/** Wrong usage, a validation error, or missing privilege. */
+export const EXIT_USAGE = 1;
+/** The kernel refused the mount or umount. */
+export const EXIT_REFUSED = 32;
+
+const MOUNT_SYSCALLS = new Set(['mount', 'umount2', 'fsopen', 'fsconfig', 'fsmount', 'move_mount', 'fspick', 'open_tree', 'mount_setattr']);
+
+/** EPERM from a mount system call: the process lacks CAP_SYS_ADMIN where it mounts. */
+export function isPrivilegeError(err: unknown): err is OverlayError {
+  return err instanceof OverlayError && err.code === 'EPERM' && (err.syscall === undefined || MOUNT_SYSCALLS.has(err.syscall));
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (isPrivilegeError(err)) return EXIT_USAGE;
+  if (err instanceof OverlayError && err.syscall !== undefined && MOUNT_SYSCALLS.has(err.syscall)) return EXIT_REFUSED;
+  return EXIT_USAGE;
+}

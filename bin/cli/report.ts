@@ -1,0 +1,45 @@
+// Errors to stderr: one line, `ovl: mount: EINVAL: ... (overlay: <kernel's words>)`,
+// or with --json one JSON object. Returns the exit code.
+import { OverlayError } from '../../lib/index';
+import { oneLine } from './display';
+import { exitCodeFor, isPrivilegeError } from './exit-codes';
+import { CliError, UsageError } from './usage-error';
+
+const PRIVILEGE_HINT = 'needs root, or CAP_SYS_ADMIN in the mount namespace';
+
+function messageFor(command: string, err: unknown, hint?: string): string {
+  let message = err instanceof Error ? err.message : String(err);
+  if (err instanceof UsageError) message += ` (see 'ovl ${command} --help')`;
+  if (isPrivilegeError(err) && !/CAP_SYS_ADMIN/.test(message)) message += ` (${PRIVILEGE_HINT})`;
+  if (hint) message += ` (${hint})`;
+  return message;
+}
+
+function codeOf(err: unknown): string | undefined {
+  if (err instanceof OverlayError || err instanceof UsageError || err instanceof CliError) return err.code;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function errorObject(command: string, err: unknown, exitCode: number, hint?: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { command, message: messageFor(command, err, hint), code: codeOf(err) ?? null, exitCode };
+  if (err instanceof OverlayError) {
+    out.errno = err.errno;
+    for (const key of ['syscall', 'path', 'field', 'reason'] as const) if (err[key] !== undefined) out[key] = err[key];
+    out.detail = err.detail;
+  }
+  return out;
+}
+
+/** Writes the error for `ovl COMMAND` and returns its exit code. */
+export function reportError(command: string, err: unknown, json: boolean, hint?: string): number {
+  const exitCode = exitCodeFor(err);
+  const text = json ? JSON.stringify(errorObject(command, err, exitCode, hint)) : `ovl: ${command}: ${oneLine(messageFor(command, err, hint))}`;
+  process.stderr.write(text + '\n');
+  return exitCode;
+}
+
+/** The refusal given before asking the kernel, when this process cannot mount at all. */
+export function noPrivilege(what: string): OverlayError {
+  return new OverlayError({ errno: 1, reason: `${what} needs root or CAP_SYS_ADMIN, and this process does not have CAP_SYS_ADMIN` });
+}

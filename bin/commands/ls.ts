@@ -1,0 +1,95 @@
+// ovl ls: the overlay mounts from /proc/self/mountinfo, as a table or JSON.
+import { listMounts, type LayerNote, type LayerNoteKind, type OverlayMountInfo } from '../../lib/index';
+import { parseCommandLine, wantsJson } from '../cli/args';
+import type { Command } from '../cli/command';
+import { compactFields, escapeName, formatTable } from '../cli/display';
+import { EXIT_OK } from '../cli/exit-codes';
+import { reportError } from '../cli/report';
+import { CliError, UsageError } from '../cli/usage-error';
+
+const HELP = `Usage: ovl ls [--json] [TARGET]
+
+List the overlay mounts of this system (from /proc/self/mountinfo), or those on TARGET.
+
+The table shows TARGET, LAYERS (lower layers, +data-only layers), UPPER ('-' when
+read-only without one) and OPTIONS; names are escaped as mountinfo does (a space is
+\\040). --json prints an array of
+  {"target","lower":[],"data":[],"upper","work","options":[],"mountId",
+   "parentId","root","source","mountOptions":[],"notes":[]}
+with names decoded. A layer named by an fd (/proc/self/fd/N) or a relative name is
+not a path to it: it is listed in "notes", and noted on stderr under the table.
+
+Options:
+      --json     JSON output; errors as JSON on stderr
+  -h, --help     show this help
+
+Exit status: 0 listed; 1 wrong usage, or no overlay is mounted on TARGET.`;
+
+function toJson(m: OverlayMountInfo): Record<string, unknown> {
+  return {
+    target: m.target,
+    lower: m.lower,
+    data: m.data,
+    upper: m.upper ?? null,
+    work: m.work ?? null,
+    options: m.options,
+    mountId: m.mountId,
+    parentId: m.parentId,
+    root: m.root,
+    source: m.source,
+    mountOptions: m.mountOptions,
+    notes: m.notes,
+  };
+}
+
+function optionsColumn(m: OverlayMountInfo): string {
+  const all = [...m.mountOptions];
+  for (const o of m.options) if (!all.includes(o)) all.push(o);
+  return all.map(escapeName).join(',');
+}
+
+function row(m: OverlayMountInfo): string[] {
+  const layers = m.data.length ? `${m.lower.length}+${m.data.length}` : String(m.lower.length);
+  return [escapeName(m.target), layers, m.upper === undefined ? '-' : escapeName(m.upper), optionsColumn(m)];
+}
+
+const WHAT_THEY_ARE: Record<LayerNoteKind, string> = {
+  'fd-name': 'fd names of the process that mounted it, not paths to the layers',
+  relative: 'relative names (fd numbers, when mounted from /proc/self/fd), not paths to the layers',
+};
+
+function noteLines(m: OverlayMountInfo): string[] {
+  const byKind = new Map<LayerNoteKind, LayerNote[]>();
+  for (const n of m.notes) byKind.set(n.kind, [...(byKind.get(n.kind) ?? []), n]);
+  return [...byKind].map(([kind, notes]) => `ovl: ls: note: ${escapeName(m.target)}: ${compactFields(notes.map((n) => n.field))} are ${WHAT_THEY_ARE[kind]}`);
+}
+
+async function run(argv: string[]): Promise<number> {
+  const json = wantsJson(argv);
+  try {
+    const { values, positionals } = parseCommandLine({
+      args: argv,
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      process.stdout.write(HELP + '\n');
+      return EXIT_OK;
+    }
+    if (positionals.length > 1) throw new UsageError('one TARGET at most');
+    const target = positionals[0];
+    const mounts = await listMounts(target === undefined ? {} : { target });
+    if (target !== undefined && mounts.length === 0) throw new CliError(`no overlay is mounted on '${target}'`, 'ENOTMOUNTED');
+    if (json) {
+      process.stdout.write(JSON.stringify(mounts.map(toJson)) + '\n');
+    } else if (mounts.length) {
+      process.stdout.write(formatTable(['TARGET', 'LAYERS', 'UPPER', 'OPTIONS'], mounts.map(row)) + '\n');
+      const notes = mounts.flatMap(noteLines);
+      if (notes.length) process.stderr.write(notes.join('\n') + '\n');
+    }
+    return EXIT_OK;
+  } catch (err) {
+    return reportError('ls', err, json);
+  }
+}
+
+export const lsCommand: Command = { name: 'ls', summary: 'list overlay mounts and their layers', help: HELP, run };

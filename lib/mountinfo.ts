@@ -1,0 +1,250 @@
+// The overlay mounts of this system, read from /proc/self/mountinfo with their
+// layers decoded. mountinfo octal-escapes space, tab, newline and backslash
+// (`\040` `\011` `\012` `\134`) and, inside super options, ',' (`\054`), so a
+// line splits on ' ' and the super options on ',' before anything is decoded.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Why a layer's name, as mountinfo shows it, is not a path to that layer. */
+export type LayerNoteKind = 'fd-name' | 'relative';
+
+export interface LayerNote {
+  /** The layer: 'lower[0]', 'data[1]', 'upper' or 'work'. */
+  field: string;
+  /** The name as mountinfo shows it. */
+  name: string;
+  kind: LayerNoteKind;
+  /** One sentence for people. */
+  note: string;
+}
+
+/** One overlay mount, as /proc/self/mountinfo shows it. */
+export interface OverlayMountInfo {
+  /** The kernel's mount id (mountinfo's first field); OverlayMount.mountId. */
+  mountId: number;
+  parentId: number;
+  /** Where it is mounted. */
+  target: string;
+  /** The directory of the overlay mounted there: '/' unless a subtree was bind-mounted. */
+  root: string;
+  /** The source given at mount time ('overlay', 'none', ...). */
+  source: string;
+  /** Lower layers, the top one first, as the kernel names them. */
+  lower: string[];
+  /** Data-only lower layers. */
+  data: string[];
+  upper?: string;
+  work?: string;
+  /** The superblock's other options, decoded: 'rw', 'redirect_dir=on', 'uuid=on'... */
+  options: string[];
+  /** This mount's own flags: 'rw', 'nosuid', 'relatime'... */
+  mountOptions: string[];
+  /** Layers whose names are not paths to them (fd names, relative names). */
+  notes: LayerNote[];
+}
+
+export interface ListMountsOptions {
+  /** Only the overlays mounted on this directory (all of them, bottom first, when stacked). */
+  target?: string;
+}
+
+// Decoded to bytes first, then read as UTF-8, so an escaped byte of a
+// multi-byte character joins its neighbours instead of becoming Latin-1.
+function decodeOctal(field: string): string {
+  if (!field.includes('\\')) return field;
+  const bytes: number[] = [];
+  for (let i = 0; i < field.length; i++) {
+    const octal = field[i] === '\\' ? /^[0-7]{3}/.exec(field.slice(i + 1, i + 4)) : null;
+    if (octal) {
+      bytes.push(parseInt(octal[0], 8));
+      i += 3;
+    } else {
+      const codePoint = field.codePointAt(i) as number;
+      if (codePoint > 0xffff) i++;
+      bytes.push(...Buffer.from(String.fromCodePoint(codePoint), 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** Drops each backslash and keeps the character after it, as overlay's ovl_unescape does. */
+function unescapeLayer(text: string): string {
+  return text.replace(/\\(.)/gs, '$1');
+}
+
+/**
+ * `lowerdir=a:b::d1::d2` as the kernel splits it: a backslash keeps the next
+ * character, ':' separates layers and the first '::' starts the data layers.
+ */
+function splitLowerdir(value: string): { lower: string[]; data: string[] } {
+  const lower: string[] = [];
+  const data: string[] = [];
+  let current = '';
+  let inData = false;
+  const finish = () => {
+    if (current !== '') (inData ? data : lower).push(unescapeLayer(current));
+    current = '';
+  };
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i] as string;
+    if (c === '\\' && i + 1 < value.length) {
+      current += c + value[++i];
+    } else if (c === ':') {
+      finish();
+      if (value[i + 1] === ':') {
+        inData = true;
+        i++;
+      }
+    } else {
+      current += c;
+    }
+  }
+  finish();
+  return { lower, data };
+}
+
+const FD_NAME = /^\/proc\/(?:self|thread-self|\d+)\/fd\/\d+(?:\/|$)/;
+
+function noteFor(field: string, name: string): LayerNote | undefined {
+  if (FD_NAME.test(name)) {
+    return { field, name, kind: 'fd-name', note: 'an fd name of the process that mounted it, not a path to the layer' };
+  }
+  if (!name.startsWith('/')) {
+    const why = /^\d+$/.test(name) ? ' (an fd number, when mounted from /proc/self/fd)' : '';
+    return { field, name, kind: 'relative', note: `relative to the working directory of the process that mounted it${why}, not a path to the layer` };
+  }
+  return undefined;
+}
+
+interface Layers {
+  lower: string[];
+  data: string[];
+  upper?: string;
+  work?: string;
+  options: string[];
+}
+
+// With the legacy `lowerdir=` form every layer was given as a string, and the
+// kernel shows those strings as given: escaped, and unescaped when looked up.
+// With `lowerdir+=` entries (new mount API) the names are literal: strings the
+// kernel took as they are, or the real path of a layer handed over by fd.
+// (A new-API caller passing upperdir as a string holding '\' is the one case
+// mountinfo cannot tell apart; we read it literally.)
+function decodeSuperOptions(raw: string): Layers {
+  const out: Layers = { lower: [], data: [], options: [] };
+  let upper: string | undefined;
+  let work: string | undefined;
+  let legacyForm = true;
+  for (const item of raw.split(',')) {
+    if (item === '') continue;
+    const option = decodeOctal(item);
+    const eq = option.indexOf('=');
+    const key = eq < 0 ? option : option.slice(0, eq);
+    const value = eq < 0 ? '' : option.slice(eq + 1);
+    if (key === 'lowerdir') {
+      const split = splitLowerdir(value);
+      out.lower.push(...split.lower);
+      out.data.push(...split.data);
+    } else if (key === 'lowerdir+') {
+      legacyForm = false;
+      out.lower.push(value);
+    } else if (key === 'datadir+') {
+      legacyForm = false;
+      out.data.push(value);
+    } else if (key === 'upperdir') {
+      upper = value;
+    } else if (key === 'workdir') {
+      work = value;
+    } else {
+      out.options.push(option);
+    }
+  }
+  if (upper !== undefined) out.upper = legacyForm ? unescapeLayer(upper) : upper;
+  if (work !== undefined) out.work = legacyForm ? unescapeLayer(work) : work;
+  return out;
+}
+
+function notesFor(layers: Layers): LayerNote[] {
+  const named: Array<[string, string]> = [
+    ...layers.lower.map((name, i): [string, string] => [`lower[${i}]`, name]),
+    ...layers.data.map((name, i): [string, string] => [`data[${i}]`, name]),
+  ];
+  if (layers.upper !== undefined) named.push(['upper', layers.upper]);
+  if (layers.work !== undefined) named.push(['work', layers.work]);
+  return named.map(([field, name]) => noteFor(field, name)).filter((n): n is LayerNote => n !== undefined);
+}
+
+/** One mountinfo line, when it is an overlay; see proc_pid_mountinfo(5). */
+function parseLine(line: string): OverlayMountInfo | undefined {
+  const fields = line.split(' ');
+  const separator = fields.indexOf('-', 6);
+  if (separator < 0 || fields[separator + 1] !== 'overlay') return undefined;
+  const [mountId, parentId, , root, target, mountOptions] = fields;
+  const layers = decodeSuperOptions(fields[separator + 3] ?? '');
+  const info: OverlayMountInfo = {
+    mountId: Number(mountId),
+    parentId: Number(parentId),
+    target: decodeOctal(target ?? ''),
+    root: decodeOctal(root ?? ''),
+    source: decodeOctal(fields[separator + 2] ?? ''),
+    lower: layers.lower,
+    data: layers.data,
+    options: layers.options,
+    mountOptions: (mountOptions ?? '').split(',').filter((o) => o !== ''),
+    notes: notesFor(layers),
+  };
+  if (layers.upper !== undefined) info.upper = layers.upper;
+  if (layers.work !== undefined) info.work = layers.work;
+  return info;
+}
+
+/**
+ * The overlay mounts in mountinfo text (the format of /proc/PID/mountinfo),
+ * in its order, with escapes decoded and layers split. Other filesystems are
+ * skipped.
+ */
+export function parseMountinfo(text: string): OverlayMountInfo[] {
+  if (typeof text !== 'string') throw new TypeError('mountinfo text must be a string');
+  return text
+    .split('\n')
+    .map(parseLine)
+    .filter((m): m is OverlayMountInfo => m !== undefined);
+}
+
+const MOUNTINFO = '/proc/self/mountinfo';
+
+function byTarget(mounts: OverlayMountInfo[], target: string | undefined, resolved: string | undefined): OverlayMountInfo[] {
+  if (target === undefined) return mounts;
+  return mounts.filter((m) => m.target === resolved);
+}
+
+function checkOptions(options: ListMountsOptions): string | undefined {
+  if (options === null || typeof options !== 'object') throw new TypeError('listMounts options must be an object');
+  const { target } = options;
+  if (target !== undefined && (typeof target !== 'string' || target === '')) throw new TypeError('target must be a non-empty path string');
+  return target;
+}
+
+/** mountinfo names mount points by their real path: follow symlinks as the kernel did. */
+function realTarget(target: string): string {
+  try {
+    return fs.realpathSync(target);
+  } catch {
+    return path.resolve(target);
+  }
+}
+
+/** The overlay mounts of this process's mount namespace, from /proc/self/mountinfo. */
+export async function listMounts(options: ListMountsOptions = {}): Promise<OverlayMountInfo[]> {
+  const target = checkOptions(options);
+  const text = await fs.promises.readFile(MOUNTINFO, 'utf8');
+  const resolved = target === undefined ? undefined : await fs.promises.realpath(target).catch(() => path.resolve(target));
+  return byTarget(parseMountinfo(text), target, resolved);
+}
+
+/** Synchronous twin of {@link listMounts}. */
+export function listMountsSync(options: ListMountsOptions = {}): OverlayMountInfo[] {
+  const target = checkOptions(options);
+  const text = fs.readFileSync(MOUNTINFO, 'utf8');
+  return byTarget(parseMountinfo(text), target, target === undefined ? undefined : realTarget(target));
+}
