@@ -6,12 +6,14 @@
 namespace ovl {
 void InitMount(Napi::Env env, Napi::Object exports);
 void InitUmount(Napi::Env env, Napi::Object exports);
+void InitWhiteout(Napi::Env env, Napi::Object exports);
 }  // namespace ovl
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitErrors(env, exports);
   ovl::InitMount(env, exports);
   ovl::InitUmount(env, exports);
+  ovl::InitWhiteout(env, exports);
   return exports;
 }
 
