@@ -6,3 +6,7 @@ export { MAX_LAYERS, type MountOptions, type MountFlags, type OverlayLayers, typ
 export type { OverlayFeatures, RedirectDir, Xino, Uuid, Verity, Fsync } from './overlay-options';
 export type { MechanismName, KernelFeatures } from './native';
 export { kernelFeatures } from './kernel';
+export { whiteout, whiteoutSync, whiteouts, whiteoutsSync, isWhiteout, isWhiteoutSync } from './whiteout';
+export type { WhiteoutKind, WhiteoutOptions, WhiteoutsOptions, WhiteoutsError } from './whiteout';
+export { setOpaque, setOpaqueSync, isOpaque, isOpaqueSync, clearOpaque, clearOpaqueSync, type OpaqueValue } from './opaque';
+export type { LayerPathOptions, Resolver } from './layer-path';
