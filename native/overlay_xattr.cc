@@ -20,8 +20,9 @@ Outcome<UniqueFd> OpenDirectory(const Entry& entry) {
   int fd = ::openat(entry.dirFd, entry.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0) return UniqueFd(fd);
   SysError error = SysError::FromErrno("openat", entry.display, entry.field);
+  // O_NOFOLLOW with O_DIRECTORY says ELOOP or ENOTDIR for a symlink, depending on the kernel.
   struct stat st {};
-  if (error.errnum == ELOOP && ::fstatat(entry.dirFd, entry.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+  if ((error.errnum == ELOOP || error.errnum == ENOTDIR) && ::fstatat(entry.dirFd, entry.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
     return LastIsSymlink(entry, "openat");
   }
   return error;
