@@ -6,14 +6,18 @@
 
 namespace ovl {
 
-std::string OverlayXattr(const char* name, bool userxattr) {
-  return std::string(userxattr ? "user.overlay." : "trusted.overlay.") + name;
-}
+namespace {
 
 SysError LastIsSymlink(const Entry& entry, const char* syscall) {
   SysError e = SysError::Invalid(entry.field, entry.display, "'" + entry.display + "' is a symlink, and the last component is never followed", ELOOP);
   e.syscall = syscall;
   return e;
+}
+
+}  // namespace
+
+std::string OverlayXattr(const char* name, bool userxattr) {
+  return std::string(userxattr ? "user.overlay." : "trusted.overlay.") + name;
 }
 
 Outcome<UniqueFd> OpenDirectory(const Entry& entry) {

@@ -23,7 +23,4 @@ SysError WriteOpaque(int dirFd, char value, bool userxattr, const Entry& entry);
 // Absent already is success: the directory ends up not opaque either way.
 SysError RemoveOpaque(int dirFd, bool userxattr, const Entry& entry);
 
-// An error for an entry whose last component is a symlink we would not follow.
-SysError LastIsSymlink(const Entry& entry, const char* syscall);
-
 }  // namespace ovl

@@ -7,6 +7,7 @@
 #include <sys/xattr.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -20,12 +21,15 @@ constexpr int kTempAttempts = 32;
 
 std::string TempName() {
   static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  static std::atomic<unsigned> counter{0};
+  static std::atomic<uint64_t> counter{0};
   unsigned char bytes[8];
   if (::getrandom(bytes, sizeof bytes, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof bytes)) {
-    // No entropy yet (early boot): a clash only costs a retry, so a counter will do.
-    unsigned seed = counter.fetch_add(1) * 2654435761u ^ static_cast<unsigned>(::time(nullptr)) ^ static_cast<unsigned>(::getpid());
-    for (auto& b : bytes) b = static_cast<unsigned char>(seed >>= 3);
+    // No entropy yet (early boot): a clash only costs a retry, so a mixed counter will do.
+    uint64_t x = (counter.fetch_add(1) + 1) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(::time(nullptr)) ^ (static_cast<uint64_t>(::getpid()) << 32);
+    for (auto& b : bytes) {
+      b = static_cast<unsigned char>(x);
+      x >>= 8;
+    }
   }
   std::string name = ".ovl-wh-";
   for (unsigned char b : bytes) name += kAlphabet[b % (sizeof kAlphabet - 1)];
