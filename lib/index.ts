@@ -2,6 +2,10 @@
 export { OverlayError, type OverlayErrorInfo } from './errors';
 export { mount, mountSync, OverlayMount } from './mount';
 export { umount, umountSync, type UmountOptions } from './umount';
+export { whiteout, whiteoutSync, whiteouts, whiteoutsSync, isWhiteout, isWhiteoutSync } from './whiteout';
+export type { WhiteoutKind, WhiteoutOptions, WhiteoutsOptions, WhiteoutsError } from './whiteout';
+export { setOpaque, setOpaqueSync, isOpaque, isOpaqueSync, clearOpaque, clearOpaqueSync, type OpaqueValue } from './opaque';
+export type { LayerPathOptions, Resolver } from './layer-path';
 export { MAX_LAYERS, type MountOptions, type MountFlags, type OverlayLayers, type Atime } from './mount-options';
 export type { OverlayFeatures, RedirectDir, Xino, Uuid, Verity, Fsync } from './overlay-options';
 export type { MechanismName, KernelFeatures } from './native';

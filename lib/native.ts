@@ -87,6 +87,35 @@ export interface NativeCheckReport {
   kernel: KernelFeatures & { xattrWhiteouts: boolean | null };
 }
 
+/** How a path beneath a root is resolved: openat2 (5.6+) or a walk, one component at a time. */
+export type Resolver = 'openat2' | 'walk';
+
+/** An entry in a layer: `path` relative to `root` when there is one, else as given. */
+export interface NativeEntryRequest {
+  root?: string;
+  path: string;
+  userxattr: boolean;
+  resolver?: Resolver;
+}
+
+export type WhiteoutKind = 'chardev' | 'xattr';
+
+export interface NativeWhiteoutRequest extends NativeEntryRequest {
+  kind: WhiteoutKind;
+  force: boolean;
+}
+
+export interface NativeWhiteoutsRequest {
+  root: string;
+  paths: string[];
+  kind: WhiteoutKind;
+  force: boolean;
+  userxattr: boolean;
+  resolver?: Resolver;
+}
+
+export type OpaqueValue = 'y' | 'x';
+
 export interface NativeBinding {
   setErrorFactory(factory: (info: OverlayErrorInfo) => Error): void;
   mountOverlay(request: NativeMountRequest): Promise<NativeMountResult>;
@@ -96,6 +125,18 @@ export interface NativeBinding {
   kernelFeatures(): KernelFeatures;
   checkOverlay(request: NativeCheckRequest): Promise<NativeCheckReport>;
   checkOverlaySync(request: NativeCheckRequest): NativeCheckReport;
+  whiteout(request: NativeWhiteoutRequest): Promise<void>;
+  whiteoutSync(request: NativeWhiteoutRequest): void;
+  whiteouts(request: NativeWhiteoutsRequest): Promise<void>;
+  whiteoutsSync(request: NativeWhiteoutsRequest): void;
+  isWhiteout(request: NativeEntryRequest): Promise<WhiteoutKind | false>;
+  isWhiteoutSync(request: NativeEntryRequest): WhiteoutKind | false;
+  setOpaque(request: NativeEntryRequest): Promise<void>;
+  setOpaqueSync(request: NativeEntryRequest): void;
+  isOpaque(request: NativeEntryRequest): Promise<OpaqueValue | false>;
+  isOpaqueSync(request: NativeEntryRequest): OpaqueValue | false;
+  clearOpaque(request: NativeEntryRequest): Promise<void>;
+  clearOpaqueSync(request: NativeEntryRequest): void;
 }
 
 function load(): NativeBinding {

@@ -7,6 +7,7 @@ namespace ovl {
 void InitMount(Napi::Env env, Napi::Object exports);
 void InitUmount(Napi::Env env, Napi::Object exports);
 void InitCheck(Napi::Env env, Napi::Object exports);
+void InitWhiteout(Napi::Env env, Napi::Object exports);
 }  // namespace ovl
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -14,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitMount(env, exports);
   ovl::InitUmount(env, exports);
   ovl::InitCheck(env, exports);
+  ovl::InitWhiteout(env, exports);
   return exports;
 }
 

@@ -1,0 +1,84 @@
+// Where a whiteout or opaque call acts: a path beneath an optional root. The
+// addon resolves it without leaving the root; the checks here only give the
+// friendly error first.
+import * as path from 'node:path';
+import { invalid } from './errors';
+import type { NativeEntryRequest, Resolver } from './native';
+import { checkPath } from './validate';
+
+export type { Resolver } from './native';
+
+export interface LayerPathOptions {
+  /**
+   * Take the path beneath this directory (the layer): resolution never leaves
+   * it and follows no symlink in any component. Without it the path is used
+   * as given, following symlinks except in its last component.
+   */
+  root?: string;
+  /** Use user.overlay.* xattrs instead of trusted.overlay.*, as the `userxattr` mount option does. */
+  userxattr?: boolean;
+  /** Force one way of resolving beneath root instead of the best available. */
+  resolver?: Resolver;
+}
+
+const EXDEV = 18;
+const RESOLVERS: readonly string[] = ['openat2', 'walk'];
+
+function typeError(field: string, expected: string, value: unknown): TypeError {
+  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  return Object.assign(new TypeError(`${field} must be ${expected}, got ${got}`), { code: 'ERR_INVALID_ARG_TYPE', field });
+}
+
+export function checkOptionsObject<T extends object>(options: T | undefined): Partial<Record<keyof T, unknown>> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options);
+  return options;
+}
+
+export function checkBoolean(field: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw typeError(field, 'a boolean', value);
+  return value;
+}
+
+export function checkChoice<T extends string>(field: string, value: unknown, choices: readonly string[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !choices.includes(value)) {
+    throw invalid(field, `must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+/**
+ * A path beneath root, returned relative to it: relative already, or absolute
+ * and inside root. A '..' component is refused even where it would stay inside.
+ */
+export function checkBeneath(field: string, value: unknown, root: string): string {
+  if (typeof value !== 'string') throw typeError(field, 'a path string', value);
+  if (value === '') throw invalid(field, 'must not be empty');
+  if (value.includes('\0')) throw invalid(field, 'must not contain a NUL byte', undefined, value);
+  if (value.split('/').includes('..')) throw invalid(field, `'${value}' has a '..' component, which could leave root`, EXDEV, value);
+  if (!path.isAbsolute(value)) return value;
+  const relative = path.relative(root, value);
+  if (relative === '..' || relative.startsWith('../') || path.isAbsolute(relative)) {
+    throw invalid(field, `'${value}' is not inside root '${root}'`, EXDEV, value);
+  }
+  return relative === '' ? '.' : relative;
+}
+
+/** The root, resolver and xattr namespace every layer call shares. */
+export function toLayerBase(options: LayerPathOptions | undefined): Omit<NativeEntryRequest, 'path'> {
+  const o = checkOptionsObject(options);
+  const base: Omit<NativeEntryRequest, 'path'> = { userxattr: checkBoolean('userxattr', o.userxattr) };
+  if (o.root !== undefined) base.root = checkPath('root', o.root);
+  const resolver = checkChoice<Resolver>('resolver', o.resolver, RESOLVERS);
+  if (resolver !== undefined) base.resolver = resolver;
+  return base;
+}
+
+/** Validates one path and its options into the addon's request; `field` names the path argument. */
+export function toEntryRequest(field: string, value: unknown, options: LayerPathOptions | undefined): NativeEntryRequest {
+  const base = toLayerBase(options);
+  const entryPath = base.root === undefined ? checkPath(field, value) : checkBeneath(field, value, base.root);
+  return { ...base, path: entryPath };
+}
