@@ -6,12 +6,16 @@
 namespace ovl {
 void InitMount(Napi::Env env, Napi::Object exports);
 void InitUmount(Napi::Env env, Napi::Object exports);
+void InitRemount(Napi::Env env, Napi::Object exports);
+void InitReplace(Napi::Env env, Napi::Object exports);
 }  // namespace ovl
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitErrors(env, exports);
   ovl::InitMount(env, exports);
   ovl::InitUmount(env, exports);
+  ovl::InitRemount(env, exports);
+  ovl::InitReplace(env, exports);
   return exports;
 }
 

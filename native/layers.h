@@ -14,7 +14,8 @@ namespace ovl {
 struct Layer {
   std::string path;
   std::string field;  // "lower[3]", "upper", ...
-  UniqueFd fd;        // O_PATH|O_DIRECTORY
+  UniqueFd fd;        // O_PATH|O_DIRECTORY, or a detached (idmapped) tree
+  bool detached = false;  // no path reaches it: hand it over by fd only
 };
 
 struct OpenedLayers {
