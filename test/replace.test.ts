@@ -128,3 +128,20 @@ t.test('refusals leave the old stack and no fd', { ...needsOverlay, skip: needsO
   m.unmountSync();
   execFileSync('umount', [tmpfs]);
 });
+
+t.test('the replaced mount object no longer owns the target', { ...needsOverlay, skip: needsOverlay.skip || (!beneath && 'no MOVE_MOUNT_BENEATH') }, async (t) => {
+  const s = scratch(t);
+  const { a, b, target } = twoStacks(s);
+  let next;
+  {
+    using old = mountSync({ ...a, target });
+    next = replaceSync(target, b);
+    t.ok(old.mounted, 'a standalone replace() cannot tell the old object');
+  }
+  t.equal(fs.readFileSync(path.join(target, 'f'), 'utf8'), 'B', 'disposing the old object left the new stack mounted');
+  const third = await next.replace(a);
+  t.notOk(next.mounted, 'the method form hands the target over');
+  t.equal(fs.readFileSync(path.join(target, 'f'), 'utf8'), 'A');
+  third.unmountSync();
+  t.same(mountinfoLines(target), []);
+});
