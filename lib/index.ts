@@ -6,9 +6,12 @@ export { whiteout, whiteoutSync, whiteouts, whiteoutsSync, isWhiteout, isWhiteou
 export type { WhiteoutKind, WhiteoutOptions, WhiteoutsOptions, WhiteoutsError } from './whiteout';
 export { setOpaque, setOpaqueSync, isOpaque, isOpaqueSync, clearOpaque, clearOpaqueSync, type OpaqueValue } from './opaque';
 export type { LayerPathOptions, Resolver } from './layer-path';
-export { MAX_LAYERS, type MountOptions, type MountFlags, type OverlayLayers, type Atime } from './mount-options';
+export { remount, remountSync, type RemountOptions, type RemountResult } from './remount';
+export { replace, replaceSync, type ReplaceOptions } from './replace';
+export { MAX_ID_RANGES, type IdmapOptions, type IdMapping } from './idmap';
+export { MAX_LAYERS, type MountOptions, type MountFlags, type OverlayLayers, type Atime, type Propagation } from './mount-options';
 export type { OverlayFeatures, RedirectDir, Xino, Uuid, Verity, Fsync } from './overlay-options';
-export type { MechanismName, KernelFeatures } from './native';
+export type { MechanismName, KernelFeatures, RemountMechanism } from './native';
 export { kernelFeatures } from './kernel';
 export { parseOptions, formatOptions, escapePath, type ParsedOptions } from './option-string';
 export { check, checkSync } from './check';

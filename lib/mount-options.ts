@@ -1,3 +1,4 @@
+import type { IdmapOptions } from './idmap';
 import type { MechanismName } from './native';
 import type { OverlayFeatures } from './overlay-options';
 
@@ -31,6 +32,10 @@ export interface OverlayLayers {
 export interface MountOptions extends OverlayLayers, OverlayFeatures, MountFlags {
   /** The directory to mount on. */
   target: string;
+  /** Mount propagation, so mounts beneath it do or do not spread to other mount namespaces. */
+  propagation?: Propagation;
+  /** Idmapped lower layers (5.19+ overlay, here 6.8+ for `lowerdir+`; each lower's filesystem must support idmapped mounts). */
+  idmap?: IdmapOptions;
   /**
    * Force one mechanism instead of the best this kernel offers (for tests and
    * for diagnosing kernels): 'fsconfig-fd', 'fsconfig-path', 'mount',

@@ -1,5 +1,7 @@
+import * as fs from 'node:fs';
 import type { MountOptions } from './mount-options';
 import { native, type MechanismName, type NativeMountResult } from './native';
+import { replace, replaceSync, type ReplaceOptions } from './replace';
 import { umount, umountSync, type UmountOptions } from './umount';
 import { toNativeRequest } from './validate';
 
@@ -40,12 +42,38 @@ export class OverlayMount implements AsyncDisposable, Disposable {
     this.#mounted = false;
   }
 
+  /** Replaces this overlay with a new stack (see `replace`); this object then owns no mount. */
+  async replace(options: ReplaceOptions): Promise<OverlayMount> {
+    const next = await replace(this.target, options);
+    this.#mounted = false;
+    return next;
+  }
+
+  /** Synchronous twin of {@link OverlayMount.replace}. */
+  replaceSync(options: ReplaceOptions): OverlayMount {
+    const next = replaceSync(this.target, options);
+    this.#mounted = false;
+    return next;
+  }
+
+  // A scope's end must not unmount a stack that replaced this one on the same target.
+  #stillMounted(): boolean {
+    if (!this.#mounted || this.mountId === 0) return this.#mounted;
+    const escaped = this.target.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+    const mine = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((line) => line.startsWith(`${this.mountId} `) && line.split(' ')[4] === escaped);
+    if (!mine) this.#mounted = false;
+    return mine;
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#mounted) await this.unmount();
+    if (this.#stillMounted()) await this.unmount();
   }
 
   [Symbol.dispose](): void {
-    if (this.#mounted) this.unmountSync();
+    if (this.#stillMounted()) this.unmountSync();
   }
 }
 

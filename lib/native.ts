@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
 import { OverlayError, type OverlayErrorInfo } from './errors';
+import type { NativeIdmap } from './idmap';
 
 export type MechanismName = 'fsconfig-fd' | 'fsconfig-path' | 'mount' | 'mount-fd-path' | 'mount-fd-relative';
 
@@ -19,7 +20,28 @@ export interface NativeMountRequest {
   nodev: boolean;
   noexec: boolean;
   atime?: 'noatime' | 'relatime' | 'strictatime';
+  propagation?: 'private' | 'shared' | 'slave' | 'unbindable';
+  idmap?: NativeIdmap;
   mechanism?: MechanismName;
+}
+
+export interface NativeRemountRequest {
+  target: string;
+  /** Left out: unchanged; true: set; false: clear. */
+  readOnly?: boolean;
+  nosuid?: boolean;
+  nodev?: boolean;
+  noexec?: boolean;
+  atime?: 'noatime' | 'relatime' | 'strictatime';
+  propagation?: 'private' | 'shared' | 'slave' | 'unbindable';
+  mechanism?: RemountMechanism;
+}
+
+/** 'new-api': fspick + FSCONFIG_CMD_RECONFIGURE and mount_setattr; 'mount': mount(2) MS_REMOUNT. */
+export type RemountMechanism = 'new-api' | 'mount';
+
+export interface NativeRemountResult {
+  mechanism: RemountMechanism;
 }
 
 export interface NativeMountResult {
@@ -120,6 +142,10 @@ export interface NativeBinding {
   setErrorFactory(factory: (info: OverlayErrorInfo) => Error): void;
   mountOverlay(request: NativeMountRequest): Promise<NativeMountResult>;
   mountOverlaySync(request: NativeMountRequest): NativeMountResult;
+  remountOverlay(request: NativeRemountRequest): Promise<NativeRemountResult>;
+  remountOverlaySync(request: NativeRemountRequest): NativeRemountResult;
+  replaceOverlay(request: NativeMountRequest): Promise<NativeMountResult>;
+  replaceOverlaySync(request: NativeMountRequest): NativeMountResult;
   umountOverlay(target: string, flags: NativeUmountFlags): Promise<void>;
   umountOverlaySync(target: string, flags: NativeUmountFlags): void;
   kernelFeatures(): KernelFeatures;

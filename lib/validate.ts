@@ -5,9 +5,11 @@ import { invalid } from './errors';
 import { MAX_LAYERS, type MountOptions } from './mount-options';
 import type { NativeMountRequest } from './native';
 import { FEATURES, toKernelOption, type FeatureSpec } from './overlay-options';
+import { toNativeIdmap } from './idmap';
 
 const MECHANISMS = ['fsconfig-fd', 'fsconfig-path', 'mount', 'mount-fd-path', 'mount-fd-relative'];
 const ATIMES = ['relatime', 'noatime', 'strictatime'];
+export const PROPAGATIONS = ['private', 'shared', 'slave', 'unbindable'];
 
 function typeError(field: string, expected: string, value: unknown): TypeError {
   const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
@@ -39,13 +41,13 @@ function checkPaths(field: string, value: unknown): string[] {
   return value.map((item, i) => (isNormalAbsolute(item) ? item : checkPath(`${field}[${i}]`, item)));
 }
 
-function checkBoolean(field: string, value: unknown): boolean {
+export function checkBoolean(field: string, value: unknown): boolean {
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw typeError(field, 'a boolean', value);
   return value;
 }
 
-function checkChoice<T extends string>(field: string, value: unknown, choices: readonly string[]): T | undefined {
+export function checkChoice<T extends string>(field: string, value: unknown, choices: readonly string[]): T | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !choices.includes(value)) {
     throw invalid(field, `must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${JSON.stringify(value)}`);
@@ -77,7 +79,7 @@ function checkCombinations(o: MountOptions): void {
   if (o.volatile && o.upper === undefined) throw invalid('volatile', 'volatile needs an upper layer');
 }
 
-function checkAtime(o: MountOptions): NativeMountRequest['atime'] {
+export function checkAtime(o: { atime?: unknown; noatime?: unknown }): NativeMountRequest['atime'] {
   const atime = checkChoice<NonNullable<NativeMountRequest['atime']>>('atime', o.atime, ATIMES);
   if (checkBoolean('noatime', o.noatime)) {
     if (atime !== undefined && atime !== 'noatime') throw invalid('noatime', `conflicts with atime: '${atime}'`);
@@ -130,6 +132,10 @@ export function toNativeRequest(options: MountOptions): NativeMountRequest {
   if (upper !== undefined && work !== undefined) Object.assign(request, { upper, work });
   const atime = checkAtime(o);
   if (atime !== undefined) request.atime = atime;
+  const propagation = checkChoice<NonNullable<NativeMountRequest['propagation']>>('propagation', o.propagation, PROPAGATIONS);
+  if (propagation !== undefined) request.propagation = propagation;
+  const idmap = toNativeIdmap(o.idmap);
+  if (idmap !== undefined) request.idmap = idmap;
   const mechanism = checkChoice<NonNullable<NativeMountRequest['mechanism']>>('mechanism', o.mechanism, MECHANISMS);
   if (mechanism !== undefined) request.mechanism = mechanism;
   return request;

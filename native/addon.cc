@@ -8,6 +8,8 @@ void InitMount(Napi::Env env, Napi::Object exports);
 void InitUmount(Napi::Env env, Napi::Object exports);
 void InitCheck(Napi::Env env, Napi::Object exports);
 void InitWhiteout(Napi::Env env, Napi::Object exports);
+void InitRemount(Napi::Env env, Napi::Object exports);
+void InitReplace(Napi::Env env, Napi::Object exports);
 }  // namespace ovl
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -16,6 +18,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitUmount(env, exports);
   ovl::InitCheck(env, exports);
   ovl::InitWhiteout(env, exports);
+  ovl::InitRemount(env, exports);
+  ovl::InitReplace(env, exports);
   return exports;
 }
 

@@ -20,6 +20,7 @@ struct Layer {
   // The request field, "lower[3]" or "upper". Built only when an error names
   // it: formatting one per layer on every mount cost more than the checks.
   std::string field() const { return index < 0 ? role : std::string(role) + "[" + std::to_string(index) + "]"; }
+  bool detached = false;  // a detached (idmapped) tree no path reaches: hand it over by fd only
 };
 
 struct OpenedLayers {

@@ -2,11 +2,31 @@
 // and mount(2) with a data string.
 #pragma once
 
+#include <napi.h>
+
 #include "layers.h"
 #include "mount_request.h"
 #include "sys_error.h"
 
 namespace ovl {
+
+// An overlay made with fsopen..fsmount and not yet attached anywhere.
+struct DetachedOverlay {
+  UniqueFd mount;
+  std::vector<std::string> warnings;  // the kernel's non-fatal messages
+};
+Outcome<DetachedOverlay> CreateDetachedOverlay(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
+
+// The mechanism a request gets: forced, or the best this kernel offers.
+Outcome<Mechanism> ChooseMechanism(const MountRequest& request, const OpenedLayers& layers);
+bool IsFsconfig(Mechanism m);
+
+// Opens the layers and, when asked, swaps the lower ones for idmapped clones.
+Outcome<OpenedLayers> PrepareLayers(const MountRequest& request, Mechanism* mechanism);
+
+// Reads a mount request object (shared by mount and replace).
+MountRequest ParseMountRequestObject(Napi::Object obj);
+Napi::Value MountResultToJs(Napi::Env env, const MountResult& result);
 
 Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
 Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);

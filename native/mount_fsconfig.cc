@@ -8,6 +8,8 @@
 #include <string>
 
 #include "mount_engines.h"
+#include "mount_root.h"
+#include "propagation.h"
 #include "sys.h"
 #include "unique_fd.h"
 
@@ -79,6 +81,8 @@ class FsContext {
 
 SysError SetLayer(FsContext& ctx, const char* key, const Layer& layer, Mechanism mechanism) {
   if (mechanism == Mechanism::FsconfigFd) return ctx.SetLayerFd(key, layer);
+  // A detached tree (an idmapped layer) has no path but its fd's name.
+  if (layer.detached) return ctx.SetLayerString(key, FdPath(layer.fd.get()), layer);
   // Real paths read best in mountinfo; an fd name only when the path cannot
   // be passed as it is: past 255 bytes, or holding a backslash, which the
   // kernel drops from `upperdir`/`workdir` strings (seen on 6.18).
@@ -125,7 +129,7 @@ SysError Configure(FsContext& ctx, const MountRequest& request, const OpenedLaye
 
 }  // namespace
 
-Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
+Outcome<DetachedOverlay> CreateDetachedOverlay(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
   UniqueFd fsfd(sys::fsopen("overlay", FSOPEN_CLOEXEC));
   if (!fsfd.valid()) return SysError::FromErrno("fsopen", request.target, "target");
   FsContext ctx(std::move(fsfd));
@@ -136,19 +140,34 @@ Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const Opened
     e.subject = "create";
     return ctx.Fail(std::move(e));
   }
-  UniqueFd mnt(sys::fsmount(ctx.fd(), FSMOUNT_CLOEXEC, MountAttributes(request)));
-  if (!mnt.valid()) return ctx.Fail(SysError::FromErrno("fsmount", request.target));
-  // Until move_mount succeeds the mount is detached: closing `mnt` frees it.
-  if (sys::move_mount(mnt.get(), "", layers.target.fd.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
-    return ctx.Fail(SysError::FromErrno("move_mount", request.target, "target"));
-  }
+  DetachedOverlay overlay;
+  // Until it is attached the mount is detached: closing this fd frees it.
+  overlay.mount = UniqueFd(sys::fsmount(ctx.fd(), FSMOUNT_CLOEXEC, MountAttributes(request)));
+  if (!overlay.mount.valid()) return ctx.Fail(SysError::FromErrno("fsmount", request.target));
+  std::vector<std::string> errors;
+  ReadLog(ctx.fd(), &errors, &overlay.warnings);
+  overlay.warnings.insert(overlay.warnings.end(), errors.begin(), errors.end());
+  return overlay;
+}
 
+Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
+  auto overlay = CreateDetachedOverlay(request, layers, mechanism);
+  if (overlay.error) return overlay.error;
+  int mnt = overlay.value.mount.get();
+  if (sys::move_mount(mnt, "", layers.target.fd.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    return SysError::FromErrno("move_mount", request.target, "target");
+  }
+  if (!request.propagation.empty()) {
+    // After attaching: attaching beneath a shared parent makes the new mount shared.
+    if (auto e = SetPropagation(mnt, request.propagation, request.target)) {
+      DetachOwnMount(request.target, mnt);
+      return e;
+    }
+  }
   MountResult result;
   result.mechanism = mechanism;
-  result.mountId = MountIdOf(mnt.get());
-  std::vector<std::string> errors;
-  ReadLog(ctx.fd(), &errors, &result.warnings);
-  result.warnings.insert(result.warnings.end(), errors.begin(), errors.end());
+  result.mountId = MountIdOf(mnt);
+  result.warnings = std::move(overlay.value.warnings);
   return result;
 }
 

@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "mount_engines.h"
+#include "mount_root.h"
+#include "propagation.h"
 
 namespace ovl {
 namespace {
@@ -105,6 +107,13 @@ Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLa
   result.mechanism = mechanism;
   UniqueFd root(::open(request.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (root.valid()) result.mountId = MountIdOf(root.get());
+  if (!request.propagation.empty()) {
+    if (!root.valid()) return SysError::FromErrno("open", request.target, "target");
+    if (auto e = SetPropagation(root.get(), request.propagation, request.target)) {
+      DetachOwnMount(request.target, root.get());
+      return e;
+    }
+  }
   return result;
 }
 

@@ -26,6 +26,14 @@ struct MountOption {
   bool flag = false;  // a bare key such as `userxattr`
 };
 
+// Idmapped lower layers: a user namespace to take the mapping from, either
+// opened from a path or made from the maps (lines as /proc/PID/uid_map takes them).
+struct IdmapRequest {
+  std::string uidMap, gidMap;
+  std::string userns;
+  bool wanted() const { return !userns.empty() || !uidMap.empty() || !gidMap.empty(); }
+};
+
 struct MountRequest {
   std::vector<std::string> lower;  // first is the top layer
   std::vector<std::string> data;   // data-only layers
@@ -33,6 +41,8 @@ struct MountRequest {
   std::vector<MountOption> options;
   bool readOnly = false, nosuid = false, nodev = false, noexec = false;
   std::string atime;  // "", "noatime", "relatime" or "strictatime"
+  std::string propagation;  // "", "private", "shared", "slave" or "unbindable"
+  IdmapRequest idmap;
   Mechanism mechanism = Mechanism::Auto;
 };
 

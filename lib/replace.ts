@@ -1,0 +1,27 @@
+// Atomic replacement of a running overlay: the new stack goes beneath the
+// old one and the old one is then detached, so no lookup through the target
+// ever finds it empty.
+import { OverlayMount } from './mount';
+import type { MountOptions } from './mount-options';
+import { native } from './native';
+import { toNativeRequest } from './validate';
+
+/** The new stack: everything `mount` takes except the target. */
+export type ReplaceOptions = Omit<MountOptions, 'target'>;
+
+/**
+ * Replaces the overlay mounted on `target` with a new one (Linux 6.5+,
+ * MOVE_MOUNT_BENEATH; the new mount API with `lowerdir+`, 6.8+). Processes
+ * holding files open keep the old stack until they close them. On failure
+ * the old overlay stays mounted and nothing else is left.
+ */
+export async function replace(target: string, options: ReplaceOptions): Promise<OverlayMount> {
+  const request = toNativeRequest({ ...options, target });
+  return new OverlayMount(request.target, await native.replaceOverlay(request));
+}
+
+/** Synchronous twin of {@link replace}. */
+export function replaceSync(target: string, options: ReplaceOptions): OverlayMount {
+  const request = toNativeRequest({ ...options, target });
+  return new OverlayMount(request.target, native.replaceOverlaySync(request));
+}

@@ -1,0 +1,21 @@
+// Idmapped lower layers: each lower is cloned as a detached tree
+// (open_tree OPEN_TREE_CLONE) and given the mapping of a user namespace
+// (mount_setattr MOUNT_ATTR_IDMAP); no bind mount ever appears on disk.
+#pragma once
+
+#include <string>
+
+#include "layers.h"
+#include "mount_request.h"
+#include "sys_error.h"
+#include "unique_fd.h"
+
+namespace ovl {
+
+// A user namespace fd: opened from idmap.userns, or made with the maps.
+Outcome<UniqueFd> OpenIdmapUserNamespace(const IdmapRequest& idmap);
+
+// Replaces every lower and data layer's fd with an idmapped clone of it.
+SysError IdmapLowerLayers(const IdmapRequest& idmap, OpenedLayers* layers);
+
+}  // namespace ovl

@@ -1,0 +1,133 @@
+// Idmapped lower layers: ids shifted through the overlay, the lower itself
+// unchanged; maps checked before the kernel; every refusal leaves nothing.
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+import { kernelFeatures, mount, mountSync, replaceSync, type IdmapOptions, type MountOptions } from '../lib/index';
+import { childPids, mountinfoLine, mountinfoLines, openFdCount } from './helpers/live';
+import { needsOverlay, scratch } from './helpers/scratch';
+
+const idmapOk = kernelFeatures().lowerdirPlus;
+const SHIFT: IdmapOptions = { uidMap: [[0, 100000, 65536]], gidMap: [[0, 200000, 65536]] };
+
+t.test('maps are validated before the kernel, naming the field', async (t) => {
+  const base: MountOptions = { lower: ['/a', '/b'], target: '/m' };
+  const cases: Array<[unknown, string, RegExp]> = [
+    [{}, 'idmap', /needs uidMap, gidMap or userns/],
+    [[], 'idmap', /must be an object/],
+    [{ uidMap: [[0, 1, 1]], color: 1 }, 'idmap.color', /not an idmap option/],
+    [{ uidMap: 'x' }, 'idmap.uidMap', /array/],
+    [{ uidMap: [] }, 'idmap.uidMap', /at least one range/],
+    [{ uidMap: [[0, 1]] }, 'idmap.uidMap[0]', /\[inside, outside, count\]/],
+    [{ uidMap: [[0, -1, 1]] }, 'idmap.uidMap[0][1]', /between 0 and/],
+    [{ gidMap: [[0, 1.5, 1]] }, 'idmap.gidMap[0][1]', /integer/],
+    [{ uidMap: [[0, 1, 0]] }, 'idmap.uidMap[0][2]', /between 1 and/],
+    [{ uidMap: [[4294967290, 0, 10]] }, 'idmap.uidMap[0]', /inside range .* goes past/],
+    [{ uidMap: [[0, 4294967290, 10]] }, 'idmap.uidMap[0]', /outside range .* goes past/],
+    [{ uidMap: [[0, 1000, 10], [5, 5000, 10]] }, 'idmap.uidMap[1]', /inside range overlaps idmap.uidMap\[0\]/],
+    [{ gidMap: [[0, 1000, 10], [100, 1005, 1]] }, 'idmap.gidMap[1]', /outside range overlaps idmap.gidMap\[0\]/],
+    [{ uidMap: Array.from({ length: 341 }, (_, i) => [i, i + 1000, 1]) }, 'idmap.uidMap', /at most 340/],
+    [{ userns: '/proc/1/ns/user', uidMap: [[0, 1, 1]] }, 'idmap.userns', /cannot be combined/],
+    [{ userns: '' }, 'idmap.userns', /path/],
+  ];
+  for (const [idmap, field, message] of cases) {
+    t.throws(() => mountSync({ ...base, idmap: idmap as IdmapOptions }), { code: 'EINVAL', field, message }, JSON.stringify(idmap).slice(0, 60));
+  }
+  t.throws(() => replaceSync('/m', { lower: ['/a', '/b'], idmap: { uidMap: [[0, 1, 0]] } }), { code: 'EINVAL', field: 'idmap.uidMap[0][2]' });
+});
+
+t.test('without lowerdir+: a clear refusal', { skip: idmapOk ? 'this kernel has lowerdir+' : false }, async (t) => {
+  const s = scratch(t);
+  const [a, b, target] = s.mkdirs('a', 'b', 'm');
+  t.throws(() => mountSync({ lower: [a, b], target, idmap: SHIFT }), { code: 'ENOTSUP', field: 'idmap', message: /6\.8/ });
+  t.same(mountinfoLines(target), []);
+});
+
+const needsIdmap = { ...needsOverlay, skip: needsOverlay.skip || (!idmapOk && 'no lowerdir+ on this kernel') };
+
+for (const mechanism of ['fsconfig-fd', 'fsconfig-path'] as const) {
+  t.test(`a file owned by 0 shows as 100000; the lower is unchanged (${mechanism})`, needsIdmap, async (t) => {
+    if (mechanism === 'fsconfig-fd' && !kernelFeatures().layerFd) {
+      t.pass('no fd layers on this kernel');
+      return;
+    }
+    const s = scratch(t);
+    const [lower, data, upper, work, target] = s.mkdirs('lower', 'data', 'upper', 'work', 'm');
+    s.write({ 'lower/root-file': 'r', 'lower/user-file': 'u' });
+    fs.chownSync(s.path('lower/user-file'), 1000, 1000);
+    const children = childPids();
+    const fds = openFdCount();
+    const m = await mount({ lower: [lower, data], upper, work, target, idmap: SHIFT, mechanism });
+    t.equal(m.mechanism, mechanism);
+    const shown = fs.statSync(path.join(target, 'root-file'));
+    t.same([shown.uid, shown.gid], [100000, 200000], 'root’s file through the overlay');
+    const user = fs.statSync(path.join(target, 'user-file'));
+    t.same([user.uid, user.gid], [101000, 201000], 'a user’s file shifted too');
+    const onDisk = fs.statSync(s.path('lower/root-file'));
+    t.same([onDisk.uid, onDisk.gid], [0, 0], 'the lower itself is unchanged');
+    t.match(mountinfoLine(target), mechanism === 'fsconfig-fd' ? /lowerdir\+=\/,lowerdir\+=\// : /lowerdir\+=\/proc\/self\/fd\//, 'mountinfo cannot name a detached layer');
+    t.same(mountinfoLines(lower), [], 'no bind mount of the layer on disk');
+    t.same(childPids(), children, 'the user-namespace child was reaped');
+    t.equal(openFdCount(), fds, 'no fd left open');
+    await m.unmount();
+  });
+}
+
+t.test('idmap from an existing user namespace (userns path)', needsIdmap, async (t) => {
+  const s = scratch(t);
+  const [a, b, target] = s.mkdirs('a', 'b', 'm');
+  s.write({ 'a/root-file': '', 'a/user-file': '' });
+  fs.chownSync(s.path('a/user-file'), 1000, 1000);
+  // root maps to root and nothing else: other ids become the overflow id.
+  const holder = spawn('unshare', ['--user', '--map-root-user', 'sleep', '60'], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => holder.on('exit', resolve));
+  t.teardown(async () => {
+    holder.kill('SIGKILL');
+    await exited;
+  });
+  const userns = `/proc/${holder.pid}/ns/user`;
+  while (fs.readlinkSync(userns) === fs.readlinkSync('/proc/self/ns/user')) await new Promise((r) => setTimeout(r, 5));
+  const m = mountSync({ lower: [a, b], target, idmap: { userns } });
+  t.equal(fs.statSync(path.join(target, 'root-file')).uid, 0);
+  t.equal(fs.statSync(path.join(target, 'user-file')).uid, 65534, 'unmapped ids show as the overflow id');
+  m.unmountSync();
+});
+
+t.test('refusals: not a user namespace, a filesystem without idmap, mount(2); nothing left', needsIdmap, async (t) => {
+  const s = scratch(t);
+  const [a, b, ramfs, target] = s.mkdirs('a', 'b', 'ramfs', 'm');
+  execFileSync('mount', ['-t', 'ramfs', 'ramfs', ramfs]);
+  const children = childPids();
+  const fds = openFdCount();
+  t.throws(() => mountSync({ lower: [a, b], target, idmap: { userns: '/proc/self/ns/mnt' } }), {
+    code: 'EINVAL',
+    field: 'idmap.userns',
+    message: /not a user namespace/,
+  });
+  t.throws(() => mountSync({ lower: [a, b], target, idmap: { userns: '/etc/hostname' } }), { field: 'idmap.userns', message: /not a namespace file/ });
+  t.throws(() => mountSync({ lower: [a, b], target, idmap: { userns: s.path('nope') } }), { code: 'ENOENT', field: 'idmap.userns' });
+  await t.rejects(mount({ lower: [a, ramfs], target, idmap: SHIFT }), {
+    code: 'EINVAL',
+    syscall: 'mount_setattr',
+    field: 'lower[1]',
+    message: /cannot be idmapped/,
+  });
+  t.throws(() => mountSync({ lower: [a, b], target, idmap: SHIFT, mechanism: 'mount' }), { code: 'ENOTSUP', field: 'idmap', message: /6\.8/ });
+  t.same(mountinfoLines(target), [], 'nothing mounted');
+  t.equal(openFdCount(), fds, 'no fd left open');
+  t.same(childPids(), children, 'no child left');
+  execFileSync('umount', [ramfs]);
+});
+
+t.test('replace into an idmapped stack', { ...needsIdmap, skip: needsIdmap.skip || (!kernelFeatures().moveMountBeneath && 'no MOVE_MOUNT_BENEATH') }, async (t) => {
+  const s = scratch(t);
+  const [a, b, target] = s.mkdirs('a', 'b', 'm');
+  s.write({ 'a/f': '' });
+  mountSync({ lower: [a, b], target });
+  t.equal(fs.statSync(path.join(target, 'f')).uid, 0);
+  const m = replaceSync(target, { lower: [a, b], idmap: SHIFT });
+  t.equal(fs.statSync(path.join(target, 'f')).uid, 100000);
+  m.unmountSync();
+  t.same(mountinfoLines(target), []);
+});
