@@ -1,0 +1,43 @@
+#!/bin/bash
+# Runs inside the VM guest, chrooted into the host's read-only root, as root.
+# Usage: guest.sh OUT_DIR PROJECT_DIR (OUT_DIR/tests lists the test files).
+# Each compiled test file runs under plain node (tap's runner would start a
+# process per file plus coverage, which costs minutes under TCG), writing its
+# TAP, exit status and duration to OUT_DIR, where the host reads them. Progress
+# goes to the console so a hang shows where it stopped.
+set -u
+out=$1
+project=$2
+per_test_timeout=${OVERLAY_VM_TEST_TIMEOUT:-600}
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export TMPDIR=/tmp HOME=/tmp
+# Tests that need a filesystem tmpfs is not can make their dirs here.
+if mountpoint -q /tmp/ext4; then export OVERLAY_NATIVE_TEST_EXT4=/tmp/ext4; fi
+
+cd "$project" || exit 90
+uname -r > "$out/kernel"
+
+now() { date +%s.%N; }
+elapsed() { echo "$1 $(now)" | awk '{ printf "%.1f", $2 - $1 }'; }
+
+start=$(now)
+node dist/test/vm/probe.js > "$out/probe.json" 2> "$out/probe.err"
+probe_rc=$?
+echo "$probe_rc" > "$out/probe.rc"
+echo "vm-guest: probe rc=$probe_rc $(elapsed "$start")s"
+# A stack the probe could not mount is a failure like a failing test.
+status=$(( probe_rc == 0 ? 0 : 1 ))
+
+mkdir -p "$out/tap"
+while read -r file; do
+  [ -n "$file" ] || continue
+  name=$(basename "$file" .js)
+  start=$(now)
+  timeout -k 10 "$per_test_timeout" node "$file" > "$out/tap/$name.tap" 2>&1
+  rc=$?
+  echo "$rc" > "$out/tap/$name.rc"
+  elapsed "$start" > "$out/tap/$name.time"
+  echo "vm-guest: $file rc=$rc $(cat "$out/tap/$name.time")s"
+  [ "$rc" -eq 0 ] || status=1
+done < "$out/tests"
+exit "$status"

@@ -1,0 +1,195 @@
+#!/bin/bash
+# npm run test:vm: the integration tests on stock Debian 12 kernels, booted in
+# qemu, because the mount engine takes a different rung of its ladder on each:
+# 6.1 (linux-image-amd64) has no lowerdir+ and uses mount(2); 6.12 has
+# lowerdir+ but no layer fds. Each kernel boots once, with a busybox initramfs
+# that mounts this machine's root read-only over 9p and chroots into it, so
+# the guest runs the host's node on the compiled tests in dist/test.
+# Runs as root (apt-get, qemu). Creates nothing on the host outside its cache
+# and one temp dir: no loop devices, no mounts.
+#
+# Environment:
+#   OVERLAY_VM_KERNELS   Debian packages to boot (meta or exact names)
+#                        [linux-image-amd64 linux-image-6.12-amd64]
+#   OVERLAY_VM_TESTS     test files to run, relative to the project
+#                        [every dist/test/**/*.test.js but the excluded]
+#   OVERLAY_VM_EXCLUDE   file names left out [builds.test.js module-formats.test.js]:
+#                        they test the build and packaging, not the kernel
+#                        (builds.test.js needs build-cmake/ from npm test;
+#                        module-formats.test.js runs tsc, minutes under TCG)
+#   OVERLAY_VM_ACCEL     tcg, kvm, or auto [auto: KVM only if a probe boot works]
+#   OVERLAY_VM_CPU       qemu -cpu model under TCG [qemu64]
+#   OVERLAY_VM_TIMEOUT   seconds per kernel boot, whole suite [900]
+#   OVERLAY_VM_TEST_TIMEOUT  seconds per test file in the guest [600]
+#   OVERLAY_VM_CACHE     cache dir [${XDG_CACHE_HOME:-~/.cache}/overlay-native-vm]
+# Each kernel's TAP output, serial log and probe report are kept in
+# $OVERLAY_VM_CACHE/results/<kernel release>/ until the next run.
+set -euo pipefail
+
+project=$(cd "$(dirname "$0")/../.." && pwd)
+here="$project/test/vm"
+cache=${OVERLAY_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/overlay-native-vm}
+read -r -a kernels <<< "${OVERLAY_VM_KERNELS:-linux-image-amd64 linux-image-6.12-amd64}"
+read -r -a excluded <<< "${OVERLAY_VM_EXCLUDE-builds.test.js module-formats.test.js}"
+kernel_timeout=${OVERLAY_VM_TIMEOUT:-900}
+accel=${OVERLAY_VM_ACCEL:-auto}
+export DEBIAN_FRONTEND=noninteractive
+
+stage_start=$SECONDS
+stage() {
+  printf '\n== test:vm: %s (previous stage %ss, %ss since start)\n' "$1" "$((SECONDS - stage_start))" "$SECONDS"
+  stage_start=$SECONDS
+}
+
+[ "$(id -u)" = 0 ] || { echo "test:vm needs root (apt-get, and the guest runs the tests as root)" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/overlay-native-vm.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+stage "host packages"
+apt_updated=
+apt_update() {
+  [ -n "$apt_updated" ] && return
+  apt-get update -qq < /dev/null
+  apt_updated=1
+}
+# command -> Debian package; busybox-static because the initramfs has no libc.
+declare -A needs=([qemu-system-x86_64]=qemu-system-x86 [cpio]=cpio [xz]=xz-utils
+  [depmod]=kmod [mkfs.ext4]=e2fsprogs [dpkg-deb]=dpkg [timeout]=coreutils)
+missing=()
+for tool in "${!needs[@]}"; do command -v "$tool" > /dev/null || missing+=("${needs[$tool]}"); done
+dpkg-query -W -f='${Status}' busybox-static 2> /dev/null | grep -q 'ok installed' || missing+=(busybox-static)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt_update
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" < /dev/null > /dev/null
+fi
+
+stage "compile TypeScript"
+[ -d "$project/node_modules" ] || { echo "run npm install first" >&2; exit 1; }
+(cd "$project" && npm run --silent build:ts)
+# The guest loads the same addon: fail here, not in every test, if it is missing.
+(cd "$project" && node -e "require('./dist/lib/native.js')")
+
+tests=()
+if [ -n "${OVERLAY_VM_TESTS:-}" ]; then
+  read -r -a tests <<< "$OVERLAY_VM_TESTS"
+else
+  while IFS= read -r file; do
+    skip=
+    for name in "${excluded[@]}"; do [ "$(basename "$file")" = "$name" ] && skip=1; done
+    [ -n "$skip" ] || tests+=("$file")
+  done < <(cd "$project" && find dist/test -name '*.test.js' -not -path 'dist/test/helpers/*' -not -path 'dist/test/fixtures/*' | sort)
+fi
+echo "tests: ${tests[*]}"
+[ "${#tests[@]}" -gt 0 ] || { echo "no test files selected" >&2; exit 1; }
+
+stage "kernels (cache: $cache)"
+# A meta package (linux-image-amd64) names the current kernel in its
+# Depends; an exact package has no linux-image dependency and names itself.
+resolve() {
+  local info
+  info=$(apt-cache show --no-all-versions "$1" 2> /dev/null) || return 1
+  local dep
+  dep=$(sed -n 's/^Depends: .*\(linux-image-[^ ,]*\) (= \([^)]*\)).*/\1 \2/p' <<< "$info" | head -n 1)
+  if [ -n "$dep" ]; then echo "$dep"; else sed -n 's/^Version: //p' <<< "$info" | sed "s/^/$1 /" | head -n 1; fi
+}
+kernel_dirs=()
+for meta in "${kernels[@]}"; do
+  if ! spec=$(resolve "$meta"); then
+    apt_update
+    spec=$(resolve "$meta") || { echo "apt-cache knows no package $meta" >&2; exit 1; }
+  fi
+  read -r pkg version <<< "$spec"
+  echo "$meta -> $pkg $version"
+  if ! dir=$("$here/prepare-kernel.sh" "$pkg" "$version" "$cache" "$here/init"); then
+    # The lists may name a version the archive no longer has: refresh once.
+    apt_update
+    spec=$(resolve "$meta")
+    read -r pkg version <<< "$spec"
+    dir=$("$here/prepare-kernel.sh" "$pkg" "$version" "$cache" "$here/init")
+  fi
+  kernel_dirs+=("$dir")
+done
+
+stage "project disk"
+# A read-only ext4 copy of the project for the guest to mount over its 9p
+# view (see init): built from the directory by mkfs.ext4 -d, no loop device.
+size_mb=$(( $(du -sm "$project" | cut -f1) * 3 / 2 + 64 ))
+mkfs.ext4 -q -F -L project -d "$project" "$tmp/project.img" "${size_mb}M"
+echo "$((size_mb))M image of $project"
+
+# boot KERNEL_DIR OUT_DIR ACCEL TIMEOUT: one guest run; OUT_DIR holds `start`
+# (run in the chroot) and receives the results. Returns qemu's status, or 124
+# when the timeout killed it.
+boot() {
+  local kdir=$1 out=$2 how=$3 limit=$4 cpu
+  # Under KVM the guest gets the host's CPU; under TCG a plain x86-64 CPU:
+  # emulating the vector extensions that -cpu max offers made the tests
+  # 15-25% slower in measurements here.
+  if [ "$how" = kvm ]; then cpu=host; else cpu=${OVERLAY_VM_CPU:-qemu64}; fi
+  truncate -s 1G "$out.ext4" && mkfs.ext4 -q -F "$out.ext4"
+  echo "$project" > "$out/project"
+  timeout -k 10 "$limit" qemu-system-x86_64 -accel "$how" -cpu "$cpu" -smp 2 -m 2048 \
+    -display none -monitor none -serial "file:$out.serial" -no-reboot \
+    -kernel "$kdir/vmlinuz" -initrd "$kdir/initrd.img" \
+    -append "console=ttyS0 panic=-1 loglevel=4" \
+    -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+    -virtfs "local,path=$out,mount_tag=vmout,security_model=none" \
+    -drive "file=$tmp/project.img,format=raw,if=virtio,readonly=on" \
+    -drive "file=$out.ext4,format=raw,if=virtio,cache=unsafe" \
+    < /dev/null > "$out.qemu" 2>&1
+}
+
+stage "acceleration"
+if [ "$accel" = auto ]; then
+  accel=tcg
+  if [ -w /dev/kvm ]; then
+    # KVM can hang here with no output (nested virtualization): trust it
+    # only if a guest reaches its init and reports back within the limit.
+    mkdir -p "$tmp/kvm-probe"
+    printf '#!/bin/sh\nexit 0\n' > "$tmp/kvm-probe/start"
+    # (Its stderr is the shell's report of how qemu died, already in .qemu.)
+    if boot "${kernel_dirs[-1]}" "$tmp/kvm-probe" kvm 25 2> /dev/null && [ "$(cat "$tmp/kvm-probe/status" 2> /dev/null)" = 0 ]; then
+      accel=kvm
+    else
+      echo "KVM probe boot failed; qemu said: $(tail -n 3 "$tmp/kvm-probe.qemu" | tr '\n' ' ')"
+    fi
+  fi
+fi
+echo "accelerator: $accel"
+
+outs=()
+status=0
+for kdir in "${kernel_dirs[@]}"; do
+  release=$(cat "$kdir/release")
+  stage "boot $release and run the tests ($accel, limit ${kernel_timeout}s)"
+  out="$tmp/out-$release"
+  mkdir -p "$out"
+  printf '%s\n' "${tests[@]}" > "$out/tests"
+  printf '#!/bin/sh\nexport OVERLAY_VM_TEST_TIMEOUT=%q\nexec /bin/bash %q %q %q\n' \
+    "${OVERLAY_VM_TEST_TIMEOUT:-600}" "$here/guest.sh" /run/vm-out "$project" > "$out/start"
+  qemu_rc=0
+  boot "$kdir" "$out" "$accel" "$kernel_timeout" || qemu_rc=$?
+  # Progress lines the guest wrote to the console, then the results.
+  grep -a '^vm-' "$out.serial" || true
+  if [ "$qemu_rc" -ne 0 ] || [ ! -f "$out/status" ]; then
+    if [ "$qemu_rc" -eq 124 ]; then echo "TIMEOUT: $release did not finish in ${kernel_timeout}s"; else echo "qemu exited $qemu_rc"; fi
+    echo "--- qemu output"; cat "$out.qemu"
+    echo "--- serial console of $release"; cat "$out.serial"
+    echo "---"
+    status=1
+  fi
+  node "$project/dist/test/vm/report.js" detail "$out" || status=1
+  # Keep what the guest reported (TAP, serial log) for after the run.
+  kept="$cache/results/$release"
+  rm -rf "$kept" && mkdir -p "$kept"
+  cp -r "$out/." "$kept/"
+  cp "$out.serial" "$kept/serial.log"
+  cp "$out.qemu" "$kept/qemu.log"
+  outs+=("$kept")
+done
+
+stage "summary"
+node "$project/dist/test/vm/report.js" summary "${outs[@]}" || status=1
+exit "$status"
