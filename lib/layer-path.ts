@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { invalid } from './errors';
 import type { NativeEntryRequest, Resolver } from './native';
-import { checkPath } from './validate';
+import { checkBoolean, checkChoice, checkPath, typeError } from './validate';
 
 export type { Resolver } from './native';
 
@@ -24,10 +24,6 @@ export interface LayerPathOptions {
 const EXDEV = 18;
 const RESOLVERS: readonly string[] = ['openat2', 'walk'];
 
-function typeError(field: string, expected: string, value: unknown): TypeError {
-  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-  return Object.assign(new TypeError(`${field} must be ${expected}, got ${got}`), { code: 'ERR_INVALID_ARG_TYPE', field });
-}
 
 export function checkOptionsObject<T extends object>(options: T | undefined): Partial<Record<keyof T, unknown>> {
   if (options === undefined) return {};
@@ -35,19 +31,6 @@ export function checkOptionsObject<T extends object>(options: T | undefined): Pa
   return options;
 }
 
-export function checkBoolean(field: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw typeError(field, 'a boolean', value);
-  return value;
-}
-
-export function checkChoice<T extends string>(field: string, value: unknown, choices: readonly string[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !choices.includes(value)) {
-    throw invalid(field, `must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as T;
-}
 
 /**
  * A path beneath root, returned relative to it: relative already, or absolute

@@ -11,7 +11,7 @@ const MECHANISMS = ['fsconfig-fd', 'fsconfig-path', 'mount', 'mount-fd-path', 'm
 const ATIMES = ['relatime', 'noatime', 'strictatime'];
 export const PROPAGATIONS = ['private', 'shared', 'slave', 'unbindable'];
 
-function typeError(field: string, expected: string, value: unknown): TypeError {
+export function typeError(field: string, expected: string, value: unknown): TypeError {
   const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
   const err = new TypeError(`${field} must be ${expected}, got ${got}`) as TypeError & { code: string; field: string };
   err.code = 'ERR_INVALID_ARG_TYPE';

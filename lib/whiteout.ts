@@ -1,7 +1,8 @@
 // Whiteouts made inside a layer, as the kernel reads them: a char device 0/0,
 // or (kind 'xattr') a zero-size file carrying overlay.whiteout.
 import { OverlayError } from './errors';
-import { checkBeneath, checkBoolean, checkChoice, checkOptionsObject, toEntryRequest, toLayerBase, type LayerPathOptions } from './layer-path';
+import { checkBeneath, checkOptionsObject, toEntryRequest, toLayerBase, type LayerPathOptions } from './layer-path';
+import { checkBoolean, checkChoice } from './validate';
 import { native, type NativeWhiteoutRequest, type NativeWhiteoutsRequest, type WhiteoutKind } from './native';
 import { checkPath } from './validate';
 
