@@ -13,10 +13,10 @@
 #                        [linux-image-amd64 linux-image-6.12-amd64]
 #   OVERLAY_VM_TESTS     test files to run, relative to the project
 #                        [every dist/test/**/*.test.js but the excluded]
-#   OVERLAY_VM_EXCLUDE   file names left out [builds.test.js module-formats.test.js]:
-#                        they test the build and packaging, not the kernel
-#                        (builds.test.js needs build-cmake/ from npm test;
-#                        module-formats.test.js runs tsc, minutes under TCG)
+#   OVERLAY_VM_EXCLUDE   file names left out: the ones that test the build,
+#                        packaging, pure JavaScript or speed, not the kernel,
+#                        and the leak soak (npm test runs them all on this
+#                        kernel; under TCG each file costs ~10 s to start)
 #   OVERLAY_VM_ACCEL     tcg, kvm, or auto [auto: KVM only if a probe boot works]
 #   OVERLAY_VM_CPU       qemu -cpu model under TCG [qemu64]
 #   OVERLAY_VM_TIMEOUT   seconds per kernel boot, whole suite [900]
@@ -30,7 +30,9 @@ project=$(cd "$(dirname "$0")/../.." && pwd)
 here="$project/test/vm"
 cache=${OVERLAY_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/overlay-native-vm}
 read -r -a kernels <<< "${OVERLAY_VM_KERNELS:-linux-image-amd64 linux-image-6.12-amd64}"
-read -r -a excluded <<< "${OVERLAY_VM_EXCLUDE-builds.test.js module-formats.test.js}"
+default_excluded="builds.test.js module-formats.test.js package.test.js bench-smoke.test.js readme.test.js
+  leaks.test.js option-properties.test.js usage.test.js privilege.test.js errors.test.js option-string.test.js validate.test.js"
+read -r -a excluded <<< "$(echo ${OVERLAY_VM_EXCLUDE-$default_excluded})"
 kernel_timeout=${OVERLAY_VM_TIMEOUT:-900}
 accel=${OVERLAY_VM_ACCEL:-auto}
 export DEBIAN_FRONTEND=noninteractive
