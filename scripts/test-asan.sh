@@ -20,6 +20,7 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 # The leak soak is the plain run's job; here a shorter one exercises the same paths.
 export OVL_LEAK_CYCLES="${OVL_LEAK_CYCLES:-2000}"
+export OVL_LEAK_WHITEOUTS="${OVL_LEAK_WHITEOUTS:-20000}"
 export OVL_PROPERTY_RUNS="${OVL_PROPERTY_RUNS:-1000}"
 
 log=$(mktemp)

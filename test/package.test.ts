@@ -37,7 +37,8 @@ t.test('npm pack, then install without compiling', needsOverlay, async (t) => {
   for (const f of ['binding.gyp', 'CMakeLists.txt', 'package.json', 'README.md', 'dist/lib/index.js', 'dist/lib/index.mjs', 'dist/lib/index.d.ts', 'native/addon.cc']) {
     t.ok(files.includes(f), `holds ${f}`);
   }
-  const unwanted = files.filter((f) => /^(test|dist\/test|build|build-cmake|lib|scripts|\.ci)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts'));
+  t.ok(files.includes('dist/bin/ovl.js'), 'holds the CLI');
+  const unwanted = files.filter((f) => /^(test|dist\/test|build|build-cmake|lib|scripts|bench|\.ci)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts'));
   t.same(unwanted, [], 'nothing else: no tests, no build output, no TypeScript sources');
 
   const project = s.mkdirs('consumer')[0]!;
@@ -58,4 +59,7 @@ t.test('npm pack, then install without compiling', needsOverlay, async (t) => {
   t.equal(run(process.execPath, ['-e', cjs], project).trim(), 'from the tarball', 'require and a real mount');
   const esm = "import { mount, OverlayError } from 'overlay-native'; console.log(typeof mount, typeof OverlayError);";
   t.equal(run(process.execPath, ['--input-type=module', '-e', esm], project).trim(), 'function function', 'import');
+  const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version as string;
+  t.equal(run('npx', ['--no-install', 'ovl', '--version'], project).trim(), version, 'npx ovl --version');
+  t.match(run('npx', ['--no-install', 'ovl', 'ls', '--json'], project), /^\[/, 'the CLI runs from the tarball');
 });
