@@ -1,0 +1,12 @@
+// What `ovl mount` and `ovl replace` print once a mount is made: nothing but
+// the kernel's warnings, as mount(8); with --json the mount's identity.
+import type { OverlayMount } from '../../lib/index';
+import { oneLine } from './display';
+
+export function printMounted(command: string, m: OverlayMount, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ target: m.target, mechanism: m.mechanism, mountId: m.mountId, warnings: m.warnings }) + '\n');
+  } else {
+    for (const warning of m.warnings) process.stderr.write(`ovl: ${command}: warning: ${oneLine(warning)}\n`);
+  }
+}
