@@ -1,12 +1,12 @@
 // ovl mount: builds MountOptions from -o and the layer flags; the library checks and mounts.
 // `-o remount` and a lone --make-* change a mount already there, as mount(8) does.
-import { hasCapSysAdmin, mount, OverlayError, remount, type MountOptions, type RemountOptions } from '../../lib/index';
+import { hasCapSysAdmin, mount, remount, type MountOptions, type RemountOptions } from '../../lib/index';
 import { parseCommandLine, wantsJson } from '../cli/args';
 import type { Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
 import { dockerOptions, layerOptions, MOUNT_FLAGS, MOUNT_FLAGS_HELP, namesLayers, parsedOptionsOf, propagationOf, withoutRemount, type MountFlagValues } from '../cli/mount-request';
 import { noPrivilege, reportError } from '../cli/report';
-import { printMounted } from '../cli/mounted';
+import { kernelLogHint, printMounted } from '../cli/mounted';
 import { UsageError } from '../cli/usage-error';
 
 const HELP = `Usage: ovl mount [-o OPTIONS] [--lower DIR]... [--data DIR]... [--upper DIR] [--work DIR]
@@ -19,7 +19,8 @@ const HELP = `Usage: ovl mount [-o OPTIONS] [--lower DIR]... [--data DIR]... [--
 Mount an overlay on TARGET. With -o remount, change the overlay already mounted
 there (only the options given; a bare -o remount reconfigures it as it is);
 its layers and overlay options cannot change: see 'ovl replace'. A --make-* flag
-with no layers changes the propagation of the overlay mounted on TARGET.
+with no layers changes the propagation of the overlay mounted on TARGET. With
+--json these print {"target","mechanism"}.
 
 Options:
 ${MOUNT_FLAGS_HELP}
@@ -32,12 +33,6 @@ Example:
   ovl mount -o lowerdir=layer1:layer2,upperdir=upper,workdir=work merged
   docker inspect web | ovl mount --docker - --read-only /mnt/web
   ovl mount -o remount,ro merged`;
-
-// mount(2) leaves the kernel's reason in the kernel log only.
-export function hintFor(err: unknown): string | undefined {
-  if (err instanceof OverlayError && err.syscall === 'mount' && err.detail.length === 0 && err.code !== 'EPERM') return "the kernel's reason is in its log: see dmesg";
-  return undefined;
-}
 
 /** -o remount,...: every other option is passed on, so the library refuses layers by name. */
 function remountOptions(values: MountFlagValues, rest: string[]): RemountOptions {
@@ -86,7 +81,7 @@ async function run(argv: string[]): Promise<number> {
     if (propagation !== undefined && !namesLayers(values, parsed)) return await changeInPlace(given, { propagation }, json);
     return await mountAndReport({ ...layerOptions(values, parsed), target: given }, json);
   } catch (err) {
-    return reportError('mount', err, json, hintFor(err));
+    return reportError('mount', err, json, kernelLogHint(err));
   }
 }
 

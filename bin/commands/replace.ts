@@ -5,10 +5,9 @@ import { parseCommandLine, wantsJson } from '../cli/args';
 import type { Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
 import { dockerOptions, layerOptions, MOUNT_FLAGS, MOUNT_FLAGS_HELP, parsedOptionsOf, withoutRemount } from '../cli/mount-request';
-import { printMounted } from '../cli/mounted';
+import { kernelLogHint, printMounted } from '../cli/mounted';
 import { noPrivilege, reportError } from '../cli/report';
 import { UsageError } from '../cli/usage-error';
-import { hintFor } from './mount';
 
 const HELP = `Usage: ovl replace [-o OPTIONS] [--lower DIR]... [--data DIR]... [--upper DIR] [--work DIR]
                    [-r|--read-only] [--make-private|--make-shared|--make-slave|--make-unbindable]
@@ -53,7 +52,7 @@ async function run(argv: string[]): Promise<number> {
     printMounted('replace', await replace(target, options), json);
     return EXIT_OK;
   } catch (err) {
-    return reportError('replace', err, json, hintFor(err));
+    return reportError('replace', err, json, kernelLogHint(err));
   }
 }
 
