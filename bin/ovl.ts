@@ -5,11 +5,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from './cli/command';
 import { EXIT_OK, EXIT_USAGE } from './cli/exit-codes';
+import { doctorCommand } from './commands/doctor';
 import { lsCommand } from './commands/ls';
 import { mountCommand } from './commands/mount';
+import { opaqueCommand } from './commands/opaque';
+import { replaceCommand } from './commands/replace';
 import { umountCommand } from './commands/umount';
+import { whiteoutCommand } from './commands/whiteout';
 
-const COMMANDS: Command[] = [mountCommand, umountCommand, lsCommand];
+const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, whiteoutCommand, opaqueCommand, doctorCommand];
 
 const HELP = `Usage: ovl COMMAND [OPTIONS]...
        ovl --help | ovl COMMAND --help | ovl --version
@@ -17,10 +21,11 @@ const HELP = `Usage: ovl COMMAND [OPTIONS]...
 Mount and inspect Linux overlay filesystems.
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(8)}${c.summary}`).join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join('\n')}
 
 Exit status, as mount(8): 0 success; 1 wrong usage, an invalid request or missing
-privilege (root or CAP_SYS_ADMIN); 32 the kernel refused the mount or umount.`;
+privilege (root or CAP_SYS_ADMIN), or 'ovl doctor' found a problem; 32 the kernel
+refused the mount or umount.`;
 
 function version(): string {
   // dist/bin/ovl.js -> the package root

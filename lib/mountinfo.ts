@@ -4,6 +4,7 @@
 // line splits on ' ' and the super options on ',' before anything is decoded.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Propagation } from './mount-options';
 
 /** Why a layer's name, as mountinfo shows it, is not a path to that layer. */
 export type LayerNoteKind = 'fd-name' | 'relative';
@@ -41,6 +42,12 @@ export interface OverlayMountInfo {
   mountOptions: string[];
   /** Layers whose names are not paths to them (fd names, relative names). */
   notes: LayerNote[];
+  /** How mount events propagate: a mount both shared and a slave (`shared:N master:M`) is 'slave'. */
+  propagation: Propagation;
+  /** The peer group it shares events with (mountinfo `shared:N`). */
+  peerGroup?: number;
+  /** The peer group it receives events from (mountinfo `master:N`). */
+  master?: number;
 }
 
 export interface ListMountsOptions {
@@ -174,6 +181,29 @@ function notesFor(layers: Layers): LayerNote[] {
   return named.map(([field, name]) => noteFor(field, name)).filter((n): n is LayerNote => n !== undefined);
 }
 
+interface PropagationFields {
+  propagation: Propagation;
+  peerGroup?: number;
+  master?: number;
+}
+
+/** The optional fields between the mount options and '-': `shared:N`, `master:N`, `propagate_from:N`, `unbindable`. */
+function readPropagation(optional: string[]): PropagationFields {
+  const out: PropagationFields = { propagation: 'private' };
+  let unbindable = false;
+  for (const field of optional) {
+    const [tag, value] = field.split(':');
+    if (tag === 'shared') out.peerGroup = Number(value);
+    else if (tag === 'master') out.master = Number(value);
+    else if (tag === 'unbindable') unbindable = true;
+  }
+  // A slave receives from its master whether or not it also shares onwards.
+  if (out.master !== undefined) out.propagation = 'slave';
+  else if (out.peerGroup !== undefined) out.propagation = 'shared';
+  else if (unbindable) out.propagation = 'unbindable';
+  return out;
+}
+
 /** One mountinfo line, when it is an overlay; see proc_pid_mountinfo(5). */
 function parseLine(line: string): OverlayMountInfo | undefined {
   const fields = line.split(' ');
@@ -192,6 +222,7 @@ function parseLine(line: string): OverlayMountInfo | undefined {
     options: layers.options,
     mountOptions: (mountOptions ?? '').split(',').filter((o) => o !== ''),
     notes: notesFor(layers),
+    ...readPropagation(fields.slice(6, separator)),
   };
   if (layers.upper !== undefined) info.upper = layers.upper;
   if (layers.work !== undefined) info.work = layers.work;

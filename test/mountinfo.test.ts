@@ -65,7 +65,25 @@ t.test('no upper, several optional fields, a bind-mounted subtree', async (t) =>
   t.match(m, { target: '/bound', root: '/sub', source: 'none', lower: ['/a', '/b'], data: [], options: ['ro'], mountOptions: ['ro', 'relatime'] });
   t.notOk('upper' in m, 'no upper key without an upper');
   t.notOk('work' in m);
-  t.same(parseMountinfo(line(52, '/m', 'rw,lowerdir=/a:/b', '')), parseMountinfo(line(52, '/m', 'rw,lowerdir=/a:/b')), 'no optional fields');
+  const [none] = parseMountinfo(line(52, '/m', 'rw,lowerdir=/a:/b', ''));
+  const [shared] = parseMountinfo(line(52, '/m', 'rw,lowerdir=/a:/b'));
+  t.same({ ...none, propagation: 'shared', peerGroup: 7 }, shared, 'no optional fields: the same but for propagation');
+});
+
+t.test('propagation from the optional fields, as findmnt names it', async (t) => {
+  const cases: Array<[string, Record<string, unknown>, string[]]> = [
+    ['', { propagation: 'private' }, ['peerGroup', 'master']],
+    ['shared:7', { propagation: 'shared', peerGroup: 7 }, ['master']],
+    ['master:2', { propagation: 'slave', master: 2 }, ['peerGroup']],
+    ['shared:1 master:2', { propagation: 'slave', peerGroup: 1, master: 2 }, []],
+    ['shared:3 master:2 propagate_from:1', { propagation: 'slave', peerGroup: 3, master: 2 }, []],
+    ['unbindable', { propagation: 'unbindable' }, ['peerGroup', 'master']],
+  ];
+  for (const [optional, expected, absent] of cases) {
+    const [m] = parseMountinfo(line(60, '/m', 'rw,lowerdir=/a:/b', optional));
+    t.match(m, expected, `'${optional}'`);
+    for (const key of absent) t.notOk(key in (m as object), `'${optional}': no ${key}`);
+  }
 });
 
 t.test('names that are not paths are flagged, not passed off as paths', async (t) => {

@@ -15,8 +15,10 @@ The table shows TARGET, LAYERS (lower layers, +data-only layers), UPPER ('-' whe
 read-only without one) and OPTIONS; names are escaped as mountinfo does (a space is
 \\040). --json prints an array of
   {"target","lower":[],"data":[],"upper","work","options":[],"mountId",
-   "parentId","root","source","mountOptions":[],"notes":[]}
-with names decoded. A layer named by an fd (/proc/self/fd/N) or a relative name is
+   "parentId","root","source","mountOptions":[],"notes":[],
+   "propagation","peerGroup","master"}
+with names decoded; propagation is private, shared, slave (also when shared onwards)
+or unbindable, peerGroup and master the mountinfo group numbers or null. A layer named by an fd (/proc/self/fd/N) or a relative name is
 not a path to it: it is listed in "notes", and noted on stderr under the table.
 
 Options:
@@ -39,6 +41,9 @@ function toJson(m: OverlayMountInfo): Record<string, unknown> {
     source: m.source,
     mountOptions: m.mountOptions,
     notes: m.notes,
+    propagation: m.propagation,
+    peerGroup: m.peerGroup ?? null,
+    master: m.master ?? null,
   };
 }
 

@@ -1,97 +1,94 @@
 // ovl mount: builds MountOptions from -o and the layer flags; the library checks and mounts.
-import { hasCapSysAdmin, mount, OverlayError, parseOptions, type MechanismName, type MountOptions } from '../../lib/index';
+// `-o remount` and a lone --make-* change a mount already there, as mount(8) does.
+import { hasCapSysAdmin, mount, remount, type MountOptions, type RemountOptions } from '../../lib/index';
 import { parseCommandLine, wantsJson } from '../cli/args';
 import type { Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
+import { dockerOptions, layerOptions, MOUNT_FLAGS, MOUNT_FLAGS_HELP, namesLayers, parsedOptionsOf, propagationOf, withoutRemount, type MountFlagValues } from '../cli/mount-request';
 import { noPrivilege, reportError } from '../cli/report';
-import { oneLine } from '../cli/display';
+import { kernelLogHint, printMounted } from '../cli/mounted';
 import { UsageError } from '../cli/usage-error';
 
 const HELP = `Usage: ovl mount [-o OPTIONS] [--lower DIR]... [--data DIR]... [--upper DIR] [--work DIR]
-                 [-r|--read-only] [--json] TARGET
+                 [-r|--read-only] [--make-private|--make-shared|--make-slave|--make-unbindable]
+                 [--idmap uid|gid:INSIDE:OUTSIDE:COUNT]... [--idmap-userns PATH] [--json] TARGET
+       ovl mount --docker FILE|- [-r|--read-only] [TARGET]
+       ovl mount -o remount[,ro|rw|nosuid|suid|nodev|dev|noexec|exec|noatime|relatime|strictatime] TARGET
+       ovl mount --make-private|--make-shared|--make-slave|--make-unbindable TARGET
 
-Mount an overlay on TARGET.
+Mount an overlay on TARGET. With -o remount, change the overlay already mounted
+there (only the options given; a bare -o remount reconfigures it as it is);
+its layers and overlay options cannot change: see 'ovl replace'. A --make-* flag
+with no layers changes the propagation of the overlay mounted on TARGET. With
+--json these print {"target","mechanism"}.
 
 Options:
-  -o, --options OPTIONS  mount(8)-style options, e.g. lowerdir=/a:/b,upperdir=/u,workdir=/w,index=on;
-                         escape ',' ':' and '\\' in paths with '\\'. Also ro, nosuid, nodev, noexec,
-                         noatime, relatime, strictatime and overlay's own options. May be repeated.
-      --lower DIR        a lower layer; repeat for more, the first is the top (after any from -o)
-      --data DIR         a data-only lower layer (needs metacopy=on); repeatable
-      --upper DIR        the writable layer (needs --work)
-      --work DIR         overlay's work directory: empty, on the same mount as upper, not inside it
-  -r, --read-only        mount read-only (same as -o ro)
-      --json             print {"target","mechanism","mountId","warnings"}; errors as JSON on stderr
-      --mechanism NAME   force how the mount reaches the kernel (diagnostics): fsconfig-fd,
-                         fsconfig-path, mount, mount-fd-path, mount-fd-relative
-  -h, --help             show this help
+${MOUNT_FLAGS_HELP}
 
 Paths are taken literally with --lower/--data/--upper/--work: no escaping needed.
 Exit status: 0 mounted; 1 wrong usage, invalid request or no privilege; 32 the kernel refused.
 
 Example:
   ovl mount --lower ./layer1 --lower ./layer2 --upper ./upper --work ./work ./merged
-  ovl mount -o lowerdir=layer1:layer2,upperdir=upper,workdir=work merged`;
+  ovl mount -o lowerdir=layer1:layer2,upperdir=upper,workdir=work merged
+  docker inspect web | ovl mount --docker - --read-only /mnt/web
+  ovl mount -o remount,ro merged`;
 
-function onlyOnce(what: string, fromOptions: string | undefined, fromFlag: string | undefined): string | undefined {
-  if (fromOptions !== undefined && fromFlag !== undefined) throw new UsageError(`${what} given twice (in -o and as --${what})`);
-  return fromFlag ?? fromOptions;
-}
-
-function buildOptions(values: { options?: string[]; lower?: string[]; data?: string[]; upper?: string; work?: string; 'read-only'?: boolean; mechanism?: string }, target: string): MountOptions {
-  const parsed = values.options ? parseOptions(values.options.join(',')) : {};
-  const options: MountOptions = { ...parsed, target, lower: [...(parsed.lower ?? []), ...(values.lower ?? [])] };
-  const data = [...(parsed.data ?? []), ...(values.data ?? [])];
-  if (data.length) options.data = data;
-  const upper = onlyOnce('upper', parsed.upper, values.upper);
-  const work = onlyOnce('work', parsed.work, values.work);
-  if (upper !== undefined) options.upper = upper;
-  if (work !== undefined) options.work = work;
+/** -o remount,...: every other option is passed on, so the library refuses layers by name. */
+function remountOptions(values: MountFlagValues, rest: string[]): RemountOptions {
+  const parsed = parsedOptionsOf(rest);
+  const options: Record<string, unknown> = { ...parsed };
+  if (values.lower?.length) options.lower = values.lower;
+  if (values.data?.length) options.data = values.data;
+  if (values.upper !== undefined) options.upper = values.upper;
+  if (values.work !== undefined) options.work = values.work;
   if (values['read-only']) options.readOnly = true;
-  if (values.mechanism !== undefined) options.mechanism = values.mechanism as MechanismName;
-  return options;
+  if (values.mechanism !== undefined) options.mechanism = values.mechanism;
+  if (values.idmap?.length || values['idmap-userns'] !== undefined) options.idmap = true;
+  const propagation = propagationOf(values);
+  if (propagation !== undefined) options.propagation = propagation;
+  return options as RemountOptions;
 }
 
-// mount(2) leaves the kernel's reason in the kernel log only.
-function hintFor(err: unknown): string | undefined {
-  if (err instanceof OverlayError && err.syscall === 'mount' && err.detail.length === 0 && err.code !== 'EPERM') return "the kernel's reason is in its log: see dmesg";
-  return undefined;
+async function changeInPlace(target: string, options: RemountOptions | undefined, json: boolean): Promise<number> {
+  if (!hasCapSysAdmin()) throw noPrivilege('remounting');
+  const result = options === undefined ? await remount(target) : await remount(target, options);
+  if (json) process.stdout.write(JSON.stringify({ target, mechanism: result.mechanism }) + '\n');
+  return EXIT_OK;
 }
 
 async function run(argv: string[]): Promise<number> {
   const json = wantsJson(argv);
   try {
-    const { values, positionals } = parseCommandLine({
-      args: argv,
-      options: {
-        options: { type: 'string', short: 'o', multiple: true },
-        lower: { type: 'string', multiple: true },
-        data: { type: 'string', multiple: true },
-        upper: { type: 'string' },
-        work: { type: 'string' },
-        'read-only': { type: 'boolean', short: 'r' },
-        json: { type: 'boolean' },
-        mechanism: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    const { values, positionals } = parseCommandLine({ args: argv, options: MOUNT_FLAGS });
     if (values.help) {
       process.stdout.write(HELP + '\n');
       return EXIT_OK;
     }
-    if (positionals.length !== 1) throw new UsageError(positionals.length ? 'one TARGET only' : 'TARGET is missing');
-    const options = buildOptions(values, positionals[0] as string);
-    if (!hasCapSysAdmin()) throw noPrivilege('mounting');
-    const m = await mount(options);
-    if (json) {
-      process.stdout.write(JSON.stringify({ target: m.target, mechanism: m.mechanism, mountId: m.mountId, warnings: m.warnings }) + '\n');
-    } else {
-      for (const warning of m.warnings) process.stderr.write(`ovl: mount: warning: ${oneLine(warning)}\n`);
+    if (positionals.length > 1) throw new UsageError('one TARGET only');
+    const given = positionals[0];
+    if (values.docker !== undefined) return await mountAndReport(dockerOptions(values, given), json);
+    if (given === undefined) throw new UsageError('TARGET is missing');
+
+    const { remount: isRemount, rest } = withoutRemount(values.options ?? []);
+    if (isRemount) {
+      const options = remountOptions(values, rest);
+      return await changeInPlace(given, Object.keys(options).length ? options : undefined, json);
     }
-    return EXIT_OK;
+    const parsed = parsedOptionsOf(rest);
+    const propagation = propagationOf(values);
+    // mount(8): `mount --make-private TARGET` changes the mount there, mounts nothing.
+    if (propagation !== undefined && !namesLayers(values, parsed)) return await changeInPlace(given, { propagation }, json);
+    return await mountAndReport({ ...layerOptions(values, parsed), target: given }, json);
   } catch (err) {
-    return reportError('mount', err, json, hintFor(err));
+    return reportError('mount', err, json, kernelLogHint(err));
   }
 }
 
-export const mountCommand: Command = { name: 'mount', summary: 'mount an overlay', help: HELP, run };
+async function mountAndReport(options: MountOptions, json: boolean): Promise<number> {
+  if (!hasCapSysAdmin()) throw noPrivilege('mounting');
+  printMounted('mount', await mount(options), json);
+  return EXIT_OK;
+}
+
+export const mountCommand: Command = { name: 'mount', summary: 'mount an overlay, or change one (-o remount)', help: HELP, run };

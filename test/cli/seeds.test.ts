@@ -148,5 +148,23 @@ t.test('upper and work on different filesystems: refused, they must be on the sa
   t.same(loopDevicesOf(image), [], 'the loop device is freed');
 });
 
-// Seed 000 marks upper/{root,tmp} opaque; it needs setOpaque, which the whiteout branch brings.
-t.todo('an opaque directory hides the lower directory of the same name', async () => {});
+// Seed 000 marks upper/{root,tmp} opaque (setfattr -n trusted.overlay.opaque -v y), here with `ovl opaque`.
+t.test('an opaque directory hides the lower directory of the same name', needsOverlay, async (t) => {
+  const s = scratch(t);
+  s.mkdirs('lower/root', 'lower/tmp', 'upper/root', 'upper/tmp', 'work', 'merged');
+  s.write({ 'lower/root/.bash_history': 'secret\n', 'lower/tmp/socket': '', 'lower/etc/hostname': 'host\n' });
+  const args = ['--lower', s.path('lower'), '--upper', s.path('upper'), '--work', s.path('work'), s.path('merged')];
+  t.equal(ovl(['mount', ...args]).status, 0);
+  t.same(fs.readdirSync(s.path('merged/root')), ['.bash_history'], 'not yet opaque: the lower shows through');
+  t.equal(ovl(['umount', s.path('merged')]).status, 0);
+
+  const r = ovl(['opaque', s.path('upper/root'), s.path('upper/tmp')]);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(ovl(['opaque', '--get', s.path('upper/root')]).stdout, 'y\n');
+  t.equal(ovl(['mount', ...args]).status, 0);
+  t.same(fs.readdirSync(s.path('merged/root')), [], '/root is empty');
+  t.same(fs.readdirSync(s.path('merged/tmp')), [], '/tmp is empty');
+  t.equal(s.read('merged/etc/hostname'), 'host\n', 'the rest shows through');
+  t.equal(s.read('lower/root/.bash_history'), 'secret\n', 'the lower keeps its files');
+  t.equal(ovl(['umount', s.path('merged')]).status, 0);
+});

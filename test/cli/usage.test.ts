@@ -22,7 +22,7 @@ t.test('--version prints the package version', async (t) => {
 t.test('--help lists every command; each command has its own help', async (t) => {
   const r = ovl(['--help']);
   t.equal(r.status, 0);
-  for (const name of ['mount', 'umount', 'ls']) {
+  for (const name of ['mount', 'umount', 'replace', 'ls', 'whiteout', 'opaque', 'doctor']) {
     t.match(r.stdout, new RegExp(`^  ${name} `, 'm'), `lists ${name}`);
     const h = ovl([name, '--help']);
     t.equal(h.status, 0, `${name} --help exits 0`);
@@ -43,6 +43,12 @@ t.test('wrong usage: exit 1, one line on stderr pointing at --help', async (t) =
     [['mount', '-o'], /^ovl: mount: option '-o, --options <value>' argument missing/],
     [['umount'], /^ovl: umount: TARGET is missing/],
     [['ls', '/a', '/b'], /^ovl: ls: one TARGET at most/],
+    [['whiteout', '--bogus', '/x'], /^ovl: whiteout: unknown option '--bogus' \(see 'ovl whiteout --help'\)\n$/],
+    [['opaque'], /^ovl: opaque: DIR is missing/],
+    [['doctor', '--work', '/w'], /^ovl: doctor: --upper and --work are both needed/],
+    [['replace', '--lower', '/a'], /^ovl: replace: TARGET is missing/],
+    [['replace', '--lower', '/a', '/x', '/y'], /^ovl: replace: one TARGET only/],
+    [['mount', '--docker'], /^ovl: mount: option '--docker <value>' argument missing/],
   ];
   for (const [args, message] of cases) {
     const r = ovl(args);

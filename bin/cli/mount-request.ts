@@ -1,0 +1,200 @@
+// What `ovl mount` and `ovl replace` share: their flags, and how -o, the layer
+// flags, --make-*, --idmap and --docker become one MountOptions. The library
+// validates the result; only what the command line itself can get wrong is refused here.
+import * as fs from 'node:fs';
+import { fromGraphDriver, parseOptions, type IdMapping, type IdmapOptions, type MechanismName, type MountOptions, type ParsedOptions, type Propagation } from '../../lib/index';
+import { UsageError } from './usage-error';
+
+export const MOUNT_FLAGS = {
+  options: { type: 'string', short: 'o', multiple: true },
+  lower: { type: 'string', multiple: true },
+  data: { type: 'string', multiple: true },
+  upper: { type: 'string' },
+  work: { type: 'string' },
+  'read-only': { type: 'boolean', short: 'r' },
+  json: { type: 'boolean' },
+  mechanism: { type: 'string' },
+  'make-private': { type: 'boolean' },
+  'make-shared': { type: 'boolean' },
+  'make-slave': { type: 'boolean' },
+  'make-unbindable': { type: 'boolean' },
+  idmap: { type: 'string', multiple: true },
+  'idmap-userns': { type: 'string' },
+  docker: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface MountFlagValues {
+  options?: string[];
+  lower?: string[];
+  data?: string[];
+  upper?: string;
+  work?: string;
+  'read-only'?: boolean;
+  mechanism?: string;
+  'make-private'?: boolean;
+  'make-shared'?: boolean;
+  'make-slave'?: boolean;
+  'make-unbindable'?: boolean;
+  idmap?: string[];
+  'idmap-userns'?: string;
+  docker?: string;
+}
+
+/** The help lines both commands print for the flags they share. */
+export const MOUNT_FLAGS_HELP = `  -o, --options OPTIONS  mount(8)-style options, e.g. lowerdir=/a:/b,upperdir=/u,workdir=/w,index=on;
+                         escape ',' ':' and '\\' in paths with '\\'. Also ro, nosuid, nodev, noexec,
+                         noatime, relatime, strictatime and overlay's own options. May be repeated.
+      --lower DIR        a lower layer; repeat for more, the first is the top (after any from -o)
+      --data DIR         a data-only lower layer (needs metacopy=on); repeatable
+      --upper DIR        the writable layer (needs --work)
+      --work DIR         overlay's work directory: empty, on the same mount as upper, not inside it
+  -r, --read-only        mount read-only (same as -o ro)
+      --make-private, --make-shared, --make-slave, --make-unbindable
+                         the new mount's propagation, set once it is attached
+      --idmap uid:INSIDE:OUTSIDE:COUNT, --idmap gid:INSIDE:OUTSIDE:COUNT
+                         idmap the lower layers: a lower's file owned by INSIDE shows as OUTSIDE;
+                         repeatable; a map left out is the same as the other (6.8+)
+      --idmap-userns PATH
+                         idmap the lower layers as the user namespace PATH does (/proc/PID/ns/user)
+      --docker FILE|-    the layers of a 'docker inspect' record (overlay2), from FILE or stdin;
+                         TARGET defaults to its MergedDir
+      --json             print {"target","mechanism","mountId","warnings"}; errors as JSON on stderr
+      --mechanism NAME   force how the mount reaches the kernel (diagnostics): fsconfig-fd,
+                         fsconfig-path, mount, mount-fd-path, mount-fd-relative
+  -h, --help             show this help`;
+
+const PROPAGATION_FLAGS: Array<[keyof MountFlagValues, Propagation]> = [
+  ['make-private', 'private'],
+  ['make-shared', 'shared'],
+  ['make-slave', 'slave'],
+  ['make-unbindable', 'unbindable'],
+];
+
+/** The one --make-* flag given, if any. */
+export function propagationOf(values: MountFlagValues): Propagation | undefined {
+  const given = PROPAGATION_FLAGS.filter(([flag]) => values[flag]);
+  if (given.length > 1) throw new UsageError(`one of ${given.map(([flag]) => `--${flag}`).join(', ')} at most`);
+  return given[0]?.[1];
+}
+
+/** `uid:0:100000:65536` as ['uid', [0, 100000, 65536]]; the flag is named in every refusal. */
+function parseIdmapFlag(text: string): ['uid' | 'gid', IdMapping] {
+  const m = /^(uid|gid):(\d+):(\d+):(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--idmap: '${text}' is not uid:INSIDE:OUTSIDE:COUNT or gid:INSIDE:OUTSIDE:COUNT`);
+  return [m[1] as 'uid' | 'gid', [Number(m[2]), Number(m[3]), Number(m[4])]];
+}
+
+/** --idmap and --idmap-userns as the library's `idmap` option; ranges are checked by the library. */
+export function idmapOf(values: MountFlagValues): IdmapOptions | undefined {
+  const userns = values['idmap-userns'];
+  const ranges = (values.idmap ?? []).map(parseIdmapFlag);
+  if (userns !== undefined && ranges.length) throw new UsageError('--idmap and --idmap-userns cannot be combined');
+  if (userns !== undefined) {
+    if (userns === '') throw new UsageError('--idmap-userns: PATH is empty');
+    return { userns };
+  }
+  if (!ranges.length) return undefined;
+  const uidMap = ranges.filter(([kind]) => kind === 'uid').map(([, range]) => range);
+  const gidMap = ranges.filter(([kind]) => kind === 'gid').map(([, range]) => range);
+  if (!uidMap.length) return { gidMap };
+  return gidMap.length ? { uidMap, gidMap } : { uidMap };
+}
+
+function isRemountItem(item: string): boolean {
+  return item === 'remount';
+}
+
+/**
+ * Takes `remount` out of the -o strings, as mount(8) reads it: an item of its
+ * own between unescaped commas. Returns the other items, still escaped.
+ */
+export function withoutRemount(options: string[]): { remount: boolean; rest: string[] } {
+  let remount = false;
+  const rest: string[] = [];
+  for (const text of options) {
+    const items: string[] = [];
+    let current = '';
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i] as string;
+      if (c === '\\' && i + 1 < text.length) current += c + text[++i];
+      else if (c === ',') {
+        items.push(current);
+        current = '';
+      } else current += c;
+    }
+    items.push(current);
+    if (items.some(isRemountItem)) remount = true;
+    rest.push(items.filter((item) => !isRemountItem(item)).join(','));
+  }
+  return { remount, rest };
+}
+
+function onlyOnce(what: string, fromOptions: string | undefined, fromFlag: string | undefined): string | undefined {
+  if (fromOptions !== undefined && fromFlag !== undefined) throw new UsageError(`${what} given twice (in -o and as --${what})`);
+  return fromFlag ?? fromOptions;
+}
+
+/** -o, parsed by the library (it names an unknown option). */
+export function parsedOptionsOf(options: string[] | undefined): ParsedOptions {
+  return options?.length ? parseOptions(options.join(',')) : {};
+}
+
+/** Whether any layer was asked for, in -o or by flag. */
+export function namesLayers(values: MountFlagValues, parsed: ParsedOptions): boolean {
+  return !!(parsed.lower?.length || parsed.data?.length || parsed.upper || parsed.work || values.lower?.length || values.data?.length || values.upper !== undefined || values.work !== undefined);
+}
+
+/** -o and the layer, flag, propagation and idmap options as one mount request (without target). */
+export function layerOptions(values: MountFlagValues, parsed: ParsedOptions): Omit<MountOptions, 'target'> {
+  const options: Omit<MountOptions, 'target'> = { ...parsed, lower: [...(parsed.lower ?? []), ...(values.lower ?? [])] };
+  const data = [...(parsed.data ?? []), ...(values.data ?? [])];
+  if (data.length) options.data = data;
+  const upper = onlyOnce('upper', parsed.upper, values.upper);
+  const work = onlyOnce('work', parsed.work, values.work);
+  if (upper !== undefined) options.upper = upper;
+  if (work !== undefined) options.work = work;
+  return withFlags(options, values);
+}
+
+/** -r, --mechanism, --make-* and --idmap on top of a request. */
+function withFlags<T extends Omit<MountOptions, 'target'>>(options: T, values: MountFlagValues): T {
+  if (values['read-only']) options.readOnly = true;
+  if (values.mechanism !== undefined) options.mechanism = values.mechanism as MechanismName;
+  const propagation = propagationOf(values);
+  if (propagation !== undefined) options.propagation = propagation;
+  const idmap = idmapOf(values);
+  if (idmap !== undefined) options.idmap = idmap;
+  return options;
+}
+
+function readRecordText(source: string): string {
+  // '-' is stdin, as for most tools that read a file.
+  try {
+    return fs.readFileSync(source === '-' ? 0 : source, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--docker: cannot read ${source === '-' ? 'stdin' : `'${source}'`}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The request from a `docker inspect` record: its layers, and MergedDir as the
+ * target unless TARGET is given. Layer flags and -o cannot be mixed in.
+ */
+export function dockerOptions(values: MountFlagValues, target: string | undefined): MountOptions {
+  if (values.options?.length || values.lower?.length || values.data?.length || values.upper !== undefined || values.work !== undefined) {
+    throw new UsageError('--docker takes the layers from the record: no -o, --lower, --data, --upper or --work with it');
+  }
+  const text = readRecordText(values.docker as string);
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--docker: not JSON: ${(err as Error).message}`);
+  }
+  const fromRecord = fromGraphDriver(record, values['read-only'] ? { readOnly: true } : {});
+  const chosen = target ?? fromRecord.target;
+  if (chosen === undefined) throw new UsageError('TARGET is missing, and the record names no MergedDir');
+  const { target: _mergedDir, ...layers } = fromRecord;
+  return { ...withFlags(layers, values), target: chosen };
+}
