@@ -79,7 +79,8 @@ t.test(`a reader never fails across ${REPLACEMENTS} replacements`, { ...needsOve
   });
   let out = '';
   reader.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => reader.on('exit', resolve));
+  // 'close', not 'exit': only then is the reader's stdout pipe closed here too.
+  const exited = new Promise<number | null>((resolve) => reader.on('close', resolve));
   while (!fs.existsSync(`${stop}.ready`)) await new Promise((r) => setTimeout(r, 5));
 
   const started = process.hrtime.bigint();
