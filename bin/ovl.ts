@@ -5,11 +5,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from './cli/command';
 import { EXIT_OK, EXIT_USAGE } from './cli/exit-codes';
+import { convertCommand } from './commands/convert';
+import { diffCommand } from './commands/diff';
 import { lsCommand } from './commands/ls';
 import { mountCommand } from './commands/mount';
 import { umountCommand } from './commands/umount';
 
-const COMMANDS: Command[] = [mountCommand, umountCommand, lsCommand];
+const COMMANDS: Command[] = [mountCommand, umountCommand, lsCommand, diffCommand, convertCommand];
 
 const HELP = `Usage: ovl COMMAND [OPTIONS]...
        ovl --help | ovl COMMAND --help | ovl --version
