@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import type { Command } from './cli/command';
 import { EXIT_OK, EXIT_USAGE } from './cli/exit-codes';
 import { doctorCommand } from './commands/doctor';
+import { convertCommand } from './commands/convert';
+import { diffCommand } from './commands/diff';
 import { lsCommand } from './commands/ls';
 import { mountCommand } from './commands/mount';
 import { opaqueCommand } from './commands/opaque';
@@ -13,7 +15,7 @@ import { replaceCommand } from './commands/replace';
 import { umountCommand } from './commands/umount';
 import { whiteoutCommand } from './commands/whiteout';
 
-const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, whiteoutCommand, opaqueCommand, doctorCommand];
+const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, whiteoutCommand, opaqueCommand, doctorCommand, diffCommand, convertCommand];
 
 const HELP = `Usage: ovl COMMAND [OPTIONS]...
        ovl --help | ovl COMMAND --help | ovl --version

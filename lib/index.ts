@@ -19,3 +19,5 @@ export type { CheckOptions, CheckResult, CheckKernel, CheckProbes, DirectoryInfo
 export { fromGraphDriver, splitLowerDir, type GraphDriverRecord, type GraphDriverData, type GraphDriverOptions, type GraphDriverMount } from './graph-driver';
 export { listMounts, listMountsSync, parseMountinfo, type OverlayMountInfo, type ListMountsOptions, type LayerNote, type LayerNoteKind } from './mountinfo';
 export { hasCapSysAdmin } from './privilege';
+export { changes, changesSync, type ChangesOptions, type LayerChange, type ChangeKind } from './layer-changes';
+export { fromOci, fromOciSync, toOci, toOciSync, type FromOciOptions, type ToOciOptions, type ToOciResult, type SkippedEntry } from './oci';

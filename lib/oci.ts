@@ -1,0 +1,3 @@
+// Moving layers between OCI image form and overlay form.
+export { fromOci, fromOciSync, type FromOciOptions } from './from-oci';
+export { toOci, toOciSync, type ToOciOptions, type ToOciResult, type SkippedEntry } from './to-oci';

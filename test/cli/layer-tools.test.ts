@@ -1,0 +1,86 @@
+// ovl diff and ovl convert, run as subprocesses the way people and scripts run them.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import t from 'tap';
+import { isOpaqueSync, isWhiteoutSync, whiteoutSync, setOpaqueSync } from '../../lib/index';
+import { ovl, stderrJson } from '../helpers/cli';
+import { needsRoot } from '../helpers/layer';
+import { scratch } from '../helpers/scratch';
+import { snapshot } from '../helpers/tree';
+
+t.test('both commands have their help and are listed', async (t) => {
+  for (const name of ['diff', 'convert']) {
+    t.match(ovl(['--help']).stdout, new RegExp(`^  ${name} `, 'm'));
+    const h = ovl([name, '--help']);
+    t.equal(h.status, 0);
+    t.match(h.stdout, new RegExp(`^Usage: ovl ${name} `));
+    t.match(h.stdout, /Exit status/);
+  }
+});
+
+t.test('ovl diff: docker diff lines, or JSON', needsRoot, async (t) => {
+  const s = scratch(t);
+  s.write({ 'base/etc/motd': 'hi', 'base/etc/hosts': 'h', 'base/d/x': 'x', 'upper/etc/motd': 'edited', 'upper/new file': 'n', 'upper/d/y': 'y' });
+  whiteoutSync('etc/hosts', { root: s.path('upper') });
+  setOpaqueSync('d', { root: s.path('upper') });
+  const r = ovl(['diff', '--lower', s.path('base'), s.path('upper')]);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, 'C /d\nD /d/x\nA /d/y\nC /etc\nD /etc/hosts\nC /etc/motd\nA /new\\040file\n');
+  const j = ovl(['diff', '--json', '--lower', s.path('base'), s.path('upper')]);
+  t.equal(j.status, 0);
+  t.same((JSON.parse(j.stdout) as Array<{ path: string }>).map((c) => c.path).at(-1), '/new file', 'names as they are in JSON');
+  t.equal(ovl(['diff', s.path('base')]).stdout, 'A /d\nA /d/x\nA /etc\nA /etc/hosts\nA /etc/motd\n', 'no lowers: all added');
+});
+
+t.test('ovl diff: usage errors and unreadable layers exit 1', async (t) => {
+  const r = ovl(['diff']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /^ovl: diff: UPPER is missing \(see 'ovl diff --help'\)\n$/);
+  const j = ovl(['diff', '--json', '/nonexistent-ovl-upper']);
+  t.equal(j.status, 1);
+  t.match(stderrJson(j), { command: 'diff', code: 'ENOENT', exitCode: 1 });
+});
+
+t.test('ovl convert --to overlay, then --to oci', needsRoot, async (t) => {
+  const s = scratch(t);
+  s.write({ 'oci/etc/.wh.hosts': '', 'oci/d/.wh..wh..opq': '', 'oci/d/f': 'f' });
+  const original = snapshot(s.path('oci'));
+  const r = ovl(['convert', '--to', 'overlay', s.path('oci')]);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout + r.stderr, '', 'silent on success');
+  t.equal(isWhiteoutSync(s.path('oci/etc/hosts')), 'chardev');
+  t.equal(isOpaqueSync(s.path('oci/d')), 'y');
+  t.equal(ovl(['convert', '--to', 'oci', s.path('oci'), s.path('back')]).status, 0);
+  t.same(snapshot(s.path('back')), original, 'back to the OCI form');
+  const again = ovl(['convert', '--to', 'oci', s.path('oci'), s.path('back')]);
+  t.equal(again.status, 1);
+  t.match(again.stderr, /^ovl: convert: ENOTEMPTY: dest: .* is not empty\n$/);
+});
+
+t.test('ovl convert --to oci names what it skipped', needsRoot, async (t) => {
+  const s = scratch(t);
+  s.mkdirs('upper');
+  fs.writeFileSync(s.path('upper/f'), 'x');
+  execFileSync('mkfifo', [s.path('upper/pipe')]);
+  const r = ovl(['convert', '--to', 'oci', s.path('upper'), s.path('out')]);
+  t.equal(r.status, 0);
+  t.match(r.stderr, /^ovl: convert: skipped \/pipe: /);
+  t.same(fs.readdirSync(s.path('out')), ['f']);
+});
+
+t.test('ovl convert: wrong usage exits 1', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['convert', '/x'], /--to is missing/],
+    [['convert', '--to', 'tar', '/x'], /--to must be overlay or oci, got 'tar'/],
+    [['convert', '--to', 'overlay'], /SRC is missing/],
+    [['convert', '--to', 'overlay', '/a', '/b'], /in place: no DEST/],
+    [['convert', '--to', 'oci', '/a'], /DEST is missing/],
+    [['convert', '--to', 'oci', '--xattr', '/a', '/b'], /--xattr is for --to overlay/],
+  ];
+  for (const [args, message] of cases) {
+    const r = ovl(args);
+    t.equal(r.status, 1, args.join(' '));
+    t.match(r.stderr, message);
+    t.match(r.stderr, /\(see 'ovl convert --help'\)\n$/);
+  }
+});
