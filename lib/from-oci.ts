@@ -4,14 +4,14 @@
 // is made beneath the layer by the whiteout and opaque calls.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkBoolean, checkChoice, checkOptionsObject } from './layer-path';
+import { checkBoolean, checkChoice, checkPath } from './validate';
+import { checkOptionsObject } from './layer-path';
 import { lstatStep, readdirStep, fsStep } from './layer-steps';
 import { joinRel } from './lower-lookup';
 import type { WhiteoutKind } from './native';
 import { layerRefusal, META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX } from './oci-names';
 import { setOpaque, setOpaqueSync } from './opaque';
 import { runAsync, runSync, step, type Walk } from './sync-or-async';
-import { checkPath } from './validate';
 import { whiteout, whiteoutSync } from './whiteout';
 
 export interface FromOciOptions {

@@ -1,11 +1,11 @@
 // What an upper layer changed against its lowers, as `docker diff` lists it:
 // A added, C changed, D deleted.
 import * as path from 'node:path';
-import { checkBoolean, checkOptionsObject } from './layer-path';
+import { checkBoolean, checkPath } from './validate';
+import { checkOptionsObject } from './layer-path';
 import { lstatStep, mayBeWhiteout, opaqueStep, readdirStep, whiteoutStep } from './layer-steps';
 import { joinRel, lowerChildren, lowerEntry } from './lower-lookup';
 import { runAsync, runSync, step, type Walk } from './sync-or-async';
-import { checkPath } from './validate';
 
 export type ChangeKind = 'A' | 'C' | 'D';
 

@@ -5,12 +5,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OverlayError } from './errors';
-import { checkBoolean, checkOptionsObject } from './layer-path';
+import { checkBoolean, checkPath } from './validate';
+import { checkOptionsObject } from './layer-path';
 import { fsStep, lstatStep, mayBeWhiteout, opaqueStep, readdirStep, whiteoutStep, type MarkOptions } from './layer-steps';
 import { joinRel } from './lower-lookup';
 import { layerRefusal, OPAQUE_MARKER, WHITEOUT_PREFIX } from './oci-names';
 import { runAsync, runSync, step, type Walk } from './sync-or-async';
-import { checkPath } from './validate';
 
 export interface ToOciOptions {
   /** Read user.overlay.* marks instead of trusted.overlay.*. */
