@@ -2,6 +2,7 @@
 // seed's scenario (the host root as the template of a container).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { withoutPreload } from './helpers/env';
 import t from 'tap';
 import { mount, mountSync, remount, remountSync, type RemountMechanism, type RemountOptions } from '../lib/index';
 import { mountinfoLine, openFdCount } from './helpers/live';
@@ -93,7 +94,7 @@ t.test('the host root as a template: opaque root and tmp, remount, chroot', need
   }
   await remount(target);
 
-  const inChroot = (...args: string[]) => execFileSync('chroot', [target, ...args], { encoding: 'utf8' });
+  const inChroot = (...args: string[]) => execFileSync('chroot', [target, ...args], { encoding: 'utf8', env: withoutPreload() });
   t.equal(inChroot('/bin/ls', '-A', '/root'), '', '/root is empty in the container');
   t.equal(inChroot('/bin/ls', '-A', '/tmp'), '', '/tmp is empty in the container (the host’s, with this test in it, is not)');
   t.ok(fs.readdirSync('/tmp').length > 0);

@@ -2,6 +2,7 @@
 // `ovl ls --json` reading back the propagation; seed 000 end to end.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { withoutPreload } from '../helpers/env';
 import t, { type Test } from 'tap';
 import { kernelFeatures } from '../../lib/index';
 import { ovl, stderrJson } from '../helpers/cli';
@@ -144,7 +145,7 @@ t.test('seed 000 through ovl: opaque /root and /tmp over the host, remount, chro
   t.equal(ovl(['opaque', '--get', '--root', upper as string, 'root', 'tmp']).stdout, 'root: y\ntmp: y\n');
   mustRun(t, ['mount', '-o', 'remount', target as string]);
 
-  const inChroot = (...args: string[]) => execFileSync('chroot', [target as string, ...args], { encoding: 'utf8' });
+  const inChroot = (...args: string[]) => execFileSync('chroot', [target as string, ...args], { encoding: 'utf8', env: withoutPreload() });
   t.equal(inChroot('/bin/ls', '-A', '/root'), '', '/root is empty in the container');
   t.equal(inChroot('/bin/ls', '-A', '/tmp'), '', '/tmp is empty in the container (the host’s, with this test in it, is not)');
   t.equal(inChroot('/bin/cat', '/etc/hostname'), fs.readFileSync('/etc/hostname', 'utf8'), 'the rest of the host shows through');
