@@ -10,7 +10,7 @@ const { Workspace } = require('./lib/workspace');
 const { compile } = require('./lib/c-reference');
 const { Report } = require('./lib/report');
 const { checkTargets } = require('./lib/targets');
-const { benchMountUmount, SECTION: MOUNT } = require('./sections/mount-umount');
+const { benchMountUmount, SECTION: MOUNT, HANDOFF } = require('./sections/mount-umount');
 const { benchWhiteouts, SECTION: WHITEOUTS } = require('./sections/whiteouts');
 const { benchLayerScaling } = require('./sections/layer-scaling');
 const { benchEventLoop, SECTION: EVENT_LOOP } = require('./sections/event-loop');
@@ -70,7 +70,7 @@ async function main() {
   }
   report.printTables();
   report.note(`\nTargets (informational):`);
-  for (const line of checkTargets(report.rows, { mount: MOUNT, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP })) report.note(`  ${line}`);
+  for (const line of checkTargets(report.rows, { mount: MOUNT, handoff: HANDOFF, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP })) report.note(`  ${line}`);
   report.note(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, load average at end: ${loadAverage()}`);
 }
 

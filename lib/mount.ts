@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import type { MountOptions } from './mount-options';
-import { native, type MechanismName, type NativeMountResult } from './native';
+import type { MechanismName, NativeMountResult } from './native';
+import { mountOverlay, mountOverlaySync } from './native-mount';
 import { replace, replaceSync, type ReplaceOptions } from './replace';
 import { umount, umountSync, type UmountOptions } from './umount';
 import { toNativeRequest } from './validate';
@@ -83,11 +84,11 @@ export class OverlayMount implements AsyncDisposable, Disposable {
  */
 export async function mount(options: MountOptions): Promise<OverlayMount> {
   const request = toNativeRequest(options);
-  return new OverlayMount(request.target, await native.mountOverlay(request));
+  return new OverlayMount(request.target, await mountOverlay(request));
 }
 
 /** Synchronous twin of {@link mount}. */
 export function mountSync(options: MountOptions): OverlayMount {
   const request = toNativeRequest(options);
-  return new OverlayMount(request.target, native.mountOverlaySync(request));
+  return new OverlayMount(request.target, mountOverlaySync(request));
 }

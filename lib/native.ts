@@ -25,6 +25,21 @@ export interface NativeMountRequest {
   mechanism?: MechanismName;
 }
 
+/** NativeMountRequest as positional arguments, in native/mount_args.h's order; options flat, a null value is a bare flag. */
+type PackedMountRequest = [
+  target: string,
+  lower: string[],
+  data: string[],
+  upper: string | undefined,
+  work: string | undefined,
+  options: Array<string | null>,
+  flags: number,
+  atime: string | undefined,
+  propagation: string | undefined,
+  idmap: NativeIdmap | undefined,
+  mechanism: string | undefined,
+];
+
 export interface NativeRemountRequest {
   target: string;
   /** Left out: unchanged; true: set; false: clear. */
@@ -50,12 +65,8 @@ export interface NativeMountResult {
   warnings: string[];
 }
 
-export interface NativeUmountFlags {
-  detach?: boolean;
-  force?: boolean;
-  expire?: boolean;
-  noFollow?: boolean;
-}
+/** [mechanism, mountId, warnings], as the addon returns a mount (lib/native-mount.ts unpacks it). */
+export type PackedMountResult = [string, number, string[]];
 
 /** What this kernel's overlay accepts, probed once per process. */
 export interface KernelFeatures {
@@ -140,14 +151,16 @@ export type OpaqueValue = 'y' | 'x';
 
 export interface NativeBinding {
   setErrorFactory(factory: (info: OverlayErrorInfo) => Error): void;
-  mountOverlay(request: NativeMountRequest): Promise<NativeMountResult>;
-  mountOverlaySync(request: NativeMountRequest): NativeMountResult;
+  // mountOverlay and replaceOverlay take positional arguments (native/mount_args.h; lib/native-mount.ts packs them).
+  mountOverlay(...request: PackedMountRequest): Promise<PackedMountResult>;
+  mountOverlaySync(...request: PackedMountRequest): PackedMountResult;
   remountOverlay(request: NativeRemountRequest): Promise<NativeRemountResult>;
   remountOverlaySync(request: NativeRemountRequest): NativeRemountResult;
-  replaceOverlay(request: NativeMountRequest): Promise<NativeMountResult>;
-  replaceOverlaySync(request: NativeMountRequest): NativeMountResult;
-  umountOverlay(target: string, flags: NativeUmountFlags): Promise<void>;
-  umountOverlaySync(target: string, flags: NativeUmountFlags): void;
+  replaceOverlay(...request: PackedMountRequest): Promise<PackedMountResult>;
+  replaceOverlaySync(...request: PackedMountRequest): PackedMountResult;
+  /** flags: detach 1, force 2, expire 4, noFollow 8. */
+  umountOverlay(target: string, flags: number): Promise<void>;
+  umountOverlaySync(target: string, flags: number): void;
   kernelFeatures(): KernelFeatures;
   checkOverlay(request: NativeCheckRequest): Promise<NativeCheckReport>;
   checkOverlaySync(request: NativeCheckRequest): NativeCheckReport;

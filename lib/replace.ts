@@ -3,7 +3,7 @@
 // ever finds it empty.
 import { OverlayMount } from './mount';
 import type { MountOptions } from './mount-options';
-import { native } from './native';
+import { replaceOverlay, replaceOverlaySync } from './native-mount';
 import { toNativeRequest } from './validate';
 
 /** The new stack: everything `mount` takes except the target. */
@@ -17,11 +17,11 @@ export type ReplaceOptions = Omit<MountOptions, 'target'>;
  */
 export async function replace(target: string, options: ReplaceOptions): Promise<OverlayMount> {
   const request = toNativeRequest({ ...options, target });
-  return new OverlayMount(request.target, await native.replaceOverlay(request));
+  return new OverlayMount(request.target, await replaceOverlay(request));
 }
 
 /** Synchronous twin of {@link replace}. */
 export function replaceSync(target: string, options: ReplaceOptions): OverlayMount {
   const request = toNativeRequest({ ...options, target });
-  return new OverlayMount(request.target, native.replaceOverlaySync(request));
+  return new OverlayMount(request.target, replaceOverlaySync(request));
 }

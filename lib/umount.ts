@@ -1,5 +1,6 @@
 import { checkPath } from './validate';
-import { native, type NativeUmountFlags } from './native';
+import { native } from './native';
+import { umountFlagBits, type UmountFlags } from './native-mount';
 
 export interface UmountOptions {
   /** MNT_DETACH: detach now, clean up when the mount is no longer busy (`umount -l`). */
@@ -12,15 +13,18 @@ export interface UmountOptions {
   noFollow?: boolean;
 }
 
-function toFlags(options: UmountOptions = {}): NativeUmountFlags {
+const NO_FLAGS = 0;
+
+function toFlags(options?: UmountOptions): number {
+  if (options === undefined) return NO_FLAGS;
   if (options === null || typeof options !== 'object') throw new TypeError('umount options must be an object');
-  const flags: NativeUmountFlags = {};
+  const flags: UmountFlags = {};
   for (const key of ['detach', 'force', 'expire', 'noFollow'] as const) {
     const value = options[key];
     if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${key} must be a boolean`);
     if (value) flags[key] = true;
   }
-  return flags;
+  return umountFlagBits(flags);
 }
 
 /** Unmounts `target` (umount2). Rejects with an OverlayError: EINVAL if nothing is mounted there, EBUSY if busy. */

@@ -14,18 +14,45 @@ inline Napi::Object ObjectAt(const Napi::CallbackInfo& info, size_t i, const cha
   return info[i].As<Napi::Object>();
 }
 
-inline std::string StringAt(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
-  return info[i].As<Napi::String>().Utf8Value();
+// A string argument; undefined reads as "" when it is optional.
+inline std::string ToString(Napi::Env env, Napi::Value v, const char* what, bool required = true) {
+  if (v.IsUndefined() && !required) return {};
+  if (!v.IsString()) throw Napi::TypeError::New(env, std::string(what) + " must be a string");
+  std::string s = v.As<Napi::String>().Utf8Value();
+  if (s.find('\0') != std::string::npos) throw Napi::TypeError::New(env, std::string(what) + " must not contain NUL");
+  return s;
+}
+
+inline std::vector<std::string> ToStrings(Napi::Env env, Napi::Value v, const char* what) {
+  if (v.IsUndefined()) return {};
+  if (!v.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array of strings");
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  out.reserve(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value item = arr.Get(i);
+    out.push_back(ToString(env, item, (std::string(what) + "[" + std::to_string(i) + "]").c_str()));
+  }
+  return out;
+}
+
+// Positional arguments: info[i] is already in hand, where a named property
+// costs a key string made and looked up by V8 on every read.
+inline std::string StringAt(const Napi::CallbackInfo& info, size_t i, const char* what, bool required = true) {
+  return ToString(info.Env(), info[i], what, required);
+}
+
+inline std::vector<std::string> StringsAt(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  return ToStrings(info.Env(), info[i], what);
+}
+
+inline uint32_t Uint32At(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
+  return info[i].As<Napi::Number>().Uint32Value();
 }
 
 inline std::string String(Napi::Object obj, const char* key, bool required = true) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined() && !required) return {};
-  if (!v.IsString()) throw Napi::TypeError::New(obj.Env(), std::string(key) + " must be a string");
-  std::string s = v.As<Napi::String>().Utf8Value();
-  if (s.find('\0') != std::string::npos) throw Napi::TypeError::New(obj.Env(), std::string(key) + " must not contain NUL");
-  return s;
+  return ToString(obj.Env(), obj.Get(key), key, required);
 }
 
 inline bool Bool(Napi::Object obj, const char* key) {
@@ -35,19 +62,6 @@ inline bool Bool(Napi::Object obj, const char* key) {
   return v.As<Napi::Boolean>().Value();
 }
 
-inline std::vector<std::string> Strings(Napi::Object obj, const char* key) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined()) return {};
-  if (!v.IsArray()) throw Napi::TypeError::New(obj.Env(), std::string(key) + " must be an array of strings");
-  Napi::Array arr = v.As<Napi::Array>();
-  std::vector<std::string> out;
-  out.reserve(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value item = arr.Get(i);
-    if (!item.IsString()) throw Napi::TypeError::New(obj.Env(), std::string(key) + "[" + std::to_string(i) + "] must be a string");
-    out.push_back(item.As<Napi::String>().Utf8Value());
-  }
-  return out;
-}
+inline std::vector<std::string> Strings(Napi::Object obj, const char* key) { return ToStrings(obj.Env(), obj.Get(key), key); }
 
 }  // namespace ovl::args

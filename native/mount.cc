@@ -6,6 +6,7 @@
 #include "args.h"
 #include "kernel_features.h"
 #include "idmap.h"
+#include "mount_args.h"
 #include "mount_engines.h"
 #include "propagation.h"
 #include "twin.h"
@@ -33,47 +34,37 @@ Outcome<MountResult> RunMount(const MountRequest& request) {
   return IsFsconfig(mechanism) ? MountWithFsconfig(request, layers.value, mechanism) : MountWithMount2(request, layers.value, mechanism);
 }
 
-std::vector<MountOption> ParseOptions(Napi::Object obj) {
+std::vector<MountOption> ParseOptions(const Napi::CallbackInfo& info) {
   std::vector<MountOption> out;
-  Napi::Value v = obj.Get("options");
+  Napi::Value v = info[kMountOptions];
   if (v.IsUndefined()) return out;
-  if (!v.IsArray()) throw Napi::TypeError::New(obj.Env(), "options must be an array of [key, value?] pairs");
-  Napi::Array arr = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value item = arr.Get(i);
-    if (!item.IsArray()) throw Napi::TypeError::New(obj.Env(), "options[" + std::to_string(i) + "] must be an array");
-    Napi::Array pair = item.As<Napi::Array>();
+  if (!v.IsArray()) throw Napi::TypeError::New(info.Env(), "options must be an array of key, value pairs");
+  Napi::Array flat = v.As<Napi::Array>();
+  if (flat.Length() % 2 != 0) throw Napi::TypeError::New(info.Env(), "options must hold a value (or null) after every key");
+  for (uint32_t i = 0; i < flat.Length(); i += 2) {
     MountOption option;
-    if (!pair.Get(0u).IsString()) throw Napi::TypeError::New(obj.Env(), "option key must be a string");
-    option.key = pair.Get(0u).As<Napi::String>().Utf8Value();
-    Napi::Value value = pair.Get(1u);
+    option.key = args::ToString(info.Env(), flat.Get(i), "option key");
+    Napi::Value value = flat.Get(i + 1);
     option.flag = value.IsUndefined() || value.IsNull();
-    if (!option.flag) {
-      if (!value.IsString()) throw Napi::TypeError::New(obj.Env(), "option " + option.key + " must have a string value");
-      option.value = value.As<Napi::String>().Utf8Value();
-    }
+    if (!option.flag) option.value = args::ToString(info.Env(), value, ("option " + option.key).c_str());
     out.push_back(std::move(option));
   }
   return out;
 }
 
-IdmapRequest ParseIdmap(Napi::Object obj) {
+IdmapRequest ParseIdmap(const Napi::CallbackInfo& info) {
   IdmapRequest idmap;
-  Napi::Value v = obj.Get("idmap");
+  Napi::Value v = info[kMountIdmap];
   if (v.IsUndefined()) return idmap;
-  if (!v.IsObject()) throw Napi::TypeError::New(obj.Env(), "idmap must be an object");
+  if (!v.IsObject()) throw Napi::TypeError::New(info.Env(), "idmap must be an object");
   Napi::Object o = v.As<Napi::Object>();
   idmap.userns = args::String(o, "userns", false);
   idmap.uidMap = args::String(o, "uidMap", false);
   idmap.gidMap = args::String(o, "gidMap", false);
   bool maps = !idmap.uidMap.empty() || !idmap.gidMap.empty();
-  if (idmap.userns.empty() == !maps) throw Napi::TypeError::New(obj.Env(), "idmap takes either userns or uidMap and gidMap");
-  if (maps && (idmap.uidMap.empty() || idmap.gidMap.empty())) throw Napi::TypeError::New(obj.Env(), "idmap needs both uidMap and gidMap");
+  if (idmap.userns.empty() == !maps) throw Napi::TypeError::New(info.Env(), "idmap takes either userns or uidMap and gidMap");
+  if (maps && (idmap.uidMap.empty() || idmap.gidMap.empty())) throw Napi::TypeError::New(info.Env(), "idmap needs both uidMap and gidMap");
   return idmap;
-}
-
-MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {
-  return ParseMountRequestObject(args::ObjectAt(info, 0, "mount request"));
 }
 
 const Operation<MountRequest, MountResult> kMountOverlay{"mountOverlay", ParseMountRequest, RunMount, MountResultToJs};
@@ -126,40 +117,43 @@ Outcome<OpenedLayers> PrepareLayers(const MountRequest& request, Mechanism* mech
   return layers;
 }
 
-MountRequest ParseMountRequestObject(Napi::Object obj) {
+MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   MountRequest r;
-  r.lower = args::Strings(obj, "lower");
-  r.data = args::Strings(obj, "data");
-  r.upper = args::String(obj, "upper", false);
-  r.work = args::String(obj, "work", false);
-  r.target = args::String(obj, "target");
-  if (r.lower.empty()) throw Napi::TypeError::New(obj.Env(), "lower must name at least one directory");
-  if (r.upper.empty() != r.work.empty()) throw Napi::TypeError::New(obj.Env(), "upper and work go together");
-  r.options = ParseOptions(obj);
-  r.readOnly = args::Bool(obj, "readOnly");
-  r.nosuid = args::Bool(obj, "nosuid");
-  r.nodev = args::Bool(obj, "nodev");
-  r.noexec = args::Bool(obj, "noexec");
-  r.atime = args::String(obj, "atime", false);
-  r.propagation = args::String(obj, "propagation", false);
+  r.target = args::StringAt(info, kMountTarget, "target");
+  r.lower = args::StringsAt(info, kMountLower, "lower");
+  r.data = args::StringsAt(info, kMountData, "data");
+  r.upper = args::StringAt(info, kMountUpper, "upper", false);
+  r.work = args::StringAt(info, kMountWork, "work", false);
+  if (r.lower.empty()) throw Napi::TypeError::New(env, "lower must name at least one directory");
+  if (r.upper.empty() != r.work.empty()) throw Napi::TypeError::New(env, "upper and work go together");
+  r.options = ParseOptions(info);
+  uint32_t flags = args::Uint32At(info, kMountFlags, "flags");
+  r.readOnly = flags & kFlagReadOnly;
+  r.nosuid = flags & kFlagNosuid;
+  r.nodev = flags & kFlagNodev;
+  r.noexec = flags & kFlagNoexec;
+  r.atime = args::StringAt(info, kMountAtime, "atime", false);
+  r.propagation = args::StringAt(info, kMountPropagation, "propagation", false);
   if (!r.propagation.empty() && PropagationFlag(r.propagation) == 0) {
-    throw Napi::TypeError::New(obj.Env(), "unknown propagation '" + r.propagation + "'");
+    throw Napi::TypeError::New(env, "unknown propagation '" + r.propagation + "'");
   }
-  r.idmap = ParseIdmap(obj);
-  std::string mechanism = args::String(obj, "mechanism", false);
+  r.idmap = ParseIdmap(info);
+  std::string mechanism = args::StringAt(info, kMountMechanism, "mechanism", false);
   if (!mechanism.empty() && !ParseMechanism(mechanism, &r.mechanism)) {
-    throw Napi::TypeError::New(obj.Env(), "unknown mechanism '" + mechanism + "'");
+    throw Napi::TypeError::New(env, "unknown mechanism '" + mechanism + "'");
   }
   return r;
 }
 
+// [mechanism, mountId, warnings]: a tuple for the same reason the request is one.
 Napi::Value MountResultToJs(Napi::Env env, const MountResult& result) {
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("mechanism", MechanismName(result.mechanism));
-  out.Set("mountId", Napi::Number::New(env, static_cast<double>(result.mountId)));
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, MechanismName(result.mechanism));
+  out.Set(1u, Napi::Number::New(env, static_cast<double>(result.mountId)));
   Napi::Array warnings = Napi::Array::New(env, result.warnings.size());
   for (size_t i = 0; i < result.warnings.size(); i++) warnings.Set(i, result.warnings[i]);
-  out.Set("warnings", warnings);
+  out.Set(2u, warnings);
   return out;
 }
 

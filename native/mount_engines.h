@@ -24,8 +24,8 @@ bool IsFsconfig(Mechanism m);
 // Opens the layers and, when asked, swaps the lower ones for idmapped clones.
 Outcome<OpenedLayers> PrepareLayers(const MountRequest& request, Mechanism* mechanism);
 
-// Reads a mount request object (shared by mount and replace).
-MountRequest ParseMountRequestObject(Napi::Object obj);
+// Reads a mount request from the positional arguments of mount_args.h (shared by mount and replace).
+MountRequest ParseMountRequest(const Napi::CallbackInfo& info);
 Napi::Value MountResultToJs(Napi::Env env, const MountResult& result);
 
 Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);

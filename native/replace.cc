@@ -76,11 +76,7 @@ Outcome<MountResult> RunReplace(const MountRequest& request) {
   return result;
 }
 
-MountRequest ParseReplaceRequest(const Napi::CallbackInfo& info) {
-  return ParseMountRequestObject(args::ObjectAt(info, 0, "replace request"));
-}
-
-const Operation<MountRequest, MountResult> kReplaceOverlay{"replaceOverlay", ParseReplaceRequest, RunReplace, MountResultToJs};
+const Operation<MountRequest, MountResult> kReplaceOverlay{"replaceOverlay", ParseMountRequest, RunReplace, MountResultToJs};
 
 }  // namespace
 

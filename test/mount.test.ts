@@ -2,6 +2,8 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import { mount, mountSync, umount, umountSync } from '../lib/index';
+import { native } from '../lib/native';
+import { superOptions } from './helpers/filesystems';
 import { needsOverlay, scratch } from './helpers/scratch';
 
 t.test('read-through, copy-up, upper over lower, leftmost lower wins', needsOverlay, async (t) => {
@@ -99,4 +101,47 @@ t.test('umount: flags, and errors shaped like fs errors', needsOverlay, async (t
   t.throws(() => umountSync(s.path('link'), { noFollow: true }), { code: 'EINVAL' }, 'noFollow does not follow the symlink');
   umountSync(s.path('link'));
   t.same(fs.readdirSync(target), []);
+});
+
+t.test('overlay options reach the kernel, bare flags and key=value alike', needsOverlay, async (t) => {
+  const s = scratch(t);
+  const [a, upper, work, target] = s.mkdirs('a', 'upper', 'work', 'merged');
+  for (const mechanism of ['fsconfig-path', 'mount'] as const) {
+    const m = mountSync({ lower: [a], upper, work, target, userxattr: true, redirectDir: 'nofollow', defaultPermissions: true, mechanism });
+    const options = superOptions(target);
+    m.unmountSync();
+    t.ok(options.includes('userxattr'), `${mechanism}: the bare flag`);
+    t.ok(options.includes('redirect_dir=nofollow'), `${mechanism}: a key=value option`);
+    t.ok(options.includes('default_permissions'), `${mechanism}: a second flag`);
+  }
+});
+
+t.test('the addon checks the packed mount and umount arguments too, as a backstop', needsOverlay, async (t) => {
+  const s = scratch(t);
+  const [a, b, target] = s.mkdirs('a', 'b', 'merged');
+  const ok = [target, [a, b], [], undefined, undefined, [], 0, undefined, undefined, undefined, undefined] as const;
+  const bad: Array<[string, unknown[]]> = [
+    ['no arguments', []],
+    ['a target that is not a string', [7, ...ok.slice(1)]],
+    ['a NUL in the target', [`${target}\0x`, ...ok.slice(1)]],
+    ['lower not an array', [target, a, ...ok.slice(2)]],
+    ['no lower layer', [target, [], ...ok.slice(2)]],
+    ['a lower layer that is not a string', [target, [a, 7], ...ok.slice(2)]],
+    ['upper without work', [target, [a, b], [], a, undefined, ...ok.slice(5)]],
+    ['options of odd length', [...ok.slice(0, 5), ['userxattr'], ...ok.slice(6)]],
+    ['an option value that is not a string', [...ok.slice(0, 5), ['index', 0], ...ok.slice(6)]],
+    ['flags that are not a number', [...ok.slice(0, 6), true, ...ok.slice(7)]],
+    ['an unknown propagation', [...ok.slice(0, 8), 'everywhere', ...ok.slice(9)]],
+    ['an idmap that is not an object', [...ok.slice(0, 9), 'root', ok[10]]],
+    ['an unknown mechanism', [...ok.slice(0, 10), 'magic']],
+  ];
+  const call = native.mountOverlaySync as unknown as (...args: unknown[]) => unknown;
+  for (const [what, args] of bad) t.throws(() => call(...args), TypeError, what);
+  t.throws(() => (native.umountOverlaySync as unknown as (...args: unknown[]) => unknown)(target, { detach: true }), TypeError, 'umount flags as an object');
+  t.same(fs.readdirSync(target), [], 'nothing mounted');
+  const [mechanism, mountId, warnings] = (native.mountOverlaySync as unknown as (...args: unknown[]) => [string, number, string[]])(...ok);
+  native.umountOverlaySync(target, 0);
+  t.type(mechanism, 'string', 'the well-formed call mounts');
+  t.ok(mountId > 0);
+  t.same(warnings, []);
 });

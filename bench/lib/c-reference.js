@@ -11,7 +11,7 @@ const SOURCE_DIR = path.join(__dirname, '..', 'c');
 function compile(name, outDir) {
   const binary = path.join(outDir, name);
   const compiler = process.env.CC || 'cc';
-  execFileSync(compiler, ['-O2', '-Wall', '-o', binary, path.join(SOURCE_DIR, `${name}.c`)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(compiler, ['-O2', '-Wall', '-pthread', '-o', binary, path.join(SOURCE_DIR, `${name}.c`)], { stdio: ['ignore', 'inherit', 'inherit'] });
   return binary;
 }
 

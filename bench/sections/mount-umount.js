@@ -1,13 +1,16 @@
 'use strict';
-// 1. One mount+umount of a two-lower overlay with upper and work, four ways:
+// 1. One mount+umount of a two-lower overlay with upper and work, five ways:
 // the Sync API, the Promise API, the C reference (same system calls, no
-// Node), and spawning mount(8) + umount(8) from Node as scripts do today.
+// Node), the C reference handing each call to a worker thread and back (the
+// floor for any API that keeps the calls off the caller's thread), and
+// spawning mount(8) + umount(8) from Node as scripts do today.
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const { nowNs, elapsedNs, interleave, median } = require('../lib/measure');
 const { runTimed } = require('../lib/c-reference');
 
 const SECTION = '1. mount+umount, 2 lower + upper + work';
+const HANDOFF = 'C reference, each call handed to a worker thread';
 
 async function benchMountUmount({ ovl, workspace, binaries, report, plan }) {
   const set = workspace.overlaySet(2, 'mount');
@@ -39,6 +42,11 @@ async function benchMountUmount({ ovl, workspace, binaries, report, plan }) {
       name: 'C reference (fsconfig-fd)',
       iterations: n,
       run: (count) => runTimed(binaries.mountLoop, [String(count), set.target, set.upper, set.work, ...set.lower]),
+    },
+    {
+      name: HANDOFF,
+      iterations: n,
+      run: (count) => runTimed(binaries.mountLoop, ['--handoff', String(count), set.target, set.upper, set.work, ...set.lower]),
     },
     {
       name: 'spawn mount(8) + umount(8)',
@@ -94,4 +102,4 @@ async function measureThreadPoolHop(report, plan) {
   report.add(SECTION, 'context: one thread-pool round trip (fs.promises.stat - fs.statSync)', hops, { runs: `${plan.rounds}x${n}` });
 }
 
-module.exports = { benchMountUmount, SECTION };
+module.exports = { benchMountUmount, SECTION, HANDOFF };

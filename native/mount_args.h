@@ -1,0 +1,32 @@
+// The positional arguments of mountOverlay and replaceOverlay, in the order
+// lib/native-mount.ts packs them. Positional because each named property read
+// through N-API makes and looks up a key string: fourteen of them cost more
+// user time than the rest of a mount (bench/README.md).
+#pragma once
+
+#include <cstddef>
+
+namespace ovl {
+
+enum MountArg : size_t {
+  kMountTarget,       // string
+  kMountLower,        // string[], top layer first
+  kMountData,         // string[] or undefined
+  kMountUpper,        // string or undefined (then work is too)
+  kMountWork,         // string or undefined
+  kMountOptions,      // (string | null)[]: key, value, key, value...; a null value is a bare flag
+  kMountFlags,        // MountFlagBits
+  kMountAtime,        // string or undefined
+  kMountPropagation,  // string or undefined
+  kMountIdmap,        // { uidMap, gidMap } or { userns } or undefined
+  kMountMechanism,    // string or undefined
+};
+
+enum MountFlagBits : unsigned {
+  kFlagReadOnly = 1,
+  kFlagNosuid = 2,
+  kFlagNodev = 4,
+  kFlagNoexec = 8,
+};
+
+}  // namespace ovl
