@@ -14,6 +14,7 @@ const { benchMountUmount, SECTION: MOUNT, HANDOFF } = require('./sections/mount-
 const { benchWhiteouts, SECTION: WHITEOUTS } = require('./sections/whiteouts');
 const { benchLayerScaling } = require('./sections/layer-scaling');
 const { benchEventLoop, SECTION: EVENT_LOOP } = require('./sections/event-loop');
+const { benchLive } = require('./sections/live');
 
 // Iteration counts sized to keep a full run under about three minutes on a 2-core VM.
 const PLANS = {
@@ -28,6 +29,7 @@ const PLANS = {
     layerCounts: [1, 10, 100, 500],
     scalingBudget: 500, // iterations = budget / layers, at least 3
     eventLoopMounts: 200,
+    liveIterations: 100,
   },
   quick: {
     rounds: 2,
@@ -40,6 +42,7 @@ const PLANS = {
     layerCounts: [1, 10],
     scalingBudget: 20,
     eventLoopMounts: 20,
+    liveIterations: 5,
   },
 };
 
@@ -56,7 +59,7 @@ async function main() {
   const started = Date.now();
   try {
     const binDir = workspace.dir('bin');
-    const binaries = { mountLoop: compile('mount_loop', binDir), whiteoutLoop: compile('whiteout_loop', binDir) };
+    const binaries = { mountLoop: compile('mount_loop', binDir), whiteoutLoop: compile('whiteout_loop', binDir), liveLoop: compile('live_loop', binDir) };
     report.note(`overlay-native bench: node ${process.version}, kernel ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, workspace ${workspace.root} (tmpfs)`);
     // Other work on the machine moves every number; say how busy it was.
     report.note(`load average at start: ${loadAverage()}`);
@@ -65,6 +68,7 @@ async function main() {
     await benchWhiteouts(context);
     await benchLayerScaling(context);
     await benchEventLoop(context);
+    await benchLive(context);
   } finally {
     workspace.cleanup();
   }

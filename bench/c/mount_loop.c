@@ -19,121 +19,13 @@
  * system calls off the calling thread, with no JavaScript in it.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <fcntl.h>
-#include <linux/mount.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <time.h>
-#include <unistd.h>
 
-#ifndef SYS_fsopen
-#define SYS_move_mount 429
-#define SYS_fsopen 430
-#define SYS_fsconfig 431
-#define SYS_fsmount 432
-#endif
-
-#define MAX_LAYERS 512
-#define MAX_WALK 4096
-
-struct identity {
-  dev_t dev;
-  ino_t ino;
-  unsigned long long mnt;
-};
-
-static void die(const char *what) {
-  fprintf(stderr, "mount_loop: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static int open_dir(const char *path) {
-  int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) die(path);
-  return fd;
-}
-
-static void identify(int fd, struct identity *out) {
-  struct statx stx;
-  if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &stx) != 0) die("statx");
-  out->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
-  out->ino = stx.stx_ino;
-  out->mnt = stx.stx_mnt_id;
-}
-
-static int same(const struct identity *a, const struct identity *b) { return a->dev == b->dev && a->ino == b->ino; }
-
-/* Is `outer` an ancestor of (or equal to) `inner`? Walks up to the mount root. */
-static int is_inside(int inner, const struct identity *outer) {
-  struct identity here, up;
-  identify(inner, &here);
-  int fd = inner, owned = -1;
-  int found = 0;
-  for (int i = 0; i < MAX_WALK; i++) {
-    if (same(&here, outer)) { found = 1; break; }
-    int parent = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (parent < 0) die("openat ..");
-    identify(parent, &up);
-    if (same(&up, &here) || up.mnt != here.mnt) { close(parent); break; }
-    if (owned >= 0) close(owned);
-    owned = fd = parent;
-    here = up;
-  }
-  if (owned >= 0) close(owned);
-  return found;
-}
-
-static int fsconfig(int fd, unsigned cmd, const char *key, const void *value, int aux) {
-  return (int)syscall(SYS_fsconfig, fd, cmd, key, value, aux);
-}
-
-static void mount_once(const char *target, const char *upper, const char *work, char **lower, int nlower) {
-  int lowerfd[MAX_LAYERS];
-  for (int i = 0; i < nlower; i++) lowerfd[i] = open_dir(lower[i]);
-  int upperfd = open_dir(upper), workfd = open_dir(work);
-
-  struct identity u, w;
-  identify(upperfd, &u);
-  identify(workfd, &w);
-  if (u.mnt != w.mnt || same(&u, &w)) { errno = EINVAL; die("upper/work"); }
-  if (is_inside(workfd, &u) || is_inside(upperfd, &w)) { errno = EINVAL; die("nested upper/work"); }
-
-  int targetfd = open_dir(target);
-  int fsfd = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
-  if (fsfd < 0) die("fsopen");
-  if (fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "overlay", 0) != 0) die("fsconfig source");
-  for (int i = 0; i < nlower; i++) {
-    if (fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, lowerfd[i]) != 0) die("fsconfig lowerdir+");
-  }
-  if (fsconfig(fsfd, FSCONFIG_SET_FD, "upperdir", NULL, upperfd) != 0) die("fsconfig upperdir");
-  if (fsconfig(fsfd, FSCONFIG_SET_FD, "workdir", NULL, workfd) != 0) die("fsconfig workdir");
-  if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) die("fsconfig create");
-  int mntfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
-  if (mntfd < 0) die("fsmount");
-  if (syscall(SYS_move_mount, mntfd, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) die("move_mount");
-
-  struct identity mounted;
-  identify(mntfd, &mounted);
-  char log[4096];
-  while (read(fsfd, log, sizeof(log) - 1) > 0) {
-  }
-
-  close(mntfd);
-  close(fsfd);
-  close(targetfd);
-  close(workfd);
-  close(upperfd);
-  for (int i = 0; i < nlower; i++) close(lowerfd[i]);
-}
+#include "overlay_steps.h"
 
 struct job {
   const char *target, *upper, *work;
@@ -194,7 +86,6 @@ int main(int argc, char **argv) {
   }
   long iterations = strtol(argv[1], NULL, 10);
   struct job job = {argv[2], argv[3], argv[4], argv + 5, argc - 5};
-  if (job.nlower > MAX_LAYERS) { errno = E2BIG; die("too many layers"); }
 
   pthread_t thread;
   int epfd = -1;
