@@ -1,21 +1,17 @@
 // Remounting a live overlay: mount flags, read-only state and propagation.
 // Overlay never changes its layers on remount, so asking for that is refused here.
 import { invalid } from './errors';
-import type { Atime, Propagation } from './mount-options';
+import type { MountFlags, Propagation } from './mount-options';
 import { native, type NativeRemountRequest, type RemountMechanism } from './native';
 import { FEATURES } from './overlay-options';
 import { checkAtime, checkBoolean, checkChoice, checkPath, PROPAGATIONS } from './validate';
 
-/** What a remount changes; anything left out stays as it is. */
-export interface RemountOptions {
-  /** true: read-only mount and superblock (`remount,ro`); false: writable again (`remount,rw`). */
-  readOnly?: boolean;
-  nosuid?: boolean;
-  nodev?: boolean;
-  noexec?: boolean;
-  /** true: `noatime`; false: back to `relatime`. */
-  noatime?: boolean;
-  atime?: Atime;
+/**
+ * What a remount changes; anything left out stays as it is. A flag set to
+ * false clears it: `readOnly: false` makes the mount and its superblock
+ * writable again (`remount,rw`), `noatime: false` goes back to `relatime`.
+ */
+export interface RemountOptions extends MountFlags {
   propagation?: Propagation;
   /** Force mount(2) MS_REMOUNT instead of mount_setattr and fspick (tests, diagnosis). */
   mechanism?: RemountMechanism;

@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './usage-error';
 
-type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T & { allowPositionals: true; strict: true }>>;
+export type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T & { allowPositionals: true; strict: true }>>;
 
 /** Parses argv strictly (unknown options are errors), positionals allowed. */
 export function parseCommandLine<T extends ParseArgsConfig>(config: T): Parsed<T> {

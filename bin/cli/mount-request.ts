@@ -21,7 +21,6 @@ export const MOUNT_FLAGS = {
   idmap: { type: 'string', multiple: true },
   'idmap-userns': { type: 'string' },
   docker: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export interface MountFlagValues {

@@ -1,10 +1,8 @@
 // ovl diff: what an upper layer changed over its lowers, as docker diff prints it.
 import { changes } from '../../lib/index';
-import { parseCommandLine, wantsJson } from '../cli/args';
-import type { Command } from '../cli/command';
+import { framedRun, type Command } from '../cli/command';
 import { escapeName } from '../cli/display';
 import { EXIT_OK } from '../cli/exit-codes';
-import { reportError } from '../cli/report';
 import { UsageError } from '../cli/usage-error';
 
 const HELP = `Usage: ovl diff [--lower DIR]... [--userxattr] [--json] UPPER
@@ -25,30 +23,18 @@ Options:
 
 Exit status: 0 listed; 1 wrong usage, or a layer could not be read.`;
 
-async function run(argv: string[]): Promise<number> {
-  const json = wantsJson(argv);
-  try {
-    const { values, positionals } = parseCommandLine({
-      args: argv,
-      options: {
-        lower: { type: 'string', multiple: true },
-        userxattr: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    if (values.help) {
-      process.stdout.write(HELP + '\n');
-      return EXIT_OK;
-    }
-    if (positionals.length !== 1) throw new UsageError(positionals.length ? 'one UPPER only' : 'UPPER is missing');
-    const list = await changes(positionals[0] as string, { lower: values.lower ?? [], userxattr: !!values.userxattr });
-    if (json) process.stdout.write(JSON.stringify(list) + '\n');
-    else if (list.length) process.stdout.write(list.map((c) => `${c.kind} ${escapeName(c.path)}`).join('\n') + '\n');
-    return EXIT_OK;
-  } catch (err) {
-    return reportError('diff', err, json);
-  }
-}
+const OPTIONS = {
+  lower: { type: 'string', multiple: true },
+  userxattr: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+const run = framedRun({ name: 'diff', help: HELP, options: OPTIONS }, async ({ values, positionals }, json) => {
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? 'one UPPER only' : 'UPPER is missing');
+  const list = await changes(positionals[0] as string, { lower: values.lower ?? [], userxattr: !!values.userxattr });
+  if (json) process.stdout.write(JSON.stringify(list) + '\n');
+  else if (list.length) process.stdout.write(list.map((c) => `${c.kind} ${escapeName(c.path)}`).join('\n') + '\n');
+  return EXIT_OK;
+});
 
 export const diffCommand: Command = { name: 'diff', summary: 'list what an upper layer changed', help: HELP, run };

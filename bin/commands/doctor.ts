@@ -1,11 +1,9 @@
 // ovl doctor: whether these directories would make a working overlay, and why
 // not (the library's check), one finding a line.
 import { check, type CheckOptions, type Finding } from '../../lib/index';
-import { parseCommandLine, wantsJson } from '../cli/args';
-import type { Command } from '../cli/command';
+import { framedRun, type Command } from '../cli/command';
 import { oneLine } from '../cli/display';
 import { EXIT_OK, EXIT_USAGE } from '../cli/exit-codes';
-import { reportError } from '../cli/report';
 import { UsageError } from '../cli/usage-error';
 
 const HELP = `Usage: ovl doctor [--json] [--userxattr] [--lower DIR]... --upper DIR --work DIR
@@ -38,34 +36,22 @@ function findingText(f: Finding): string {
   return lines.join('\n');
 }
 
-async function run(argv: string[]): Promise<number> {
-  const json = wantsJson(argv);
-  try {
-    const { values, positionals } = parseCommandLine({
-      args: argv,
-      options: {
-        upper: { type: 'string' },
-        work: { type: 'string' },
-        lower: { type: 'string', multiple: true },
-        userxattr: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    if (values.help) {
-      process.stdout.write(HELP + '\n');
-      return EXIT_OK;
-    }
-    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}' (directories are given with --upper, --work, --lower)`);
-    if (values.upper === undefined || values.work === undefined) throw new UsageError('--upper and --work are both needed');
-    const options: CheckOptions = { upper: values.upper, work: values.work, userxattr: !!values.userxattr };
-    if (values.lower?.length) options.lower = values.lower;
-    const result = await check(options);
-    process.stdout.write((json ? JSON.stringify(result) : result.findings.map(findingText).join('\n')) + '\n');
-    return result.ok ? EXIT_OK : EXIT_USAGE;
-  } catch (err) {
-    return reportError('doctor', err, json);
-  }
-}
+const OPTIONS = {
+  upper: { type: 'string' },
+  work: { type: 'string' },
+  lower: { type: 'string', multiple: true },
+  userxattr: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+const run = framedRun({ name: 'doctor', help: HELP, options: OPTIONS }, async ({ values, positionals }, json) => {
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}' (directories are given with --upper, --work, --lower)`);
+  if (values.upper === undefined || values.work === undefined) throw new UsageError('--upper and --work are both needed');
+  const options: CheckOptions = { upper: values.upper, work: values.work, userxattr: !!values.userxattr };
+  if (values.lower?.length) options.lower = values.lower;
+  const result = await check(options);
+  process.stdout.write((json ? JSON.stringify(result) : result.findings.map(findingText).join('\n')) + '\n');
+  return result.ok ? EXIT_OK : EXIT_USAGE;
+});
 
 export const doctorCommand: Command = { name: 'doctor', summary: 'check directories for an overlay before mounting', help: HELP, run };

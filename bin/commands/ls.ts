@@ -1,10 +1,8 @@
 // ovl ls: the overlay mounts from /proc/self/mountinfo, as a table or JSON.
 import { listMounts, type LayerNote, type LayerNoteKind, type OverlayMountInfo } from '../../lib/index';
-import { parseCommandLine, wantsJson } from '../cli/args';
-import type { Command } from '../cli/command';
+import { framedRun, type Command } from '../cli/command';
 import { compactFields, escapeName, formatTable } from '../cli/display';
 import { EXIT_OK } from '../cli/exit-codes';
-import { reportError } from '../cli/report';
 import { CliError, UsageError } from '../cli/usage-error';
 
 const HELP = `Usage: ovl ls [--json] [TARGET]
@@ -69,32 +67,21 @@ function noteLines(m: OverlayMountInfo): string[] {
   return [...byKind].map(([kind, notes]) => `ovl: ls: note: ${escapeName(m.target)}: ${compactFields(notes.map((n) => n.field))} are ${WHAT_THEY_ARE[kind]}`);
 }
 
-async function run(argv: string[]): Promise<number> {
-  const json = wantsJson(argv);
-  try {
-    const { values, positionals } = parseCommandLine({
-      args: argv,
-      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-    if (values.help) {
-      process.stdout.write(HELP + '\n');
-      return EXIT_OK;
-    }
-    if (positionals.length > 1) throw new UsageError('one TARGET at most');
-    const target = positionals[0];
-    const mounts = await listMounts(target === undefined ? {} : { target });
-    if (target !== undefined && mounts.length === 0) throw new CliError(`no overlay is mounted on '${target}'`, 'ENOTMOUNTED');
-    if (json) {
-      process.stdout.write(JSON.stringify(mounts.map(toJson)) + '\n');
-    } else if (mounts.length) {
-      process.stdout.write(formatTable(['TARGET', 'LAYERS', 'UPPER', 'OPTIONS'], mounts.map(row)) + '\n');
-      const notes = mounts.flatMap(noteLines);
-      if (notes.length) process.stderr.write(notes.join('\n') + '\n');
-    }
-    return EXIT_OK;
-  } catch (err) {
-    return reportError('ls', err, json);
+const OPTIONS = { json: { type: 'boolean' } } as const;
+
+const run = framedRun({ name: 'ls', help: HELP, options: OPTIONS }, async ({ values, positionals }, json) => {
+  if (positionals.length > 1) throw new UsageError('one TARGET at most');
+  const target = positionals[0];
+  const mounts = await listMounts(target === undefined ? {} : { target });
+  if (target !== undefined && mounts.length === 0) throw new CliError(`no overlay is mounted on '${target}'`, 'ENOTMOUNTED');
+  if (json) {
+    process.stdout.write(JSON.stringify(mounts.map(toJson)) + '\n');
+  } else if (mounts.length) {
+    process.stdout.write(formatTable(['TARGET', 'LAYERS', 'UPPER', 'OPTIONS'], mounts.map(row)) + '\n');
+    const notes = mounts.flatMap(noteLines);
+    if (notes.length) process.stderr.write(notes.join('\n') + '\n');
   }
-}
+  return EXIT_OK;
+});
 
 export const lsCommand: Command = { name: 'ls', summary: 'list overlay mounts and their layers', help: HELP, run };

@@ -1,11 +1,10 @@
 // ovl mount: builds MountOptions from -o and the layer flags; the library checks and mounts.
 // `-o remount` and a lone --make-* change a mount already there, as mount(8) does.
 import { hasCapSysAdmin, mount, remount, type MountOptions, type RemountOptions } from '../../lib/index';
-import { parseCommandLine, wantsJson } from '../cli/args';
-import type { Command } from '../cli/command';
+import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
 import { dockerOptions, layerOptions, MOUNT_FLAGS, MOUNT_FLAGS_HELP, namesLayers, parsedOptionsOf, propagationOf, withoutRemount, type MountFlagValues } from '../cli/mount-request';
-import { noPrivilege, reportError } from '../cli/report';
+import { noPrivilege } from '../cli/report';
 import { kernelLogHint, printMounted } from '../cli/mounted';
 import { UsageError } from '../cli/usage-error';
 
@@ -57,33 +56,23 @@ async function changeInPlace(target: string, options: RemountOptions | undefined
   return EXIT_OK;
 }
 
-async function run(argv: string[]): Promise<number> {
-  const json = wantsJson(argv);
-  try {
-    const { values, positionals } = parseCommandLine({ args: argv, options: MOUNT_FLAGS });
-    if (values.help) {
-      process.stdout.write(HELP + '\n');
-      return EXIT_OK;
-    }
-    if (positionals.length > 1) throw new UsageError('one TARGET only');
-    const given = positionals[0];
-    if (values.docker !== undefined) return await mountAndReport(dockerOptions(values, given), json);
-    if (given === undefined) throw new UsageError('TARGET is missing');
+const run = framedRun({ name: 'mount', help: HELP, options: MOUNT_FLAGS, hint: kernelLogHint }, async ({ values, positionals }, json) => {
+  if (positionals.length > 1) throw new UsageError('one TARGET only');
+  const given = positionals[0];
+  if (values.docker !== undefined) return await mountAndReport(dockerOptions(values, given), json);
+  if (given === undefined) throw new UsageError('TARGET is missing');
 
-    const { remount: isRemount, rest } = withoutRemount(values.options ?? []);
-    if (isRemount) {
-      const options = remountOptions(values, rest);
-      return await changeInPlace(given, Object.keys(options).length ? options : undefined, json);
-    }
-    const parsed = parsedOptionsOf(rest);
-    const propagation = propagationOf(values);
-    // mount(8): `mount --make-private TARGET` changes the mount there, mounts nothing.
-    if (propagation !== undefined && !namesLayers(values, parsed)) return await changeInPlace(given, { propagation }, json);
-    return await mountAndReport({ ...layerOptions(values, parsed), target: given }, json);
-  } catch (err) {
-    return reportError('mount', err, json, kernelLogHint(err));
+  const { remount: isRemount, rest } = withoutRemount(values.options ?? []);
+  if (isRemount) {
+    const options = remountOptions(values, rest);
+    return await changeInPlace(given, Object.keys(options).length ? options : undefined, json);
   }
-}
+  const parsed = parsedOptionsOf(rest);
+  const propagation = propagationOf(values);
+  // mount(8): `mount --make-private TARGET` changes the mount there, mounts nothing.
+  if (propagation !== undefined && !namesLayers(values, parsed)) return await changeInPlace(given, { propagation }, json);
+  return await mountAndReport({ ...layerOptions(values, parsed), target: given }, json);
+});
 
 async function mountAndReport(options: MountOptions, json: boolean): Promise<number> {
   if (!hasCapSysAdmin()) throw noPrivilege('mounting');

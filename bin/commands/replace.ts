@@ -1,12 +1,11 @@
 // ovl replace: a new overlay takes the place of the one on TARGET in one step
 // (the library's replace); the request is built exactly as for `ovl mount`.
 import { hasCapSysAdmin, replace } from '../../lib/index';
-import { parseCommandLine, wantsJson } from '../cli/args';
-import type { Command } from '../cli/command';
+import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
 import { dockerOptions, layerOptions, MOUNT_FLAGS, MOUNT_FLAGS_HELP, parsedOptionsOf, withoutRemount } from '../cli/mount-request';
 import { kernelLogHint, printMounted } from '../cli/mounted';
-import { noPrivilege, reportError } from '../cli/report';
+import { noPrivilege } from '../cli/report';
 import { UsageError } from '../cli/usage-error';
 
 const HELP = `Usage: ovl replace [-o OPTIONS] [--lower DIR]... [--data DIR]... [--upper DIR] [--work DIR]
@@ -28,32 +27,22 @@ Exit status: 0 replaced; 1 wrong usage, invalid request or no privilege; 32 the 
 Example:
   ovl replace --lower ./image-v2 --upper ./upper --work ./work2 ./merged`;
 
-async function run(argv: string[]): Promise<number> {
-  const json = wantsJson(argv);
-  try {
-    const { values, positionals } = parseCommandLine({ args: argv, options: MOUNT_FLAGS });
-    if (values.help) {
-      process.stdout.write(HELP + '\n');
-      return EXIT_OK;
-    }
-    if (positionals.length > 1) throw new UsageError('one TARGET only');
-    const given = positionals[0];
-    let request;
-    if (values.docker !== undefined) {
-      request = dockerOptions(values, given);
-    } else {
-      if (given === undefined) throw new UsageError('TARGET is missing');
-      const { remount, rest } = withoutRemount(values.options ?? []);
-      if (remount) throw new UsageError("-o remount is for 'ovl mount'; replace builds a new stack");
-      request = { ...layerOptions(values, parsedOptionsOf(rest)), target: given };
-    }
-    const { target, ...options } = request;
-    if (!hasCapSysAdmin()) throw noPrivilege('replacing a mount');
-    printMounted('replace', await replace(target, options), json);
-    return EXIT_OK;
-  } catch (err) {
-    return reportError('replace', err, json, kernelLogHint(err));
+const run = framedRun({ name: 'replace', help: HELP, options: MOUNT_FLAGS, hint: kernelLogHint }, async ({ values, positionals }, json) => {
+  if (positionals.length > 1) throw new UsageError('one TARGET only');
+  const given = positionals[0];
+  let request;
+  if (values.docker !== undefined) {
+    request = dockerOptions(values, given);
+  } else {
+    if (given === undefined) throw new UsageError('TARGET is missing');
+    const { remount, rest } = withoutRemount(values.options ?? []);
+    if (remount) throw new UsageError("-o remount is for 'ovl mount'; replace builds a new stack");
+    request = { ...layerOptions(values, parsedOptionsOf(rest)), target: given };
   }
-}
+  const { target, ...options } = request;
+  if (!hasCapSysAdmin()) throw noPrivilege('replacing a mount');
+  printMounted('replace', await replace(target, options), json);
+  return EXIT_OK;
+});
 
 export const replaceCommand: Command = { name: 'replace', summary: 'replace a mounted overlay with a new stack, atomically', help: HELP, run };

@@ -1,7 +1,6 @@
 // ovl umount: umount2 on each target, with umount(8)'s -l and -f.
 import { hasCapSysAdmin, OverlayError, umount, type UmountOptions } from '../../lib/index';
-import { parseCommandLine } from '../cli/args';
-import type { Command } from '../cli/command';
+import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
 import { noPrivilege, reportError } from '../cli/report';
 import { UsageError } from '../cli/usage-error';
@@ -29,36 +28,25 @@ function hintFor(err: unknown, flags: UmountOptions): string | undefined {
   return undefined;
 }
 
-async function run(argv: string[]): Promise<number> {
-  try {
-    const { values, positionals } = parseCommandLine({
-      args: argv,
-      options: {
-        lazy: { type: 'boolean', short: 'l' },
-        force: { type: 'boolean', short: 'f' },
-        expire: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    if (values.help) {
-      process.stdout.write(HELP + '\n');
-      return EXIT_OK;
+const OPTIONS = {
+  lazy: { type: 'boolean', short: 'l' },
+  force: { type: 'boolean', short: 'f' },
+  expire: { type: 'boolean' },
+} as const;
+
+const run = framedRun({ name: 'umount', help: HELP, options: OPTIONS }, async ({ values, positionals }) => {
+  if (positionals.length === 0) throw new UsageError('TARGET is missing');
+  if (!hasCapSysAdmin()) throw noPrivilege('unmounting');
+  const flags: UmountOptions = { detach: !!values.lazy, force: !!values.force, expire: !!values.expire };
+  let worst = EXIT_OK;
+  for (const target of positionals) {
+    try {
+      await umount(target, flags);
+    } catch (err) {
+      worst = Math.max(worst, reportError('umount', err, false, hintFor(err, flags)));
     }
-    if (positionals.length === 0) throw new UsageError('TARGET is missing');
-    if (!hasCapSysAdmin()) throw noPrivilege('unmounting');
-    const flags: UmountOptions = { detach: !!values.lazy, force: !!values.force, expire: !!values.expire };
-    let worst = EXIT_OK;
-    for (const target of positionals) {
-      try {
-        await umount(target, flags);
-      } catch (err) {
-        worst = Math.max(worst, reportError('umount', err, false, hintFor(err, flags)));
-      }
-    }
-    return worst;
-  } catch (err) {
-    return reportError('umount', err, false);
   }
-}
+  return worst;
+});
 
 export const umountCommand: Command = { name: 'umount', summary: 'unmount overlays', help: HELP, run };

@@ -1,10 +1,8 @@
 // ovl whiteout: whiteouts made in a layer offline, in the forms the kernel reads
 // (the library's whiteout, or whiteouts for several paths beneath --root).
 import { whiteout, whiteouts, type WhiteoutOptions } from '../../lib/index';
-import { parseCommandLine } from '../cli/args';
-import type { Command } from '../cli/command';
+import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
-import { reportError } from '../cli/report';
 import { UsageError } from '../cli/usage-error';
 
 const HELP = `Usage: ovl whiteout [-f|--force] [--xattr] [--userxattr] [--root DIR] PATH...
@@ -25,34 +23,23 @@ The directory holding PATH must exist. Something already there is refused (EEXIS
 unless --force. Needs root (CAP_MKNOD; CAP_SYS_ADMIN for trusted.* xattrs).
 Exit status: 0 made; 1 wrong usage, or a PATH refused (the first failure stops).`;
 
-async function run(argv: string[]): Promise<number> {
-  try {
-    const { values, positionals } = parseCommandLine({
-      args: argv,
-      options: {
-        force: { type: 'boolean', short: 'f' },
-        xattr: { type: 'boolean' },
-        userxattr: { type: 'boolean' },
-        root: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    if (values.help) {
-      process.stdout.write(HELP + '\n');
-      return EXIT_OK;
-    }
-    if (positionals.length === 0) throw new UsageError('PATH is missing');
-    const options: WhiteoutOptions = { force: !!values.force, kind: values.xattr ? 'xattr' : 'chardev', userxattr: !!values.userxattr };
-    // One native call for a batch beneath a root: every path checked before any is made.
-    if (values.root !== undefined && positionals.length > 1) {
-      await whiteouts(values.root, positionals, options);
-    } else {
-      for (const path of positionals) await whiteout(path, values.root === undefined ? options : { ...options, root: values.root });
-    }
-    return EXIT_OK;
-  } catch (err) {
-    return reportError('whiteout', err, false);
+const OPTIONS = {
+  force: { type: 'boolean', short: 'f' },
+  xattr: { type: 'boolean' },
+  userxattr: { type: 'boolean' },
+  root: { type: 'string' },
+} as const;
+
+const run = framedRun({ name: 'whiteout', help: HELP, options: OPTIONS }, async ({ values, positionals }) => {
+  if (positionals.length === 0) throw new UsageError('PATH is missing');
+  const options: WhiteoutOptions = { force: !!values.force, kind: values.xattr ? 'xattr' : 'chardev', userxattr: !!values.userxattr };
+  // One native call for a batch beneath a root: every path checked before any is made.
+  if (values.root !== undefined && positionals.length > 1) {
+    await whiteouts(values.root, positionals, options);
+  } else {
+    for (const path of positionals) await whiteout(path, values.root === undefined ? options : { ...options, root: values.root });
   }
-}
+  return EXIT_OK;
+});
 
 export const whiteoutCommand: Command = { name: 'whiteout', summary: 'make whiteouts in a layer', help: HELP, run };
