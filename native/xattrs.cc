@@ -108,15 +108,21 @@ Outcome<Refusals> RunCopy(const CopyRequest& r) {
   return refused;
 }
 
-Napi::Value RefusalsToJs(Napi::Env env, const Refusals& refused) {
-  Napi::Array out = Napi::Array::New(env, refused.size());
-  for (size_t i = 0; i < refused.size(); i++) {
+// [name, value] pairs as a JS array of two-element arrays, in the kernel's order.
+template <typename Value, typename ValueToJs>
+Napi::Value PairsToJs(Napi::Env env, const std::vector<std::pair<std::string, Value>>& pairs, ValueToJs valueToJs) {
+  Napi::Array out = Napi::Array::New(env, pairs.size());
+  for (size_t i = 0; i < pairs.size(); i++) {
     Napi::Array pair = Napi::Array::New(env, 2);
-    pair.Set(0u, refused[i].first);
-    pair.Set(1u, refused[i].second);
+    pair.Set(0u, pairs[i].first);
+    pair.Set(1u, valueToJs(env, pairs[i].second));
     out.Set(i, pair);
   }
   return out;
+}
+
+Napi::Value RefusalsToJs(Napi::Env env, const Refusals& refused) {
+  return PairsToJs(env, refused, [](Napi::Env env, int errnum) { return Napi::Number::New(env, errnum); });
 }
 
 struct PathRequest {
@@ -127,16 +133,8 @@ PathRequest ParsePathRequest(const Napi::CallbackInfo& info) { return {args::Str
 
 Outcome<std::vector<Xattr>> RunRead(const PathRequest& r) { return ReadAll(r.path, "path"); }
 
-// [name, Buffer] pairs, in the order the kernel lists them.
 Napi::Value XattrsToJs(Napi::Env env, const std::vector<Xattr>& xattrs) {
-  Napi::Array out = Napi::Array::New(env, xattrs.size());
-  for (size_t i = 0; i < xattrs.size(); i++) {
-    Napi::Array pair = Napi::Array::New(env, 2);
-    pair.Set(0u, xattrs[i].first);
-    pair.Set(1u, Napi::Buffer<char>::Copy(env, xattrs[i].second.data(), xattrs[i].second.size()));
-    out.Set(i, pair);
-  }
-  return out;
+  return PairsToJs(env, xattrs, [](Napi::Env env, const std::string& value) { return Napi::Buffer<char>::Copy(env, value.data(), value.size()); });
 }
 
 struct WriteRequest {
@@ -154,11 +152,9 @@ Outcome<Nothing> RunWrite(const WriteRequest& r) {
   return Nothing{};
 }
 
-Napi::Value NothingToJs(Napi::Env env, const Nothing&) { return env.Undefined(); }
-
 const Operation<CopyRequest, Refusals> kCopyXattrs{"copyXattrs", ParseCopyRequest, RunCopy, RefusalsToJs};
 const Operation<PathRequest, std::vector<Xattr>> kReadXattrs{"readXattrs", ParsePathRequest, RunRead, XattrsToJs};
-const Operation<WriteRequest, Nothing> kWriteXattr{"writeXattr", ParseWriteRequest, RunWrite, NothingToJs};
+const Operation<WriteRequest, Nothing> kWriteXattr{"writeXattr", ParseWriteRequest, RunWrite, UndefinedToJs};
 
 }  // namespace
 
