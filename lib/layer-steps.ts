@@ -3,6 +3,7 @@
 // walk has lstat'ed itself. Overlay marks are read through the whiteout and
 // opaque calls, beneath the layer's root.
 import * as fs from 'node:fs';
+import { native, type NativeXattrRefusal } from './native';
 import { isOpaque, isOpaqueSync, type OpaqueValue } from './opaque';
 import type { Step } from './sync-or-async';
 import { isWhiteout, isWhiteoutSync, type WhiteoutKind } from './whiteout';
@@ -50,6 +51,16 @@ export function whiteoutStep(rel: string, o: MarkOptions): Step<WhiteoutKind | f
 
 export function opaqueStep(rel: string, o: MarkOptions): Step<OpaqueValue | false> {
   return { sync: () => isOpaqueSync(rel, o), async: () => isOpaque(rel, o) };
+}
+
+/** The prefix of the overlay's own xattrs in a layer read with these options. */
+export function overlayXattrPrefix(o: MarkOptions): string {
+  return o.userxattr ? 'user.overlay.' : 'trusted.overlay.';
+}
+
+/** Copies the xattrs of `from` onto `to` but those starting with `skipPrefix`; resolves to the names `to` refused. */
+export function copyXattrsStep(from: string, to: string, skipPrefix: string): Step<NativeXattrRefusal[]> {
+  return { sync: () => native.copyXattrsSync(from, to, skipPrefix), async: () => native.copyXattrs(from, to, skipPrefix) };
 }
 
 /** Any other step: the same operation written for both drivers. */

@@ -149,6 +149,12 @@ export interface NativeWhiteoutsRequest {
 
 export type OpaqueValue = 'y' | 'x';
 
+/** An xattr as the addon hands it over: name and raw value. */
+export type NativeXattr = [name: string, value: Buffer];
+
+/** An xattr the destination refused to take: name and positive errno (ENOTSUP, EPERM). */
+export type NativeXattrRefusal = [name: string, errno: number];
+
 export interface NativeBinding {
   setErrorFactory(factory: (info: OverlayErrorInfo) => Error): void;
   // mountOverlay and replaceOverlay take positional arguments (native/mount_args.h; lib/native-mount.ts packs them).
@@ -176,6 +182,15 @@ export interface NativeBinding {
   isOpaqueSync(request: NativeEntryRequest): OpaqueValue | false;
   clearOpaque(request: NativeEntryRequest): Promise<void>;
   clearOpaqueSync(request: NativeEntryRequest): void;
+  /** Copies every xattr of `from` whose name does not start with `skipPrefix` ('' copies all) onto `to`; symlinks are not followed. */
+  copyXattrs(from: string, to: string, skipPrefix: string): Promise<NativeXattrRefusal[]>;
+  copyXattrsSync(from: string, to: string, skipPrefix: string): NativeXattrRefusal[];
+  /** Every xattr of `path`, the last component not followed. */
+  readXattrs(path: string): Promise<NativeXattr[]>;
+  readXattrsSync(path: string): NativeXattr[];
+  /** Sets one xattr (created or replaced), the last component not followed. */
+  writeXattr(path: string, name: string, value: Buffer): Promise<void>;
+  writeXattrSync(path: string, name: string, value: Buffer): void;
 }
 
 function load(): NativeBinding {

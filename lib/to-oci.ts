@@ -4,10 +4,11 @@
 // ever written through), and the upper is read without following symlinks.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { getSystemErrorName } from 'node:util';
 import { OverlayError } from './errors';
 import { checkBoolean, checkPath } from './validate';
 import { checkOptionsObject } from './layer-path';
-import { fsStep, lstatStep, mayBeWhiteout, opaqueStep, readdirStep, whiteoutStep, type MarkOptions } from './layer-steps';
+import { copyXattrsStep, fsStep, lstatStep, mayBeWhiteout, opaqueStep, overlayXattrPrefix, readdirStep, whiteoutStep, type MarkOptions } from './layer-steps';
 import { joinRel } from './lower-lookup';
 import { layerRefusal, OPAQUE_MARKER, WHITEOUT_PREFIX } from './oci-names';
 import { runAsync, runSync, step, type Walk } from './sync-or-async';
@@ -17,14 +18,19 @@ export interface ToOciOptions {
   userxattr?: boolean;
 }
 
-/** An entry of the upper that was not written, and why. */
+/** An entry of the upper that was not written, or one of its xattrs, and why. */
 export interface SkippedEntry {
   path: string;
   reason: string;
+  /** Set when the entry was written but this extended attribute of it was not: the destination refused it. */
+  xattr?: string;
 }
 
 export interface ToOciResult {
-  /** Device files (other than whiteouts), fifos and sockets: Node cannot make them, so they are listed here. */
+  /**
+   * Device files (other than whiteouts), fifos and sockets, which Node cannot
+   * make; and each xattr the destination refused (ENOTSUP, or EPERM), with `xattr` set.
+   */
   skipped: SkippedEntry[];
 }
 
@@ -42,15 +48,27 @@ function* writeEmpty(file: string): Walk<void> {
   yield* step(fsStep(() => fs.writeFileSync(file, '', { flag: 'wx', mode: 0o644 }), () => fs.promises.writeFile(file, '', { flag: 'wx', mode: 0o644 })));
 }
 
-// Owner, then mode (chown clears set-id bits), then times: the last write to the entry.
-function* copyMetadata(file: string, st: fs.Stats): Walk<void> {
+// All but the overlay's own marks; the ones `dest` refuses are listed, never dropped unsaid.
+function* copyXattrs(req: Request, rel: string): Walk<void> {
+  const refused = yield* step(copyXattrsStep(path.join(req.upper, rel), path.join(req.dest, rel), overlayXattrPrefix(req.marks)));
+  for (const [name, errno] of refused) {
+    req.skipped.push({ path: '/' + rel, xattr: name, reason: `xattr '${name}' not kept: the destination refused it (${getSystemErrorName(-errno)})` });
+  }
+}
+
+// Owner, then mode (chown clears set-id bits), then xattrs (chown clears
+// security.capability), then times: the last write to the entry.
+function* copyMetadata(req: Request, rel: string, st: fs.Stats): Walk<void> {
+  const file = path.join(req.dest, rel);
   if (st.isSymbolicLink()) {
     yield* step(fsStep(() => fs.lchownSync(file, st.uid, st.gid), () => fs.promises.lchown(file, st.uid, st.gid)));
+    yield* copyXattrs(req, rel);
     yield* step(fsStep(() => fs.lutimesSync(file, st.atime, st.mtime), () => fs.promises.lutimes(file, st.atime, st.mtime)));
     return;
   }
   yield* step(fsStep(() => fs.chownSync(file, st.uid, st.gid), () => fs.promises.chown(file, st.uid, st.gid)));
   yield* step(fsStep(() => fs.chmodSync(file, st.mode & 0o7777), () => fs.promises.chmod(file, st.mode & 0o7777)));
+  yield* copyXattrs(req, rel);
   yield* step(fsStep(() => fs.utimesSync(file, st.atime, st.mtime), () => fs.promises.utimes(file, st.atime, st.mtime)));
 }
 
@@ -70,7 +88,7 @@ function* copyEntry(req: Request, child: string, st: fs.Stats): Walk<void> {
     req.skipped.push({ path: '/' + child, reason: 'a device, fifo or socket: Node cannot create one' });
     return;
   }
-  yield* copyMetadata(to, st);
+  yield* copyMetadata(req, child, st);
 }
 
 function* copyDir(req: Request, rel: string): Walk<void> {
@@ -104,14 +122,17 @@ function* exportWalk(upperArg: string, destArg: string, options: ToOciOptions | 
   }
   const req: Request = { upper, dest, marks: { root: upper, userxattr: checkBoolean('userxattr', o.userxattr) }, skipped: [] };
   yield* copyDir(req, '');
-  yield* copyMetadata(dest, top);
+  yield* copyMetadata(req, '', top);
   return { skipped: req.skipped };
 }
 
 /**
  * Writes the OCI form of `upper` to `dest`, which must not exist or be an
- * empty directory. Contents, symlinks, modes, owners and times are kept;
- * extended attributes and hard links are not (see README).
+ * empty directory. Contents, symlinks, modes, owners, times and extended
+ * attributes are kept, but the overlay's own (`trusted.overlay.*`, or
+ * `user.overlay.*` with `userxattr`); hard links are not (see README).
+ * An xattr `dest` refuses (ENOTSUP, or EPERM for a namespace closed to the
+ * caller) is listed in `skipped` with `xattr` set; any other failure rejects.
  */
 export async function toOci(upper: string, dest: string, options?: ToOciOptions): Promise<ToOciResult> {
   return runAsync(exportWalk(upper, dest, options));

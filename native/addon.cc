@@ -10,6 +10,7 @@ void InitCheck(Napi::Env env, Napi::Object exports);
 void InitWhiteout(Napi::Env env, Napi::Object exports);
 void InitRemount(Napi::Env env, Napi::Object exports);
 void InitReplace(Napi::Env env, Napi::Object exports);
+void InitXattrs(Napi::Env env, Napi::Object exports);
 }  // namespace ovl
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -20,6 +21,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitWhiteout(env, exports);
   ovl::InitRemount(env, exports);
   ovl::InitReplace(env, exports);
+  ovl::InitXattrs(env, exports);
   return exports;
 }
 

@@ -46,6 +46,13 @@ inline std::vector<std::string> StringsAt(const Napi::CallbackInfo& info, size_t
   return ToStrings(info.Env(), info[i], what);
 }
 
+// Raw bytes from a Buffer, NULs and all.
+inline std::string BytesAt(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsBuffer()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Buffer");
+  auto bytes = info[i].As<Napi::Buffer<char>>();
+  return std::string(bytes.Data(), bytes.Length());
+}
+
 inline uint32_t Uint32At(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
   return info[i].As<Napi::Number>().Uint32Value();

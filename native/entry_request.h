@@ -44,6 +44,4 @@ auto WithEntry(const EntryRequest& r, const char* field, Act act) -> decltype(ac
   return act(entry.value);
 }
 
-inline Napi::Value UndefinedToJs(Napi::Env env, const Nothing&) { return env.Undefined(); }
-
 }  // namespace ovl

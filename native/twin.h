@@ -22,6 +22,9 @@ struct Operation {
   Napi::Value (*toJs)(Napi::Env, const Result&);
 };
 
+// toJs for an operation that resolves to undefined.
+inline Napi::Value UndefinedToJs(Napi::Env env, const Nothing&) { return env.Undefined(); }
+
 template <typename Request, typename Result>
 class OperationWorker : public Napi::AsyncWorker {
  public:

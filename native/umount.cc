@@ -34,9 +34,7 @@ Outcome<Nothing> RunUmount(const UmountRequest& r) {
   return Nothing{};
 }
 
-Napi::Value NothingToJs(Napi::Env env, const Nothing&) { return env.Undefined(); }
-
-const Operation<UmountRequest, Nothing> kUmountOverlay{"umountOverlay", ParseUmountRequest, RunUmount, NothingToJs};
+const Operation<UmountRequest, Nothing> kUmountOverlay{"umountOverlay", ParseUmountRequest, RunUmount, UndefinedToJs};
 
 }  // namespace
 

@@ -15,8 +15,10 @@ const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] SRC
   whiteout), each .wh..wh..opq an opaque mark on its directory.
 --to oci: write the OCI form of the upper layer SRC to DEST (new, or an empty
   directory): whiteouts become empty .wh.NAME files, opaque directories get
-  .wh..wh..opq. Entries Node cannot create (devices, fifos, sockets) are
-  skipped, each named on stderr.
+  .wh..wh..opq. Extended attributes are kept, but the overlay's own marks.
+  Entries Node cannot create (devices, fifos, sockets) and xattrs DEST
+  refuses (no xattr support, no privilege for trusted.*) are skipped, each
+  named on stderr.
 Nothing is written outside the tree: symlinks in it are never followed.
 
 Options:

@@ -4,9 +4,11 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { isOpaqueSync, isWhiteoutSync, whiteoutSync, setOpaqueSync } from '../../lib/index';
 import { ovl, stderrJson } from '../helpers/cli';
+import { mountTmpfs } from '../helpers/filesystems';
 import { needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
 import { snapshot } from '../helpers/tree';
+import { setXattrs } from '../helpers/xattr';
 
 t.test('both commands have their help and are listed', async (t) => {
   for (const name of ['diff', 'convert']) {
@@ -66,6 +68,15 @@ t.test('ovl convert --to oci names what it skipped', needsRoot, async (t) => {
   t.equal(r.status, 0);
   t.match(r.stderr, /^ovl: convert: skipped \/pipe: /);
   t.same(fs.readdirSync(s.path('out')), ['f']);
+});
+
+t.test('ovl convert --to oci names each xattr the destination refused', needsRoot, async (t) => {
+  const s = scratch(t);
+  s.write({ 'upper/f': 'x' });
+  setXattrs(s.path('upper/f'), { 'user.a': 'a' });
+  const r = ovl(['convert', '--to', 'oci', s.path('upper'), mountTmpfs(s, 'ramfs', 'ramfs')]);
+  t.equal(r.status, 0);
+  t.equal(r.stderr, "ovl: convert: skipped /f: xattr 'user.a' not kept: the destination refused it (ENOTSUP)\n");
 });
 
 t.test('ovl convert: wrong usage exits 1', async (t) => {

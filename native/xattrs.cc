@@ -1,0 +1,167 @@
+// copyXattrs / readXattrs / writeXattr (and their *Sync twins): extended
+// attributes of an entry, by path, the last component never followed (the
+// l* calls; fgetxattr refuses an O_PATH fd, so a symlink has no fd form).
+#include <sys/xattr.h>
+
+#include <napi.h>
+
+#include <cerrno>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "args.h"
+#include "twin.h"
+
+namespace ovl {
+namespace {
+
+using Xattr = std::pair<std::string, std::string>;  // name, value (bytes)
+
+SysError XattrError(const char* syscall, const std::string& path, const char* field, const std::string& name = {}) {
+  SysError e = SysError::FromErrno(syscall, path, field);
+  e.subject = name;
+  return e;
+}
+
+// Asks the kernel for the size, then reads; a value that grew in between
+// (ERANGE) is asked for again, so no fixed buffer caps a name list or a value.
+// False leaves errno as the failing call set it.
+template <typename Call>
+bool ReadSized(Call call, std::string& out) {
+  for (;;) {
+    ssize_t size = call(nullptr, 0);
+    if (size < 0) return false;
+    out.assign(static_cast<size_t>(size), '\0');
+    if (size == 0) return true;
+    ssize_t n = call(&out[0], out.size());
+    if (n >= 0) {
+      out.resize(static_cast<size_t>(n));
+      return true;
+    }
+    if (errno != ERANGE) return false;
+  }
+}
+
+// A filesystem without xattrs has none to list.
+Outcome<std::vector<std::string>> ListNames(const std::string& path, const char* field) {
+  std::string list;
+  if (!ReadSized([&](char* buf, size_t size) { return ::llistxattr(path.c_str(), buf, size); }, list)) {
+    if (errno == ENOTSUP) return std::vector<std::string>{};
+    return XattrError("llistxattr", path, field);
+  }
+  std::vector<std::string> names;
+  for (size_t at = 0; at < list.size();) {
+    size_t end = list.find('\0', at);
+    if (end == std::string::npos) end = list.size();
+    if (end > at) names.push_back(list.substr(at, end - at));
+    at = end + 1;
+  }
+  return names;
+}
+
+// Every xattr of `path`; one removed between the listing and the read (ENODATA) is left out.
+Outcome<std::vector<Xattr>> ReadAll(const std::string& path, const char* field) {
+  auto names = ListNames(path, field);
+  if (names.error) return names.error;
+  std::vector<Xattr> out;
+  for (auto& name : names.value) {
+    std::string value;
+    if (!ReadSized([&](char* buf, size_t size) { return ::lgetxattr(path.c_str(), name.c_str(), buf, size); }, value)) {
+      if (errno == ENODATA) continue;
+      return XattrError("lgetxattr", path, field, name);
+    }
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  return out;
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+// What a destination may refuse for want of support or privilege, rather than fail on:
+// no xattrs at all (ENOTSUP), or a namespace closed to the caller (EPERM: trusted.* unprivileged, user.* on a symlink).
+bool IsRefusal(int errnum) { return errnum == ENOTSUP || errnum == EPERM; }
+
+struct CopyRequest {
+  std::string from;
+  std::string to;
+  std::string skipPrefix;  // names beginning with it stay behind; "" copies all
+};
+
+CopyRequest ParseCopyRequest(const Napi::CallbackInfo& info) {
+  return {args::StringAt(info, 0, "from"), args::StringAt(info, 1, "to"), args::StringAt(info, 2, "skipPrefix", false)};
+}
+
+using Refusals = std::vector<std::pair<std::string, int>>;  // name, errno
+
+// Refused names are returned for the caller to report; any other failure stops the copy.
+Outcome<Refusals> RunCopy(const CopyRequest& r) {
+  auto xattrs = ReadAll(r.from, "from");
+  if (xattrs.error) return xattrs.error;
+  Refusals refused;
+  for (const auto& [name, value] : xattrs.value) {
+    if (!r.skipPrefix.empty() && StartsWith(name, r.skipPrefix)) continue;
+    if (::lsetxattr(r.to.c_str(), name.c_str(), value.data(), value.size(), 0) == 0) continue;
+    if (!IsRefusal(errno)) return XattrError("lsetxattr", r.to, "to", name);
+    refused.emplace_back(name, errno);
+  }
+  return refused;
+}
+
+// [name, value] pairs as a JS array of two-element arrays, in the kernel's order.
+template <typename Value, typename ValueToJs>
+Napi::Value PairsToJs(Napi::Env env, const std::vector<std::pair<std::string, Value>>& pairs, ValueToJs valueToJs) {
+  Napi::Array out = Napi::Array::New(env, pairs.size());
+  for (size_t i = 0; i < pairs.size(); i++) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, pairs[i].first);
+    pair.Set(1u, valueToJs(env, pairs[i].second));
+    out.Set(i, pair);
+  }
+  return out;
+}
+
+Napi::Value RefusalsToJs(Napi::Env env, const Refusals& refused) {
+  return PairsToJs(env, refused, [](Napi::Env env, int errnum) { return Napi::Number::New(env, errnum); });
+}
+
+struct PathRequest {
+  std::string path;
+};
+
+PathRequest ParsePathRequest(const Napi::CallbackInfo& info) { return {args::StringAt(info, 0, "path")}; }
+
+Outcome<std::vector<Xattr>> RunRead(const PathRequest& r) { return ReadAll(r.path, "path"); }
+
+Napi::Value XattrsToJs(Napi::Env env, const std::vector<Xattr>& xattrs) {
+  return PairsToJs(env, xattrs, [](Napi::Env env, const std::string& value) { return Napi::Buffer<char>::Copy(env, value.data(), value.size()); });
+}
+
+struct WriteRequest {
+  std::string path;
+  std::string name;
+  std::string value;
+};
+
+WriteRequest ParseWriteRequest(const Napi::CallbackInfo& info) {
+  return {args::StringAt(info, 0, "path"), args::StringAt(info, 1, "name"), args::BytesAt(info, 2, "value")};
+}
+
+Outcome<Nothing> RunWrite(const WriteRequest& r) {
+  if (::lsetxattr(r.path.c_str(), r.name.c_str(), r.value.data(), r.value.size(), 0) != 0) return XattrError("lsetxattr", r.path, "path", r.name);
+  return Nothing{};
+}
+
+const Operation<CopyRequest, Refusals> kCopyXattrs{"copyXattrs", ParseCopyRequest, RunCopy, RefusalsToJs};
+const Operation<PathRequest, std::vector<Xattr>> kReadXattrs{"readXattrs", ParsePathRequest, RunRead, XattrsToJs};
+const Operation<WriteRequest, Nothing> kWriteXattr{"writeXattr", ParseWriteRequest, RunWrite, UndefinedToJs};
+
+}  // namespace
+
+void InitXattrs(Napi::Env env, Napi::Object exports) {
+  ExportOperation(env, exports, kCopyXattrs);
+  ExportOperation(env, exports, kReadXattrs);
+  ExportOperation(env, exports, kWriteXattr);
+}
+
+}  // namespace ovl
