@@ -1,10 +1,8 @@
 // ovl convert: a layer between OCI image form and overlay form.
 import { fromOci, toOci } from '../../lib/index';
-import { parseCommandLine } from '../cli/args';
-import type { Command } from '../cli/command';
+import { framedRun, type Command } from '../cli/command';
 import { escapeName } from '../cli/display';
 import { EXIT_OK } from '../cli/exit-codes';
-import { reportError } from '../cli/report';
 import { UsageError } from '../cli/usage-error';
 
 const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] SRC
@@ -29,39 +27,28 @@ Options:
 
 Exit status: 0 converted; 1 wrong usage, or a layer that cannot be converted.`;
 
-async function run(argv: string[]): Promise<number> {
-  try {
-    const { values, positionals } = parseCommandLine({
-      args: argv,
-      options: {
-        to: { type: 'string' },
-        xattr: { type: 'boolean' },
-        userxattr: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    if (values.help) {
-      process.stdout.write(HELP + '\n');
-      return EXIT_OK;
-    }
-    const userxattr = !!values.userxattr;
-    const [src, dest, ...extra] = positionals;
-    if (values.to !== 'overlay' && values.to !== 'oci') throw new UsageError(values.to === undefined ? '--to is missing' : `--to must be overlay or oci, got '${values.to}'`);
-    if (src === undefined) throw new UsageError('SRC is missing');
-    if (values.to === 'overlay') {
-      if (dest !== undefined) throw new UsageError('--to overlay converts SRC in place: no DEST');
-      await fromOci(src, { kind: values.xattr ? 'xattr' : 'chardev', userxattr });
-      return EXIT_OK;
-    }
-    if (values.xattr) throw new UsageError('--xattr is for --to overlay');
-    if (dest === undefined) throw new UsageError('DEST is missing');
-    if (extra.length) throw new UsageError('too many arguments');
-    const { skipped } = await toOci(src, dest, { userxattr });
-    for (const s of skipped) process.stderr.write(`ovl: convert: skipped ${escapeName(s.path)}: ${s.reason}\n`);
+const OPTIONS = {
+  to: { type: 'string' },
+  xattr: { type: 'boolean' },
+  userxattr: { type: 'boolean' },
+} as const;
+
+const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async ({ values, positionals }) => {
+  const userxattr = !!values.userxattr;
+  const [src, dest, ...extra] = positionals;
+  if (values.to !== 'overlay' && values.to !== 'oci') throw new UsageError(values.to === undefined ? '--to is missing' : `--to must be overlay or oci, got '${values.to}'`);
+  if (src === undefined) throw new UsageError('SRC is missing');
+  if (values.to === 'overlay') {
+    if (dest !== undefined) throw new UsageError('--to overlay converts SRC in place: no DEST');
+    await fromOci(src, { kind: values.xattr ? 'xattr' : 'chardev', userxattr });
     return EXIT_OK;
-  } catch (err) {
-    return reportError('convert', err, false);
   }
-}
+  if (values.xattr) throw new UsageError('--xattr is for --to overlay');
+  if (dest === undefined) throw new UsageError('DEST is missing');
+  if (extra.length) throw new UsageError('too many arguments');
+  const { skipped } = await toOci(src, dest, { userxattr });
+  for (const s of skipped) process.stderr.write(`ovl: convert: skipped ${escapeName(s.path)}: ${s.reason}\n`);
+  return EXIT_OK;
+});
 
 export const convertCommand: Command = { name: 'convert', summary: 'convert a layer between OCI and overlay form', help: HELP, run };
