@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs inside the VM guest, chrooted into the host's read-only root, as root.
+# Runs inside the VM guest, whose root is the host's read-only root, as root.
 # Usage: guest.sh OUT_DIR PROJECT_DIR (OUT_DIR/tests lists the test files).
 # Each compiled test file runs under plain node (tap's runner would start a
 # process per file plus coverage, which costs minutes under TCG), writing its
