@@ -39,7 +39,8 @@ status=$(( probe_rc == 0 ? 0 : 1 ))
 mkdir -p "$out/tap"
 while read -r file; do
   [ -n "$file" ] || continue
-  name=$(basename "$file" .js)
+  # Named by the path under dist/test: cli/mount.test.js and mount.test.js must not share files.
+  name=$(printf '%s' "${file#dist/test/}" | sed 's|/|-|g; s|\.js$||')
   start=$(now)
   timeout -k 10 "$per_test_timeout" node "$file" > "$out/tap/$name.tap" 2>&1
   rc=$?
