@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <string>
 
+#include "attached_layers.h"
 #include "mount_engines.h"
 #include "mount_root.h"
 #include "propagation.h"
@@ -127,9 +129,7 @@ SysError Configure(FsContext& ctx, const MountRequest& request, const OpenedLaye
   return {};
 }
 
-}  // namespace
-
-Outcome<DetachedOverlay> CreateDetachedOverlay(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
+Outcome<DetachedOverlay> CreateOverlay(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
   UniqueFd fsfd(sys::fsopen("overlay", FSOPEN_CLOEXEC));
   if (!fsfd.valid()) return SysError::FromErrno("fsopen", request.target, "target");
   FsContext ctx(std::move(fsfd));
@@ -147,6 +147,39 @@ Outcome<DetachedOverlay> CreateDetachedOverlay(const MountRequest& request, cons
   std::vector<std::string> errors;
   ReadLog(ctx.fd(), &errors, &overlay.warnings);
   overlay.warnings.insert(overlay.warnings.end(), errors.begin(), errors.end());
+  return overlay;
+}
+
+// Whether overlay took detached (idmapped) trees as layers: learned at the
+// first idmapped mount, since only a mount attempt tells (see attached_layers.h).
+enum class DetachedLayers { Unknown, Taken, Refused };
+std::atomic<DetachedLayers> gDetachedLayers{DetachedLayers::Unknown};
+
+Outcome<DetachedOverlay> CreateWithAttachedLayers(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
+  Outcome<DetachedOverlay> overlay;
+  SysError e = WithAttachedLayers(layers, [&](const OpenedLayers& attached) {
+    overlay = CreateOverlay(request, attached, mechanism);
+    return overlay.error;
+  });
+  if (e) return e;
+  return overlay;
+}
+
+}  // namespace
+
+Outcome<DetachedOverlay> CreateDetachedOverlay(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
+  if (!HasDetachedLayers(layers)) return CreateOverlay(request, layers, mechanism);
+  if (gDetachedLayers.load() == DetachedLayers::Refused) return CreateWithAttachedLayers(request, layers, mechanism);
+  auto overlay = CreateOverlay(request, layers, mechanism);
+  bool refusedAtCreate = overlay.error.errnum == EINVAL && overlay.error.syscall == "fsconfig" && overlay.error.subject == "create";
+  if (!overlay.error) {
+    gDetachedLayers.store(DetachedLayers::Taken);
+  } else if (refusedAtCreate && gDetachedLayers.load() == DetachedLayers::Unknown) {
+    // Any other cause fails the same way again, and that error is the one reported.
+    auto attached = CreateWithAttachedLayers(request, layers, mechanism);
+    if (!attached.error) gDetachedLayers.store(DetachedLayers::Refused);
+    return attached;
+  }
   return overlay;
 }
 

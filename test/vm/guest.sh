@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs inside the VM guest, chrooted into the host's read-only root, as root.
+# Runs inside the VM guest, whose root is the host's read-only root, as root.
 # Usage: guest.sh OUT_DIR PROJECT_DIR (OUT_DIR/tests lists the test files).
 # Each compiled test file runs under plain node (tap's runner would start a
 # process per file plus coverage, which costs minutes under TCG), writing its
@@ -39,7 +39,8 @@ status=$(( probe_rc == 0 ? 0 : 1 ))
 mkdir -p "$out/tap"
 while read -r file; do
   [ -n "$file" ] || continue
-  name=$(basename "$file" .js)
+  # Named by the path under dist/test: cli/mount.test.js and mount.test.js must not share files.
+  name=$(printf '%s' "${file#dist/test/}" | sed 's|/|-|g; s|\.js$||')
   start=$(now)
   timeout -k 10 "$per_test_timeout" node "$file" > "$out/tap/$name.tap" 2>&1
   rc=$?

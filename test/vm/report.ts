@@ -46,7 +46,8 @@ function results(out: string): FileResult[] {
   const tapDir = path.join(out, 'tap');
   const listed = readOr(path.join(out, 'tests'), '').split('\n').filter(Boolean);
   return listed.map((file) => {
-    const name = path.basename(file, '.js');
+    // As guest.sh names them: the path under dist/test, '/' as '-'.
+    const name = file.replace(/^dist\/test\//, '').replace(/\//g, '-').replace(/\.js$/, '');
     const tap = readOr(path.join(tapDir, `${name}.tap`), '');
     const rc = readOr(path.join(tapDir, `${name}.rc`), '');
     return {

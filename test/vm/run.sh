@@ -3,7 +3,8 @@
 # qemu, because the mount engine takes a different rung of its ladder on each:
 # 6.1 (linux-image-amd64) has no lowerdir+ and uses mount(2); 6.12 has
 # lowerdir+ but no layer fds. Each kernel boots once, with a busybox initramfs
-# that mounts this machine's root read-only over 9p and chroots into it, so
+# that mounts this machine's root read-only over 9p and switches to it as its
+# root (a chroot would forbid the user namespaces idmapped mounts need), so
 # the guest runs the host's node on the compiled tests in dist/test.
 # Runs as root (apt-get, qemu). Creates nothing on the host outside its cache
 # and one temp dir: no loop devices, no mounts.
@@ -32,12 +33,12 @@ cache=${OVERLAY_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/overlay-native-vm}
 read -r -a kernels <<< "${OVERLAY_VM_KERNELS:-linux-image-amd64 linux-image-6.12-amd64}"
 default_excluded="builds.test.js module-formats.test.js package.test.js bench-smoke.test.js readme.test.js
   leaks.test.js option-properties.test.js usage.test.js privilege.test.js errors.test.js option-string.test.js validate.test.js
-  live.test.js doctor.test.js docker.test.js layers.test.js layer-tools.test.js oci.test.js layer-changes.test.js
-  replace.test.js"
-# (the last line: CLI wrappers of library calls tested directly above, and the
-# layer tools, not yet run on the older kernels; replace.test.js: on 6.12 its
-# reader test ends with one fd more than it began with after 1000 replacements,
-# not yet explained; its other tests pass there)
+  live.test.js oci.test.js"
+# (live.test.js: the CLI's wrappers of remount, replace and umount, which
+# remount.test.js and replace.test.js test directly; at ~30 s a kernel under
+# TCG it does not fit the CI budget, where test:vm must stay under ~15 min.
+# oci.test.js: its fromOci (xattr) test expects xattr whiteouts honoured, so
+# it fails on 6.1; back in once it asserts the pre-6.7 show-through instead)
 read -r -a excluded <<< "$(echo ${OVERLAY_VM_EXCLUDE-$default_excluded})"
 kernel_timeout=${OVERLAY_VM_TIMEOUT:-900}
 accel=${OVERLAY_VM_ACCEL:-auto}
@@ -110,12 +111,12 @@ for meta in "${kernels[@]}"; do
   fi
   read -r pkg version <<< "$spec"
   echo "$meta -> $pkg $version"
-  if ! dir=$("$here/prepare-kernel.sh" "$pkg" "$version" "$cache" "$here/init"); then
+  if ! dir=$("$here/prepare-kernel.sh" "$pkg" "$version" "$cache" "$here/init" "$here/init-root"); then
     # The lists may name a version the archive no longer has: refresh once.
     apt_update
     spec=$(resolve "$meta")
     read -r pkg version <<< "$spec"
-    dir=$("$here/prepare-kernel.sh" "$pkg" "$version" "$cache" "$here/init")
+    dir=$("$here/prepare-kernel.sh" "$pkg" "$version" "$cache" "$here/init" "$here/init-root")
   fi
   kernel_dirs+=("$dir")
 done
@@ -128,7 +129,7 @@ mkfs.ext4 -q -F -L project -d "$project" "$tmp/project.img" "${size_mb}M"
 echo "$((size_mb))M image of $project"
 
 # boot KERNEL_DIR OUT_DIR ACCEL TIMEOUT: one guest run; OUT_DIR holds `start`
-# (run in the chroot) and receives the results. Returns qemu's status, or 124
+# (run in the guest's root) and receives the results. Returns qemu's status, or 124
 # when the timeout killed it.
 boot() {
   local kdir=$1 out=$2 how=$3 limit=$4 cpu
