@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import t, { type Test } from 'tap';
 import { fromOci, fromOciSync, isOpaqueSync, isWhiteoutSync, mount, toOci, toOciSync, type WhiteoutKind } from '../lib/index';
-import { needsRoot } from './helpers/layer';
+import { needsRoot, whyNoXattrWhiteouts } from './helpers/layer';
 import { needsOverlay, scratch, type Scratch } from './helpers/scratch';
 import { applyOciByHand, snapshot } from './helpers/tree';
 
@@ -54,8 +54,21 @@ function expectedTree(s: Scratch): ReturnType<typeof snapshot> {
   return snapshot(s.path('expected'));
 }
 
+// Before 6.7 the kernel shows an xattr whiteout as the empty file it is: the
+// merged view then has one where the hand-applied tree has nothing.
+const lacksXattrWhiteouts = whyNoXattrWhiteouts();
+
+function withWhiteoutsShown(expected: ReturnType<typeof snapshot>, layer: string): ReturnType<typeof snapshot> {
+  const shown = { ...expected };
+  for (const [rel, entry] of Object.entries(snapshot(layer))) {
+    if (entry.type === 'file' && isWhiteoutSync(rel, { root: layer }) === 'xattr') shown[rel] = entry;
+  }
+  return shown;
+}
+
 for (const kind of ['chardev', 'xattr'] as WhiteoutKind[]) {
-  t.test(`fromOci (${kind}): mounted over its base, the layer shows what applying it by hand gives`, needsOverlay, async (t) => {
+  const shownThrough = kind === 'xattr' && lacksXattrWhiteouts;
+  t.test(`fromOci (${kind}): mounted over its base, the layer shows what applying it by hand gives${shownThrough ? ` (${shownThrough}: whiteouts shown as empty files)` : ''}`, needsOverlay, async (t) => {
     const s = scratch(t);
     writeBase(s);
     writeOciLayer(s, 'oci');
@@ -68,7 +81,11 @@ for (const kind of ['chardev', 'xattr'] as WhiteoutKind[]) {
     t.equal(isOpaqueSync(s.path('layer/opt/app')), 'y');
     t.equal(isOpaqueSync(s.path('layer/replaced')), 'y', 'a name deleted and made again in the same layer replaces the lower directory');
     t.equal(isWhiteoutSync('opt/app/a', { root: s.path('layer') }), false, 'inside an opaque directory a whiteout is not needed');
-    t.same(await mergedView(t, s, [s.path('layer'), s.path('base')], 'merged'), expected);
+    const merged = await mergedView(t, s, [s.path('layer'), s.path('base')], 'merged');
+    if (!shownThrough) return void t.same(merged, expected);
+    const shown = withWhiteoutsShown(expected, s.path('layer'));
+    t.ok(Object.keys(shown).length > Object.keys(expected).length, 'the layer has xattr whiteouts to show');
+    t.same(merged, shown);
   });
 }
 

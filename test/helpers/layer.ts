@@ -17,6 +17,13 @@ export function whyNoXattrWhiteouts(): string | undefined {
   return undefined;
 }
 
+/** Why tmpfs cannot hold user.* xattrs here (they came in Linux 6.6), or undefined. */
+export function whyNoTmpfsUserXattrs(): string | undefined {
+  const [major = 0, minor = 0] = os.release().split(/[.-]/).map(Number);
+  if (major < 6 || (major === 6 && minor < 6)) return `tmpfs takes user.* xattrs from Linux 6.6, this is ${os.release()}`;
+  return undefined;
+}
+
 /** Temporary names a forced replacement uses; none may stay behind. */
 export function tempsIn(dir: string): string[] {
   return fs.readdirSync(dir).filter((name) => name.startsWith('.ovl-wh-'));
