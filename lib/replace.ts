@@ -16,12 +16,12 @@ export type ReplaceOptions = Omit<MountOptions, 'target'>;
  * the old overlay stays mounted and nothing else is left.
  */
 export async function replace(target: string, options: ReplaceOptions): Promise<OverlayMount> {
-  const request = toNativeRequest({ ...options, target });
+  const request = toNativeRequest(options, target);
   return new OverlayMount(request.target, await replaceOverlay(request));
 }
 
 /** Synchronous twin of {@link replace}. */
 export function replaceSync(target: string, options: ReplaceOptions): OverlayMount {
-  const request = toNativeRequest({ ...options, target });
+  const request = toNativeRequest(options, target);
   return new OverlayMount(request.target, replaceOverlaySync(request));
 }

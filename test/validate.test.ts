@@ -1,6 +1,7 @@
 // Requests refused before the kernel: each error names the field at fault.
 import t, { type Test } from 'tap';
 import { mount, mountSync, MAX_LAYERS, type MountOptions } from '../lib/index';
+import { toNativeRequest } from '../lib/validate';
 
 const base = { lower: ['/a', '/b'], target: '/mnt' };
 
@@ -49,4 +50,12 @@ t.test('the Promise form rejects instead of throwing', async (t) => {
   const pending = mount({ ...base, lower: [] });
   t.type(pending, Promise);
   await t.rejects(pending, { code: 'EINVAL', field: 'lower' });
+});
+
+t.test('options from JSON.parse or a spread read the same as a literal', async (t) => {
+  const parsed = JSON.parse('{"__proto__": {"readOnly": "yes", "lower": 7}, "lower": ["/a", "/b"], "target": "/t", "readOnly": true}') as MountOptions;
+  t.same(toNativeRequest(parsed), toNativeRequest({ lower: ['/a', '/b'], target: '/t', readOnly: true }), "an own '__proto__' key is not taken as a prototype");
+  const base = { lower: ['/a', '/b'], userxattr: true };
+  t.same(toNativeRequest({ ...base, target: '/t' }), toNativeRequest({ lower: ['/a', '/b'], userxattr: true, target: '/t' }));
+  t.same(toNativeRequest(base, '/t'), toNativeRequest({ ...base, target: '/t' }), 'the target given apart, as replace does');
 });
