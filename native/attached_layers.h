@@ -1,9 +1,10 @@
 // Idmapped layers for kernels whose overlay refuses detached trees as layers:
-// before 6.15 clone_private_mount() takes only a mount of the caller's own
-// mount namespace ("overlayfs: failed to clone lowerpath", EINVAL at create;
-// seen on Debian's 6.12). There the overlay is made in a thread with a
-// private mount namespace in which each idmapped tree is attached over its
-// layer's own path; the namespace, and those mounts, end with the thread.
+// on older kernels clone_private_mount() takes only a mount of the caller's
+// own mount namespace ("overlayfs: failed to clone lowerpath", EINVAL at
+// create; seen on Debian's 6.12, not on 6.18). There the overlay is made in
+// a thread with a private mount namespace in which each idmapped tree is
+// attached over its layer's own path; the namespace, and those mounts, end
+// with the thread.
 #pragma once
 
 #include <functional>
