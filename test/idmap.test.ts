@@ -81,7 +81,7 @@ for (const mechanism of ['fsconfig-fd', 'fsconfig-path'] as const) {
     const onDisk = fs.statSync(s.path('lower/root-file'));
     t.same([onDisk.uid, onDisk.gid], [0, 0], 'the lower itself is unchanged');
     // By fd a detached tree shows as `/`; where overlay refuses detached trees
-    // (before 6.15) the library attaches them in a private namespace first,
+    // (6.12; not 6.18) the library attaches them in a private namespace first,
     // and the fd then names the layer's own path.
     const layersShown = mechanism === 'fsconfig-fd' ? /lowerdir\+=(\/|\S+\/lower),lowerdir\+=(\/|\S+\/data),/ : /lowerdir\+=\/proc\/self\/fd\//;
     t.match(mountinfoLine(target), layersShown, 'mountinfo shows no path of the idmapped layer on disk, or its plain one');
