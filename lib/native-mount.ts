@@ -2,7 +2,7 @@
 // N-API makes and looks up a key string; the fourteen a mount request had
 // cost more user time than the rest of a mount. So mount and replace pass
 // positional arguments, in native/mount_args.h's order, and get back a
-// [mechanism, mountId, warnings] tuple; umount passes its flags as bits.
+// [mechanism, mountId, warnings] tuple (umount's flags go as bits: lib/umount.ts).
 import { native, type MechanismName, type NativeMountRequest, type NativeMountResult, type PackedMountResult } from './native';
 
 const READ_ONLY = 1;
@@ -44,16 +44,4 @@ export async function replaceOverlay(r: NativeMountRequest): Promise<NativeMount
 
 export function replaceOverlaySync(r: NativeMountRequest): NativeMountResult {
   return unpack(native.replaceOverlaySync(...pack(r)));
-}
-
-/** umount2's flags as the addon takes them. */
-export interface UmountFlags {
-  detach?: boolean;
-  force?: boolean;
-  expire?: boolean;
-  noFollow?: boolean;
-}
-
-export function umountFlagBits(flags: UmountFlags): number {
-  return (flags.detach ? 1 : 0) | (flags.force ? 2 : 0) | (flags.expire ? 4 : 0) | (flags.noFollow ? 8 : 0);
 }

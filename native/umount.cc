@@ -14,7 +14,7 @@ struct UmountRequest {
   int flags = 0;
 };
 
-// The flags come as one number, bits as lib/native-mount.ts packs them
+// The flags come as one number, bits as lib/umount.ts packs them
 // (a flags object would cost four named property reads on every unmount).
 enum UmountFlagBits : unsigned { kDetach = 1, kForce = 2, kExpire = 4, kNoFollow = 8 };
 

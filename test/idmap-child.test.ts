@@ -4,28 +4,14 @@
 // not asserted: Node's own arenas move the virtual size by 64 MiB steps.)
 import * as fs from 'node:fs';
 import t from 'tap';
-import { kernelFeatures, mount, mountSync, type IdmapOptions } from '../lib/index';
+import { mount, mountSync, type IdmapOptions } from '../lib/index';
 import { childPids, openFdCount } from './helpers/live';
-import { needsOverlay, scratch } from './helpers/scratch';
+import { needsIdmap } from './helpers/idmap';
+import { scratch } from './helpers/scratch';
 
 const SHIFT: IdmapOptions = { uidMap: [[0, 100000, 65536]], gidMap: [[0, 100000, 65536]] };
 const ROUNDS = 200;
 
-function inChroot(): boolean {
-  const root = fs.statSync('/');
-  const init = (() => {
-    try {
-      return fs.statSync('/proc/1/root/');
-    } catch {
-      return root;
-    }
-  })();
-  return root.ino !== init.ino || root.dev !== init.dev;
-}
-
-const needsIdmap = {
-  skip: needsOverlay.skip || (!kernelFeatures().lowerdirPlus && 'no lowerdir+ on this kernel') || (inChroot() && 'user namespaces cannot be made inside a chroot'),
-};
 
 t.test(`${ROUNDS} idmapped mounts leave no child and no fd behind`, needsIdmap, async (t) => {
   const s = scratch(t);

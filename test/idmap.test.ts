@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import t from 'tap';
 import { kernelFeatures, mount, mountSync, replaceSync, type IdmapOptions, type MountOptions } from '../lib/index';
 import { childPids, mountinfoLine, mountinfoLines, openFdCount } from './helpers/live';
-import { needsOverlay, scratch } from './helpers/scratch';
+import { needsIdmap } from './helpers/idmap';
+import { scratch } from './helpers/scratch';
 
 const idmapOk = kernelFeatures().lowerdirPlus;
 const SHIFT: IdmapOptions = { uidMap: [[0, 100000, 65536]], gidMap: [[0, 200000, 65536]] };
@@ -46,19 +47,6 @@ t.test('without lowerdir+: a clear refusal', { skip: idmapOk ? 'this kernel has 
 
 // clone(CLONE_NEWUSER) is refused (EPERM) to a process whose root is not its
 // mount namespace's root, as in the VM runner's chroot.
-function inChroot(): boolean {
-  try {
-    const here = fs.statSync('/');
-    const init = fs.statSync('/proc/1/root/');
-    return here.dev !== init.dev || here.ino !== init.ino;
-  } catch {
-    return false;
-  }
-}
-const needsIdmap = {
-  ...needsOverlay,
-  skip: needsOverlay.skip || (!idmapOk && 'no lowerdir+ on this kernel') || (inChroot() && 'user namespaces cannot be made inside a chroot'),
-};
 
 for (const mechanism of ['fsconfig-fd', 'fsconfig-path'] as const) {
   t.test(`a file owned by 0 shows as 100000; the lower is unchanged (${mechanism})`, needsIdmap, async (t) => {

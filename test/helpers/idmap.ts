@@ -1,0 +1,20 @@
+// When the idmap tests can run: overlay needs `lowerdir+` for idmapped
+// layers, and the kernel makes no user namespace for a chrooted process.
+import * as fs from 'node:fs';
+import { kernelFeatures } from '../../lib/index';
+import { needsOverlay } from './scratch';
+
+function inChroot(): boolean {
+  try {
+    const here = fs.statSync('/');
+    const init = fs.statSync('/proc/1/root/');
+    return here.dev !== init.dev || here.ino !== init.ino;
+  } catch {
+    return false;
+  }
+}
+
+export const needsIdmap = {
+  ...needsOverlay,
+  skip: needsOverlay.skip || (!kernelFeatures().lowerdirPlus && 'no lowerdir+ on this kernel') || (inChroot() && 'user namespaces cannot be made inside a chroot'),
+};
