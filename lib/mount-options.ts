@@ -1,4 +1,5 @@
 import type { IdmapOptions } from './idmap';
+import type { LayerSource } from './image-layers';
 import type { MechanismName } from './native';
 import type { OverlayFeatures } from './overlay-options';
 
@@ -17,16 +18,19 @@ export interface MountFlags {
   atime?: Atime;
 }
 
-/** The layers of an overlay. */
+/**
+ * The layers of an overlay. Each is a directory, or `{ image, path?, type? }`:
+ * a directory inside an ext4, erofs or squashfs image file (lib/image-layers.ts).
+ */
 export interface OverlayLayers {
   /** Lower layers, in the order of `lowerdir=`: the first is the top. */
-  lower: string[];
+  lower: LayerSource[];
   /** Data-only lower layers (`lowerdir=a::data`, `datadir+`; 6.5+, with metacopy and redirects). */
-  data?: string[];
+  data?: LayerSource[];
   /** The writable layer; needs `work` on the same mount. */
-  upper?: string;
+  upper?: LayerSource;
   /** Overlay's scratch directory: empty, on the same mount as `upper`, not inside it. */
-  work?: string;
+  work?: LayerSource;
 }
 
 export interface MountOptions extends OverlayLayers, OverlayFeatures, MountFlags {

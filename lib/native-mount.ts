@@ -23,11 +23,12 @@ function flatOptions(options: NativeMountRequest['options']): Array<string | nul
 type PackedMountRequest = Parameters<typeof native.mountOverlaySync>;
 
 function pack(r: NativeMountRequest): PackedMountRequest {
-  return [r.target, r.lower, r.data, r.upper, r.work, flatOptions(r.options), flagBits(r), r.atime, r.propagation, r.idmap, r.mechanism];
+  return [r.target, r.lower, r.data, r.upper, r.work, flatOptions(r.options), flagBits(r), r.atime, r.propagation, r.idmap, r.mechanism, r.images];
 }
 
-function unpack([mechanism, mountId, warnings]: PackedMountResult): NativeMountResult {
-  return { mechanism: mechanism as MechanismName, mountId, warnings };
+function unpack([mechanism, mountId, warnings, uniqueMountId, images]: PackedMountResult): NativeMountResult {
+  if (images === undefined) return { mechanism: mechanism as MechanismName, mountId, warnings };
+  return { mechanism: mechanism as MechanismName, mountId, warnings, uniqueMountId: uniqueMountId ?? 0, images };
 }
 
 export async function mountOverlay(r: NativeMountRequest): Promise<NativeMountResult> {

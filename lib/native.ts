@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
 import { OverlayError, type OverlayErrorInfo } from './errors';
 import type { NativeIdmap } from './idmap';
+import type { NativeImages } from './image-layers';
 
 export type MechanismName = 'fsconfig-fd' | 'fsconfig-path' | 'mount' | 'mount-fd-path' | 'mount-fd-relative';
 
@@ -23,6 +24,8 @@ export interface NativeMountRequest {
   propagation?: 'private' | 'shared' | 'slave' | 'unbindable';
   idmap?: NativeIdmap;
   mechanism?: MechanismName;
+  /** Which layers are image files (lib/image-layers.ts); absent when none is. */
+  images?: NativeImages;
 }
 
 /** NativeMountRequest as positional arguments, in native/mount_args.h's order; options flat, a null value is a bare flag. */
@@ -38,6 +41,7 @@ type PackedMountRequest = [
   propagation: string | undefined,
   idmap: NativeIdmap | undefined,
   mechanism: string | undefined,
+  images: NativeImages | undefined,
 ];
 
 export interface NativeRemountRequest {
@@ -63,10 +67,17 @@ export interface NativeMountResult {
   mechanism: MechanismName;
   mountId: number;
   warnings: string[];
+  /** statx STATX_MNT_ID_UNIQUE of the overlay (6.8+, else 0); only when layers came from images. */
+  uniqueMountId?: number;
+  /** Each image mounted for the overlay, once. */
+  images?: NativeImageInfo[];
 }
 
-/** [mechanism, mountId, warnings], as the addon returns a mount (lib/native-mount.ts unpacks it). */
-export type PackedMountResult = [string, number, string[]];
+/** [image, type, dev, ino, loop (-1: none), writable]: one image a mount used. */
+export type NativeImageInfo = [image: string, type: string, dev: number, ino: number, loop: number, writable: boolean];
+
+/** [mechanism, mountId, warnings, uniqueMountId?, images?], as the addon returns a mount (lib/native-mount.ts unpacks it). */
+export type PackedMountResult = [string, number, string[], number?, NativeImageInfo[]?];
 
 /** What this kernel's overlay accepts, probed once per process. */
 export interface KernelFeatures {

@@ -3,11 +3,17 @@
 // character, as the kernel's own parser does; so a path, whatever it holds,
 // can never become a second option or a second layer.
 import { invalid } from './errors';
-import type { MountFlags, MountOptions } from './mount-options';
+import type { MountFlags, MountOptions, OverlayLayers } from './mount-options';
 import { FEATURES, type FeatureSpec, type OverlayFeatures } from './overlay-options';
 
 /** Everything an option string can say: all of MountOptions but the target. */
-export type ParsedOptions = Partial<Omit<MountOptions, 'target' | 'mechanism'>>;
+export type ParsedOptions = Partial<Omit<MountOptions, 'target' | 'mechanism' | keyof OverlayLayers>> & {
+  // An option string names directories only: image layers have no `lowerdir=` form.
+  lower?: string[];
+  data?: string[];
+  upper?: string;
+  work?: string;
+};
 
 const ESCAPED = /[\\,:]/g;
 

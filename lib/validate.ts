@@ -6,6 +6,7 @@ import { MAX_LAYERS, type MountOptions } from './mount-options';
 import type { NativeMountRequest } from './native';
 import { FEATURES, toKernelOption, type FeatureSpec } from './overlay-options';
 import { toNativeIdmap } from './idmap';
+import { checkImageLayer, imageSpecs, isImageLayer, type NativeImageSpec } from './image-layers';
 
 const MECHANISMS = ['fsconfig-fd', 'fsconfig-path', 'mount', 'mount-fd-path', 'mount-fd-relative'];
 const ATIMES = ['relatime', 'noatime', 'strictatime'];
@@ -38,7 +39,17 @@ function checkPaths(field: string, value: unknown): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw typeError(field, 'an array of paths', value);
   // The field name is built only for a path that needs more than the fast check.
-  return value.map((item, i) => (isNormalAbsolute(item) ? item : checkPath(`${field}[${i}]`, item)));
+  // An image layer stands in the list by its image's path (checked again with its spec).
+  return value.map((item, i) =>
+    isNormalAbsolute(item) ? item : isImageLayer(item) ? checkPath(`${field}[${i}].image`, item.image) : checkPath(`${field}[${i}]`, item),
+  );
+}
+
+// upper or work: a directory, or a directory inside an image.
+function checkLayer(field: string, value: unknown): [string, NativeImageSpec | null] {
+  if (!isImageLayer(value)) return [checkPath(field, value), null];
+  const spec = checkImageLayer(field, value);
+  return [spec[0], spec];
 }
 
 export function checkBoolean(field: string, value: unknown): boolean {
@@ -123,8 +134,8 @@ export function toNativeRequest(options: Omit<MountOptions, 'target'> & { target
   if ((o.upper === undefined) !== (o.work === undefined)) {
     throw invalid(o.upper === undefined ? 'upper' : 'work', 'upper and work must be given together');
   }
-  const upper = o.upper === undefined ? undefined : checkPath('upper', o.upper);
-  const work = o.work === undefined ? undefined : checkPath('work', o.work);
+  const [upper, upperImage] = o.upper === undefined ? [undefined, null] : checkLayer('upper', o.upper);
+  const [work, workImage] = o.work === undefined ? [undefined, null] : checkLayer('work', o.work);
   if (upper === undefined && lower.length < 2) {
     throw invalid('lower', 'without an upper layer the kernel needs at least 2 lower layers');
   }
@@ -156,6 +167,11 @@ export function toNativeRequest(options: Omit<MountOptions, 'target'> & { target
   if (propagation !== undefined) request.propagation = propagation;
   const idmap = toNativeIdmap(o.idmap);
   if (idmap !== undefined) request.idmap = idmap;
+  const lowerImages = imageSpecs('lower', o.lower as unknown[]);
+  const dataImages = o.data === undefined ? undefined : imageSpecs('data', o.data as unknown[]);
+  if (lowerImages || dataImages || upperImage || workImage) {
+    request.images = [lowerImages ?? lower.map(() => null), dataImages ?? data.map(() => null), upperImage, workImage];
+  }
   const mechanism = checkChoice<NonNullable<NativeMountRequest['mechanism']>>('mechanism', o.mechanism, MECHANISMS);
   if (mechanism !== undefined) request.mechanism = mechanism;
   return request;

@@ -17,6 +17,7 @@ namespace {
 Layer Duplicate(const Layer& layer) {
   Layer copy{layer.path, layer.role, layer.index, UniqueFd(::fcntl(layer.fd.get(), F_DUPFD_CLOEXEC, 0))};
   copy.detached = layer.detached;
+  copy.image = layer.image;
   return copy;
 }
 
@@ -61,34 +62,65 @@ Outcome<Layer> Attach(const Layer& layer) {
   return copy;
 }
 
-SysError AttachAll(const std::vector<Layer>& from, std::vector<Layer>* to) {
+// A layer in an image: its fd already lies inside the image's mount, which
+// AttachImages has attached here, so the same directory now names a mount of
+// this namespace.
+Outcome<Layer> Prepare(const Layer& layer) {
+  if (layer.image >= 0) return Duplicate(layer);
+  return layer.role == std::string("upper") || layer.role == std::string("work") ? Reopen(layer) : Attach(layer);
+}
+
+SysError PrepareAll(const std::vector<Layer>& from, std::vector<Layer>* to) {
   for (const Layer& layer : from) {
-    auto attached = Attach(layer);
-    if (attached.error) return attached.error;
-    to->push_back(std::move(attached.value));
+    auto prepared = Prepare(layer);
+    if (prepared.error) return prepared.error;
+    to->push_back(std::move(prepared.value));
+  }
+  return {};
+}
+
+// Each image's detached mount attached in this namespace, all stacked on the
+// target's path (a directory known to exist; nothing looks them up by path,
+// and they end with the namespace). Done after every plain layer has been
+// reopened, so none of those lookups meets them.
+SysError AttachImages(const OpenedLayers& layers) {
+  for (const ImageMount& image : layers.images) {
+    if (sys::move_mount(image.mount.get(), "", AT_FDCWD, layers.target.path.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+      return SysError::FromErrno("move_mount", image.info.image, image.field);
+    }
   }
   return {};
 }
 
 SysError AttachedCopy(const OpenedLayers& layers, OpenedLayers* copy) {
-  if (auto e = AttachAll(layers.lower, &copy->lower)) return e;
-  if (auto e = AttachAll(layers.data, &copy->data)) return e;
+  if (auto e = PrepareAll(layers.lower, &copy->lower)) return e;
+  if (auto e = PrepareAll(layers.data, &copy->data)) return e;
   copy->hasUpper = layers.hasUpper;
   if (layers.hasUpper) {
-    auto upper = Reopen(layers.upper);
+    auto upper = Prepare(layers.upper);
     if (upper.error) return upper.error;
-    auto work = Reopen(layers.work);
+    auto work = Prepare(layers.work);
     if (work.error) return work.error;
     copy->upper = std::move(upper.value);
     copy->work = std::move(work.value);
   }
   copy->target = Duplicate(layers.target);  // attached by the caller, in its own namespace
+  if (!layers.images.empty()) {
+    if (auto e = AttachImages(layers)) return e;
+    // With images stacked on the target's path, a layer named by its path
+    // could resolve into them: every layer goes by fd (or its fd's name).
+    for (auto* group : {&copy->lower, &copy->data}) {
+      for (Layer& layer : *group) layer.detached = true;
+    }
+    copy->upper.detached = copy->work.detached = true;
+  }
   return {};
 }
 
 }  // namespace
 
 bool HasDetachedLayers(const OpenedLayers& layers) {
+  if (!layers.images.empty()) return true;
   for (const auto* group : {&layers.lower, &layers.data}) {
     for (const Layer& layer : *group) {
       if (layer.detached) return true;

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "image_layers.h"
+
 namespace ovl {
 namespace {
 
@@ -77,10 +79,19 @@ SysError CheckUpperAndWork(const Layer& upper, const Layer& work) {
   return {};
 }
 
-SysError OpenAll(const std::vector<std::string>& paths, const char* name, std::vector<Layer>* out) {
+// A layer slot: a directory, or a directory inside a mounted image.
+Outcome<Layer> OpenSlot(const std::string& path, const char* role, int index, const std::vector<ImageMount>& images,
+                        const std::vector<ImageSpec>* specs, int slot) {
+  if (slot < 0) return OpenLayer(path, role, index);
+  return OpenImageLayer(images[slot], (*specs)[index], role, index, slot);
+}
+
+SysError OpenAll(const std::vector<std::string>& paths, const char* name, std::vector<Layer>* out, const std::vector<ImageMount>& images,
+                 const std::vector<ImageSpec>& specs, const std::vector<int>& slots) {
   out->reserve(paths.size());
   for (size_t i = 0; i < paths.size(); i++) {
-    auto layer = OpenLayer(paths[i], name, static_cast<int>(i));
+    int slot = i < slots.size() ? slots[i] : -1;
+    auto layer = OpenSlot(paths[i], name, static_cast<int>(i), images, &specs, slot);
     if (layer.error) return layer.error;
     out->push_back(std::move(layer.value));
   }
@@ -107,13 +118,19 @@ uint64_t MountIdOf(int fd) {
 
 Outcome<OpenedLayers> OpenLayers(const MountRequest& request) {
   OpenedLayers opened;
-  if (auto e = OpenAll(request.lower, "lower", &opened.lower)) return e;
-  if (auto e = OpenAll(request.data, "data", &opened.data)) return e;
+  ImageSlots slots;
+  // Every image is mounted (detached) before any layer is opened in it; on
+  // failure `opened` closes them all, and nothing of them stays.
+  if (request.hasImages()) {
+    if (auto e = MountImages(request, &opened.images, &slots)) return e;
+  }
+  if (auto e = OpenAll(request.lower, "lower", &opened.lower, opened.images, request.lowerImages, slots.lower)) return e;
+  if (auto e = OpenAll(request.data, "data", &opened.data, opened.images, request.dataImages, slots.data)) return e;
   opened.hasUpper = !request.upper.empty();
   if (opened.hasUpper) {
-    auto upper = OpenLayer(request.upper, "upper");
+    auto upper = slots.upper < 0 ? OpenLayer(request.upper, "upper") : OpenImageLayer(opened.images[slots.upper], request.upperImage, "upper", -1, slots.upper);
     if (upper.error) return upper.error;
-    auto work = OpenLayer(request.work, "work");
+    auto work = slots.work < 0 ? OpenLayer(request.work, "work") : OpenImageLayer(opened.images[slots.work], request.workImage, "work", -1, slots.work);
     if (work.error) return work.error;
     if (auto e = CheckUpperAndWork(upper.value, work.value)) return e;
     opened.upper = std::move(upper.value);

@@ -21,12 +21,21 @@ struct Layer {
   // it: formatting one per layer on every mount cost more than the checks.
   std::string field() const { return index < 0 ? role : std::string(role) + "[" + std::to_string(index) + "]"; }
   bool detached = false;  // a detached (idmapped) tree no path reaches: hand it over by fd only
+  int image = -1;         // index into OpenedLayers::images when the layer lives in an image file
+};
+
+// An image file's filesystem, mounted detached for the layers inside it.
+struct ImageMount {
+  ImageInfo info;
+  std::string field;  // the first layer that named it, for errors
+  UniqueFd mount;     // fsmount()'s fd: the image is mounted as long as this or an overlay holds it
 };
 
 struct OpenedLayers {
   std::vector<Layer> lower, data;
   Layer upper, work, target;
   bool hasUpper = false;
+  std::vector<ImageMount> images;  // the layer fds inside each keep its mount alive on their own
 };
 
 Outcome<OpenedLayers> OpenLayers(const MountRequest& request);

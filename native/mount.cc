@@ -6,6 +6,7 @@
 #include "args.h"
 #include "kernel_features.h"
 #include "idmap.h"
+#include "image_layers.h"
 #include "mount_args.h"
 #include "mount_engines.h"
 #include "propagation.h"
@@ -50,6 +51,42 @@ std::vector<MountOption> ParseOptions(const Napi::CallbackInfo& info) {
     out.push_back(std::move(option));
   }
   return out;
+}
+
+// [image, subdir, type] or undefined/null for a plain directory.
+ImageSpec ParseImageSpec(Napi::Env env, Napi::Value v, const std::string& field) {
+  ImageSpec spec;
+  if (v.IsUndefined() || v.IsNull()) return spec;
+  if (!v.IsArray()) throw Napi::TypeError::New(env, field + " image must be [image, subdir, type]");
+  Napi::Array a = v.As<Napi::Array>();
+  spec.image = args::ToString(env, a.Get(0u), (field + " image").c_str());
+  spec.subdir = args::ToString(env, a.Get(1u), (field + " image path").c_str(), false);
+  spec.type = args::ToString(env, a.Get(2u), (field + " image type").c_str(), false);
+  if (spec.image.empty()) throw Napi::TypeError::New(env, field + " image must not be empty");
+  return spec;
+}
+
+std::vector<ImageSpec> ParseImageSpecs(Napi::Env env, Napi::Value v, const char* role, size_t count) {
+  std::vector<ImageSpec> specs;
+  if (v.IsUndefined() || v.IsNull()) return specs;
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != count) {
+    throw Napi::TypeError::New(env, std::string(role) + " images must be an array as long as " + role);
+  }
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < count; i++) specs.push_back(ParseImageSpec(env, a.Get(i), std::string(role) + "[" + std::to_string(i) + "]"));
+  return specs;
+}
+
+// [lower specs, data specs, upper spec, work spec], or undefined when no layer is an image.
+void ParseImages(const Napi::CallbackInfo& info, MountRequest* r) {
+  Napi::Value v = info[kMountImages];
+  if (v.IsUndefined()) return;
+  if (!v.IsArray()) throw Napi::TypeError::New(info.Env(), "images must be an array");
+  Napi::Array a = v.As<Napi::Array>();
+  r->lowerImages = ParseImageSpecs(info.Env(), a.Get(0u), "lower", r->lower.size());
+  r->dataImages = ParseImageSpecs(info.Env(), a.Get(1u), "data", r->data.size());
+  r->upperImage = ParseImageSpec(info.Env(), a.Get(2u), "upper");
+  r->workImage = ParseImageSpec(info.Env(), a.Get(3u), "work");
 }
 
 IdmapRequest ParseIdmap(const Napi::CallbackInfo& info) {
@@ -105,6 +142,12 @@ Outcome<OpenedLayers> PrepareLayers(const MountRequest& request, Mechanism* mech
   auto chosen = ChooseMechanism(request, layers.value);
   if (chosen.error) return chosen.error;
   *mechanism = chosen.value;
+  if (request.hasImages() && !IsFsconfig(*mechanism)) {
+    return SysError::Invalid("mechanism", request.target,
+                             std::string("image layers go to overlay as detached mounts with `lowerdir+` (Linux 6.8+), which the mechanism '") +
+                                 MechanismName(*mechanism) + "' cannot do",
+                             EOPNOTSUPP);
+  }
   if (request.idmap.wanted()) {
     if (!IsFsconfig(*mechanism)) {
       return SysError::Invalid("idmap", request.target,
@@ -139,6 +182,7 @@ MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "unknown propagation '" + r.propagation + "'");
   }
   r.idmap = ParseIdmap(info);
+  ParseImages(info, &r);
   std::string mechanism = args::StringAt(info, kMountMechanism, "mechanism", false);
   if (!mechanism.empty() && !ParseMechanism(mechanism, &r.mechanism)) {
     throw Napi::TypeError::New(env, "unknown mechanism '" + mechanism + "'");
@@ -146,14 +190,31 @@ MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// [mechanism, mountId, warnings]: a tuple for the same reason the request is one.
+// [mechanism, mountId, warnings] and, when layers came from images,
+// [uniqueMountId, [[image, type, dev, ino, loop, writable], ...]]: a tuple
+// for the same reason the request is one.
 Napi::Value MountResultToJs(Napi::Env env, const MountResult& result) {
-  Napi::Array out = Napi::Array::New(env, 3);
+  Napi::Array out = Napi::Array::New(env, result.images.empty() ? 3 : 5);
   out.Set(0u, MechanismName(result.mechanism));
   out.Set(1u, Napi::Number::New(env, static_cast<double>(result.mountId)));
   Napi::Array warnings = Napi::Array::New(env, result.warnings.size());
   for (size_t i = 0; i < result.warnings.size(); i++) warnings.Set(i, result.warnings[i]);
   out.Set(2u, warnings);
+  if (result.images.empty()) return out;
+  out.Set(3u, Napi::Number::New(env, static_cast<double>(result.uniqueMountId)));
+  Napi::Array images = Napi::Array::New(env, result.images.size());
+  for (size_t i = 0; i < result.images.size(); i++) {
+    const ImageInfo& image = result.images[i];
+    Napi::Array row = Napi::Array::New(env, 6);
+    row.Set(0u, image.image);
+    row.Set(1u, image.type);
+    row.Set(2u, Napi::Number::New(env, static_cast<double>(image.dev)));
+    row.Set(3u, Napi::Number::New(env, static_cast<double>(image.ino)));
+    row.Set(4u, Napi::Number::New(env, image.loop));
+    row.Set(5u, Napi::Boolean::New(env, image.writable));
+    images.Set(i, row);
+  }
+  out.Set(4u, images);
   return out;
 }
 

@@ -20,6 +20,7 @@ enum MountArg : size_t {
   kMountPropagation,  // string or undefined
   kMountIdmap,        // { uidMap, gidMap } or { userns } or undefined
   kMountMechanism,    // string or undefined
+  kMountImages,       // [lower, data, upper, work] image specs or undefined (mount.cc ParseImages)
 };
 
 enum MountFlagBits : unsigned {

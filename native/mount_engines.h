@@ -31,6 +31,9 @@ Napi::Value MountResultToJs(Napi::Env env, const MountResult& result);
 Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
 Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
 
+// Drains a filesystem context's log into the kernel's errors and warnings.
+void ReadFsLog(int fsfd, std::vector<std::string>* errors, std::vector<std::string>* warnings);
+
 // "/proc/self/fd/N": a name for an opened directory that fits any limit.
 std::string FdPath(int fd);
 

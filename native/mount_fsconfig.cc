@@ -9,6 +9,7 @@
 #include <string>
 
 #include "attached_layers.h"
+#include "image_layers.h"
 #include "mount_engines.h"
 #include "mount_root.h"
 #include "propagation.h"
@@ -21,9 +22,11 @@ namespace {
 // fsconfig copies at most 255 bytes of a key or string value.
 constexpr size_t kMaxFsconfigString = 255;
 
+}  // namespace
+
 // Drains the fs_context log: one message per read, ENODATA when empty.
 // Messages look like "e overlay: reason"; we keep the part after the level.
-void ReadLog(int fsfd, std::vector<std::string>* errors, std::vector<std::string>* warnings) {
+void ReadFsLog(int fsfd, std::vector<std::string>* errors, std::vector<std::string>* warnings) {
   char buf[4096];
   for (int i = 0; i < 64; i++) {
     ssize_t n = ::read(fsfd, buf, sizeof(buf) - 1);
@@ -36,6 +39,8 @@ void ReadLog(int fsfd, std::vector<std::string>* errors, std::vector<std::string
   }
 }
 
+namespace {
+
 class FsContext {
  public:
   explicit FsContext(UniqueFd fd) : fd_(std::move(fd)) {}
@@ -44,7 +49,7 @@ class FsContext {
   // Fills in the failure's detail from the log.
   SysError Fail(SysError error) {
     std::vector<std::string> warnings;
-    ReadLog(fd_.get(), &error.detail, &warnings);
+    ReadFsLog(fd_.get(), &error.detail, &warnings);
     error.detail.insert(error.detail.end(), warnings.begin(), warnings.end());
     return error;
   }
@@ -145,7 +150,7 @@ Outcome<DetachedOverlay> CreateOverlay(const MountRequest& request, const Opened
   overlay.mount = UniqueFd(sys::fsmount(ctx.fd(), FSMOUNT_CLOEXEC, MountAttributes(request)));
   if (!overlay.mount.valid()) return ctx.Fail(SysError::FromErrno("fsmount", request.target));
   std::vector<std::string> errors;
-  ReadLog(ctx.fd(), &errors, &overlay.warnings);
+  ReadFsLog(ctx.fd(), &errors, &overlay.warnings);
   overlay.warnings.insert(overlay.warnings.end(), errors.begin(), errors.end());
   return overlay;
 }
@@ -201,6 +206,7 @@ Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const Opened
   result.mechanism = mechanism;
   result.mountId = MountIdOf(mnt);
   result.warnings = std::move(overlay.value.warnings);
+  DescribeImages(layers, mnt, &result);
   return result;
 }
 

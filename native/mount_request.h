@@ -34,6 +34,15 @@ struct IdmapRequest {
   bool wanted() const { return !userns.empty() || !uidMap.empty() || !gidMap.empty(); }
 };
 
+// A layer taken from an image file instead of a directory: the filesystem in
+// `image` (ext4, erofs, squashfs), mounted detached, and `subdir` inside it.
+struct ImageSpec {
+  std::string image;   // empty: the layer is a plain directory
+  std::string subdir;  // relative to the image's root; empty for the root
+  std::string type;    // empty: read from the superblock
+  bool given() const { return !image.empty(); }
+};
+
 struct MountRequest {
   std::vector<std::string> lower;  // first is the top layer
   std::vector<std::string> data;   // data-only layers
@@ -44,12 +53,28 @@ struct MountRequest {
   std::string propagation;  // "", "private", "shared", "slave" or "unbindable"
   IdmapRequest idmap;
   Mechanism mechanism = Mechanism::Auto;
+  // Parallel to lower and data (empty when no layer is an image); the layer
+  // string then holds the image's path, for messages.
+  std::vector<ImageSpec> lowerImages, dataImages;
+  ImageSpec upperImage, workImage;
+  bool hasImages() const { return !lowerImages.empty() || !dataImages.empty() || upperImage.given() || workImage.given(); }
+};
+
+// What a mount made of an image, for the caller's record (the kernel keeps no
+// link from an overlay back to its images).
+struct ImageInfo {
+  std::string image, type;
+  uint64_t dev = 0, ino = 0;  // the image file's identity
+  int loop = -1;              // the loop device number, -1 when mounted from the file itself
+  bool writable = false;
 };
 
 struct MountResult {
   Mechanism mechanism = Mechanism::Auto;
   uint64_t mountId = 0;
   std::vector<std::string> warnings;  // the kernel's non-fatal messages
+  std::vector<ImageInfo> images;      // each image mounted for it, once
+  uint64_t uniqueMountId = 0;         // statx STATX_MNT_ID_UNIQUE (6.8+), only when there are images
 };
 
 }  // namespace ovl

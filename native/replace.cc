@@ -10,6 +10,7 @@
 #include <napi.h>
 
 #include "args.h"
+#include "image_layers.h"
 #include "kernel_features.h"
 #include "mount_engines.h"
 #include "mount_root.h"
@@ -73,6 +74,7 @@ Outcome<MountResult> RunReplace(const MountRequest& request) {
   result.mechanism = mechanism;
   result.mountId = MountIdOf(mnt);
   result.warnings = std::move(overlay.value.warnings);
+  DescribeImages(layers.value, mnt, &result);
   return result;
 }
 

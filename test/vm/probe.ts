@@ -44,7 +44,7 @@ function tryStack(stack: string, request: MountOptions): StackReport {
   const report: StackReport = {
     stack,
     layers: request.lower.length,
-    longestPath: Math.max(...request.lower.map((l) => Buffer.byteLength(l))),
+    longestPath: Math.max(...request.lower.map((l) => Buffer.byteLength(String(l)))),
   };
   try {
     const m = mountSync(request);

@@ -1,0 +1,68 @@
+// Image files as layers: `{ image, path?, type? }` wherever a layer directory
+// is taken. Checked here with the field at fault named; the addon mounts each
+// image once, detached, and opens `path` beneath its root.
+import * as path from 'node:path';
+import { invalid } from './errors';
+import { checkChoice, checkPath, typeError } from './validate';
+
+/** The filesystems an image layer may hold; left out, the superblock says. */
+export type ImageType = 'ext4' | 'erofs' | 'squashfs';
+
+/** A layer inside an image file instead of a directory. */
+export interface ImageLayer {
+  /** The image file (ext4, erofs or squashfs). */
+  image: string;
+  /** A directory inside the image (an ext4 root holds `lost+found`); the root when left out. */
+  path?: string;
+  /** The filesystem; read from the superblock when left out. */
+  type?: ImageType;
+}
+
+/** A layer: a directory, or a directory inside an image file. */
+export type LayerSource = string | ImageLayer;
+
+export const IMAGE_TYPES: readonly ImageType[] = ['ext4', 'erofs', 'squashfs'];
+
+/** [image, path inside, type], as the addon takes one image layer. */
+export type NativeImageSpec = [image: string, path: string | undefined, type: ImageType | undefined];
+
+/** Per slot, null for a plain directory: [lower, data, upper, work]. */
+export type NativeImages = [lower: Array<NativeImageSpec | null>, data: Array<NativeImageSpec | null>, upper: NativeImageSpec | null, work: NativeImageSpec | null];
+
+export function isImageLayer(value: unknown): value is ImageLayer {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+// Relative to the image's root, normalised; '..' is refused rather than
+// clamped, so a mistake is named instead of silently mounting the root.
+function checkInside(field: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw typeError(field, 'a path inside the image', value);
+  if (value.includes('\0')) throw invalid(field, 'must not contain a NUL byte');
+  if (value.split('/').includes('..')) throw invalid(field, `'${value}' has a '..' component: the layer must stay inside the image`);
+  const inside = path.posix.normalize(`/${value}`).slice(1).replace(/\/$/, '');
+  return inside === '' ? undefined : inside;
+}
+
+/** Validates one image layer; `field` is the layer's ('lower[2]'). */
+export function checkImageLayer(field: string, value: ImageLayer): NativeImageSpec {
+  for (const key of Object.keys(value)) {
+    if (key !== 'image' && key !== 'path' && key !== 'type') throw invalid(`${field}.${key}`, 'is not an image layer option (image, path, type)');
+  }
+  const image = checkPath(`${field}.image`, value.image);
+  const inside = checkInside(`${field}.path`, value.path);
+  const type = checkChoice<ImageType>(`${field}.type`, value.type, IMAGE_TYPES);
+  return [image, inside, type];
+}
+
+/** The image specs of a list of layers, or undefined when none is an image. */
+export function imageSpecs(field: string, layers: readonly unknown[]): Array<NativeImageSpec | null> | undefined {
+  let specs: Array<NativeImageSpec | null> | undefined;
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i];
+    if (!isImageLayer(layer)) continue;
+    specs ??= new Array<NativeImageSpec | null>(layers.length).fill(null);
+    specs[i] = checkImageLayer(`${field}[${i}]`, layer);
+  }
+  return specs;
+}
