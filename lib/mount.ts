@@ -5,6 +5,8 @@ import { mountOverlay, mountOverlaySync } from './native-mount';
 import { replace, replaceSync, type ReplaceOptions } from './replace';
 import { umount, umountSync, type UmountOptions } from './umount';
 import { toNativeRequest } from './validate';
+import { removeRecord, toMountedImages, writeRecord, writeRecordSync, type MountedImage } from './image-record';
+import type { NativeMountRequest } from './native';
 
 /**
  * A mounted overlay. Disposable: `await using m = await mount(...)` or
@@ -19,13 +21,18 @@ export class OverlayMount implements AsyncDisposable, Disposable {
   readonly mountId: number;
   /** Non-fatal messages the kernel logged while mounting. */
   readonly warnings: readonly string[];
+  /** The image files its layers came from, each mounted once (empty when no layer is an image). */
+  readonly images: readonly MountedImage[];
   #mounted = true;
+  #uniqueMountId: number;
 
   constructor(target: string, result: NativeMountResult) {
     this.target = target;
     this.mechanism = result.mechanism;
     this.mountId = result.mountId;
     this.warnings = result.warnings;
+    this.images = toMountedImages(result.images);
+    this.#uniqueMountId = result.uniqueMountId ?? 0;
   }
 
   /** Whether this object has not unmounted it yet. */
@@ -35,25 +42,30 @@ export class OverlayMount implements AsyncDisposable, Disposable {
 
   async unmount(options?: UmountOptions): Promise<void> {
     await umount(this.target, options);
-    this.#mounted = false;
+    this.#gone();
   }
 
   unmountSync(options?: UmountOptions): void {
     umountSync(this.target, options);
+    this.#gone();
+  }
+
+  #gone(): void {
     this.#mounted = false;
+    removeRecord(this.#uniqueMountId);
   }
 
   /** Replaces this overlay with a new stack (see `replace`); this object then owns no mount. */
   async replace(options: ReplaceOptions): Promise<OverlayMount> {
     const next = await replace(this.target, options);
-    this.#mounted = false;
+    this.#gone();
     return next;
   }
 
   /** Synchronous twin of {@link OverlayMount.replace}. */
   replaceSync(options: ReplaceOptions): OverlayMount {
     const next = replaceSync(this.target, options);
-    this.#mounted = false;
+    this.#gone();
     return next;
   }
 
@@ -84,11 +96,19 @@ export class OverlayMount implements AsyncDisposable, Disposable {
  */
 export async function mount(options: MountOptions): Promise<OverlayMount> {
   const request = toNativeRequest(options);
-  return new OverlayMount(request.target, await mountOverlay(request));
+  const result = await mountOverlay(request);
+  return mounted(request, result, request.images ? await writeRecord(request, result) : undefined);
 }
 
 /** Synchronous twin of {@link mount}. */
 export function mountSync(options: MountOptions): OverlayMount {
   const request = toNativeRequest(options);
-  return new OverlayMount(request.target, mountOverlaySync(request));
+  const result = mountOverlaySync(request);
+  return mounted(request, result, request.images ? writeRecordSync(request, result) : undefined);
+}
+
+/** The mount's object; a record that could not be written becomes one more warning. */
+export function mounted(request: NativeMountRequest, result: NativeMountResult, recordWarning: string | undefined): OverlayMount {
+  if (recordWarning !== undefined) result.warnings.push(recordWarning);
+  return new OverlayMount(request.target, result);
 }

@@ -5,9 +5,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Propagation } from './mount-options';
+import { liveRecords, liveRecordsSync, type MountedImage } from './image-record';
+import { applyImageRecords } from './image-names';
 
 /** Why a layer's name, as mountinfo shows it, is not a path to that layer. */
-export type LayerNoteKind = 'fd-name' | 'relative';
+/** 'image': named from this package's record of an image layer; 'detached': a detached tree's root no record names. */
+export type LayerNoteKind = 'fd-name' | 'relative' | 'image' | 'detached';
 
 export interface LayerNote {
   /** The layer: 'lower[0]', 'data[1]', 'upper' or 'work'. */
@@ -48,6 +51,8 @@ export interface OverlayMountInfo {
   peerGroup?: number;
   /** The peer group it receives events from (mountinfo `master:N`). */
   master?: number;
+  /** The image files its layers came from, from this package's record (listMounts only). */
+  images?: MountedImage[];
 }
 
 export interface ListMountsOptions {
@@ -270,12 +275,14 @@ export async function listMounts(options: ListMountsOptions = {}): Promise<Overl
   const target = checkOptions(options);
   const text = await fs.promises.readFile(MOUNTINFO, 'utf8');
   const resolved = target === undefined ? undefined : await fs.promises.realpath(target).catch(() => path.resolve(target));
-  return byTarget(parseMountinfo(text), target, resolved);
+  const mounts = byTarget(parseMountinfo(text), target, resolved);
+  return mounts.length ? applyImageRecords(mounts, await liveRecords()) : mounts;
 }
 
 /** Synchronous twin of {@link listMounts}. */
 export function listMountsSync(options: ListMountsOptions = {}): OverlayMountInfo[] {
   const target = checkOptions(options);
   const text = fs.readFileSync(MOUNTINFO, 'utf8');
-  return byTarget(parseMountinfo(text), target, target === undefined ? undefined : realTarget(target));
+  const mounts = byTarget(parseMountinfo(text), target, target === undefined ? undefined : realTarget(target));
+  return mounts.length ? applyImageRecords(mounts, liveRecordsSync()) : mounts;
 }

@@ -202,6 +202,9 @@ export interface NativeBinding {
   /** Sets one xattr (created or replaced), the last component not followed. */
   writeXattr(path: string, name: string, value: Buffer): Promise<void>;
   writeXattrSync(path: string, name: string, value: Buffer): void;
+  /** The mountinfo id of the mount with this unique id (statmount, 6.8+), 0 when none is mounted in this namespace. */
+  mountIdOfUnique(uniqueMountId: number): Promise<number>;
+  mountIdOfUniqueSync(uniqueMountId: number): number;
 }
 
 function load(): NativeBinding {

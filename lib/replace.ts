@@ -1,7 +1,8 @@
 // Atomic replacement of a running overlay: the new stack goes beneath the
 // old one and the old one is then detached, so no lookup through the target
 // ever finds it empty.
-import { OverlayMount } from './mount';
+import { mounted, type OverlayMount } from './mount';
+import { writeRecord, writeRecordSync } from './image-record';
 import type { MountOptions } from './mount-options';
 import { replaceOverlay, replaceOverlaySync } from './native-mount';
 import { toNativeRequest } from './validate';
@@ -17,11 +18,13 @@ export type ReplaceOptions = Omit<MountOptions, 'target'>;
  */
 export async function replace(target: string, options: ReplaceOptions): Promise<OverlayMount> {
   const request = toNativeRequest(options, target);
-  return new OverlayMount(request.target, await replaceOverlay(request));
+  const result = await replaceOverlay(request);
+  return mounted(request, result, request.images ? await writeRecord(request, result) : undefined);
 }
 
 /** Synchronous twin of {@link replace}. */
 export function replaceSync(target: string, options: ReplaceOptions): OverlayMount {
   const request = toNativeRequest(options, target);
-  return new OverlayMount(request.target, replaceOverlaySync(request));
+  const result = replaceOverlaySync(request);
+  return mounted(request, result, request.images ? writeRecordSync(request, result) : undefined);
 }

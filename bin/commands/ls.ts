@@ -14,10 +14,12 @@ read-only without one) and OPTIONS; names are escaped as mountinfo does (a space
 \\040). --json prints an array of
   {"target","lower":[],"data":[],"upper","work","options":[],"mountId",
    "parentId","root","source","mountOptions":[],"notes":[],
-   "propagation","peerGroup","master"}
+   "propagation","peerGroup","master","images":[]}
 with names decoded; propagation is private, shared, slave (also when shared onwards)
 or unbindable, peerGroup and master the mountinfo group numbers or null. A layer named by an fd (/proc/self/fd/N) or a relative name is
-not a path to it: it is listed in "notes", and noted on stderr under the table.
+not a path to it: it is listed in "notes", and noted on stderr under the table. A layer from an
+image file (ovl mount --lower-image) is named by the image file, from the record kept when it
+was mounted, with a note saying so; "images" lists them ({"image","type","loopDevice","readOnly"}).
 
 Options:
       --json     JSON output; errors as JSON on stderr
@@ -42,6 +44,7 @@ function toJson(m: OverlayMountInfo): Record<string, unknown> {
     propagation: m.propagation,
     peerGroup: m.peerGroup ?? null,
     master: m.master ?? null,
+    images: m.images ?? [],
   };
 }
 
@@ -59,6 +62,8 @@ function row(m: OverlayMountInfo): string[] {
 const WHAT_THEY_ARE: Record<LayerNoteKind, string> = {
   'fd-name': 'fd names of the process that mounted it, not paths to the layers',
   relative: 'relative names (fd numbers, when mounted from /proc/self/fd), not paths to the layers',
+  image: 'directories inside image files, named by the image file (from the record kept at mount time)',
+  detached: "named '/' by the kernel: roots of detached trees (image or idmapped layers) that no record names",
 };
 
 function noteLines(m: OverlayMountInfo): string[] {

@@ -1,0 +1,48 @@
+// listMounts names an image layer by its image file. mountinfo shows such a
+// layer only as the directory inside its detached mount (`lowerdir+=/`,
+// `/sub`), so the name comes from this package's record (lib/image-record.ts),
+// and a listing says so in `notes`, or says that no record explains a name.
+import type { ImageLayerName, ImageRecord } from './image-record';
+import type { LayerNote, OverlayMountInfo } from './mountinfo';
+
+function imageNote(field: string, shown: string, layer: ImageLayerName, record: ImageRecord): LayerNote {
+  const image = record.images.find((i) => i.image === layer.image);
+  const how = image?.loopDevice ? `, through ${image.loopDevice}` : image ? ', mounted from the file' : '';
+  const inside = layer.path === '/' ? 'the root' : `'${layer.path}'`;
+  return { field, name: shown, kind: 'image', note: `${inside} of the ${image?.type ?? ''} image ${layer.image}${how}, per this package's record`.replace('  ', ' ') };
+}
+
+// Rewrites one slot from the record: the image's path, and a note naming what mountinfo showed.
+function renamed(field: string, shown: string | undefined, layer: ImageLayerName | null | undefined, record: ImageRecord, notes: LayerNote[]): string | undefined {
+  if (!layer || shown === undefined) return shown;
+  notes.push(imageNote(field, shown, layer, record));
+  return layer.image;
+}
+
+const DETACHED_NOTE =
+  "the root of a detached tree (an image or idmapped layer), not this system's '/', unless '/' itself is the layer: no record of this package names it";
+
+/** Names image layers from the live records, and notes a '/' no record explains. */
+export function applyImageRecords(mounts: OverlayMountInfo[], records: Map<number, ImageRecord>): OverlayMountInfo[] {
+  for (const m of mounts) {
+    const record = records.get(m.mountId);
+    if (!record || record.lower.length !== m.lower.length || record.data.length !== m.data.length) {
+      const named: Array<[string, string | undefined]> = [
+        ...m.lower.map((n, i): [string, string] => [`lower[${i}]`, n]),
+        ...m.data.map((n, i): [string, string] => [`data[${i}]`, n]),
+      ];
+      for (const [field, name] of named) if (name === '/') m.notes.push({ field, name, kind: 'detached', note: DETACHED_NOTE });
+      continue;
+    }
+    const notes: LayerNote[] = [];
+    m.lower = m.lower.map((n, i) => renamed(`lower[${i}]`, n, record.lower[i], record, notes) ?? n);
+    m.data = m.data.map((n, i) => renamed(`data[${i}]`, n, record.data[i], record, notes) ?? n);
+    const upper = renamed('upper', m.upper, record.upper, record, notes);
+    const work = renamed('work', m.work, record.work, record, notes);
+    if (upper !== undefined) m.upper = upper;
+    if (work !== undefined) m.work = work;
+    m.notes = [...m.notes.filter((n) => !notes.some((i) => i.field === n.field)), ...notes];
+    m.images = record.images;
+  }
+  return mounts;
+}
