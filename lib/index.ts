@@ -21,3 +21,5 @@ export { listMounts, listMountsSync, parseMountinfo, type OverlayMountInfo, type
 export { hasCapSysAdmin } from './privilege';
 export { changes, changesSync, type ChangesOptions, type LayerChange, type ChangeKind } from './layer-changes';
 export { fromOci, fromOciSync, toOci, toOciSync, type FromOciOptions, type ToOciOptions, type ToOciResult, type SkippedEntry } from './oci';
+export type { ImageLayer, ImageType, LayerSource } from './image-layers';
+export type { MountedImage } from './image-record';

@@ -17,7 +17,9 @@ export interface Command {
 type Options = NonNullable<ParseArgsConfig['options']>;
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 
-export type CommandLine<O extends Options> = Parsed<{ args: string[]; options: O & typeof HELP_OPTION }>;
+export type CommandLine<O extends Options> = Parsed<{ args: string[]; options: O & typeof HELP_OPTION }> & {
+  tokens?: ReadonlyArray<{ kind: string; name?: string; value?: string | undefined }>;
+};
 
 export interface CommandFrame<O extends Options> {
   name: string;
@@ -38,7 +40,8 @@ export function framedRun<O extends Options>(frame: CommandFrame<O>, body: (line
   return async (argv) => {
     const json = 'json' in frame.options && wantsJson(argv);
     try {
-      const line = parseCommandLine({ args: argv, options }) as CommandLine<O>;
+      // Tokens keep the order of options given more than once (--lower and --lower-image interleave).
+      const line = parseCommandLine({ args: argv, options, tokens: true }) as CommandLine<O>;
       if ((line.values as { help?: boolean }).help) {
         process.stdout.write(frame.help + '\n');
         return EXIT_OK;

@@ -2,7 +2,7 @@
 // flags, --make-*, --idmap and --docker become one MountOptions. The library
 // validates the result; only what the command line itself can get wrong is refused here.
 import * as fs from 'node:fs';
-import { fromGraphDriver, parseOptions, type IdMapping, type IdmapOptions, type MechanismName, type MountOptions, type ParsedOptions, type Propagation } from '../../lib/index';
+import { fromGraphDriver, parseOptions, type LayerSource, type IdMapping, type IdmapOptions, type MechanismName, type MountOptions, type ParsedOptions, type Propagation } from '../../lib/index';
 import { UsageError } from './usage-error';
 
 export const MOUNT_FLAGS = {
@@ -11,6 +11,9 @@ export const MOUNT_FLAGS = {
   data: { type: 'string', multiple: true },
   upper: { type: 'string' },
   work: { type: 'string' },
+  'lower-image': { type: 'string', multiple: true },
+  'data-image': { type: 'string', multiple: true },
+  'upper-image': { type: 'string' },
   'read-only': { type: 'boolean', short: 'r' },
   json: { type: 'boolean' },
   mechanism: { type: 'string' },
@@ -29,6 +32,9 @@ export interface MountFlagValues {
   data?: string[];
   upper?: string;
   work?: string;
+  'lower-image'?: string[];
+  'data-image'?: string[];
+  'upper-image'?: string;
   'read-only'?: boolean;
   mechanism?: string;
   'make-private'?: boolean;
@@ -48,6 +54,11 @@ export const MOUNT_FLAGS_HELP = `  -o, --options OPTIONS  mount(8)-style options
       --data DIR         a data-only lower layer (needs metacopy=on); repeatable
       --upper DIR        the writable layer (needs --work)
       --work DIR         overlay's work directory: empty, on the same mount as upper, not inside it
+      --lower-image FILE a lower layer from an ext4, erofs or squashfs image file, mounted read-only
+                         and never at a path; repeatable, in order with --lower
+      --data-image FILE  a data-only lower layer from an image file; repeatable, in order with --data
+      --upper-image FILE upper and work from the directories upper/ and work/ of a read-write
+                         image (ext4), made if missing; not with --upper, --work or upperdir=
   -r, --read-only        mount read-only (same as -o ro)
       --make-private, --make-shared, --make-slave, --make-unbindable
                          the new mount's propagation, set once it is attached
@@ -141,16 +152,55 @@ export function parsedOptionsOf(options: string[] | undefined): ParsedOptions {
 
 /** Whether any layer was asked for, in -o or by flag. */
 export function namesLayers(values: MountFlagValues, parsed: ParsedOptions): boolean {
-  return !!(parsed.lower?.length || parsed.data?.length || parsed.upper || parsed.work || values.lower?.length || values.data?.length || values.upper !== undefined || values.work !== undefined);
+  return !!(
+    parsed.lower?.length ||
+    parsed.data?.length ||
+    parsed.upper ||
+    parsed.work ||
+    values.lower?.length ||
+    values.data?.length ||
+    values.upper !== undefined ||
+    values.work !== undefined ||
+    values['lower-image']?.length ||
+    values['data-image']?.length ||
+    values['upper-image'] !== undefined
+  );
+}
+
+/** A command line's options in the order given (parseArgs tokens). */
+export type OptionTokens = ReadonlyArray<{ kind: string; name?: string; value?: string | undefined }>;
+
+/**
+ * The layers of one kind from the flags, directories and image files in the
+ * order they were given: `--lower a --lower-image b.img --lower c` stacks a, b.img, c.
+ */
+function orderedLayers(tokens: OptionTokens | undefined, dirFlag: string, imageFlag: string, dirs: string[] = [], images: string[] = []): LayerSource[] {
+  if (!images.length) return dirs;
+  if (!tokens) return [...dirs, ...images.map((image) => ({ image }))];
+  const out: LayerSource[] = [];
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.value === undefined) continue;
+    if (token.name === dirFlag) out.push(token.value);
+    else if (token.name === imageFlag) out.push({ image: token.value });
+  }
+  return out;
 }
 
 /** -o and the layer, flag, propagation and idmap options as one mount request (without target). */
-export function layerOptions(values: MountFlagValues, parsed: ParsedOptions): Omit<MountOptions, 'target'> {
-  const options: Omit<MountOptions, 'target'> = { ...parsed, lower: [...(parsed.lower ?? []), ...(values.lower ?? [])] };
-  const data = [...(parsed.data ?? []), ...(values.data ?? [])];
+export function layerOptions(values: MountFlagValues, parsed: ParsedOptions, tokens?: OptionTokens): Omit<MountOptions, 'target'> {
+  const lower = orderedLayers(tokens, 'lower', 'lower-image', values.lower, values['lower-image']);
+  const options: Omit<MountOptions, 'target'> = { ...parsed, lower: [...(parsed.lower ?? []), ...lower] };
+  const data = [...(parsed.data ?? []), ...orderedLayers(tokens, 'data', 'data-image', values.data, values['data-image'])];
   if (data.length) options.data = data;
   const upper = onlyOnce('upper', parsed.upper, values.upper);
   const work = onlyOnce('work', parsed.work, values.work);
+  const upperImage = values['upper-image'];
+  if (upperImage !== undefined) {
+    if (upper !== undefined || work !== undefined) throw new UsageError('--upper-image gives upper and work: no --upper, --work, upperdir= or workdir= with it');
+    if (upperImage === '') throw new UsageError('--upper-image: FILE is empty');
+    options.upper = { image: upperImage, path: 'upper' };
+    options.work = { image: upperImage, path: 'work' };
+  }
   if (upper !== undefined) options.upper = upper;
   if (work !== undefined) options.work = work;
   return withFlags(options, values);
@@ -181,8 +231,8 @@ function readRecordText(source: string): string {
  * target unless TARGET is given. Layer flags and -o cannot be mixed in.
  */
 export function dockerOptions(values: MountFlagValues, target: string | undefined): MountOptions {
-  if (values.options?.length || values.lower?.length || values.data?.length || values.upper !== undefined || values.work !== undefined) {
-    throw new UsageError('--docker takes the layers from the record: no -o, --lower, --data, --upper or --work with it');
+  if (values.options?.length || namesLayers(values, {})) {
+    throw new UsageError('--docker takes the layers from the record: no -o, --lower, --data, --upper, --work or image flags with it');
   }
   const text = readRecordText(values.docker as string);
   let record: unknown;

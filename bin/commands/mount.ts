@@ -56,7 +56,7 @@ async function changeInPlace(target: string, options: RemountOptions | undefined
   return EXIT_OK;
 }
 
-const run = framedRun({ name: 'mount', help: HELP, options: MOUNT_FLAGS, hint: kernelLogHint }, async ({ values, positionals }, json) => {
+const run = framedRun({ name: 'mount', help: HELP, options: MOUNT_FLAGS, hint: kernelLogHint }, async ({ values, positionals, tokens }, json) => {
   if (positionals.length > 1) throw new UsageError('one TARGET only');
   const given = positionals[0];
   if (values.docker !== undefined) return await mountAndReport(dockerOptions(values, given), json);
@@ -71,7 +71,7 @@ const run = framedRun({ name: 'mount', help: HELP, options: MOUNT_FLAGS, hint: k
   const propagation = propagationOf(values);
   // mount(8): `mount --make-private TARGET` changes the mount there, mounts nothing.
   if (propagation !== undefined && !namesLayers(values, parsed)) return await changeInPlace(given, { propagation }, json);
-  return await mountAndReport({ ...layerOptions(values, parsed), target: given }, json);
+  return await mountAndReport({ ...layerOptions(values, parsed, tokens), target: given }, json);
 });
 
 async function mountAndReport(options: MountOptions, json: boolean): Promise<number> {

@@ -27,7 +27,7 @@ Exit status: 0 replaced; 1 wrong usage, invalid request or no privilege; 32 the 
 Example:
   ovl replace --lower ./image-v2 --upper ./upper --work ./work2 ./merged`;
 
-const run = framedRun({ name: 'replace', help: HELP, options: MOUNT_FLAGS, hint: kernelLogHint }, async ({ values, positionals }, json) => {
+const run = framedRun({ name: 'replace', help: HELP, options: MOUNT_FLAGS, hint: kernelLogHint }, async ({ values, positionals, tokens }, json) => {
   if (positionals.length > 1) throw new UsageError('one TARGET only');
   const given = positionals[0];
   let request;
@@ -37,7 +37,7 @@ const run = framedRun({ name: 'replace', help: HELP, options: MOUNT_FLAGS, hint:
     if (given === undefined) throw new UsageError('TARGET is missing');
     const { remount, rest } = withoutRemount(values.options ?? []);
     if (remount) throw new UsageError("-o remount is for 'ovl mount'; replace builds a new stack");
-    request = { ...layerOptions(values, parsedOptionsOf(rest)), target: given };
+    request = { ...layerOptions(values, parsedOptionsOf(rest), tokens), target: given };
   }
   const { target, ...options } = request;
   if (!hasCapSysAdmin()) throw noPrivilege('replacing a mount');
