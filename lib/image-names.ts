@@ -12,11 +12,29 @@ function imageNote(field: string, shown: string, layer: ImageLayerName, record: 
   return { field, name: shown, kind: 'image', note: `${inside} of the ${image?.type ?? ''} image ${layer.image}${how}, per this package's record`.replace('  ', ' ') };
 }
 
-// Rewrites one slot from the record: the image's path, and a note naming what mountinfo showed.
-function renamed(field: string, shown: string | undefined, layer: ImageLayerName | null | undefined, record: ImageRecord, notes: LayerNote[]): string | undefined {
-  if (!layer || shown === undefined) return shown;
-  notes.push(imageNote(field, shown, layer, record));
-  return layer.image;
+// The private-namespace detour (kernels before 6.15) names even plain layers by fd.
+const FD_NAME = /^\/proc\/(?:self|thread-self|\d+)\/fd\/\d+$/;
+
+// Rewrites one slot from the record: an image layer by its image file, a
+// plain layer mountinfo shows by an fd name by its path; a note says so.
+function renamed(
+  field: string,
+  shown: string | undefined,
+  layer: ImageLayerName | null | undefined,
+  requested: string | null | undefined,
+  record: ImageRecord,
+  notes: LayerNote[],
+): string | undefined {
+  if (shown === undefined) return shown;
+  if (layer) {
+    notes.push(imageNote(field, shown, layer, record));
+    return layer.image;
+  }
+  if (requested && FD_NAME.test(shown)) {
+    notes.push({ field, name: shown, kind: 'fd-name', note: `an fd name of the process that mounted it; the path, ${requested}, is from this package's record` });
+    return requested;
+  }
+  return shown;
 }
 
 const DETACHED_NOTE =
@@ -35,10 +53,10 @@ export function applyImageRecords(mounts: OverlayMountInfo[], records: Map<numbe
       continue;
     }
     const notes: LayerNote[] = [];
-    m.lower = m.lower.map((n, i) => renamed(`lower[${i}]`, n, record.lower[i], record, notes) ?? n);
-    m.data = m.data.map((n, i) => renamed(`data[${i}]`, n, record.data[i], record, notes) ?? n);
-    const upper = renamed('upper', m.upper, record.upper, record, notes);
-    const work = renamed('work', m.work, record.work, record, notes);
+    m.lower = m.lower.map((n, i) => renamed(`lower[${i}]`, n, record.lower[i], record.paths.lower[i], record, notes) ?? n);
+    m.data = m.data.map((n, i) => renamed(`data[${i}]`, n, record.data[i], record.paths.data[i], record, notes) ?? n);
+    const upper = renamed('upper', m.upper, record.upper, record.paths.upper, record, notes);
+    const work = renamed('work', m.work, record.work, record.paths.work, record, notes);
     if (upper !== undefined) m.upper = upper;
     if (work !== undefined) m.work = work;
     m.notes = [...m.notes.filter((n) => !notes.some((i) => i.field === n.field)), ...notes];

@@ -45,6 +45,8 @@ export interface ImageRecord {
   upper: ImageLayerName | null;
   work: ImageLayerName | null;
   images: MountedImage[];
+  /** Every layer as requested (an image layer by its image file): names for the fd names some kernels show. */
+  paths: { lower: string[]; data: string[]; upper: string | null; work: string | null };
 }
 
 export function toMountedImages(images: NativeImageInfo[] | undefined): MountedImage[] {
@@ -77,6 +79,7 @@ function recordOf(request: NativeMountRequest, result: NativeMountResult): Image
     upper: nameOf(upper),
     work: nameOf(work),
     images: toMountedImages(result.images),
+    paths: { lower: request.lower, data: request.data, upper: request.upper ?? null, work: request.work ?? null },
   };
 }
 
@@ -134,7 +137,7 @@ export function removeRecord(uniqueMountId: number): void {
 function parseRecord(text: string): ImageRecord | undefined {
   try {
     const r = JSON.parse(text) as ImageRecord;
-    return r && r.version === 1 && typeof r.uniqueMountId === 'number' && typeof r.mountId === 'number' ? r : undefined;
+    return r && r.version === 1 && typeof r.uniqueMountId === 'number' && typeof r.mountId === 'number' && typeof r.paths === 'object' ? r : undefined;
   } catch {
     return undefined;
   }

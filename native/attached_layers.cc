@@ -83,16 +83,27 @@ SysError PrepareAll(const std::vector<Layer>& from, std::vector<Layer>* to) {
 // target's path (a directory known to exist; nothing looks them up by path,
 // and they end with the namespace). Done after every plain layer has been
 // reopened, so none of those lookups meets them.
-SysError AttachImages(const OpenedLayers& layers) {
+SysError AttachImages(const OpenedLayers& layers, int* attached) {
   for (const ImageMount& image : layers.images) {
     if (sys::move_mount(image.mount.get(), "", AT_FDCWD, layers.target.path.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
       return SysError::FromErrno("move_mount", image.info.image, image.field);
     }
+    ++*attached;
   }
   return {};
 }
 
-SysError AttachedCopy(const OpenedLayers& layers, OpenedLayers* copy) {
+// Takes the images off the target's path again before the thread ends. Left
+// to the namespace's end, their release would run after the thread has gone,
+// from a kernel work queue: a loop device could still be bound for a moment
+// after a failed mount returned. Unmounted here, the release runs before
+// umount2 returns. Only the `count` mounts stacked here go: the target's own
+// mounts (the overlay replace is replacing) are beneath them.
+void DetachImages(const std::string& target, int count) {
+  for (int i = 0; i < count; i++) ::umount2(target.c_str(), MNT_DETACH);
+}
+
+SysError AttachedCopy(const OpenedLayers& layers, OpenedLayers* copy, int* attachedImages) {
   if (auto e = PrepareAll(layers.lower, &copy->lower)) return e;
   if (auto e = PrepareAll(layers.data, &copy->data)) return e;
   copy->hasUpper = layers.hasUpper;
@@ -106,7 +117,7 @@ SysError AttachedCopy(const OpenedLayers& layers, OpenedLayers* copy) {
   }
   copy->target = Duplicate(layers.target);  // attached by the caller, in its own namespace
   if (!layers.images.empty()) {
-    if (auto e = AttachImages(layers)) return e;
+    if (auto e = AttachImages(layers, attachedImages)) return e;
     // With images stacked on the target's path, a layer named by its path
     // could resolve into them: every layer goes by fd (or its fd's name).
     for (auto* group : {&copy->lower, &copy->data}) {
@@ -145,8 +156,10 @@ SysError WithAttachedLayers(const OpenedLayers& layers, const std::function<SysE
       return;
     }
     OpenedLayers copy;
-    if ((result = AttachedCopy(layers, &copy))) return;
-    result = create(copy);
+    int attachedImages = 0;
+    result = AttachedCopy(layers, &copy, &attachedImages);
+    if (!result) result = create(copy);
+    DetachImages(layers.target.path, attachedImages);
   });
   worker.join();
   return result;

@@ -32,7 +32,8 @@ Outcome<MountResult> RunMount(const MountRequest& request) {
   Mechanism mechanism = request.mechanism;
   auto layers = PrepareLayers(request, &mechanism);
   if (layers.error) return layers.error;
-  return IsFsconfig(mechanism) ? MountWithFsconfig(request, layers.value, mechanism) : MountWithMount2(request, layers.value, mechanism);
+  if (IsFsconfig(mechanism)) return MountWithFsconfig(request, layers.value, mechanism);
+  return request.hasImages() ? MountImagesWithMount2(request, layers.value, mechanism) : MountWithMount2(request, layers.value, mechanism);
 }
 
 std::vector<MountOption> ParseOptions(const Napi::CallbackInfo& info) {
@@ -142,12 +143,6 @@ Outcome<OpenedLayers> PrepareLayers(const MountRequest& request, Mechanism* mech
   auto chosen = ChooseMechanism(request, layers.value);
   if (chosen.error) return chosen.error;
   *mechanism = chosen.value;
-  if (request.hasImages() && !IsFsconfig(*mechanism)) {
-    return SysError::Invalid("mechanism", request.target,
-                             std::string("image layers go to overlay as detached mounts with `lowerdir+` (Linux 6.8+), which the mechanism '") +
-                                 MechanismName(*mechanism) + "' cannot do",
-                             EOPNOTSUPP);
-  }
   if (request.idmap.wanted()) {
     if (!IsFsconfig(*mechanism)) {
       return SysError::Invalid("idmap", request.target,

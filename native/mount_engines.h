@@ -31,6 +31,18 @@ Napi::Value MountResultToJs(Napi::Env env, const MountResult& result);
 Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
 Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
 
+// Attaches a detached overlay on the request's target and sets its propagation.
+Outcome<MountResult> AttachOverlay(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism, DetachedOverlay overlay);
+
+// Image layers on kernels without `lowerdir+` (before 6.8): the overlay is
+// made with mount(2) in a private mount namespace and handed back detached
+// (image_mount2.cc).
+Outcome<MountResult> MountImagesWithMount2(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
+
+// mount(2)'s data string and flags for a request (mount_legacy.cc).
+std::string BuildMountData(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
+unsigned long Mount2Flags(const MountRequest& request);
+
 // Drains a filesystem context's log into the kernel's errors and warnings.
 void ReadFsLog(int fsfd, std::vector<std::string>* errors, std::vector<std::string>* warnings);
 

@@ -191,7 +191,11 @@ Outcome<DetachedOverlay> CreateDetachedOverlay(const MountRequest& request, cons
 Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
   auto overlay = CreateDetachedOverlay(request, layers, mechanism);
   if (overlay.error) return overlay.error;
-  int mnt = overlay.value.mount.get();
+  return AttachOverlay(request, layers, mechanism, std::move(overlay.value));
+}
+
+Outcome<MountResult> AttachOverlay(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism, DetachedOverlay overlay) {
+  int mnt = overlay.mount.get();
   if (sys::move_mount(mnt, "", layers.target.fd.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
     return SysError::FromErrno("move_mount", request.target, "target");
   }
@@ -205,7 +209,7 @@ Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const Opened
   MountResult result;
   result.mechanism = mechanism;
   result.mountId = MountIdOf(mnt);
-  result.warnings = std::move(overlay.value.warnings);
+  result.warnings = std::move(overlay.warnings);
   DescribeImages(layers, mnt, &result);
   return result;
 }

@@ -37,7 +37,9 @@ std::string NameFor(const Layer& layer, Mechanism mechanism) {
   }
 }
 
-std::string BuildData(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
+}  // namespace
+
+std::string BuildMountData(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
   std::string data = "lowerdir=";
   for (size_t i = 0; i < layers.lower.size(); i++) {
     if (i > 0) data += ':';
@@ -55,7 +57,7 @@ std::string BuildData(const MountRequest& request, const OpenedLayers& layers, M
   return data;
 }
 
-unsigned long MountFlags(const MountRequest& r) {
+unsigned long Mount2Flags(const MountRequest& r) {
   unsigned long flags = 0;
   if (r.readOnly) flags |= MS_RDONLY;
   if (r.nosuid) flags |= MS_NOSUID;
@@ -66,6 +68,8 @@ unsigned long MountFlags(const MountRequest& r) {
   if (r.atime == "relatime") flags |= MS_RELATIME;
   return flags;
 }
+
+namespace {
 
 // chdir changes the cwd of every thread that shares it, so this runs in a
 // thread of its own that first stops sharing (unshare(CLONE_FS)) and then
@@ -86,7 +90,7 @@ int MountFromFdDirectory(const std::string& target, const std::string& data, uns
 }  // namespace
 
 Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
-  std::string data = BuildData(request, layers, mechanism);
+  std::string data = BuildMountData(request, layers, mechanism);
   size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   if (data.size() + 1 > page) {
     return SysError::Invalid("lower", request.target,
@@ -96,7 +100,7 @@ Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLa
   }
   // Mount on the directory we opened and checked, not on a path that could have changed since.
   std::string target = mechanism == Mechanism::MountFdRelative ? std::to_string(layers.target.fd.get()) : FdPath(layers.target.fd.get());
-  unsigned long flags = MountFlags(request);
+  unsigned long flags = Mount2Flags(request);
   int err = mechanism == Mechanism::MountFdRelative ? MountFromFdDirectory(target, data, flags)
                                                     : (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) == 0 ? 0 : errno);
   if (err != 0) {
@@ -118,7 +122,7 @@ Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLa
 }
 
 bool FitsOnePage(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
-  return BuildData(request, layers, mechanism).size() + 1 <= static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return BuildMountData(request, layers, mechanism).size() + 1 <= static_cast<size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace ovl

@@ -197,3 +197,43 @@ t.test('concurrent mounts from the pool threads each get their own loop device',
   await Promise.all(mounts.map((m) => m.unmount()));
   for (const image of images) t.same(loopsBackedBy(image), []);
 });
+
+t.test('every mechanism: mount(2) in a private namespace handing back a clone, fsconfig-path by fd names; nothing left', needsImages, async (t) => {
+  const s = scratch(t);
+  const img = makeImages(s);
+  const upper = makeExt4(s.path('upper.img'));
+  const [target] = s.mkdirs('merged');
+  const erofsBefore = erofsSuperblocks();
+  for (const mechanism of ['mount', 'mount-fd-path', 'mount-fd-relative', 'fsconfig-path', 'fsconfig-fd'] as const) {
+    const m = mountSync({
+      mechanism,
+      lower: [{ image: img.squashfs }, { image: img.erofs }, { image: img.ext4, path: 'sub' }, img.plain],
+      upper: { image: upper, path: 'upper' },
+      work: { image: upper, path: 'work' },
+      target: target!,
+    });
+    t.equal(m.mechanism, mechanism);
+    t.equal(fs.readFileSync(`${target}/f`, 'utf8'), 'squashfs', `${mechanism}: the top layer wins`);
+    fs.writeFileSync(`${target}/${mechanism}`, '');
+    const loops = m.images.filter((i) => i.loopDevice).map((i) => i.loopDevice!);
+    const lines = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+    t.same(lines.filter((l) => loops.some((d) => l.includes(` ${d} `)) || l.includes(s.dir)).length, 1, `${mechanism}: only the overlay is in the mount table`);
+    const [listed] = listMountsSync({ target: target! });
+    t.same([listed?.lower, listed?.upper], [[img.squashfs, img.erofs, img.ext4, img.plain], upper], `${mechanism}: every layer named, plain ones too`);
+    m.unmountSync();
+    assertFreed(t, m, [img.squashfs, img.erofs, img.ext4, upper], erofsBefore);
+  }
+});
+
+t.test('overlay itself refusing the stack (overlapping layers in one image) leaves nothing, in every mechanism', needsImages, async (t) => {
+  const s = scratch(t);
+  s.write({ 'src/a/b/f': '' });
+  const image = makeExt4(s.path('nested.img'), s.path('src'));
+  const [target] = s.mkdirs('merged');
+  for (const mechanism of ['mount', 'fsconfig-path', 'fsconfig-fd'] as const) {
+    const fdsBefore = openFdLinks();
+    t.throws(() => mountSync({ mechanism, lower: [{ image, path: 'a' }, { image, path: 'a/b' }], target: target! }), { code: 'ELOOP' }, mechanism);
+    t.same(loopsBackedBy(image), [], `${mechanism}: no loop device left`);
+    t.same(newFds(fdsBefore, openFdLinks()), [], `${mechanism}: no fd left`);
+  }
+});

@@ -13,8 +13,8 @@ pkg=$1 version=$2 cache=$3 init=$4 root_init=$5
 
 # What the guest must load: virtio PCI and block (the ext4 disk), 9p over
 # virtio (the host's root and the results share), overlay, ext4, loop (tests
-# that mount ext4 images).
-MODULES=(virtio_pci virtio_blk 9pnet_virtio 9p overlay ext4 loop)
+# that mount ext4 images), erofs and squashfs (image layers).
+MODULES=(virtio_pci virtio_blk 9pnet_virtio 9p overlay ext4 loop erofs squashfs)
 
 dir="$cache/kernels/${pkg}_${version}"
 mkdir -p "$cache/debs" "$dir"
