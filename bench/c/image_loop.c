@@ -1,0 +1,175 @@
+/*
+ * The C reference for image layers: the system calls overlay-native makes to
+ * mount a stack of image files as lower layers and unmount it, with no
+ * JavaScript. Per iteration, for each image: open it, fstat, pread the
+ * superblock; erofs: fsopen("erofs") with the file itself as source (once a
+ * kernel refuses that, ENOTBLK, a loop device for the rest of the run); others:
+ * /dev/loop-control LOOP_CTL_GET_FREE, open /dev/loopN, LOOP_CONFIGURE
+ * (read-only, autoclear), fsopen(type) with the loop fd's name as source;
+ * then "ro", FSCONFIG_CMD_CREATE, fsmount(MOUNT_ATTR_RDONLY), openat2 of its
+ * root beneath it. Then the overlay as overlay_steps.h builds it (layers by
+ * fd, the plain directory last), move_mount, statx for the mount id and the
+ * unique mount id, the record file written and renamed; umount2, the record
+ * removed.
+ * Usage: image_loop ITERATIONS TARGET RECORD_DIR PLAIN_DIR IMAGE...
+ * Prints the loop's total wall time in nanoseconds.
+ */
+#define _GNU_SOURCE
+#include <linux/loop.h>
+#include <linux/openat2.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "overlay_steps.h"
+
+#ifndef LOOP_CONFIGURE
+#define LOOP_CONFIGURE 0x4C0A
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U
+#endif
+
+static int erofs_file_backed = 1;
+
+static const char *detect(int fd) {
+  unsigned char sb[2048];
+  ssize_t n = pread(fd, sb, sizeof(sb), 0);
+  if (n >= 4 && memcmp(sb, "hsqs", 4) == 0) return "squashfs";
+  if (n >= 1028 && sb[1024] == 0xE2 && sb[1025] == 0xE1 && sb[1026] == 0xF5 && sb[1027] == 0xE0) return "erofs";
+  if (n >= 1082 && sb[1080] == 0x53 && sb[1081] == 0xEF) return "ext4";
+  errno = EINVAL;
+  die("unknown image");
+  return NULL;
+}
+
+/* fsopen(type) .. fsmount, read-only; -1 with errno on a refusal at create. */
+static int mount_fs(const char *type, const char *source) {
+  int fsfd = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+  if (fsfd < 0) die("fsopen image");
+  if (fs_config(fsfd, FSCONFIG_SET_STRING, "source", source, 0) != 0) die("fsconfig source");
+  if (fs_config(fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0) != 0) die("fsconfig ro");
+  if (fs_config(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) {
+    int err = errno;
+    close(fsfd);
+    errno = err;
+    return -1;
+  }
+  int mnt = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+  if (mnt < 0) die("fsmount image");
+  close(fsfd);
+  return mnt;
+}
+
+static int attach_loop(int imagefd) {
+  int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  if (control < 0) die("loop-control");
+  for (;;) {
+    int n = ioctl(control, LOOP_CTL_GET_FREE);
+    if (n < 0) die("LOOP_CTL_GET_FREE");
+    char path[32];
+    snprintf(path, sizeof(path), "/dev/loop%d", n);
+    int loop = open(path, O_RDONLY | O_CLOEXEC);
+    if (loop < 0) die(path);
+    struct loop_config config;
+    memset(&config, 0, sizeof(config));
+    config.fd = (unsigned)imagefd;
+    config.info.lo_flags = LO_FLAGS_AUTOCLEAR | LO_FLAGS_READ_ONLY;
+    if (ioctl(loop, LOOP_CONFIGURE, &config) == 0) {
+      close(control);
+      return loop;
+    }
+    if (errno != EBUSY) die("LOOP_CONFIGURE");
+    close(loop);
+  }
+}
+
+/* Returns the root of the image's detached mount; *mnt keeps the mount fd, which must stay
+ * open until overlay has taken the layer (closing it dissolves the detached mount). */
+static int mount_image(const char *image, int *mntOut) {
+  int fd = open(image, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die(image);
+  struct stat st;
+  if (fstat(fd, &st) != 0) die("fstat");
+  const char *type = detect(fd);
+  char source[64];
+  int mnt = -1;
+  if (strcmp(type, "erofs") == 0 && erofs_file_backed) {
+    snprintf(source, sizeof(source), "/proc/self/fd/%d", fd);
+    mnt = mount_fs(type, source);
+    if (mnt < 0 && errno != ENOTBLK) die("erofs create");
+    if (mnt < 0) erofs_file_backed = 0;
+  }
+  if (mnt < 0) {
+    int loop = attach_loop(fd);
+    snprintf(source, sizeof(source), "/proc/self/fd/%d", loop);
+    mnt = mount_fs(type, source);
+    if (mnt < 0) die("image create");
+    close(loop);
+  }
+  close(fd);
+  struct open_how how;
+  memset(&how, 0, sizeof(how));
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  int root = (int)syscall(SYS_openat2, mnt, ".", &how, sizeof(how));
+  if (root < 0) die("openat2");
+  *mntOut = mnt;
+  return root;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 6) {
+    fprintf(stderr, "usage: image_loop ITERATIONS TARGET RECORD_DIR PLAIN_DIR IMAGE...\n");
+    return 2;
+  }
+  (void)mount_once; /* the shared steps' whole-mount helper; image stacks build their own */
+  long iterations = strtol(argv[1], NULL, 10);
+  const char *target = argv[2], *records = argv[3], *plain = argv[4];
+  char **images = argv + 5;
+  int nimages = argc - 5;
+  struct timespec start, end;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (long i = 0; i < iterations; i++) {
+    struct layers l = {.nlower = nimages + 1, .upper = -1, .work = -1};
+    int mounts[MAX_LAYERS];
+    for (int j = 0; j < nimages; j++) l.lower[j] = mount_image(images[j], &mounts[j]);
+    l.lower[nimages] = open_dir(plain);
+    int targetfd = open_dir(target);
+    int fsfd = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+    if (fsfd < 0) die("fsopen");
+    if (fs_config(fsfd, FSCONFIG_SET_STRING, "source", "overlay", 0) != 0) die("fsconfig source");
+    for (int j = 0; j < l.nlower; j++) {
+      if (fs_config(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, l.lower[j]) != 0) die("fsconfig lowerdir+");
+    }
+    if (fs_config(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) die("fsconfig create");
+    int mntfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
+    if (mntfd < 0) die("fsmount");
+    close(fsfd);
+    if (move_mount_fds(mntfd, targetfd, 0) != 0) die("move_mount");
+    mount_id(mntfd);
+    struct statx stx;
+    if (statx(mntfd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) != 0) die("statx unique");
+    close(mntfd);
+    close(targetfd);
+    for (int j = 0; j < l.nlower; j++) close(l.lower[j]);
+    for (int j = 0; j < nimages; j++) close(mounts[j]);
+    /* The record: written beside, renamed into place; removed at unmount. */
+    char tmp[4200], file[4096];
+    snprintf(file, sizeof(file), "%s/%llu.json", records, (unsigned long long)stx.stx_mnt_id);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+    if (mkdir(records, 0700) != 0 && errno != EEXIST) die("mkdir records");
+    int rec = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (rec < 0 || write(rec, "{}", 2) != 2) die("record");
+    close(rec);
+    if (rename(tmp, file) != 0) die("rename record");
+    if (syscall(SYS_umount2, target, 0) != 0) die("umount2");
+    if (unlink(file) != 0) die("unlink record");
+  }
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  long long ns = (long long)(end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec);
+  printf("%lld\n", ns);
+  return 0;
+}
