@@ -1,17 +1,25 @@
 // The record of which image files an overlay's layers came from. The kernel
 // keeps no link back (mountinfo shows an image layer as `lowerdir+=/`), so
-// each mount with image layers leaves a small file here, named by the
-// overlay's unique mount id (6.8+, never reused until reboot) and checked
-// against the live mount (statmount) before it is believed: a record can
-// neither outlive its overlay nor be taken for another's. /run is emptied at
-// boot; a record whose overlay is gone is removed when a listing meets it.
+// each mount with image layers leaves a small file here, and a listing
+// believes it only after checking it against the live mount, so that a record
+// can neither outlive its overlay nor be taken for another's:
+// - 6.8+: named by the overlay's unique mount id (never reused until reboot),
+//   believed when statmount finds that id mounted here under the same mount id;
+// - before: named by mount id and the overlay's superblock device, both of
+//   which the kernel reuses, so believed only while that mount shows that
+//   device and every loop device the record names is still bound to the file
+//   it recorded (an autoclear loop device unbinds when its overlay goes). A
+//   stack whose images all went without a loop device (erofs from the file)
+//   has nothing to check, and gets no record.
+// /run is emptied at boot; a record whose overlay is gone is removed when a
+// listing meets it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { native, type NativeImageInfo, type NativeMountRequest, type NativeMountResult } from './native';
 import type { NativeImageSpec } from './image-layers';
 import { runAsync, runSync, step, type Step, type Walk } from './sync-or-async';
 
-/** Where records live; OVERLAY_NATIVE_RECORD_DIR moves them (tests). */
+/** Where records live; OVERLAY_NATIVE_RECORD_DIR moves them (tests, the bench). */
 export function recordDir(): string {
   return process.env.OVERLAY_NATIVE_RECORD_DIR ?? '/run/overlay-native/images';
 }
@@ -35,8 +43,11 @@ export interface ImageLayerName {
 
 export interface ImageRecord {
   version: 1;
+  /** 0 where the kernel has none (before 6.8). */
   uniqueMountId: number;
   mountId: number;
+  /** The overlay's device as mountinfo shows it ('0:45'). */
+  superblock: string;
   /** /proc/self/ns/mnt's link text of the namespace it was mounted in. */
   mountNs: string;
   target: string;
@@ -47,6 +58,14 @@ export interface ImageRecord {
   images: MountedImage[];
   /** Every layer as requested (an image layer by its image file): names for the fd names some kernels show. */
   paths: { lower: string[]; data: string[]; upper: string | null; work: string | null };
+  /** Each loop device and its sysfs backing_file when mounted: what a record without a unique id is checked by. */
+  loops: Array<[device: string, backing: string]>;
+}
+
+/** A record believed, and how it was checked. */
+export interface LiveRecord {
+  record: ImageRecord;
+  checkedBy: 'unique-mount-id' | 'superblock-and-loops';
 }
 
 export function toMountedImages(images: NativeImageInfo[] | undefined): MountedImage[] {
@@ -65,29 +84,17 @@ function mountNamespace(): string {
   }
 }
 
-function recordOf(request: NativeMountRequest, result: NativeMountResult): ImageRecord | undefined {
-  if (!request.images || !result.uniqueMountId) return undefined;
-  const [lower, data, upper, work] = request.images;
-  return {
-    version: 1,
-    uniqueMountId: result.uniqueMountId,
-    mountId: result.mountId,
-    mountNs: mountNamespace(),
-    target: request.target,
-    lower: lower.map(nameOf),
-    data: data.map(nameOf),
-    upper: nameOf(upper),
-    work: nameOf(work),
-    images: toMountedImages(result.images),
-    paths: { lower: request.lower, data: request.data, upper: request.upper ?? null, work: request.work ?? null },
-  };
+const backingFile = (device: string): string => `/sys/block/${path.basename(device)}/loop/backing_file`;
+
+/** The file a record is kept in: by unique mount id, else by mount id and superblock. */
+export function recordFileOf(result: NativeMountResult): string | undefined {
+  if (!result.images) return undefined;
+  const name = result.uniqueMountId ? `${result.uniqueMountId}` : `m${result.mountId}-${(result.superblock ?? '').replace(':', '_')}`;
+  return path.join(recordDir(), `${name}.json`);
 }
 
-function fileFor(uniqueMountId: number): string {
-  return path.join(recordDir(), `${uniqueMountId}.json`);
-}
-
-const NO_UNIQUE_ID = 'no record of the image layers: this kernel gives no unique mount id (6.8+)';
+const NO_RECORD =
+  'no record of the image layers: this kernel gives no unique mount id (6.8+), and no image went through a loop device to check a record by';
 
 // Each file-system step in both forms, for the one algorithm below.
 const mkdirStep = (dir: string): Step<unknown> => ({
@@ -106,13 +113,40 @@ const lookupStep = (uniqueMountId: number): Step<number> => ({
   async: () => native.mountIdOfUnique(uniqueMountId),
 });
 
+function* readOrEmpty(file: string): Generator<Step<unknown>, string, unknown> {
+  try {
+    return (yield* step(readStep(file))).trim();
+  } catch {
+    return '';
+  }
+}
+
 // Atomic by rename, so a listing never reads half a record.
 function* writeWalk(request: NativeMountRequest, result: NativeMountResult): Walk<string | undefined> {
-  const record = recordOf(request, result);
-  if (!record) return request.images ? NO_UNIQUE_ID : undefined;
+  const file = recordFileOf(result);
+  if (!request.images || !file) return undefined;
+  const images = toMountedImages(result.images);
+  const loops: Array<[string, string]> = [];
+  for (const image of images) if (image.loopDevice) loops.push([image.loopDevice, yield* readOrEmpty(backingFile(image.loopDevice))]);
+  if (!result.uniqueMountId && loops.length === 0) return NO_RECORD;
+  const [lower, data, upper, work] = request.images;
+  const record: ImageRecord = {
+    version: 1,
+    uniqueMountId: result.uniqueMountId ?? 0,
+    mountId: result.mountId,
+    superblock: result.superblock ?? '',
+    mountNs: mountNamespace(),
+    target: request.target,
+    lower: lower.map(nameOf),
+    data: data.map(nameOf),
+    upper: nameOf(upper),
+    work: nameOf(work),
+    images,
+    paths: { lower: request.lower, data: request.data, upper: request.upper ?? null, work: request.work ?? null },
+    loops,
+  };
   try {
     yield* step(mkdirStep(recordDir()));
-    const file = fileFor(record.uniqueMountId);
     yield* step(writeStep(`${file}.tmp`, JSON.stringify(record)));
     yield* step(renameStep(`${file}.tmp`, file));
     return undefined;
@@ -129,27 +163,46 @@ function* writeWalk(request: NativeMountRequest, result: NativeMountResult): Wal
 export const writeRecordSync = (request: NativeMountRequest, result: NativeMountResult): string | undefined => runSync(writeWalk(request, result));
 export const writeRecord = (request: NativeMountRequest, result: NativeMountResult): Promise<string | undefined> => runAsync(writeWalk(request, result));
 
-/** Drops the record of an overlay this process unmounted (a listing would drop it anyway). */
-export function removeRecord(uniqueMountId: number): void {
-  if (uniqueMountId) fs.rmSync(fileFor(uniqueMountId), { force: true });
+/** Drops a record (of an overlay this process unmounted; a listing would drop it anyway). */
+export function removeRecord(file: string | undefined): void {
+  if (file) fs.rmSync(file, { force: true });
 }
 
 function parseRecord(text: string): ImageRecord | undefined {
   try {
     const r = JSON.parse(text) as ImageRecord;
-    return r && r.version === 1 && typeof r.uniqueMountId === 'number' && typeof r.mountId === 'number' && typeof r.paths === 'object' ? r : undefined;
+    const shaped = r && r.version === 1 && typeof r.uniqueMountId === 'number' && typeof r.mountId === 'number';
+    return shaped && typeof r.paths === 'object' && Array.isArray(r.loops) ? r : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** Mount id -> the device mountinfo shows for it. */
+function devicesByMountId(mountinfo: string): Map<number, string> {
+  const devices = new Map<number, string>();
+  for (const line of mountinfo.split('\n')) {
+    const [id, , device] = line.split(' ', 3);
+    if (device !== undefined) devices.set(Number(id), device);
+  }
+  return devices;
+}
+
+// Whether a record without a unique id still describes a live mount.
+function* stillBound(record: ImageRecord, devices: Map<number, string>): Generator<Step<unknown>, boolean, unknown> {
+  if (devices.get(record.mountId) !== record.superblock || record.loops.length === 0) return false;
+  for (const [device, backing] of record.loops) {
+    if (backing === '' || (yield* readOrEmpty(backingFile(device))) !== backing) return false;
+  }
+  return true;
+}
+
 /**
- * The records of overlays still mounted in this namespace, by mountinfo id.
- * Each is believed only if statmount finds its unique id mounted here under
- * the same mountinfo id; one of this namespace whose overlay is gone is removed.
+ * The records of overlays still mounted in this namespace, by mountinfo id;
+ * one of this namespace whose overlay is gone is removed.
  */
-function* liveWalk(): Walk<Map<number, ImageRecord>> {
-  const live = new Map<number, ImageRecord>();
+function* liveWalk(): Walk<Map<number, LiveRecord>> {
+  const live = new Map<number, LiveRecord>();
   let names: string[];
   try {
     names = yield* step(readdirStep(recordDir()));
@@ -157,21 +210,28 @@ function* liveWalk(): Walk<Map<number, ImageRecord>> {
     return live;
   }
   const ns = mountNamespace();
+  let devices: Map<number, string> | undefined;
   for (const name of names.filter((n) => n.endsWith('.json'))) {
-    let record: ImageRecord | undefined;
-    let mountId: number;
-    try {
-      record = parseRecord(yield* step(readStep(path.join(recordDir(), name))));
-      if (!record || record.mountNs !== ns) continue;
-      mountId = yield* step(lookupStep(record.uniqueMountId));
-    } catch {
-      continue; // unreadable, or no statmount: unverifiable, so not believed
+    const file = path.join(recordDir(), name);
+    const record = parseRecord(yield* readOrEmpty(file));
+    if (!record || record.mountNs !== ns) continue;
+    if (record.uniqueMountId) {
+      let mountId: number;
+      try {
+        mountId = yield* step(lookupStep(record.uniqueMountId));
+      } catch {
+        continue; // no statmount here: unverifiable, so not believed
+      }
+      if (mountId === 0) removeRecord(file);
+      else if (mountId === record.mountId) live.set(mountId, { record, checkedBy: 'unique-mount-id' });
+      continue;
     }
-    if (mountId === 0) removeRecord(record.uniqueMountId);
-    else if (mountId === record.mountId) live.set(mountId, record);
+    devices ??= devicesByMountId(yield* readOrEmpty('/proc/self/mountinfo'));
+    if (yield* stillBound(record, devices)) live.set(record.mountId, { record, checkedBy: 'superblock-and-loops' });
+    else removeRecord(file);
   }
   return live;
 }
 
-export const liveRecordsSync = (): Map<number, ImageRecord> => runSync(liveWalk());
-export const liveRecords = (): Promise<Map<number, ImageRecord>> => runAsync(liveWalk());
+export const liveRecordsSync = (): Map<number, LiveRecord> => runSync(liveWalk());
+export const liveRecords = (): Promise<Map<number, LiveRecord>> => runAsync(liveWalk());

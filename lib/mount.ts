@@ -5,7 +5,7 @@ import { mountOverlay, mountOverlaySync } from './native-mount';
 import { replace, replaceSync, type ReplaceOptions } from './replace';
 import { umount, umountSync, type UmountOptions } from './umount';
 import { toNativeRequest } from './validate';
-import { removeRecord, toMountedImages, writeRecord, writeRecordSync, type MountedImage } from './image-record';
+import { recordFileOf, removeRecord, toMountedImages, writeRecord, writeRecordSync, type MountedImage } from './image-record';
 import type { NativeMountRequest } from './native';
 
 /**
@@ -24,7 +24,7 @@ export class OverlayMount implements AsyncDisposable, Disposable {
   /** The image files its layers came from, each mounted once (empty when no layer is an image). */
   readonly images: readonly MountedImage[];
   #mounted = true;
-  #uniqueMountId: number;
+  #recordFile: string | undefined;
 
   constructor(target: string, result: NativeMountResult) {
     this.target = target;
@@ -32,7 +32,7 @@ export class OverlayMount implements AsyncDisposable, Disposable {
     this.mountId = result.mountId;
     this.warnings = result.warnings;
     this.images = toMountedImages(result.images);
-    this.#uniqueMountId = result.uniqueMountId ?? 0;
+    this.#recordFile = recordFileOf(result);
   }
 
   /** Whether this object has not unmounted it yet. */
@@ -52,7 +52,7 @@ export class OverlayMount implements AsyncDisposable, Disposable {
 
   #gone(): void {
     this.#mounted = false;
-    removeRecord(this.#uniqueMountId);
+    removeRecord(this.#recordFile);
   }
 
   /** Replaces this overlay with a new stack (see `replace`); this object then owns no mount. */

@@ -26,9 +26,9 @@ function pack(r: NativeMountRequest): PackedMountRequest {
   return [r.target, r.lower, r.data, r.upper, r.work, flatOptions(r.options), flagBits(r), r.atime, r.propagation, r.idmap, r.mechanism, r.images];
 }
 
-function unpack([mechanism, mountId, warnings, uniqueMountId, images]: PackedMountResult): NativeMountResult {
+function unpack([mechanism, mountId, warnings, uniqueMountId, images, superblock]: PackedMountResult): NativeMountResult {
   if (images === undefined) return { mechanism: mechanism as MechanismName, mountId, warnings };
-  return { mechanism: mechanism as MechanismName, mountId, warnings, uniqueMountId: uniqueMountId ?? 0, images };
+  return { mechanism: mechanism as MechanismName, mountId, warnings, uniqueMountId: uniqueMountId ?? 0, images, superblock: superblock ?? '' };
 }
 
 export async function mountOverlay(r: NativeMountRequest): Promise<NativeMountResult> {

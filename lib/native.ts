@@ -71,13 +71,15 @@ export interface NativeMountResult {
   uniqueMountId?: number;
   /** Each image mounted for the overlay, once. */
   images?: NativeImageInfo[];
+  /** The overlay's device as mountinfo shows it ('0:45'); only when layers came from images. */
+  superblock?: string;
 }
 
 /** [image, type, dev, ino, loop (-1: none), writable]: one image a mount used. */
 export type NativeImageInfo = [image: string, type: string, dev: number, ino: number, loop: number, writable: boolean];
 
-/** [mechanism, mountId, warnings, uniqueMountId?, images?], as the addon returns a mount (lib/native-mount.ts unpacks it). */
-export type PackedMountResult = [string, number, string[], number?, NativeImageInfo[]?];
+/** [mechanism, mountId, warnings, uniqueMountId?, images?, superblock?], as the addon returns a mount (lib/native-mount.ts unpacks it). */
+export type PackedMountResult = [string, number, string[], number?, NativeImageInfo[]?, string?];
 
 /** What this kernel's overlay accepts, probed once per process. */
 export interface KernelFeatures {

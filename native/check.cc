@@ -5,8 +5,10 @@
 
 #include "args.h"
 #include "check_probes.h"
+#include "image_layers.h"
 #include "kernel_features.h"
 #include "layers.h"
+#include "mount_engines.h"
 #include "probe_xattr_whiteout.h"
 #include "twin.h"
 
@@ -16,6 +18,7 @@ namespace {
 struct CheckRequest {
   std::string upper, work;
   std::vector<std::string> lower;
+  MountRequest images;  // image layers, as a mount takes them (empty when none)
 };
 
 struct CheckReport {
@@ -36,17 +39,52 @@ CheckRequest ParseCheckRequest(const Napi::CallbackInfo& info) {
   r.work = args::String(obj, "work");
   r.lower = args::Strings(obj, "lower");
   if (r.upper.empty() || r.work.empty()) throw Napi::TypeError::New(info.Env(), "upper and work must name directories");
+  // [lower specs, upper spec, work spec] when any layer is an image.
+  Napi::Value images = obj.Get("images");
+  if (!images.IsUndefined()) {
+    if (!images.IsArray()) throw Napi::TypeError::New(info.Env(), "images must be an array");
+    Napi::Array a = images.As<Napi::Array>();
+    Napi::Value lower = a.Get(0u);
+    if (lower.IsArray()) {
+      for (uint32_t i = 0; i < r.lower.size(); i++) {
+        r.images.lowerImages.push_back(ParseImageSpec(info.Env(), lower.As<Napi::Array>().Get(i), "lower[" + std::to_string(i) + "]"));
+      }
+    }
+    r.images.upperImage = ParseImageSpec(info.Env(), a.Get(1u), "upper");
+    r.images.workImage = ParseImageSpec(info.Env(), a.Get(2u), "work");
+    r.images.lower = r.lower;
+  }
   return r;
+}
+
+// Opens one slot: a directory by path, or a directory inside its mounted image (nothing is made).
+DirFacts Inspect(const std::string& path, const ImageSpec* spec, int slot, const std::vector<ImageMount>& images, const char* role, int index,
+                 UniqueFd* fd) {
+  if (slot < 0) return InspectDir(path, fd);
+  auto layer = OpenImageLayer(images[slot], *spec, role, index, slot, false);
+  if (!layer.error) *fd = std::move(layer.value.fd);
+  DirFacts facts = InspectOpened(path, fd->get(), layer.error.errnum);
+  facts.imageType = images[slot].info.type;
+  return facts;
 }
 
 Outcome<CheckReport> RunCheck(const CheckRequest& request) {
   CheckReport report;
+  // Images are mounted (detached) for the look, as a mount would, and gone
+  // when this returns; one that cannot be mounted is refused as by mount.
+  std::vector<ImageMount> images;
+  ImageSlots slots;
+  if (request.images.hasImages()) {
+    if (auto e = MountImages(request.images, &images, &slots)) return e;
+  }
   UniqueFd upper, work;
-  report.upper = InspectDir(request.upper, &upper);
-  report.work = InspectDir(request.work, &work);
-  for (const std::string& path : request.lower) {
+  report.upper = Inspect(request.upper, &request.images.upperImage, slots.upper, images, "upper", -1, &upper);
+  report.work = Inspect(request.work, &request.images.workImage, slots.work, images, "work", -1, &work);
+  for (size_t i = 0; i < request.lower.size(); i++) {
     UniqueFd lower;
-    report.lower.push_back(InspectDir(path, &lower));
+    int slot = i < slots.lower.size() ? slots.lower[i] : -1;
+    const ImageSpec* spec = slot < 0 ? nullptr : &request.images.lowerImages[i];
+    report.lower.push_back(Inspect(request.lower[i], spec, slot, images, "lower", static_cast<int>(i), &lower));
   }
   if (upper.valid() && work.valid()) {
     report.relation = RelateUpperAndWork(upper.get(), work.get());
@@ -89,6 +127,7 @@ Napi::Value DirToJs(Napi::Env env, const DirFacts& d) {
   out.Set("mountId", Napi::Number::New(env, static_cast<double>(d.mountId)));
   out.Set("fsMagic", Napi::Number::New(env, static_cast<double>(d.fsMagic)));
   out.Set("readOnly", d.readOnly);
+  if (!d.imageType.empty()) out.Set("imageType", d.imageType);
   return out;
 }
 

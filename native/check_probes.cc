@@ -175,18 +175,22 @@ Capability ProbeRenameWhiteout(int scratchFd) {
 }  // namespace
 
 DirFacts InspectDir(const std::string& path, UniqueFd* fd) {
+  fd->reset(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  return InspectOpened(path, fd->get(), fd->valid() ? 0 : errno);
+}
+
+DirFacts InspectOpened(const std::string& path, int fd, int openErrno) {
   DirFacts facts;
   facts.path = path;
-  fd->reset(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!fd->valid()) {
-    facts.openErrno = errno;
+  if (openErrno != 0) {
+    facts.openErrno = openErrno;
     return facts;
   }
-  facts.mountId = MountIdOf(fd->get());
+  facts.mountId = MountIdOf(fd);
   struct statfs sfs {};
-  if (::fstatfs(fd->get(), &sfs) == 0) facts.fsMagic = static_cast<uint64_t>(sfs.f_type);
+  if (::fstatfs(fd, &sfs) == 0) facts.fsMagic = static_cast<uint64_t>(sfs.f_type);
   struct statvfs svfs {};
-  if (::fstatvfs(fd->get(), &svfs) == 0) facts.readOnly = (svfs.f_flag & ST_RDONLY) != 0;
+  if (::fstatvfs(fd, &svfs) == 0) facts.readOnly = (svfs.f_flag & ST_RDONLY) != 0;
   return facts;
 }
 

@@ -25,6 +25,7 @@ struct DirFacts {
   uint64_t mountId = 0;    // statx's, matches mountinfo's first field
   uint64_t fsMagic = 0;    // statfs f_type
   bool readOnly = false;   // statvfs ST_RDONLY: the mount or the superblock is read-only
+  std::string imageType;   // the filesystem of the image file it lies in, when it is an image layer
 };
 
 struct WorkProbes {
@@ -35,6 +36,9 @@ struct WorkProbes {
 
 // Opens `path` (O_PATH) into *fd and says what it is.
 DirFacts InspectDir(const std::string& path, UniqueFd* fd);
+
+// The same for a directory already open (a layer inside an image); `openErrno` when it is not.
+DirFacts InspectOpened(const std::string& path, int fd, int openErrno);
 
 // Runs every probe inside a scratch directory it creates in `workFd` and removes.
 WorkProbes ProbeWorkDir(int workFd, const std::string& workPath);

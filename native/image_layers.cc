@@ -139,9 +139,9 @@ void DescribeImages(const OpenedLayers& layers, int overlayFd, MountResult* resu
   if (layers.images.empty()) return;
   for (const ImageMount& image : layers.images) result->images.push_back(image.info);
   struct statx stx {};
-  if (::statx(overlayFd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) == 0 && (stx.stx_mask & STATX_MNT_ID_UNIQUE)) {
-    result->uniqueMountId = stx.stx_mnt_id;
-  }
+  if (::statx(overlayFd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) != 0) return;
+  if (stx.stx_mask & STATX_MNT_ID_UNIQUE) result->uniqueMountId = stx.stx_mnt_id;
+  result->superblock = std::to_string(stx.stx_dev_major) + ":" + std::to_string(stx.stx_dev_minor);
 }
 
 std::string DetectImageType(int fd) {
@@ -178,7 +178,7 @@ SysError MountImages(const MountRequest& request, std::vector<ImageMount>* image
   return {};
 }
 
-Outcome<Layer> OpenImageLayer(const ImageMount& image, const ImageSpec& spec, const char* role, int index, int imageIndex) {
+Outcome<Layer> OpenImageLayer(const ImageMount& image, const ImageSpec& spec, const char* role, int index, int imageIndex, bool create) {
   // Beneath the image's root, whatever its symlinks say: an image must not
   // reach into the host's tree.
   struct open_how how {};
@@ -186,7 +186,7 @@ Outcome<Layer> OpenImageLayer(const ImageMount& image, const ImageSpec& spec, co
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
   const char* sub = spec.subdir.empty() ? "." : spec.subdir.c_str();
   int fd = sys::openat2(image.mount.get(), sub, &how);
-  if (fd < 0 && errno == ENOENT && image.info.writable && (std::string(role) == "upper" || std::string(role) == "work")) {
+  if (fd < 0 && errno == ENOENT && create && image.info.writable && (std::string(role) == "upper" || std::string(role) == "work")) {
     // The parent is opened beneath the root too, so mkdirat follows no symlink out.
     size_t slash = spec.subdir.rfind('/');
     std::string parent = slash == std::string::npos ? "." : spec.subdir.substr(0, slash);

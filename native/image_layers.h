@@ -26,7 +26,8 @@ SysError MountImages(const MountRequest& request, std::vector<ImageMount>* image
 
 // The layer `spec` names, opened beneath its image's root (never leaving it);
 // a missing upper or work directory in a writable image is made first.
-Outcome<Layer> OpenImageLayer(const ImageMount& image, const ImageSpec& spec, const char* role, int index, int imageIndex);
+// `create` false (check) makes nothing.
+Outcome<Layer> OpenImageLayer(const ImageMount& image, const ImageSpec& spec, const char* role, int index, int imageIndex, bool create = true);
 
 // Fills in what the mount made of images, and the overlay's unique mount id
 // (the key of the caller's record), when there were any.

@@ -54,6 +54,8 @@ std::vector<MountOption> ParseOptions(const Napi::CallbackInfo& info) {
   return out;
 }
 
+}  // namespace
+
 // [image, subdir, type] or undefined/null for a plain directory.
 ImageSpec ParseImageSpec(Napi::Env env, Napi::Value v, const std::string& field) {
   ImageSpec spec;
@@ -66,6 +68,8 @@ ImageSpec ParseImageSpec(Napi::Env env, Napi::Value v, const std::string& field)
   if (spec.image.empty()) throw Napi::TypeError::New(env, field + " image must not be empty");
   return spec;
 }
+
+namespace {
 
 std::vector<ImageSpec> ParseImageSpecs(Napi::Env env, Napi::Value v, const char* role, size_t count) {
   std::vector<ImageSpec> specs;
@@ -186,10 +190,10 @@ MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {
 }
 
 // [mechanism, mountId, warnings] and, when layers came from images,
-// [uniqueMountId, [[image, type, dev, ino, loop, writable], ...]]: a tuple
+// [uniqueMountId, [[image, type, dev, ino, loop, writable], ...], "major:minor"]: a tuple
 // for the same reason the request is one.
 Napi::Value MountResultToJs(Napi::Env env, const MountResult& result) {
-  Napi::Array out = Napi::Array::New(env, result.images.empty() ? 3 : 5);
+  Napi::Array out = Napi::Array::New(env, result.images.empty() ? 3 : 6);
   out.Set(0u, MechanismName(result.mechanism));
   out.Set(1u, Napi::Number::New(env, static_cast<double>(result.mountId)));
   Napi::Array warnings = Napi::Array::New(env, result.warnings.size());
@@ -210,6 +214,7 @@ Napi::Value MountResultToJs(Napi::Env env, const MountResult& result) {
     images.Set(i, row);
   }
   out.Set(4u, images);
+  out.Set(5u, result.superblock);
   return out;
 }
 

@@ -24,6 +24,9 @@ bool IsFsconfig(Mechanism m);
 // Opens the layers and, when asked, swaps the lower ones for idmapped clones.
 Outcome<OpenedLayers> PrepareLayers(const MountRequest& request, Mechanism* mechanism);
 
+// One image layer's [image, subdir, type] (undefined or null: a plain directory); `field` names it in a TypeError.
+ImageSpec ParseImageSpec(Napi::Env env, Napi::Value v, const std::string& field);
+
 // Reads a mount request from the positional arguments of mount_args.h (shared by mount and replace).
 MountRequest ParseMountRequest(const Napi::CallbackInfo& info);
 Napi::Value MountResultToJs(Napi::Env env, const MountResult& result);

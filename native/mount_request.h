@@ -75,6 +75,7 @@ struct MountResult {
   std::vector<std::string> warnings;  // the kernel's non-fatal messages
   std::vector<ImageInfo> images;      // each image mounted for it, once
   uint64_t uniqueMountId = 0;         // statx STATX_MNT_ID_UNIQUE (6.8+), only when there are images
+  std::string superblock;             // the overlay's device, "major:minor" as mountinfo shows it, only when there are images
 };
 
 }  // namespace ovl

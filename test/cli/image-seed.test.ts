@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t, { type Test } from 'tap';
-import { listMountsSync, mountSync } from '../../lib/index';
+import { kernelFeatures, listMountsSync, mountSync } from '../../lib/index';
 import { ovl } from '../helpers/cli';
 import { debugfsCat, debugfsList, loopBacking, loopsBackedBy, makeExt4, needsImages } from '../helpers/images';
 import { mountinfoLines } from '../helpers/live';
@@ -107,10 +107,13 @@ t.test('ovl: --lower-image and --lower stack in the order given; usage errors', 
   t.equal(s.read('m/f'), 'a');
   const [info] = JSON.parse(ovl(['ls', '--json', 'm'], { cwd: s.dir }).stdout) as Array<{ lower: string[] }>;
   t.same(info?.lower, [s.path('a'), s.path('b.img'), s.path('c')]);
-  // ovl replace takes the same flags: now the image is on top.
-  const rep = ovl(['replace', '--lower-image', 'b.img', '--lower', 'c', 'm'], { cwd: s.dir });
-  t.equal(rep.status, 0, rep.stderr);
-  t.equal(s.read('m/f'), 'b');
+  // ovl replace takes the same flags: now the image is on top (where the kernel can replace at all).
+  const k = kernelFeatures();
+  if (k.moveMountBeneath && k.lowerdirPlus) {
+    const rep = ovl(['replace', '--lower-image', 'b.img', '--lower', 'c', 'm'], { cwd: s.dir });
+    t.equal(rep.status, 0, rep.stderr);
+    t.equal(s.read('m/f'), 'b');
+  }
   t.equal(ovl(['umount', 'm'], { cwd: s.dir }).status, 0);
   t.same(loopsBackedBy(s.path('b.img')), []);
 

@@ -1,0 +1,91 @@
+// The record listMounts names image layers from: it never outlives its
+// overlay, is never taken for another mount's, and says when it is missing.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+import { listMounts, listMountsSync, mountSync, umountSync } from '../lib/index';
+import { makeExt4, makeSquashfs, needsImages } from './helpers/images';
+import { scratch, type Scratch } from './helpers/scratch';
+
+function recordsIn(s: Scratch): string {
+  const dir = s.path('records');
+  process.env.OVERLAY_NATIVE_RECORD_DIR = dir;
+  t.teardown(() => delete process.env.OVERLAY_NATIVE_RECORD_DIR);
+  return dir;
+}
+
+const recordFiles = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.json')) : []);
+
+t.test('a record outlives no overlay and names no other mount, even one with the same mount id on the same target', needsImages, async (t) => {
+  const s = scratch(t);
+  const dir = recordsIn(s);
+  s.write({ 'src/f': 'image', 'a/f': 'a', 'b/f': 'b' });
+  const image = makeSquashfs(s.path('src'), s.path('sq.img'));
+  const [target] = s.mkdirs('merged');
+  const first = mountSync({ lower: [{ image }, s.path('a')], target: target! });
+  t.equal(recordFiles(dir).length, 1, 'one record written');
+  // Unmounted behind the object's back: the record stays until a listing meets it.
+  umountSync(target!);
+  const second = mountSync({ lower: [s.path('a'), s.path('b')], target: target! });
+  const [listed] = listMountsSync({ target: target! });
+  t.same(listed?.lower, [s.path('a'), s.path('b')], 'the new mount is listed by its own layers');
+  t.notOk(listed?.images, 'no images claimed for it');
+  t.same(listed?.notes, []);
+  t.same(recordFiles(dir), [], `the stale record is removed (the old mount id was ${first.mountId}, the new ${second.mountId})`);
+  second.unmountSync();
+});
+
+t.test('unmounting through the OverlayMount removes its record; the Promise listing reads records too', needsImages, async (t) => {
+  const s = scratch(t);
+  const dir = recordsIn(s);
+  s.write({ 'src/f': 'x', 'a/f': 'a' });
+  const image = makeExt4(s.path('ex.img'), s.path('src'));
+  const [target] = s.mkdirs('merged');
+  const m = mountSync({ lower: [{ image }, s.path('a')], target: target! });
+  const [listed] = await listMounts({ target: target! });
+  t.same(listed?.lower, [image, s.path('a')]);
+  t.match(listed?.notes[0], { field: 'lower[0]', kind: 'image', note: /root of the ext4 image .*through \/dev\/loop\d+/ });
+  m.unmountSync();
+  t.same(recordFiles(dir), []);
+});
+
+t.test('without a unique mount id: a record is checked by superblock and loop devices, and dropped once they are gone', needsImages, async (t) => {
+  const s = scratch(t);
+  const dir = recordsIn(s);
+  s.write({ 'src/f': 'x', 'a/f': 'a' });
+  const image = makeSquashfs(s.path('src'), s.path('sq.img'));
+  const [target] = s.mkdirs('merged');
+  mountSync({ lower: [{ image }, s.path('a')], target: target! });
+  // What a kernel before 6.8 leaves: the same record, with no unique id, named by mount id and superblock.
+  const [file] = recordFiles(dir);
+  const record = JSON.parse(fs.readFileSync(path.join(dir, file!), 'utf8')) as { uniqueMountId: number; mountId: number; superblock: string };
+  fs.rmSync(path.join(dir, file!));
+  record.uniqueMountId = 0;
+  const fallback = path.join(dir, `m${record.mountId}-${record.superblock.replace(':', '_')}.json`);
+  fs.writeFileSync(fallback, JSON.stringify(record));
+  const [listed] = listMountsSync({ target: target! });
+  t.same(listed?.lower, [image, s.path('a')]);
+  t.match(listed?.notes[0]?.note, /matched by mount id, superblock and loop devices/);
+  // Gone behind its back, with a plain mount in its place: the record is not believed, and removed.
+  umountSync(target!);
+  const other = mountSync({ lower: [s.path('a'), s.path('src')], target: target! });
+  const [again] = listMountsSync({ target: target! });
+  t.same(again?.lower, [s.path('a'), s.path('src')]);
+  t.notOk(fs.existsSync(fallback), 'removed');
+  other.unmountSync();
+});
+
+t.test('a listing says when no record names a detached layer', needsImages, async (t) => {
+  const s = scratch(t);
+  const dir = recordsIn(s);
+  s.write({ 'src/f': 'x', 'a/f': 'a' });
+  const image = makeSquashfs(s.path('src'), s.path('sq.img'));
+  const [target] = s.mkdirs('merged');
+  const m = mountSync({ lower: [{ image }, s.path('a')], target: target! });
+  for (const f of recordFiles(dir)) fs.rmSync(path.join(dir, f));
+  const [listed] = listMountsSync({ target: target! });
+  // mountinfo shows the image layer as '/' (6.15+ by fd) or an fd name (the detour): never as the image.
+  t.not(listed?.lower[0], image);
+  t.match(listed?.notes[0], { field: 'lower[0]', kind: /^(detached|fd-name)$/ });
+  m.unmountSync();
+});
