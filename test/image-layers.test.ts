@@ -90,14 +90,13 @@ t.test('a mixed stack: squashfs, erofs, an ext4 subdirectory and a plain directo
 
   const [listed] = listMountsSync({ target: target! });
   t.same(listed?.lower, [img.squashfs, img.erofs, img.ext4, img.plain], 'listMounts names the image files');
+  // mountinfo's own name for each: the detached tree ('/', '/sub') on 6.15+, an fd name through the detour.
+  const imageNotes = listed?.notes.filter((n) => n.kind === 'image') ?? [];
   t.same(
-    listed?.notes.filter((n) => n.kind === 'image').map((n) => [n.field, n.kind, n.name]),
-    [
-      ['lower[0]', 'image', '/'],
-      ['lower[1]', 'image', '/'],
-      ['lower[2]', 'image', '/sub'],
-    ],
+    imageNotes.map((n) => n.field),
+    ['lower[0]', 'lower[1]', 'lower[2]'],
   );
+  imageNotes.forEach((n, i) => t.match(n.name, i === 2 ? /^(\/sub|\/proc\/self\/fd\/\d+)$/ : /^(\/|\/proc\/self\/fd\/\d+)$/));
   m.unmountSync();
   assertFreed(t, m, [img.squashfs, img.erofs, img.ext4], erofsBefore);
   t.same(newFds(fdsBefore, openFdLinks()), [], 'no fd left open');
