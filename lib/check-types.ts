@@ -1,3 +1,4 @@
+import type { LayerSource } from './image-layers';
 // The shape of check()'s answer, shared by the findings and the API.
 import type { KernelFeatures } from './native';
 
@@ -57,6 +58,8 @@ export interface DirectoryInfo {
   mountId: number;
   /** The mount or its filesystem is read-only. */
   readOnly: boolean;
+  /** For a layer inside an image file: the image and the directory inside it (its mount is detached: no mountPoint). */
+  image?: { image: string; path: string };
 }
 
 export type ProbeState = 'supported' | 'unsupported' | 'untested';
@@ -101,10 +104,11 @@ export interface CheckResult {
 }
 
 export interface CheckOptions {
-  upper: string;
-  work: string;
+  /** A directory, or `{ image, path, type? }` inside an image file (mounted detached for the look, as `mount` would). */
+  upper: LayerSource;
+  work: LayerSource;
   /** Lower layers to check too (each must open as a directory). */
-  lower?: string[];
+  lower?: LayerSource[];
   /** Judge for a `userxattr` mount: overlay's xattrs then live in `user.overlay.*`. */
   userxattr?: boolean;
 }

@@ -8,6 +8,7 @@ import type { CheckKernel, CheckOptions, CheckProbes, CheckResult, DirectoryInfo
 import { readMountinfo, type MountEntry } from './mount-table';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from './native';
 import { checkPath } from './validate';
+import { checkImageLayer, imageSpecs, isImageLayer, type NativeImageSpec } from './image-layers';
 
 export type * from './check-types';
 
@@ -23,17 +24,30 @@ function toRequest(options: CheckOptions): NativeCheckRequest {
   const lower = options.lower ?? [];
   if (!Array.isArray(lower)) throw new TypeError('lower must be an array of paths');
   if (options.userxattr !== undefined && typeof options.userxattr !== 'boolean') throw new TypeError('userxattr must be a boolean');
-  return {
-    upper: checkPath('upper', options.upper),
-    work: checkPath('work', options.work),
-    lower: lower.map((l, i) => checkPath(`lower[${i}]`, l)),
+  const layer = (field: string, value: unknown): [string, NativeImageSpec | null] => {
+    if (!isImageLayer(value)) return [checkPath(field, value), null];
+    const spec = checkImageLayer(field, value);
+    return [spec[0], spec];
   };
+  const [upper, upperImage] = layer('upper', options.upper);
+  const [work, workImage] = layer('work', options.work);
+  const request: NativeCheckRequest = { upper, work, lower: lower.map((l, i) => layer(`lower[${i}]`, l)[0]) };
+  const lowerImages = imageSpecs('lower', lower);
+  if (lowerImages || upperImage || workImage) request.images = [lowerImages ?? lower.map(() => null), upperImage, workImage];
+  return request;
 }
 
-function directoryInfo(facts: NativeDirFacts, mounts: Map<number, MountEntry>): DirectoryInfo {
+function imageOf(request: NativeCheckRequest, field: 'upper' | 'work' | number): DirectoryInfo['image'] {
+  const spec = field === 'upper' ? request.images?.[1] : field === 'work' ? request.images?.[2] : request.images?.[0][field];
+  return spec ? { image: spec[0], path: `/${spec[1] ?? ''}` } : undefined;
+}
+
+function directoryInfo(facts: NativeDirFacts, mounts: Map<number, MountEntry>, image?: DirectoryInfo['image']): DirectoryInfo {
   const info: DirectoryInfo = { path: facts.path, mountId: facts.mountId, readOnly: facts.readOnly };
+  if (image) Object.assign(info, { image, fstype: facts.imageType, source: image.image });
   const code = errnoCode(facts.openErrno);
   if (code) return { ...info, error: code };
+  if (image) return info; // a detached mount: in no mountinfo
   const mount = mounts.get(facts.mountId);
   if (mount) Object.assign(info, { fstype: mount.fstype, source: mount.source, mountPoint: mount.mountPoint });
   return info;
@@ -59,11 +73,11 @@ function kernelInfo(report: NativeCheckReport): CheckKernel {
   return { ...features, release, xattrWhiteouts, xattrWhiteoutsFrom: 'probe' };
 }
 
-function interpret(options: CheckOptions, report: NativeCheckReport): CheckResult {
+function interpret(options: CheckOptions, request: NativeCheckRequest, report: NativeCheckReport): CheckResult {
   const mounts = readMountinfo();
-  const upper = directoryInfo(report.upper, mounts);
-  const work = directoryInfo(report.work, mounts);
-  const lower = report.lower.map((l) => directoryInfo(l, mounts));
+  const upper = directoryInfo(report.upper, mounts, imageOf(request, 'upper'));
+  const work = directoryInfo(report.work, mounts, imageOf(request, 'work'));
+  const lower = report.lower.map((l, i) => directoryInfo(l, mounts, imageOf(request, i)));
   const p = report.probes;
   const probes: CheckProbes = {
     dType: probeResult(p.dType),
@@ -86,11 +100,11 @@ function interpret(options: CheckOptions, report: NativeCheckReport): CheckResul
  */
 export async function check(options: CheckOptions): Promise<CheckResult> {
   const request = toRequest(options);
-  return interpret(options, await native.checkOverlay(request));
+  return interpret(options, request, await native.checkOverlay(request));
 }
 
 /** Synchronous twin of {@link check}. */
 export function checkSync(options: CheckOptions): CheckResult {
   const request = toRequest(options);
-  return interpret(options, native.checkOverlaySync(request));
+  return interpret(options, request, native.checkOverlaySync(request));
 }

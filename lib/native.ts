@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
 import { OverlayError, type OverlayErrorInfo } from './errors';
 import type { NativeIdmap } from './idmap';
-import type { NativeImages } from './image-layers';
+import type { NativeImages, NativeImageSpec } from './image-layers';
 
 export type MechanismName = 'fsconfig-fd' | 'fsconfig-path' | 'mount' | 'mount-fd-path' | 'mount-fd-relative';
 
@@ -95,6 +95,8 @@ export interface NativeCheckRequest {
   upper: string;
   work: string;
   lower: string[];
+  /** [lower specs, upper spec, work spec] when any layer is an image. */
+  images?: [Array<NativeImageSpec | null>, NativeImageSpec | null, NativeImageSpec | null];
 }
 
 /** One probe's answer; errno (positive) says why it was refused or not tried. */
@@ -111,6 +113,8 @@ export interface NativeDirFacts {
   /** statfs f_type. */
   fsMagic: number;
   readOnly: boolean;
+  /** The image's filesystem, for a layer inside an image file. */
+  imageType?: string;
 }
 
 export interface NativeCheckReport {

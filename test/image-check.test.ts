@@ -1,0 +1,38 @@
+// check() takes image layers as mount does: the images are mounted detached
+// for the look and gone when it returns; nothing is made in them.
+import t from 'tap';
+import { check, checkSync } from '../lib/index';
+import { debugfsList, loopsBackedBy, makeExt4, makeSquashfs, needsImages } from './helpers/images';
+import { scratch } from './helpers/scratch';
+
+t.test('check: upper and work in an ext4 image, a squashfs lower; nothing left, nothing made', needsImages, async (t) => {
+  const s = scratch(t);
+  s.write({ 'src/upper/keep': '', 'src/work/.keep': '', 'lower/f': '' });
+  const rw = makeExt4(s.path('rw.img'), s.path('src'));
+  const ro = makeSquashfs(s.path('lower'), s.path('lower.sq'));
+  const r = checkSync({ upper: { image: rw, path: 'upper' }, work: { image: rw, path: 'work' }, lower: [{ image: ro }] });
+  t.ok(r.ok, JSON.stringify(r.findings.filter((f) => f.status !== 'ok' && f.status !== 'info')));
+  t.match(r.upper, { path: rw, fstype: 'ext4', image: { image: rw, path: '/upper' }, readOnly: false });
+  t.match(r.lower[0], { path: ro, fstype: 'squashfs', readOnly: true });
+  t.equal(r.probes.trustedXattr.state, 'supported', 'the probes ran inside the image');
+  t.same(loopsBackedBy(rw), []);
+  t.same(loopsBackedBy(ro), []);
+  t.same([...debugfsList(rw, '/work').keys()].filter((n) => n !== '.' && n !== '..'), ['.keep'], 'the probes left nothing in work');
+});
+
+t.test('check: a missing directory inside the image is a finding, not made; a read-only image as upper fails', needsImages, async (t) => {
+  const s = scratch(t);
+  s.write({ 'src/f': '' });
+  const rw = makeExt4(s.path('rw.img'));
+  const ro = makeSquashfs(s.path('src'), s.path('ro.sq'));
+  const r = await check({ upper: { image: rw, path: 'upper' }, work: { image: rw, path: 'work' } });
+  t.equal(r.ok, false);
+  t.match(r.upper, { error: 'ENOENT', image: { path: '/upper' } });
+  t.notOk(debugfsList(rw, '/').has('upper'), 'check made nothing');
+  const sq = await check({ upper: { image: ro }, work: { image: rw } });
+  t.equal(sq.ok, false);
+  t.ok(sq.findings.some((f) => f.status === 'fail'), 'a squashfs upper with work elsewhere fails');
+  t.same(loopsBackedBy(rw), []);
+  t.same(loopsBackedBy(ro), []);
+  await t.rejects(check({ upper: { image: s.path('missing.img') }, work: s.dir }), { code: 'ENOENT', field: 'upper' }, 'an image that cannot be mounted is refused, as by mount');
+});
