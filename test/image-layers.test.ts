@@ -247,3 +247,13 @@ t.test('overlay itself refusing the stack (overlapping layers in one image) leav
     t.same(newFds(fdsBefore, openFdLinks()), [], `${mechanism}: no fd left`);
   }
 });
+
+t.test('idmapped image layers: each layer inside an image cloned and idmapped like a directory', needsImages, async (t) => {
+  const s = scratch(t);
+  const img = makeImages(s);
+  const [target] = s.mkdirs('merged');
+  const m = mountSync({ lower: [{ image: img.ext4, path: 'sub' }, img.plain], idmap: { uidMap: [[0, 100000, 65536]] }, target: target! });
+  t.equal(fs.statSync(`${target}/only-ex`).uid, 100000, "the image's root-owned file shows as 100000");
+  m.unmountSync();
+  assertFreed(t, m, [img.ext4], erofsSuperblocks());
+});
