@@ -2,9 +2,11 @@
 // handed to overlay, with nothing but the overlay ever in the mount table and
 // nothing (loop device, image superblock, fd) left after an unmount, plain or
 // lazy, or after any failure.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { kernelFeatures, listMountsSync, mount, mountSync, type MechanismName, type OverlayMount } from '../lib/index';
+import { kernelFeatures, listMountsSync, mount, mountSync, replace, replaceSync, type MechanismName, type OverlayMount } from '../lib/index';
 import { erofsSuperblocks, loopBacking, loopsBackedBy, makeErofs, makeExt4, makeSquashfs, needsImages } from './helpers/images';
 import { newFds, openFdLinks } from './helpers/live';
 import { scratch, type Scratch } from './helpers/scratch';
@@ -256,4 +258,33 @@ t.test('idmapped image layers: each layer inside an image cloned and idmapped li
   t.equal(fs.statSync(`${target}/only-ex`).uid, 100000, "the image's root-owned file shows as 100000");
   m.unmountSync();
   assertFreed(t, m, [img.ext4], erofsSuperblocks());
+});
+
+t.test('replacing an erofs stack with a squashfs one and back: a reader through the target never fails', { skip: needsImages.skip || noReplace }, async (t) => {
+  const s = scratch(t);
+  s.write({ 'a/f': 'A', 'b/f': 'B', 'base/x': '' });
+  const [aImage, bImage] = [makeErofs(s.path('a'), s.path('a.erofs')), makeSquashfs(s.path('b'), s.path('b.sq'))];
+  const a = { lower: [{ image: aImage }, s.path('base')] };
+  const b = { lower: [{ image: bImage }, s.path('base')] };
+  const [target] = s.mkdirs('merged');
+  let current = mountSync({ ...a, target: target! });
+  const stop = s.path('stop');
+  const reader = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'replace-reader.js'), path.join(target!, 'f'), stop], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  reader.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => reader.on('close', resolve));
+  while (!fs.existsSync(`${stop}.ready`)) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 30; i++) {
+    const next = i % 2 === 0 ? b : a;
+    current = i % 3 === 0 ? replaceSync(target!, next) : await replace(target!, next);
+  }
+  fs.writeFileSync(stop, '');
+  t.equal(await exited, 0);
+  const result = JSON.parse(out) as { reads: number; seen: Record<string, number>; errors: Record<string, number> };
+  t.comment(`reader: ${JSON.stringify(result)}`);
+  t.same(result.errors, {}, 'the reader never saw an error');
+  t.ok(result.seen.A! > 0 && result.seen.B! > 0, 'and it saw both stacks');
+  t.same(loopsBackedBy(bImage), [], 'the squashfs stack replaced last is freed');
+  current.unmountSync();
+  t.same(loopsBackedBy(aImage), []);
 });
