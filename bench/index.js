@@ -47,7 +47,7 @@ const PLANS = {
     scalingBudget: 20,
     eventLoopMounts: 20,
     liveIterations: 5,
-    imageCounts: [1, 10],
+    imageCounts: [1],
     imageBudget: 2,
     imageRounds: 1,
   },

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import t from 'tap';
+import { whyNoImages } from './helpers/images';
 import { kernelFeatures } from '../lib/index';
 import { needsOverlay } from './helpers/scratch';
 
@@ -27,6 +28,7 @@ t.test('npm run bench -- --quick --json prints one result object per line', need
   const k = kernelFeatures();
   if (k.moveMountBeneath && k.lowerdirPlus) expectedNames.push('replaceSync', 'await replace', 'C reference, replace');
   if (k.lowerdirPlus) expectedNames.push('idmapped mountSync + unmountSync', 'C reference, idmapped mount+umount');
+  if (!whyNoImages()) for (const type of ['erofs', 'squashfs', 'ext4']) expectedNames.push(`1 ${type} images, mountSync+unmountSync`, `1 ${type} images, C reference`);
   for (const expected of expectedNames) {
     t.ok(names.includes(expected), `has "${expected}"`);
   }
