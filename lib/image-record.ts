@@ -149,11 +149,14 @@ function* writeWalk(request: NativeMountRequest, result: NativeMountResult): Wal
     yield* step(mkdirStep(recordDir()));
     yield* step(writeStep(`${file}.tmp`, JSON.stringify(record)));
     yield* step(renameStep(`${file}.tmp`, file));
-    return undefined;
   } catch (err) {
     return `no record of the image layers: ${(err as Error).message}`;
   }
+  // Records of overlays unmounted elsewhere (umount(8), ovl umount) go here, or at the next listing.
+  yield* liveWalk();
+  return undefined;
 }
+
 
 /**
  * Writes the record of a mount that used images. A failure to write does not

@@ -89,3 +89,18 @@ t.test('a listing says when no record names a detached layer', needsImages, asyn
   t.match(listed?.notes[0], { field: 'lower[0]', kind: /^(detached|fd-name)$/ });
   m.unmountSync();
 });
+
+t.test('the next image mount drops records of overlays unmounted elsewhere', needsImages, async (t) => {
+  const s = scratch(t);
+  const dir = recordsIn(s);
+  s.write({ 'src/f': 'x', 'a/f': 'a' });
+  const image = makeSquashfs(s.path('src'), s.path('sq.img'));
+  const [one, two] = s.mkdirs('one', 'two');
+  mountSync({ lower: [{ image }, s.path('a')], target: one! });
+  umountSync(one!); // as umount(8) or ovl umount would: the record stays for now
+  t.equal(recordFiles(dir).length, 1);
+  const m = mountSync({ lower: [{ image }, s.path('a')], target: two! });
+  t.equal(recordFiles(dir).length, 1, "only the new mount's record is left");
+  m.unmountSync();
+  t.same(recordFiles(dir), []);
+});
