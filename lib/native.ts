@@ -172,8 +172,8 @@ export interface NativeBinding {
   umountOverlaySync(target: string, flags: number, ownMountId?: number, ownUniqueId?: number): undefined | [number, boolean];
   /** Whether the mount with this unique id is in this mount namespace; undefined when the kernel cannot say (before 6.8). */
   uniqueMountExists(uniqueMountId: number): boolean | undefined;
-  /** [mountId, uniqueMountId (0 before 6.8), is a mount root] of the topmost mount at `path`. */
-  mountAt(path: string): [number, number, boolean];
+  /** [mountId, uniqueMountId (0 before 6.8), is a mount root] of the topmost mount at `path`; `uniqueOnly` leaves mountId 0 where the unique id is known. */
+  mountAt(path: string, uniqueOnly?: boolean): [number, number, boolean];
   kernelFeatures(): KernelFeatures;
   checkOverlay(request: NativeCheckRequest): Promise<NativeCheckReport>;
   checkOverlaySync(request: NativeCheckRequest): NativeCheckReport;

@@ -108,9 +108,11 @@ export class OverlayMount implements AsyncDisposable, Disposable {
 
   #checkOnTop(): void {
     if (this.#released) throw this.#notMine(undefined);
-    const [topId, topUnique, isMountRoot] = native.mountAt(this.target);
-    const own = this.uniqueMountId !== 0 && topUnique !== 0 ? topUnique === this.uniqueMountId : topId === this.mountId;
-    if (!isMountRoot || !own || !this.mounted) throw this.#notMine([topId, isMountRoot]);
+    const [topId, topUnique, isMountRoot] = native.mountAt(this.target, this.uniqueMountId !== 0);
+    // A unique id is never reused, so a match is this very mount; a short one must also still be mounted.
+    const own = this.uniqueMountId !== 0 && topUnique !== 0 ? topUnique === this.uniqueMountId : topId === this.mountId && this.mounted;
+    if (isMountRoot && own) return;
+    throw this.#notMine([topId !== 0 ? topId : native.mountAt(this.target)[0], isMountRoot]);
   }
 
   /** The refusal, saying what is on the target now. */

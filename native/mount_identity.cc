@@ -34,22 +34,32 @@ bool StatxMount(int dirfd, const char* path, int flags, unsigned mask, struct st
 
 }  // namespace
 
+static_assert(sizeof(MntIdReq) == 24, "mnt_id_req, version 0");
+
 uint64_t UniqueMountIdOf(int fd) {
   struct statx stx;
   return StatxMount(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) ? stx.stx_mnt_id : 0;
 }
 
-MountIdentity MountAt(const std::string& path, bool followSymlinks) {
+bool IsMountRoot(const struct statx& stx) {
+  return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+MountIdentity MountAt(const std::string& path, bool followSymlinks, bool uniqueOnly) {
   MountIdentity out;
   int flags = followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW;
   struct statx stx;
-  if (StatxMount(AT_FDCWD, path.c_str(), flags, STATX_MNT_ID_UNIQUE, &stx)) out.unique = stx.stx_mnt_id;
+  if (StatxMount(AT_FDCWD, path.c_str(), flags, STATX_MNT_ID_UNIQUE, &stx)) {
+    out.unique = stx.stx_mnt_id;
+    out.isRoot = IsMountRoot(stx);
+    if (uniqueOnly) return out;
+  }
   if (!StatxMount(AT_FDCWD, path.c_str(), flags, STATX_MNT_ID, &stx)) {
     out.errnum = errno != 0 ? errno : ENOSYS;
     return out;
   }
   out.id = stx.stx_mnt_id;
-  out.isRoot = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+  out.isRoot = IsMountRoot(stx);
   return out;
 }
 

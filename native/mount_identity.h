@@ -19,8 +19,9 @@ struct MountIdentity {
 // The unique id of fd's mount, 0 when the kernel has none.
 uint64_t UniqueMountIdOf(int fd);
 
-// The topmost mount at `path`, as umount2 would find it.
-MountIdentity MountAt(const std::string& path, bool followSymlinks);
+// The topmost mount at `path`, as umount2 would find it: both ids, or with
+// `uniqueOnly` just the unique one (one statx instead of two, for a check).
+MountIdentity MountAt(const std::string& path, bool followSymlinks, bool uniqueOnly = false);
 
 // Whether the mount with this unique id is still in the caller's mount
 // namespace (statmount, 6.8+): 1 yes, 0 no, -1 the kernel cannot say.

@@ -59,7 +59,10 @@ bool IsOwn(const UmountRequest& r, const MountIdentity& top) {
 Outcome<UmountResult> RunUmount(const UmountRequest& r) {
   UmountResult result;
   if (r.ownId != 0 || r.ownUnique != 0) {
-    result.found = MountAt(r.target, !(r.flags & UMOUNT_NOFOLLOW));
+    bool follow = !(r.flags & UMOUNT_NOFOLLOW);
+    result.found = MountAt(r.target, follow, r.ownUnique != 0);
+    // A unique id that does not match: read the short one too, to say what is there.
+    if (result.found.unique != 0 && !IsOwn(r, result.found)) result.found = MountAt(r.target, follow);
     if (result.found.errnum != 0) {
       errno = result.found.errnum;
       return SysError::FromErrno("statx", r.target, "target");
@@ -89,10 +92,12 @@ Napi::Value MountExistsToJs(const Napi::CallbackInfo& info) {
   return exists < 0 ? info.Env().Undefined() : Napi::Boolean::New(info.Env(), exists == 1);
 }
 
-// [mountId, uniqueMountId, isMountRoot] of the topmost mount at a path, as umount2 would find it.
+// [mountId, uniqueMountId, isMountRoot] of the topmost mount at a path, as
+// umount2 would find it; with a true second argument only the unique id
+// where the kernel has one (mountId is then 0).
 Napi::Value MountAtToJs(const Napi::CallbackInfo& info) {
   std::string path = args::StringAt(info, 0, "path");
-  MountIdentity found = MountAt(path, true);
+  MountIdentity found = MountAt(path, true, info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value());
   if (found.errnum != 0) {
     errno = found.errnum;
     throw Napi::Error(info.Env(), MakeJsError(info.Env(), SysError::FromErrno("statx", path)));
