@@ -6,6 +6,7 @@ import { getSystemErrorMap } from 'node:util';
 import { findingsFor } from './check-findings';
 import type { CheckKernel, CheckOptions, CheckProbes, CheckResult, DirectoryInfo, ProbeResult } from './check-types';
 import { checkBoolean, checkKnownKeys, checkPath, checkPaths, typeError } from './checks';
+import { withProbeState } from './kernel';
 import { readMountTable, type MountTableEntry } from './mount-table';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from './native';
 
@@ -55,7 +56,8 @@ function releaseAtLeast(release: string, major: number, minor: number): boolean 
 
 function kernelInfo(report: NativeCheckReport): CheckKernel {
   const release = os.release();
-  const { xattrWhiteouts, ...features } = report.kernel;
+  const { xattrWhiteouts, ...native } = report.kernel;
+  const features = withProbeState(native);
   if (xattrWhiteouts === null) return { ...features, release, xattrWhiteouts: releaseAtLeast(release, 6, 7), xattrWhiteoutsFrom: 'kernel-version' };
   return { ...features, release, xattrWhiteouts, xattrWhiteoutsFrom: 'probe' };
 }

@@ -1,3 +1,4 @@
+import { explainBusyLayer } from './busy-layers';
 import type { MountOptions } from './mount-options';
 import { toNativeRequest } from './mount-request';
 import { mountOverlay, mountOverlaySync } from './native-mount';
@@ -9,11 +10,19 @@ import { OverlayMount } from './overlay-mount';
  */
 export async function mount(options: MountOptions): Promise<OverlayMount> {
   const request = toNativeRequest(options);
-  return new OverlayMount(request.target, await mountOverlay(request));
+  try {
+    return new OverlayMount(request.target, await mountOverlay(request));
+  } catch (err) {
+    throw explainBusyLayer(err, request);
+  }
 }
 
 /** Synchronous twin of {@link mount}. */
 export function mountSync(options: MountOptions): OverlayMount {
   const request = toNativeRequest(options);
-  return new OverlayMount(request.target, mountOverlaySync(request));
+  try {
+    return new OverlayMount(request.target, mountOverlaySync(request));
+  } catch (err) {
+    throw explainBusyLayer(err, request);
+  }
 }

@@ -71,8 +71,8 @@ export interface NativeMountResult {
 /** [mechanism, mountId, warnings, uniqueMountId], as the addon returns a mount (lib/native-mount.ts unpacks it). */
 export type PackedMountResult = [string, number, string[], number];
 
-/** What this kernel's overlay accepts, probed once per process. */
-export interface KernelFeatures {
+/** What this kernel's overlay accepts, probed once per process (lib/kernel.ts adds whether it could be). */
+export interface NativeKernelFeatures {
   newMountApi: boolean;
   overlayParsesParams: boolean;
   lowerdirPlus: boolean;
@@ -120,7 +120,7 @@ export interface NativeCheckReport {
   };
   /** Entries of work/work/incompat; errno when it exists but could not be read. */
   incompat: { errno: number; entries: string[] };
-  kernel: KernelFeatures & { xattrWhiteouts: boolean | null };
+  kernel: NativeKernelFeatures & { xattrWhiteouts: boolean | null };
 }
 
 /** How a path beneath a root is resolved: openat2 (5.6+) or a walk, one component at a time. */
@@ -174,7 +174,7 @@ export interface NativeBinding {
   uniqueMountExists(uniqueMountId: number): boolean | undefined;
   /** [mountId, uniqueMountId (0 before 6.8), is a mount root] of the topmost mount at `path`; `uniqueOnly` leaves mountId 0 where the unique id is known. */
   mountAt(path: string, uniqueOnly?: boolean): [number, number, boolean];
-  kernelFeatures(): KernelFeatures;
+  kernelFeatures(): NativeKernelFeatures;
   checkOverlay(request: NativeCheckRequest): Promise<NativeCheckReport>;
   checkOverlaySync(request: NativeCheckRequest): NativeCheckReport;
   whiteout(request: NativeWhiteoutRequest): Promise<void>;

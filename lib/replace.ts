@@ -1,6 +1,7 @@
 // Atomic replacement of a running overlay: the new stack goes beneath the
 // old one and the old one is then detached, so no lookup through the target
 // ever finds it empty.
+import { explainBusyLayer } from './busy-layers';
 import { toReplaceRequest } from './mount-request';
 import { replaceOverlay, replaceOverlaySync } from './native-mount';
 import { OverlayMount, type ReplaceOptions } from './overlay-mount';
@@ -15,11 +16,19 @@ export type { ReplaceOptions } from './overlay-mount';
  */
 export async function replace(target: string, options: ReplaceOptions): Promise<OverlayMount> {
   const request = toReplaceRequest(options, target);
-  return new OverlayMount(request.target, await replaceOverlay(request));
+  try {
+    return new OverlayMount(request.target, await replaceOverlay(request));
+  } catch (err) {
+    throw explainBusyLayer(err, request);
+  }
 }
 
 /** Synchronous twin of {@link replace}. */
 export function replaceSync(target: string, options: ReplaceOptions): OverlayMount {
   const request = toReplaceRequest(options, target);
-  return new OverlayMount(request.target, replaceOverlaySync(request));
+  try {
+    return new OverlayMount(request.target, replaceOverlaySync(request));
+  } catch (err) {
+    throw explainBusyLayer(err, request);
+  }
 }
