@@ -3,7 +3,7 @@
 // image once, detached, and opens `path` beneath its root.
 import * as path from 'node:path';
 import { invalid } from './errors';
-import { checkChoice, checkPath, typeError } from './validate';
+import { checkArray, checkChoice, checkKnownKeys, checkPath, isNormalAbsolute, typeError } from './args';
 
 /** The filesystems an image layer may hold; left out, the superblock says. */
 export type ImageType = 'ext4' | 'erofs' | 'squashfs';
@@ -45,10 +45,10 @@ function checkInside(field: string, value: unknown): string | undefined {
 }
 
 /** Validates one image layer; `field` is the layer's ('lower[2]'). */
+const IMAGE_KEYS: ReadonlySet<string> = new Set(['image', 'path', 'type']);
+
 export function checkImageLayer(field: string, value: ImageLayer): NativeImageSpec {
-  for (const key of Object.keys(value)) {
-    if (key !== 'image' && key !== 'path' && key !== 'type') throw invalid(`${field}.${key}`, 'is not an image layer option (image, path, type)');
-  }
+  checkKnownKeys(value, IMAGE_KEYS, 'an image layer', `${field}.`);
   const image = checkPath(`${field}.image`, value.image);
   const inside = checkInside(`${field}.path`, value.path);
   const type = checkChoice<ImageType>(`${field}.type`, value.type, IMAGE_TYPES);
@@ -65,4 +65,22 @@ export function imageSpecs(field: string, layers: readonly unknown[]): Array<Nat
     specs[i] = checkImageLayer(`${field}[${i}]`, layer);
   }
   return specs;
+}
+
+/**
+ * A list of layers: each a directory made absolute, or an image layer, which
+ * stands in the list by its image's path (its spec is read by imageSpecs).
+ */
+export function checkLayerPaths(field: string, value: unknown): string[] {
+  if (value === undefined) return [];
+  const items = checkArray(field, value, 'an array of paths');
+  // The field name is built only for a layer that needs more than the fast check.
+  return items.map((item, i) => (isNormalAbsolute(item) ? item : isImageLayer(item) ? checkPath(`${field}[${i}].image`, item.image) : checkPath(`${field}[${i}]`, item)));
+}
+
+/** upper or work: a directory, or a directory inside an image. */
+export function checkLayer(field: string, value: unknown): [string, NativeImageSpec | null] {
+  if (!isImageLayer(value)) return [checkPath(field, value), null];
+  const spec = checkImageLayer(field, value);
+  return [spec[0], spec];
 }

@@ -238,3 +238,17 @@ function* liveWalk(): Walk<Map<number, LiveRecord>> {
 
 export const liveRecordsSync = (): Map<number, LiveRecord> => runSync(liveWalk());
 export const liveRecords = (): Promise<Map<number, LiveRecord>> => runAsync(liveWalk());
+
+/** The result, with the record of its images written; a record that could not be written is one more warning. */
+export function withRecordSync(request: NativeMountRequest, result: NativeMountResult): NativeMountResult {
+  const warning = request.images ? writeRecordSync(request, result) : undefined;
+  if (warning !== undefined) result.warnings.push(warning);
+  return result;
+}
+
+/** Promise twin of {@link withRecordSync}. */
+export async function withRecord(request: NativeMountRequest, result: NativeMountResult): Promise<NativeMountResult> {
+  const warning = request.images ? await writeRecord(request, result) : undefined;
+  if (warning !== undefined) result.warnings.push(warning);
+  return result;
+}

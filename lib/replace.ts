@@ -1,14 +1,13 @@
 // Atomic replacement of a running overlay: the new stack goes beneath the
 // old one and the old one is then detached, so no lookup through the target
 // ever finds it empty.
-import { mounted, type OverlayMount } from './mount';
-import { writeRecord, writeRecordSync } from './image-record';
-import type { MountOptions } from './mount-options';
+import { explainBusyLayer } from './busy-layers';
+import { toReplaceRequest } from './mount-request';
 import { replaceOverlay, replaceOverlaySync } from './native-mount';
-import { toNativeRequest } from './validate';
+import { OverlayMount, type ReplaceOptions } from './overlay-mount';
+import { withRecord, withRecordSync } from './image-record';
 
-/** The new stack: everything `mount` takes except the target. */
-export type ReplaceOptions = Omit<MountOptions, 'target'>;
+export type { ReplaceOptions } from './overlay-mount';
 
 /**
  * Replaces the overlay mounted on `target` with a new one (Linux 6.5+,
@@ -17,14 +16,20 @@ export type ReplaceOptions = Omit<MountOptions, 'target'>;
  * the old overlay stays mounted and nothing else is left.
  */
 export async function replace(target: string, options: ReplaceOptions): Promise<OverlayMount> {
-  const request = toNativeRequest(options, target);
-  const result = await replaceOverlay(request);
-  return mounted(request, result, request.images ? await writeRecord(request, result) : undefined);
+  const request = toReplaceRequest(options, target);
+  try {
+    return new OverlayMount(request.target, await withRecord(request, await replaceOverlay(request)));
+  } catch (err) {
+    throw explainBusyLayer(err, request);
+  }
 }
 
 /** Synchronous twin of {@link replace}. */
 export function replaceSync(target: string, options: ReplaceOptions): OverlayMount {
-  const request = toNativeRequest(options, target);
-  const result = replaceOverlaySync(request);
-  return mounted(request, result, request.images ? writeRecordSync(request, result) : undefined);
+  const request = toReplaceRequest(options, target);
+  try {
+    return new OverlayMount(request.target, withRecordSync(request, replaceOverlaySync(request)));
+  } catch (err) {
+    throw explainBusyLayer(err, request);
+  }
 }

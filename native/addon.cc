@@ -11,7 +11,7 @@ void InitWhiteout(Napi::Env env, Napi::Object exports);
 void InitRemount(Napi::Env env, Napi::Object exports);
 void InitReplace(Napi::Env env, Napi::Object exports);
 void InitXattrs(Napi::Env env, Napi::Object exports);
-void InitMountIdentity(Napi::Env env, Napi::Object exports);
+void InitImageRecordLookup(Napi::Env env, Napi::Object exports);
 }  // namespace ovl
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -23,7 +23,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitRemount(env, exports);
   ovl::InitReplace(env, exports);
   ovl::InitXattrs(env, exports);
-  ovl::InitMountIdentity(env, exports);
+  ovl::InitImageRecordLookup(env, exports);
   return exports;
 }
 

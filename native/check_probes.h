@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "probe_xattr_whiteout.h"
 #include "unique_fd.h"
 
 namespace ovl {
@@ -31,7 +32,8 @@ struct DirFacts {
 struct WorkProbes {
   int scratchErrno = 0;  // could not create the scratch directory in work
   Capability dType, trustedXattr, userXattr, tmpfile, renameWhiteout;
-  std::vector<std::string> leftovers;  // scratch entries that could not be removed
+  Tristate xattrWhiteouts = Tristate::Unknown;  // the kernel's answer, from layers built in the scratch directory
+  std::vector<std::string> leftovers;  // scratch entries (this run's or a killed run's) that could not be removed
 };
 
 // Opens `path` (O_PATH) into *fd and says what it is.
@@ -40,7 +42,8 @@ DirFacts InspectDir(const std::string& path, UniqueFd* fd);
 // The same for a directory already open (a layer inside an image); `openErrno` when it is not.
 DirFacts InspectOpened(const std::string& path, int fd, int openErrno);
 
-// Runs every probe inside a scratch directory it creates in `workFd` and removes.
+// Removes what a killed earlier check left in work, then runs every probe
+// inside a scratch directory it creates in `workFd` and removes.
 WorkProbes ProbeWorkDir(int workFd, const std::string& workPath);
 
 // Entries of work/work/incompat: the kernel refuses to mount over any of them

@@ -16,10 +16,6 @@ namespace ovl {
 namespace {
 
 // Where each filesystem keeps its magic number (little-endian on disk).
-#ifndef STATX_MNT_ID_UNIQUE
-#define STATX_MNT_ID_UNIQUE 0x00004000U
-#endif
-
 constexpr off_t kSuperblockRead = 2048;
 constexpr uint32_t kSquashfsMagic = 0x73717368;  // "hsqs" at 0
 constexpr uint32_t kErofsMagic = 0xE0F5E1E2;     // at 1024
@@ -139,8 +135,7 @@ void DescribeImages(const OpenedLayers& layers, int overlayFd, MountResult* resu
   if (layers.images.empty()) return;
   for (const ImageMount& image : layers.images) result->images.push_back(image.info);
   struct statx stx {};
-  if (::statx(overlayFd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) != 0) return;
-  if (stx.stx_mask & STATX_MNT_ID_UNIQUE) result->uniqueMountId = stx.stx_mnt_id;
+  if (::statx(overlayFd, "", AT_EMPTY_PATH, 0, &stx) != 0) return;
   result->superblock = std::to_string(stx.stx_dev_major) + ":" + std::to_string(stx.stx_dev_minor);
 }
 

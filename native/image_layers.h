@@ -29,8 +29,8 @@ SysError MountImages(const MountRequest& request, std::vector<ImageMount>* image
 // `create` false (check) makes nothing.
 Outcome<Layer> OpenImageLayer(const ImageMount& image, const ImageSpec& spec, const char* role, int index, int imageIndex, bool create = true);
 
-// Fills in what the mount made of images, and the overlay's unique mount id
-// (the key of the caller's record), when there were any.
+// Fills in what the mount made of images, and the overlay's superblock
+// device (part of the caller's record), when there were any.
 void DescribeImages(const OpenedLayers& layers, int overlayFd, MountResult* result);
 
 // The filesystem type a superblock says, or "" when it is none we mount.

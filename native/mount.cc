@@ -189,18 +189,18 @@ MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// [mechanism, mountId, warnings] and, when layers came from images,
-// [uniqueMountId, [[image, type, dev, ino, loop, writable], ...], "major:minor"]: a tuple
-// for the same reason the request is one.
+// [mechanism, mountId, warnings, uniqueMountId] and, when layers came from images,
+// [[image, type, dev, ino, loop, writable], ...] and the overlay's "major:minor":
+// a tuple for the same reason the request is one.
 Napi::Value MountResultToJs(Napi::Env env, const MountResult& result) {
-  Napi::Array out = Napi::Array::New(env, result.images.empty() ? 3 : 6);
+  Napi::Array out = Napi::Array::New(env, result.images.empty() ? 4 : 6);
   out.Set(0u, MechanismName(result.mechanism));
   out.Set(1u, Napi::Number::New(env, static_cast<double>(result.mountId)));
   Napi::Array warnings = Napi::Array::New(env, result.warnings.size());
   for (size_t i = 0; i < result.warnings.size(); i++) warnings.Set(i, result.warnings[i]);
   out.Set(2u, warnings);
-  if (result.images.empty()) return out;
   out.Set(3u, Napi::Number::New(env, static_cast<double>(result.uniqueMountId)));
+  if (result.images.empty()) return out;
   Napi::Array images = Napi::Array::New(env, result.images.size());
   for (size_t i = 0; i < result.images.size(); i++) {
     const ImageInfo& image = result.images[i];

@@ -11,6 +11,7 @@
 #include "attached_layers.h"
 #include "image_layers.h"
 #include "mount_engines.h"
+#include "mount_identity.h"
 #include "mount_root.h"
 #include "propagation.h"
 #include "sys.h"
@@ -209,6 +210,7 @@ Outcome<MountResult> AttachOverlay(const MountRequest& request, const OpenedLaye
   MountResult result;
   result.mechanism = mechanism;
   result.mountId = MountIdOf(mnt);
+  result.uniqueMountId = UniqueMountIdOf(mnt);
   result.warnings = std::move(overlay.warnings);
   DescribeImages(layers, mnt, &result);
   return result;

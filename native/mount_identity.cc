@@ -1,17 +1,16 @@
-// mountIdOfUnique / mountIdOfUniqueSync: which mount (mountinfo's reusable id)
-// carries a unique mount id (6.8+, never reused until reboot), if any is still
-// mounted in this namespace. The image record (lib/image-record.ts) is keyed
-// by the unique id, so it can never be taken for another mount's.
+#include "mount_identity.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdint>
+#include <cstring>
 
-#include <napi.h>
-
-#include "twin.h"
-
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U
+#endif
 #ifndef SYS_statmount
 #define SYS_statmount 457
 #endif
@@ -19,51 +18,57 @@
 namespace ovl {
 namespace {
 
-// The kernel's struct mnt_id_req (version 0) and the head of struct statmount.
-struct MountIdRequest {
+// linux/mount.h's struct mnt_id_req, first version (6.8).
+struct MntIdReq {
   uint32_t size;
   uint32_t spare;
-  uint64_t mntId;
+  uint64_t mnt_id;
   uint64_t param;
 };
-struct StatmountHead {
-  uint32_t size, mntOpts;
-  uint64_t mask;
-  uint32_t sbDevMajor, sbDevMinor;
-  uint64_t sbMagic;
-  uint32_t sbFlags, fsType;
-  uint64_t mntId, mntParentId;
-  uint32_t mntIdOld, mntParentIdOld;
-  uint64_t rest[64];  // the remaining fields and room for strings we do not ask for
-};
-constexpr uint64_t kStatmountMntBasic = 0x2;
+constexpr uint64_t kStatmountSbBasic = 0x1;
 
-struct UniqueId {
-  uint64_t id = 0;
-};
-
-UniqueId ParseUniqueId(const Napi::CallbackInfo& info) {
-  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "unique mount id must be a number");
-  return UniqueId{static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue())};
+bool StatxMount(int dirfd, const char* path, int flags, unsigned mask, struct statx* out) {
+  std::memset(out, 0, sizeof *out);
+  return ::statx(dirfd, path, flags, mask, out) == 0 && (out->stx_mask & mask) != 0;
 }
-
-// 0: no such mount here (gone, or in another namespace).
-Outcome<uint32_t> RunLookup(const UniqueId& r) {
-  MountIdRequest req{sizeof(MountIdRequest), 0, r.id, kStatmountMntBasic};
-  StatmountHead out{};
-  if (::syscall(SYS_statmount, &req, &out, sizeof(out), 0) != 0) {
-    if (errno == ENOENT) return 0u;
-    return SysError::FromErrno("statmount");
-  }
-  return out.mntIdOld;
-}
-
-Napi::Value IdToJs(Napi::Env env, const uint32_t& id) { return Napi::Number::New(env, id); }
-
-const Operation<UniqueId, uint32_t> kMountIdOfUnique{"mountIdOfUnique", ParseUniqueId, RunLookup, IdToJs};
 
 }  // namespace
 
-void InitMountIdentity(Napi::Env env, Napi::Object exports) { ExportOperation(env, exports, kMountIdOfUnique); }
+static_assert(sizeof(MntIdReq) == 24, "mnt_id_req, version 0");
+
+uint64_t UniqueMountIdOf(int fd) {
+  struct statx stx;
+  return StatxMount(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) ? stx.stx_mnt_id : 0;
+}
+
+bool IsMountRoot(const struct statx& stx) {
+  return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+MountIdentity MountAt(const std::string& path, bool followSymlinks, bool uniqueOnly) {
+  MountIdentity out;
+  int flags = followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW;
+  struct statx stx;
+  if (StatxMount(AT_FDCWD, path.c_str(), flags, STATX_MNT_ID_UNIQUE, &stx)) {
+    out.unique = stx.stx_mnt_id;
+    out.isRoot = IsMountRoot(stx);
+    if (uniqueOnly) return out;
+  }
+  if (!StatxMount(AT_FDCWD, path.c_str(), flags, STATX_MNT_ID, &stx)) {
+    out.errnum = errno != 0 ? errno : ENOSYS;
+    return out;
+  }
+  out.id = stx.stx_mnt_id;
+  out.isRoot = IsMountRoot(stx);
+  return out;
+}
+
+int UniqueMountExists(uint64_t unique) {
+  if (unique == 0) return -1;
+  MntIdReq req{sizeof(MntIdReq), 0, unique, kStatmountSbBasic};
+  alignas(8) unsigned char buf[1024];
+  if (::syscall(SYS_statmount, &req, buf, sizeof buf, 0) == 0) return 1;
+  return errno == ENOENT ? 0 : -1;
+}
 
 }  // namespace ovl

@@ -72,9 +72,9 @@ struct ImageInfo {
 struct MountResult {
   Mechanism mechanism = Mechanism::Auto;
   uint64_t mountId = 0;
+  uint64_t uniqueMountId = 0;  // never reused; 0 before 6.8
   std::vector<std::string> warnings;  // the kernel's non-fatal messages
   std::vector<ImageInfo> images;      // each image mounted for it, once
-  uint64_t uniqueMountId = 0;         // statx STATX_MNT_ID_UNIQUE (6.8+), only when there are images
   std::string superblock;             // the overlay's device, "major:minor" as mountinfo shows it, only when there are images
 };
 

@@ -13,6 +13,7 @@
 #include "image_layers.h"
 #include "kernel_features.h"
 #include "mount_engines.h"
+#include "mount_identity.h"
 #include "mount_root.h"
 #include "propagation.h"
 #include "sys.h"
@@ -73,6 +74,7 @@ Outcome<MountResult> RunReplace(const MountRequest& request) {
   MountResult result;
   result.mechanism = mechanism;
   result.mountId = MountIdOf(mnt);
+  result.uniqueMountId = UniqueMountIdOf(mnt);
   result.warnings = std::move(overlay.value.warnings);
   DescribeImages(layers.value, mnt, &result);
   return result;

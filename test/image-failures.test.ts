@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import t, { type Test } from 'tap';
 import { mount, mountSync, OverlayError, type MountOptions } from '../lib/index';
 import { erofsSuperblocks, loopsBackedBy, makeErofs, makeExt4, makeSquashfs, needsImages } from './helpers/images';
-import { mountinfoLines, newFds, openFdLinks } from './helpers/live';
+import { newFds, openFdLinks } from './helpers/live';
+import { mountsAt } from './helpers/mounts';
 import { scratch, type Scratch } from './helpers/scratch';
 
 interface Setup {
@@ -48,14 +49,14 @@ function corrupt(image: string, copy: string, offset: number, bytes: number[]): 
 async function failsCleanly(t: Test, x: Setup, options: MountOptions, expected: { code: string; [key: string]: unknown }, images: string[]): Promise<OverlayError> {
   const erofsBefore = erofsSuperblocks();
   const fdsBefore = openFdLinks();
-  const linesBefore = mountinfoLines(x.target).length;
+  const linesBefore = mountsAt(x.target).length;
   const err = t.throws(() => mountSync(options), expected) as OverlayError;
   t.type(err, OverlayError);
   await t.rejects(mount(options), expected, 'the Promise form fails the same way');
   for (const image of images) t.same(loopsBackedBy(image), [], `no loop device bound to ${image}`);
   t.same([...erofsSuperblocks()].filter((id) => !erofsBefore.has(id)), [], 'no erofs superblock left');
   t.same(newFds(fdsBefore, openFdLinks()), [], 'no fd left open');
-  t.equal(mountinfoLines(x.target).length, linesBefore, 'nothing mounted');
+  t.equal(mountsAt(x.target).length, linesBefore, 'nothing mounted');
   return err;
 }
 

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { kernelFeatures, listMountsSync, mountSync } from '../../lib/index';
 import { ovl } from '../helpers/cli';
 import { debugfsCat, debugfsList, loopBacking, loopsBackedBy, makeExt4, needsImages } from '../helpers/images';
-import { mountinfoLines } from '../helpers/live';
+import { mountsAt } from '../helpers/mounts';
 import { scratch, type Scratch } from '../helpers/scratch';
 
 const CHAR_DEVICE = '20000'; // debugfs's octal mode of a whiteout (0/0 char device, no permissions)
@@ -63,7 +63,7 @@ t.test('seed 004 through the library: lower-fs.img and upper-fs.img, nothing els
   );
   const lines = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
   t.same(lines.filter((l) => m.images.some((i) => l.includes(` ${i.loopDevice} `))), [], 'no image mount in the mount table');
-  t.equal(mountinfoLines(merged!).length, 1, 'only the overlay');
+  t.equal(mountsAt(merged!).length, 1, 'only the overlay');
   const [listed] = listMountsSync({ target: merged! });
   t.match(listed, { lower: [images.lower], upper: images.upper, work: images.upper });
   useOverlay(t, merged!);
