@@ -43,7 +43,12 @@ SysError IdmapRefused(const Layer& layer) {
 
 Outcome<UniqueFd> IdmappedClone(const Layer& layer, int usernsFd) {
   UniqueFd tree(sys::open_tree(layer.fd.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
-  if (!tree.valid()) return SysError::FromErrno("open_tree", layer.path, layer.field());
+  if (!tree.valid()) {
+    SysError e = SysError::FromErrno("open_tree", layer.path, layer.field());
+    // A layer inside an image lies in a detached mount, which open_tree clones only from 6.15 (seen refused on 6.12).
+    if (e.errnum == EINVAL && layer.image >= 0) e.reason = "this kernel cannot clone a layer inside an image to idmap it (a detached mount; Linux 6.15+)";
+    return e;
+  }
   struct mount_attr attr {};
   attr.attr_set = MOUNT_ATTR_IDMAP;
   attr.userns_fd = static_cast<uint64_t>(usernsFd);
