@@ -5,11 +5,11 @@ import * as os from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { findingsFor } from './check-findings';
 import type { CheckKernel, CheckOptions, CheckProbes, CheckResult, DirectoryInfo, ProbeResult } from './check-types';
-import { checkArray, checkBoolean, checkKnownKeys, checkPath, typeError } from './args';
+import { checkArray, checkBoolean, checkKnownKeys, typeError } from './args';
 import { withProbeState } from './kernel';
 import { readMountTable, type MountTableEntry } from './mount-table';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from './native';
-import { checkImageLayer, imageSpecs, isImageLayer, type NativeImageSpec } from './image-layers';
+import { checkLayer, imageSpecs } from './image-layers';
 
 export type * from './check-types';
 
@@ -27,14 +27,9 @@ function toRequest(options: CheckOptions): NativeCheckRequest {
   checkKnownKeys(options, CHECK_OPTION_KEYS, 'check()');
   checkBoolean('userxattr', options.userxattr);
   const lower = checkArray('lower', options.lower ?? [], 'an array of paths');
-  const layer = (field: string, value: unknown): [string, NativeImageSpec | null] => {
-    if (!isImageLayer(value)) return [checkPath(field, value), null];
-    const spec = checkImageLayer(field, value);
-    return [spec[0], spec];
-  };
-  const [upper, upperImage] = layer('upper', options.upper);
-  const [work, workImage] = layer('work', options.work);
-  const request: NativeCheckRequest = { upper, work, lower: lower.map((l, i) => layer(`lower[${i}]`, l)[0]) };
+  const [upper, upperImage] = checkLayer('upper', options.upper);
+  const [work, workImage] = checkLayer('work', options.work);
+  const request: NativeCheckRequest = { upper, work, lower: lower.map((l, i) => checkLayer(`lower[${i}]`, l)[0]) };
   const lowerImages = imageSpecs('lower', lower);
   if (lowerImages || upperImage || workImage) request.images = [lowerImages ?? lower.map(() => null), upperImage, workImage];
   return request;
