@@ -1,13 +1,14 @@
 // The addon's entry point: each system-call family registers its own exports.
 #include <napi.h>
 
-#include "js_error.h"
+#include "util/js_error.h"
 
 namespace ovl {
 void InitMount(Napi::Env env, Napi::Object exports);
 void InitUmount(Napi::Env env, Napi::Object exports);
 void InitCheck(Napi::Env env, Napi::Object exports);
 void InitWhiteout(Napi::Env env, Napi::Object exports);
+void InitOpaque(Napi::Env env, Napi::Object exports);
 void InitRemount(Napi::Env env, Napi::Object exports);
 void InitReplace(Napi::Env env, Napi::Object exports);
 void InitXattrs(Napi::Env env, Napi::Object exports);
@@ -19,6 +20,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitUmount(env, exports);
   ovl::InitCheck(env, exports);
   ovl::InitWhiteout(env, exports);
+  ovl::InitOpaque(env, exports);
   ovl::InitRemount(env, exports);
   ovl::InitReplace(env, exports);
   ovl::InitXattrs(env, exports);

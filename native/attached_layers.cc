@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <thread>
 
-#include "sys.h"
+#include "util/sys.h"
 
 namespace ovl {
 namespace {

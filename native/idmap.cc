@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "sys.h"
+#include "util/sys.h"
 #include "userns.h"
 
 #ifndef NS_GET_NSTYPE

@@ -9,11 +9,11 @@
 #include <string>
 
 #include "attached_layers.h"
-#include "mount_engines.h"
+#include "mount_fsconfig.h"
 #include "mount_root.h"
 #include "propagation.h"
-#include "sys.h"
-#include "unique_fd.h"
+#include "util/sys.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 namespace {
@@ -203,7 +203,5 @@ Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const Opened
   result.warnings = std::move(overlay.value.warnings);
   return result;
 }
-
-std::string FdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 }  // namespace ovl

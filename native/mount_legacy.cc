@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "mount_engines.h"
+#include "mount_legacy.h"
 #include "mount_root.h"
 #include "propagation.h"
 

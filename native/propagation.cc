@@ -5,8 +5,8 @@
 
 #include <cerrno>
 
-#include "mount_engines.h"
-#include "sys.h"
+#include "util/sys.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 

@@ -10,12 +10,11 @@
 
 #include <cerrno>
 
-#include "args.h"
-#include "mount_engines.h"
+#include "util/args.h"
 #include "mount_root.h"
 #include "propagation.h"
-#include "sys.h"
-#include "twin.h"
+#include "util/sys.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {

@@ -9,13 +9,15 @@
 
 #include <napi.h>
 
-#include "args.h"
+#include "util/args.h"
 #include "kernel_features.h"
-#include "mount_engines.h"
+#include "mount_args.h"
+#include "mount_fsconfig.h"
+#include "mount_mechanism.h"
 #include "mount_root.h"
 #include "propagation.h"
-#include "sys.h"
-#include "twin.h"
+#include "util/sys.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {

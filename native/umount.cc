@@ -3,8 +3,8 @@
 
 #include <napi.h>
 
-#include "args.h"
-#include "twin.h"
+#include "util/args.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {

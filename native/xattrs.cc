@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "args.h"
-#include "twin.h"
+#include "util/args.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {
