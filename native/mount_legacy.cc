@@ -8,11 +8,11 @@
 
 #include <cerrno>
 #include <string>
-#include <thread>
 
 #include "mount_legacy.h"
 #include "mount_root.h"
 #include "propagation.h"
+#include "util/own_thread.h"
 
 namespace ovl {
 namespace {
@@ -70,17 +70,13 @@ unsigned long MountFlags(const MountRequest& r) {
 // chdir changes the cwd of every thread that shares it, so this runs in a
 // thread of its own that first stops sharing (unshare(CLONE_FS)) and then
 // exits: Node's threads keep their cwd.
-int MountFromFdDirectory(const std::string& target, const std::string& data, unsigned long flags) {
-  int result = 0;
-  std::thread worker([&] {
-    if (::unshare(CLONE_FS) != 0 || ::chdir("/proc/self/fd") != 0) {
-      result = errno;
-      return;
-    }
-    result = ::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) == 0 ? 0 : errno;
+SysError MountFromFdDirectory(const std::string& target, const std::string& data, unsigned long flags, const std::string& path) {
+  return RunInOwnThread("mechanism", [&]() -> SysError {
+    if (::unshare(CLONE_FS) != 0) return SysError::FromErrno("unshare", path, "mechanism");
+    if (::chdir("/proc/self/fd") != 0) return SysError::FromErrno("chdir", "/proc/self/fd", "mechanism");
+    if (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) != 0) return SysError::FromErrno("mount", path);
+    return {};
   });
-  worker.join();
-  return result;
 }
 
 }  // namespace
@@ -97,10 +93,9 @@ Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLa
   // Mount on the directory we opened and checked, not on a path that could have changed since.
   std::string target = mechanism == Mechanism::MountFdRelative ? std::to_string(layers.target.fd.get()) : FdPath(layers.target.fd.get());
   unsigned long flags = MountFlags(request);
-  int err = mechanism == Mechanism::MountFdRelative ? MountFromFdDirectory(target, data, flags)
-                                                    : (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) == 0 ? 0 : errno);
-  if (err != 0) {
-    errno = err;
+  if (mechanism == Mechanism::MountFdRelative) {
+    if (auto e = MountFromFdDirectory(target, data, flags, request.target)) return e;
+  } else if (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) != 0) {
     return SysError::FromErrno("mount", request.target);
   }
   MountResult result;
