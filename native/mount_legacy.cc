@@ -12,6 +12,7 @@
 #include "mount_legacy.h"
 #include "mount_root.h"
 #include "propagation.h"
+#include "util/fault.h"
 #include "util/own_thread.h"
 
 namespace ovl {
@@ -98,18 +99,26 @@ Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLa
   } else if (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) != 0) {
     return SysError::FromErrno("mount", request.target);
   }
-  MountResult result;
-  result.mechanism = mechanism;
-  UniqueFd root(::open(request.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (root.valid()) result.mountId = MountIdOf(root.get());
+  // mount(2) gives no fd of the new mount: its root is opened by path. Whatever
+  // fails from here unmounts it again, so an error never leaves it in place.
+  int openFault = FaultAt("mount2.open-root");
+  UniqueFd root(openFault == 0 ? ::open(request.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC) : (errno = openFault, -1));
+  SysError openError = root.valid() ? SysError{} : SysError::FromErrno("open", request.target, "target");
+  uint64_t mountId = root.valid() ? MountIdOf(root.get()) : 0;
   if (!request.propagation.empty()) {
-    if (!root.valid()) return SysError::FromErrno("open", request.target, "target");
-    if (auto e = SetPropagation(root.get(), request.propagation, request.target)) {
-      DetachOwnMount(request.target, root.get());
+    SysError e = root.valid() ? SetPropagation(root.get(), request.propagation, request.target) : openError;
+    if (int injected = FaultAt("mount2.propagation")) e = SysError::Invalid("propagation", request.target, "injected failure", injected);
+    if (e) {
+      if (root.valid()) {
+        DetachOwnMount(request.target, root.get());
+      } else {
+        // umount2 through the opened target directory acts on the mount on top of it: the one just made.
+        ::umount2(FdPath(layers.target.fd.get()).c_str(), MNT_DETACH);
+      }
       return e;
     }
   }
-  return result;
+  return MountResult{mechanism, mountId, {}};
 }
 
 bool FitsOnePage(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
