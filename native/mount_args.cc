@@ -1,6 +1,5 @@
 #include "mount_args.h"
 
-#include "propagation.h"
 #include "util/args.h"
 
 namespace ovl {
@@ -53,20 +52,15 @@ MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {
   if (r.upper.empty() != r.work.empty()) throw Napi::TypeError::New(env, "upper and work go together");
   r.options = ParseOptions(info);
   uint32_t flags = args::Uint32At(info, kMountFlags, "flags");
-  r.readOnly = flags & kFlagReadOnly;
-  r.nosuid = flags & kFlagNosuid;
-  r.nodev = flags & kFlagNodev;
-  r.noexec = flags & kFlagNoexec;
-  r.atime = args::StringAt(info, kMountAtime, "atime", false);
-  r.propagation = args::StringAt(info, kMountPropagation, "propagation", false);
-  if (!r.propagation.empty() && PropagationFlag(r.propagation) == 0) {
-    throw Napi::TypeError::New(env, "unknown propagation '" + r.propagation + "'");
-  }
+  auto setIf = [flags](unsigned bit) { return flags & bit ? Change::Set : Change::Keep; };
+  r.flags.readOnly = setIf(kFlagReadOnly);
+  r.flags.nosuid = setIf(kFlagNosuid);
+  r.flags.nodev = setIf(kFlagNodev);
+  r.flags.noexec = setIf(kFlagNoexec);
+  r.flags.atime = args::EnumAt(info, kMountAtime, "atime", ParseAtime, Atime::Keep);
+  r.propagation = args::EnumAt(info, kMountPropagation, "propagation", ParsePropagation, Propagation::Keep);
   r.idmap = ParseIdmap(info);
-  std::string mechanism = args::StringAt(info, kMountMechanism, "mechanism", false);
-  if (!mechanism.empty() && !ParseMechanism(mechanism, &r.mechanism)) {
-    throw Napi::TypeError::New(env, "unknown mechanism '" + mechanism + "'");
-  }
+  r.mechanism = args::EnumAt(info, kMountMechanism, "mechanism", ParseMechanism, Mechanism::Auto);
   return r;
 }
 

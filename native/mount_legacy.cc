@@ -56,18 +56,6 @@ std::string BuildData(const MountRequest& request, const OpenedLayers& layers, M
   return data;
 }
 
-unsigned long MountFlags(const MountRequest& r) {
-  unsigned long flags = 0;
-  if (r.readOnly) flags |= MS_RDONLY;
-  if (r.nosuid) flags |= MS_NOSUID;
-  if (r.nodev) flags |= MS_NODEV;
-  if (r.noexec) flags |= MS_NOEXEC;
-  if (r.atime == "noatime") flags |= MS_NOATIME;
-  if (r.atime == "strictatime") flags |= MS_STRICTATIME;
-  if (r.atime == "relatime") flags |= MS_RELATIME;
-  return flags;
-}
-
 // chdir changes the cwd of every thread that shares it, so this runs in a
 // thread of its own that first stops sharing (unshare(CLONE_FS)) and then
 // exits: Node's threads keep their cwd.
@@ -93,7 +81,7 @@ Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLa
   }
   // Mount on the directory we opened and checked, not on a path that could have changed since.
   std::string target = mechanism == Mechanism::MountFdRelative ? std::to_string(layers.target.fd.get()) : FdPath(layers.target.fd.get());
-  unsigned long flags = MountFlags(request);
+  unsigned long flags = ToKernelBits(request.flags).msSet;
   if (mechanism == Mechanism::MountFdRelative) {
     if (auto e = MountFromFdDirectory(target, data, flags, request.target)) return e;
   } else if (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) != 0) {
@@ -104,8 +92,7 @@ Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLa
   int openFault = FaultAt("mount2.open-root");
   UniqueFd root(openFault == 0 ? ::open(request.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC) : (errno = openFault, -1));
   SysError openError = root.valid() ? SysError{} : SysError::FromErrno("open", request.target, "target");
-  uint64_t mountId = root.valid() ? MountIdOf(root.get()) : 0;
-  if (!request.propagation.empty()) {
+  if (request.propagation != Propagation::Keep) {
     SysError e = root.valid() ? SetPropagation(root.get(), request.propagation, request.target) : openError;
     if (int injected = FaultAt("mount2.propagation")) e = SysError::Invalid("propagation", request.target, "injected failure", injected);
     if (e) {
@@ -118,7 +105,7 @@ Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLa
       return e;
     }
   }
-  return MountResult{mechanism, mountId, {}};
+  return MountResultFor(mechanism, root.get(), {});
 }
 
 bool FitsOnePage(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {

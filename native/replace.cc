@@ -90,7 +90,7 @@ Outcome<MountResult> RunReplace(const MountRequest& request) {
   if (overlay.error) return overlay.error;
   int mnt = overlay.value.mount.get();
   // Checked on the detached mount first, so a refusal comes while nothing has moved.
-  if (!request.propagation.empty()) {
+  if (request.propagation != Propagation::Keep) {
     if (auto e = SetPropagation(mnt, request.propagation, request.target)) return e;
   }
   uint64_t oldId = MountIdOf(old.value.get()), newId = MountIdOf(mnt);
@@ -108,10 +108,10 @@ Outcome<MountResult> RunReplace(const MountRequest& request) {
   if (topId != oldId) return OvermountedAfterMove(request.target, oldId, newId, topId);
   if (auto e = DetachOld(request.target, old.value.get(), oldId, newId)) return e;
   // Again now that it is attached: a shared parent makes what it receives shared.
-  if (!request.propagation.empty()) {
+  if (request.propagation != Propagation::Keep) {
     if (auto e = SetPropagation(mnt, request.propagation, request.target)) return e;
   }
-  return MountResult{mechanism, newId, std::move(overlay.value.warnings)};
+  return MountResultFor(mechanism, mnt, std::move(overlay.value.warnings));
 }
 
 const Operation<MountRequest, MountResult> kReplaceOverlay{"replaceOverlay", ParseMountRequest, RunReplace, MountResultToJs};
