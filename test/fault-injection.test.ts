@@ -121,3 +121,18 @@ t.test('mount(2): its propagation cannot be set: unmounted again', { skip: legac
   await t.rejects(testAddon().mountOverlay(...pack(toNativeRequest(options))), { name: 'OverlayError', code: 'EPERM', field: 'propagation' });
   t.same(stackOn(options.target), [], 'nothing left mounted');
 });
+
+t.test('an exception inside any operation: an OverlayError with its errno, Sync and Promise', { skip: haveTestAddon }, async (t) => {
+  const s = scratch(t);
+  const [dir] = s.mkdirs('layer');
+  const ENOSPC = 28;
+  testAddon().injectFault('whiteout', ENOSPC);
+  t.throws(() => testAddon().whiteoutSync({ root: dir!, path: 'gone', userxattr: false, kind: 'chardev', force: false }), {
+    name: 'OverlayError',
+    code: 'ENOSPC',
+    message: /whiteout failed: injected/,
+  });
+  testAddon().injectFault('isOpaque', ENOSPC);
+  await t.rejects(testAddon().isOpaque({ root: dir!, path: '.', userxattr: false }), { name: 'OverlayError', code: 'ENOSPC', message: /isOpaque failed/ });
+  t.same(fs.readdirSync(dir!), [], 'the operation did not run');
+});

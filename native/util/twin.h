@@ -7,9 +7,11 @@
 #include <napi.h>
 
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "exception_error.h"
+#include "fault.h"
 #include "js_error.h"
 #include "sys_error.h"
 
@@ -29,6 +31,8 @@ struct Operation {
 template <typename Request, typename Result>
 Outcome<Result> RunGuarded(const Operation<Request, Result>& op, const Request& request) noexcept {
   try {
+    // The test addon can make any operation throw, as a system call's wrapper could.
+    if (int injected = FaultAt(op.name)) throw std::system_error(injected, std::generic_category(), "injected");
     return op.run(request);
   } catch (...) {
     return CurrentExceptionError(op.name);
