@@ -11,14 +11,14 @@ namespace ovl::raw {
 #if defined(__x86_64__)
 constexpr bool kHaveRawSyscall = true;
 // Returns the kernel's value: -errno on failure.
-inline long Syscall3(long number, long a, long b, long c) {
+__attribute__((always_inline)) inline long Syscall3(long number, long a, long b, long c) {
   long ret;
   asm volatile("syscall" : "=a"(ret) : "a"(number), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
   return ret;
 }
 #elif defined(__aarch64__)
 constexpr bool kHaveRawSyscall = true;
-inline long Syscall3(long number, long a, long b, long c) {
+__attribute__((always_inline)) inline long Syscall3(long number, long a, long b, long c) {
   register long x8 asm("x8") = number;
   register long x0 asm("x0") = a;
   register long x1 asm("x1") = b;
