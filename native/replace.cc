@@ -11,8 +11,6 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 
-#include <cstring>
-
 #include <napi.h>
 
 #include "kernel_features.h"
@@ -73,7 +71,7 @@ SysError DetachOld(const std::string& target, int oldRootFd, uint64_t oldId, uin
   errno = errnum;
   SysError e = SysError::FromErrno("umount2", target, "target");
   e.reason = "the old overlay (id " + Id(oldId) + ") could not be detached after the new one (id " + Id(newId) +
-             ") was mounted beneath it, so both stay mounted, the old on top: unmount '" + target + "' once to finish (" + strerror(errnum) + ")";
+             ") was mounted beneath it, so both stay mounted, the old on top: unmount '" + target + "' once to finish";
   return e;
 }
 
