@@ -3,7 +3,8 @@
 // cost more user time than the rest of a mount. So mount and replace pass
 // positional arguments, in native/mount_args.h's order, and get back a
 // [mechanism, mountId, warnings] tuple (umount's flags go as bits: lib/umount.ts).
-import { native, type MechanismName, type NativeMountRequest, type NativeMountResult, type PackedMountResult } from './native';
+import type { MechanismName } from './mount-options';
+import { native, type NativeMountRequest, type NativeMountResult, type PackedMountResult } from './native';
 
 const READ_ONLY = 1;
 const NOSUID = 2;
@@ -27,8 +28,8 @@ export function pack(r: NativeMountRequest): PackedMountRequest {
   return [r.target, r.lower, r.data, r.upper, r.work, flatOptions(r.options), flagBits(r), r.atime, r.propagation, r.idmap, r.mechanism];
 }
 
-function unpack([mechanism, mountId, warnings]: PackedMountResult): NativeMountResult {
-  return { mechanism: mechanism as MechanismName, mountId, warnings };
+function unpack([mechanism, mountId, warnings, uniqueMountId]: PackedMountResult): NativeMountResult {
+  return { mechanism: mechanism as MechanismName, mountId, warnings, uniqueMountId };
 }
 
 export async function mountOverlay(r: NativeMountRequest): Promise<NativeMountResult> {

@@ -1,6 +1,7 @@
 #include "mount_request.h"
 
 #include "layers.h"
+#include "mount_identity.h"
 
 namespace ovl {
 namespace {
@@ -51,6 +52,7 @@ MountResult MountResultFor(Mechanism mechanism, int mountRootFd, std::vector<std
   MountResult result;
   result.mechanism = mechanism;
   result.mountId = mountRootFd >= 0 ? MountIdOf(mountRootFd) : 0;
+  result.uniqueMountId = mountRootFd >= 0 ? UniqueMountIdOf(mountRootFd) : 0;
   result.warnings = std::move(warnings);
   return result;
 }

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { kernelFeatures, mountSync, type MountOptions, type ReplaceOptions } from '../lib/index';
 import { pack } from '../lib/native-mount';
-import { toNativeRequest } from '../lib/validate';
-import { mountinfoLines } from './helpers/live';
+import { toNativeRequest, toReplaceRequest } from '../lib/mount-request';
+import { mountsAt } from './helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from './helpers/scratch';
 import { testAddon, testAddonPath } from './helpers/test-addon';
 
@@ -18,10 +18,7 @@ const EIO = 5;
 
 /** The mounts on `target`, bottom first (each on the one before): mount id, parent id, filesystem type. */
 function stackOn(target: string): Array<{ id: number; parent: number; fstype: string }> {
-  const mounts = mountinfoLines(target).map((line) => {
-    const fields = line.split(' ');
-    return { id: Number(fields[0]), parent: Number(fields[1]), fstype: fields[fields.indexOf('-') + 1]! };
-  });
+  const mounts = mountsAt(target).map((m) => ({ id: m.mountId, parent: m.parentId, fstype: m.fstype }));
   // mountinfo lists a mount moved beneath another after it: order by parent instead.
   const stack = mounts.filter((m) => !mounts.some((p) => p.id === m.parent));
   while (stack.length && stack.length < mounts.length) {
@@ -42,7 +39,7 @@ function oldAndNew(s: Scratch): { target: string; next: ReplaceOptions; oldId: n
 }
 
 function replaceThroughTestAddon(target: string, options: ReplaceOptions): unknown {
-  return testAddon().replaceOverlaySync(...pack(toNativeRequest(options, target)));
+  return testAddon().replaceOverlaySync(...pack(toReplaceRequest(options, target)));
 }
 
 t.afterEach(() => {
@@ -86,7 +83,7 @@ t.test('replace: the old overlay cannot be detached: the error says both stay, t
   const s = scratch(t);
   const { target, next, oldId } = oldAndNew(s);
   testAddon().injectFault('replace.detach-old', EIO);
-  await t.rejects(testAddon().replaceOverlay(...pack(toNativeRequest(next, target))), {
+  await t.rejects(testAddon().replaceOverlay(...pack(toReplaceRequest(next, target))), {
     name: 'OverlayError',
     code: 'EIO',
     syscall: 'umount2',

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { mount, mountSync } from '../lib/index';
 import { needsIdmap } from './helpers/idmap';
+import { waitFor } from './helpers/mounts';
 import { mountsBeneath, scratch } from './helpers/scratch';
 
 t.test('the initial user namespace', needsIdmap, async (t) => {
@@ -25,11 +26,7 @@ t.test('a user namespace with no maps written', needsIdmap, async (t) => {
   const holder = spawn('unshare', ['--user', 'sleep', '60'], { stdio: 'ignore' });
   t.teardown(() => holder.kill());
   const nsPath = `/proc/${holder.pid}/ns/user`;
-  const deadline = Date.now() + 10_000;
-  while (fs.readlinkSync(nsPath) === fs.readlinkSync('/proc/self/ns/user')) {
-    if (Date.now() > deadline) throw new Error('unshare did not make its user namespace in 10 s');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor('unshare to make its user namespace', () => fs.readlinkSync(nsPath) !== fs.readlinkSync('/proc/self/ns/user'));
   const wanted = { name: 'OverlayError', code: 'EINVAL', field: 'idmap.userns', message: /has no uid_map nor gid_map written/ };
   t.throws(() => mountSync({ lower: [a, b], target, idmap: { userns: nsPath } }), wanted);
   await t.rejects(mount({ lower: [a, b], target, idmap: { userns: nsPath } }), wanted);
