@@ -23,7 +23,8 @@ function flatOptions(options: NativeMountRequest['options']): Array<string | nul
 
 type PackedMountRequest = Parameters<typeof native.mountOverlaySync>;
 
-function pack(r: NativeMountRequest): PackedMountRequest {
+/** Exported for the tests, which call the test addon with the same arguments. */
+export function pack(r: NativeMountRequest): PackedMountRequest {
   return [r.target, r.lower, r.data, r.upper, r.work, flatOptions(r.options), flagBits(r), r.atime, r.propagation, r.idmap, r.mechanism];
 }
 

@@ -152,9 +152,6 @@ export interface NativeWhiteoutsRequest {
 
 export type OpaqueValue = 'y' | 'x';
 
-/** An xattr as the addon hands it over: name and raw value. */
-export type NativeXattr = [name: string, value: Buffer];
-
 /** An xattr the destination refused to take: name and positive errno (ENOTSUP, EPERM). */
 export type NativeXattrRefusal = [name: string, errno: number];
 
@@ -192,20 +189,31 @@ export interface NativeBinding {
   /** Copies every xattr of `from` whose name does not start with `skipPrefix` ('' copies all) onto `to`; symlinks are not followed. */
   copyXattrs(from: string, to: string, skipPrefix: string): Promise<NativeXattrRefusal[]>;
   copyXattrsSync(from: string, to: string, skipPrefix: string): NativeXattrRefusal[];
-  /** Every xattr of `path`, the last component not followed. */
-  readXattrs(path: string): Promise<NativeXattr[]>;
-  readXattrsSync(path: string): NativeXattr[];
-  /** Sets one xattr (created or replaced), the last component not followed. */
-  writeXattr(path: string, name: string, value: Buffer): Promise<void>;
-  writeXattrSync(path: string, name: string, value: Buffer): void;
+}
+
+const packageRoot = path.join(__dirname, '..', '..');
+
+/**
+ * OVERLAY_NATIVE_ADDON, a test hook: loads another build of this package's
+ * own addon (the cmake-js build, the sanitizer build) so the same tests run
+ * against it. Only a file inside this package is taken, so the variable
+ * cannot make a program that uses the library load code from anywhere else.
+ */
+function addonOverride(): string | undefined {
+  const override = process.env.OVERLAY_NATIVE_ADDON;
+  if (!override) return undefined;
+  const file = path.resolve(override);
+  const inside = path.relative(packageRoot, file);
+  if (inside.split(path.sep)[0] === '..' || path.isAbsolute(inside) || !file.endsWith('.node')) {
+    throw new Error(`OVERLAY_NATIVE_ADDON (${override}) must name a .node file inside ${packageRoot}: it is a test hook for this package's own builds`);
+  }
+  return file;
 }
 
 function load(): NativeBinding {
-  // OVERLAY_NATIVE_ADDON points at another build of the same addon (the
-  // cmake-js build, a sanitizer build) so the same tests can run against it.
-  const override = process.env.OVERLAY_NATIVE_ADDON;
+  const override = addonOverride();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const binding = (override ? require(path.resolve(override)) : nodeGypBuild(path.join(__dirname, '..', '..'))) as NativeBinding;
+  const binding = (override ? require(override) : nodeGypBuild(packageRoot)) as NativeBinding;
   binding.setErrorFactory((info) => new OverlayError(info));
   return binding;
 }

@@ -3,12 +3,12 @@
 // what this kernel offers); lib/check.ts says what they mean for a mount.
 #include <napi.h>
 
-#include "args.h"
+#include "util/args.h"
 #include "check_probes.h"
 #include "kernel_features.h"
 #include "layers.h"
 #include "probe_xattr_whiteout.h"
-#include "twin.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {

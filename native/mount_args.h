@@ -4,7 +4,11 @@
 // user time than the rest of a mount (bench/README.md).
 #pragma once
 
+#include <napi.h>
+
 #include <cstddef>
+
+#include "mount_request.h"
 
 namespace ovl {
 
@@ -28,5 +32,9 @@ enum MountFlagBits : unsigned {
   kFlagNodev = 4,
   kFlagNoexec = 8,
 };
+
+// Reads a mount request from these arguments (shared by mount and replace): type checks only, the rules are lib/'s.
+MountRequest ParseMountRequest(const Napi::CallbackInfo& info);
+Napi::Value MountResultToJs(Napi::Env env, const MountResult& result);
 
 }  // namespace ovl

@@ -6,9 +6,9 @@
 
 #include <napi.h>
 
-#include "args.h"
 #include "mount_identity.h"
-#include "twin.h"
+#include "util/args.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {
