@@ -3,7 +3,7 @@
 import { hasCapSysAdmin, replace } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
-import { dockerOptions, layerOptions, MOUNT_FLAGS, MOUNT_FLAGS_HELP, parsedOptionsOf, withoutRemount } from '../cli/mount-request';
+import { dockerOptions, layerOptions, MOUNT_FLAGS, MOUNT_FLAGS_HELP, parsedOptionsOf, withoutRemount, withReadOnlyInOptions } from '../cli/mount-request';
 import { kernelLogHint, printMounted } from '../cli/mounted';
 import { noPrivilege } from '../cli/report';
 import { UsageError } from '../cli/usage-error';
@@ -27,17 +27,18 @@ Exit status: 0 replaced; 1 wrong usage, invalid request or no privilege; 32 the 
 Example:
   ovl replace --lower ./image-v2 --upper ./upper --work ./work2 ./merged`;
 
-const run = framedRun({ name: 'replace', help: HELP, options: MOUNT_FLAGS, hint: kernelLogHint }, async ({ values, positionals }, json) => {
+const run = framedRun({ name: 'replace', help: HELP, options: MOUNT_FLAGS, hint: kernelLogHint }, async ({ values, positionals, tokens }, json) => {
   if (positionals.length > 1) throw new UsageError('one TARGET only');
   const given = positionals[0];
   let request;
   if (values.docker !== undefined) {
-    request = dockerOptions(values, given);
+    request = await dockerOptions(values, given);
   } else {
     if (given === undefined) throw new UsageError('TARGET is missing');
-    const { remount, rest } = withoutRemount(values.options ?? []);
+    const ordered = withReadOnlyInOptions(values, tokens);
+    const { remount, rest } = withoutRemount(ordered.options ?? []);
     if (remount) throw new UsageError("-o remount is for 'ovl mount'; replace builds a new stack");
-    request = { ...layerOptions(values, parsedOptionsOf(rest)), target: given };
+    request = { ...layerOptions(ordered, parsedOptionsOf(rest)), target: given };
   }
   const { target, ...options } = request;
   if (!hasCapSysAdmin()) throw noPrivilege('replacing a mount');
