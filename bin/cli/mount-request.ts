@@ -43,13 +43,18 @@ export interface MountFlagValues {
 
 /** The help lines both commands print for the flags they share. */
 export const MOUNT_FLAGS_HELP = `  -o, --options OPTIONS  mount(8)-style options, e.g. lowerdir=/a:/b,upperdir=/u,workdir=/w,index=on;
-                         escape ',' ':' and '\\' in paths with '\\'. Also ro, nosuid, nodev, noexec,
-                         noatime, relatime, strictatime and overlay's own options. May be repeated.
+                         escape ',' ':' and '\\' in paths with '\\'. Also ro, rw, nosuid, nodev, noexec,
+                         noatime, relatime, strictatime, overlay's own options, and the LSM labels
+                         context=, fscontext=, defcontext=, rootcontext= (quoted when they hold ',':
+                         context="system_u:object_r:container_file_t:s0:c1,c2"), passed to the
+                         kernel as they are. May be repeated; of ro, rw and -r the last one wins.
       --lower DIR        a lower layer; repeat for more, the first is the top (after any from -o)
-      --data DIR         a data-only lower layer (needs metacopy=on); repeatable
+      --data DIR         a data-only lower layer (6.5+), repeatable; it mounts without metacopy=on,
+                         but its files show only through the redirect of a metacopy file in a
+                         layer above, which overlay follows with metacopy=on
       --upper DIR        the writable layer (needs --work)
       --work DIR         overlay's work directory: empty, on the same mount as upper, not inside it
-  -r, --read-only        mount read-only (same as -o ro)
+  -r, --read-only        mount read-only (the same as -o ro, where it stands)
       --make-private, --make-shared, --make-slave, --make-unbindable
                          the new mount's propagation, set once it is attached
       --idmap uid:INSIDE:OUTSIDE:COUNT, --idmap gid:INSIDE:OUTSIDE:COUNT

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
-import { isOpaqueSync, isWhiteoutSync } from '../../lib/index';
+import { isOpaqueSync, isWhiteoutSync, kernelFeatures } from '../../lib/index';
 import { OVL, ovl, stderrJson } from '../helpers/cli';
 import { mountTmpfs } from '../helpers/filesystems';
 import { mountinfoLines } from '../helpers/live';
@@ -198,4 +198,27 @@ t.test('-o words the CLI does not know are refused, named, before anything is to
   t.equal(mountOptionsOf(m as string)[0], 'rw', 'the remount changed nothing');
   t.equal(ovl(['umount', m as string]).status, 0);
   t.same(fs.readdirSync(u as string), [], 'nothing written');
+});
+
+// This kernel runs no LSM that takes the labels, so overlay refuses them itself.
+const selinux = fs.existsSync('/sys/fs/selinux/enforce');
+t.test('LSM labels in -o reach the kernel, and its answer reaches the user', { skip: needsOverlay.skip || (selinux && 'SELinux is active here: it takes the labels') }, async (t) => {
+  const s = scratch(t);
+  const [a, b, m] = s.mkdirs('a', 'b', 'm');
+  const label = 'system_u:object_r:container_file_t:s0:c1,c2';
+  const args = ['-o', `context="${label}",nosuid`, '--lower', a as string, '--lower', b as string, m as string];
+  const r = ovl(['mount', ...args]);
+  t.equal(r.status, 32, 'the kernel refused');
+  if (kernelFeatures().overlayParsesParams) {
+    t.match(r.stderr, /^ovl: mount: EINVAL: invalid argument, fsconfig 'context' \(overlay: Unknown parameter 'context'\)\n$/);
+    t.match(stderrJson(ovl(['mount', '--json', ...args])), { code: 'EINVAL', syscall: 'fsconfig', field: 'context', detail: ["overlay: Unknown parameter 'context'"], exitCode: 32 });
+  }
+  const legacy = ovl(['mount', '--mechanism', 'mount', ...args]);
+  t.equal(legacy.status, 32);
+  t.match(legacy.stderr, /EINVAL: invalid argument, mount .*see dmesg/);
+  for (const key of ['fscontext', 'defcontext', 'rootcontext']) {
+    t.match(stderrJson(ovl(['mount', '--json', '-o', `${key}=u:r:t:s0`, '--lower', a as string, '--lower', b as string, m as string])), { exitCode: 32, code: 'EINVAL' }, key);
+  }
+  t.same(mountinfoLines(m as string), []);
+  t.match(ovl(['mount', '-o', 'context="unclosed', '--lower', a as string, '--lower', b as string, m as string]).stderr, /^ovl: mount: EINVAL: context: the quote opened/);
 });
