@@ -16,8 +16,11 @@ const HELP = `Usage: ovl replace [-o OPTIONS] [--lower DIR]... [--data DIR]... [
 Replace the overlay mounted on TARGET with a new one built from the options, as
 'ovl mount' builds it. Lookups through TARGET see the old stack or the new one,
 never the directory beneath; processes with files open keep the old stack until
-they close them. On failure the old overlay stays mounted. To keep the upper,
-give the new stack its own --work on the same filesystem. Needs Linux 6.8+.
+they close them. On failure the old overlay stays mounted. The new mount keeps
+the old one's propagation unless a --make-* flag is given (a slave cannot be
+copied: give one). To keep the upper, give the new stack its own --work on the
+same filesystem: a work the old stack uses is refused, and so is its upper
+when either stack has index=on. Needs Linux 6.8+.
 
 Options:
 ${MOUNT_FLAGS_HELP}
