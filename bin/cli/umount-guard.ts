@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OverlayError } from '../../lib/index';
-import { readMountinfo } from '../../lib/mount-table';
+import { mountsOn } from '../../lib/mount-table';
 
 /** statfs f_type of an overlay (OVERLAYFS_SUPER_MAGIC, include/uapi/linux/magic.h). */
 const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
@@ -27,9 +27,11 @@ export function refuseNonOverlay(target: string): void {
     return;
   }
   if (type === OVERLAYFS_SUPER_MAGIC) return;
-  const here = [...readMountinfo().values()].filter((m) => m.mountPoint === real);
+  const here = mountsOn(real);
   if (here.length === 0) return;
-  const fstype = here.at(-1)?.fstype ?? 'another filesystem';
+  // The top one: no other mount there sits on it (mountinfo's order says nothing once one went beneath).
+  const top = here.find((m) => !here.some((other) => other.parentId === m.mountId)) ?? here.at(-1);
+  const fstype = top?.fstype ?? 'another filesystem';
   throw new OverlayError({
     errno: EINVAL,
     field: 'target',

@@ -188,13 +188,13 @@ t.test('-o words the CLI does not know are refused, named, before anything is to
   ] as const) {
     const r = ovl([command, '--json', '-o', `nosuid,${word},nodev`, ...layers, m as string]);
     t.equal(r.status, 1, `${command} -o ${word}`);
-    t.match(stderrJson(r), { code: 'EINVAL', message: new RegExp(`'${word.replace('.', '\\.')}'`), exitCode: 1 });
+    t.match(stderrJson(r), { code: 'EINVAL', field: word, message: new RegExp(word.replace('.', '\\.')), exitCode: 1 });
     t.same(mountinfoLines(m as string), [], 'nothing mounted');
   }
   t.equal(ovl(['mount', ...layers, m as string]).status, 0);
   const remount = ovl(['mount', '-o', 'remount,bogus,ro', m as string]);
   t.equal(remount.status, 1);
-  t.match(remount.stderr, /'bogus'/);
+  t.match(remount.stderr, /^ovl: mount: EINVAL: bogus: /);
   t.equal(mountOptionsOf(m as string)[0], 'rw', 'the remount changed nothing');
   t.equal(ovl(['umount', m as string]).status, 0);
   t.same(fs.readdirSync(u as string), [], 'nothing written');
