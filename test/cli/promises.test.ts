@@ -222,3 +222,18 @@ t.test('LSM labels in -o reach the kernel, and its answer reaches the user', { s
   t.same(mountinfoLines(m as string), []);
   t.match(ovl(['mount', '-o', 'context="unclosed', '--lower', a as string, '--lower', b as string, m as string]).stderr, /^ovl: mount: EINVAL: context: the quote opened/);
 });
+
+t.test("mount --help says what --data needs as the kernel does: it mounts without metacopy=on", needsOverlay, async (t) => {
+  const help = ovl(['mount', '--help']).stdout;
+  const data = help.slice(help.indexOf('\n      --data DIR'), help.indexOf('\n      --upper DIR'));
+  t.notMatch(data, /needs metacopy=on/, 'no claim the kernel does not make');
+  t.match(data, /mounts without metacopy=on/);
+  const s = scratch(t);
+  const [l, d, u, w, m] = s.mkdirs('l', 'd', 'u', 'w', 'm');
+  const r = ovl(['mount', '--json', '--lower', l as string, '--data', d as string, '--upper', u as string, '--work', w as string, m as string]);
+  t.equal(r.status, 0, `data-only layer without metacopy: ${r.stderr}`);
+  const [info] = JSON.parse(ovl(['ls', '--json', m as string]).stdout) as Array<{ data: string[]; options: string[] }>;
+  t.same(info?.data, [d]);
+  t.notOk(info?.options.includes('metacopy=on'), 'metacopy is not on');
+  t.equal(ovl(['umount', m as string]).status, 0);
+});
