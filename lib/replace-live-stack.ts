@@ -12,7 +12,8 @@
 import * as fs from 'node:fs';
 import { invalid } from './errors';
 import type { Propagation } from './mount-options';
-import { listMounts, listMountsSync, type OverlayMountInfo } from './mountinfo';
+import { MOUNTINFO } from './mount-table';
+import { parseMountinfo, type OverlayMountInfo } from './mountinfo';
 import type { NativeMountRequest } from './native';
 import { step, type Step, type Walk } from './sync-or-async';
 
@@ -24,8 +25,38 @@ function topOf(stack: OverlayMountInfo[]): OverlayMountInfo | undefined {
   return stack.find((m) => !stack.some((other) => other.parentId === m.mountId));
 }
 
+/** mountinfo's escapes of a path: space, tab, newline and backslash as `\ooo`. */
+function escapedAsMountinfo(p: string): string {
+  return p.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
+}
+
+/**
+ * The overlays mounted on `target` (its real path, as mountinfo names it).
+ * Only the lines naming it are parsed: a replace should not pay for decoding
+ * every overlay of the namespace.
+ */
+function overlaysOn(target: string, text: string): OverlayMountInfo[] {
+  const needle = ` ${escapedAsMountinfo(target)} `;
+  const lines = text.split('\n').filter((line) => line.includes(needle));
+  return parseMountinfo(lines.join('\n')).filter((m) => m.target === target);
+}
+
 function stackOn(target: string): Step<OverlayMountInfo[]> {
-  return { sync: () => listMountsSync({ target }), async: () => listMounts({ target }) };
+  return {
+    sync: () => overlaysOn(realOrAsIs(() => fs.realpathSync(target), target), fs.readFileSync(MOUNTINFO, 'utf8')),
+    async: async () => {
+      const real = await fs.promises.realpath(target).catch(() => target);
+      return overlaysOn(real, await fs.promises.readFile(MOUNTINFO, 'utf8'));
+    },
+  };
+}
+
+function realOrAsIs(real: () => string, p: string): string {
+  try {
+    return real();
+  } catch {
+    return p;
+  }
 }
 
 /** Device and inode of a directory, or undefined when it cannot be looked at (the mount then reports it). */
