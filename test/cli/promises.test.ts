@@ -149,7 +149,7 @@ t.test('--docker reads a bounded record: a large stream is refused early', needs
   t.same(mountinfoLines(target as string), []);
 });
 
-t.test('whiteout and opaque refuse a layer of a mounted overlay, unless --allow-mounted', needsOverlay, async (t) => {
+t.test('whiteout, opaque and convert refuse a layer of a mounted overlay, unless --allow-mounted', needsOverlay, async (t) => {
   const s = scratch(t);
   const [lower, upper, work, merged] = s.mkdirs('lower/d', 'upper', 'work', 'merged');
   s.write({ 'lower/f': 'f' });
@@ -167,6 +167,14 @@ t.test('whiteout and opaque refuse a layer of a mounted overlay, unless --allow-
   t.equal(isOpaqueSync(lower as string), false);
   t.equal(ovl(['opaque', '--get', lower as string]).status, 0, '--get only reads');
   t.equal(ovl(['whiteout', s.path('work/x')]).status, 1, 'work too');
+
+  s.write({ 'lower/oci/.wh.gone': '' });
+  const convert = ovl(['convert', '--to', 'overlay', s.path('lower/oci')]);
+  t.equal(convert.status, 1, 'convert in place in a mounted lower');
+  t.match(convert.stderr, /EBUSY: src: .* is in lower\[0\]/);
+  t.ok(fs.existsSync(s.path('lower/oci/.wh.gone')), 'the marker is still there');
+  t.match(stderrJson(ovl(['convert', '--json', '--to', 'oci', s.path('lower/oci'), s.path('upper/export')])), { code: 'EBUSY', field: 'dest' });
+  t.notOk(fs.existsSync(s.path('upper/export')), 'no DEST written into a mounted upper');
 
   const allowed = ovl(['opaque', '--allow-mounted', lower as string]);
   t.equal(allowed.status, 0, allowed.stderr);
