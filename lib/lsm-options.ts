@@ -5,7 +5,7 @@
 // LSM that does refuses them ("Unknown parameter 'context'"), which is what
 // the caller then hears.
 import { invalid } from './errors';
-import { typeError } from './checks';
+import { typeError } from './args';
 
 export const LSM_KEYS = ['context', 'fscontext', 'defcontext', 'rootcontext'] as const;
 export type LsmKey = (typeof LSM_KEYS)[number];

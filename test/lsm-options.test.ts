@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import { formatOptions, kernelFeatures, mountSync, parseOptions, type MechanismName } from '../lib/index';
-import { mountinfoLines } from './helpers/live';
+import { mountsAt } from './helpers/mounts';
 import { needsOverlay, scratch } from './helpers/scratch';
 
 const LABEL = 'system_u:object_r:container_file_t:s0:c1,c2';
@@ -55,7 +55,7 @@ for (const mechanism of ['fsconfig-fd', 'fsconfig-path', 'mount'] as MechanismNa
       } else {
         t.throws(() => mountSync(request), { code: 'EINVAL', syscall: 'fsconfig', field: key, detail: [`overlay: Unknown parameter '${key}'`] }, key);
       }
-      t.same(mountinfoLines(target as string), [], 'nothing mounted');
+      t.same(mountsAt(target as string), [], 'nothing mounted');
     }
   });
 }

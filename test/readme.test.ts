@@ -54,5 +54,5 @@ t.test('every field of kernelFeatures() and of an OverlayError is documented und
   t.ok(fields.includes('detail'), 'detail is a field');
   t.same(fields.filter((n) => !api.includes('`' + n + '`')), [], 'OverlayError fields not documented');
   // What detail holds, said where OverlayError is described.
-  t.match(section(api, '### `OverlayError`'), /`detail` \(the kernel's own words: a `string\[\]`/);
+  t.match(section(api, '### `OverlayError`'), /`detail` \(a `string\[\]`: the kernel's own words/);
 });

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { kernelFeatures, mountSync, replace, replaceSync } from '../lib/index';
 import { mountTmpfs } from './helpers/filesystems';
-import { mountinfoLine, mountinfoLines, propagationFields } from './helpers/live';
+import { mountsAt, propagationFields, topMount } from './helpers/mounts';
 import { needsOverlay, scratch } from './helpers/scratch';
 
 const needsBeneath = { skip: needsOverlay.skip || (!kernelFeatures().moveMountBeneath && 'no MOVE_MOUNT_BENEATH (6.5+)') };
@@ -37,7 +37,7 @@ t.test('the old propagation is kept, under a shared parent too; an explicit one 
   t.equal(kind(target as string), 'shared');
   replaceSync(target as string, layers);
   t.equal(kind(target as string), 'shared', 'kept');
-  t.equal(mountinfoLines(target as string).length, 1, 'one mount on the target');
+  t.equal(mountsAt(target as string).length, 1, 'one mount on the target');
   execFileSync('umount', [target as string]);
 
   // The kernel attaches no unbindable mount under a shared parent: that one under a private parent.
@@ -58,11 +58,11 @@ t.test('a slave cannot be copied: refused until a propagation is given', needsBe
   execFileSync('mount', ['--bind', target as string, peer as string]);
   execFileSync('mount', ['--make-slave', target as string]);
   t.equal(kind(target as string), 'slave');
-  const before = mountinfoLine(target as string);
+  const before = topMount(target as string);
   t.throws(() => replaceSync(target as string, layers), { code: 'EINVAL', field: 'propagation', message: /is a slave \(of peer group \d+\)/ });
   await t.rejects(replace(target as string, layers), { code: 'EINVAL', field: 'propagation' });
-  t.equal(mountinfoLine(target as string), before, 'the old stack stays');
-  t.equal(mountinfoLines(target as string).length, 1, 'nothing mounted beneath');
+  t.same(topMount(target as string), before, 'the old stack stays');
+  t.equal(mountsAt(target as string).length, 1, 'nothing mounted beneath');
   replaceSync(target as string, { ...layers, propagation: 'private' });
   t.equal(kind(target as string), 'private');
   execFileSync('umount', [peer as string]);
@@ -73,7 +73,7 @@ t.test('an upper or work the live stack uses is refused, naming the field and th
   const s = scratch(t);
   const [lower, upper, work, work2, target] = s.mkdirs('lower', 'upper', 'work', 'work2', 'm');
   const old = mountSync({ lower: [lower as string], upper: upper as string, work: work as string, target: target as string });
-  const before = mountinfoLine(target as string);
+  const before = topMount(target as string);
   const cases: Array<[Parameters<typeof replaceSync>[1], string, string, RegExp]> = [
     [{ lower: [lower as string], upper: upper as string, work: work as string }, 'work', work as string, /is the work .* undefined behavior/],
     [{ lower: [lower as string], upper: work2 as string, work: s.path('work') }, 'work', work as string, /is the work/],
@@ -82,7 +82,7 @@ t.test('an upper or work the live stack uses is refused, naming the field and th
   for (const [options, field, path, message] of cases) {
     t.throws(() => replaceSync(target as string, options), { code: 'EBUSY', field, path, message: new RegExp(`mount ${old.mountId}\\)`) });
     await t.rejects(replace(target as string, options), { code: 'EBUSY', field, message });
-    t.equal(mountinfoLine(target as string), before, `${field}: the old stack stays`);
+    t.same(topMount(target as string), before, `${field}: the old stack stays`);
   }
   // Through another name of the same directory: compared by device and inode.
   execFileSync('ln', ['-s', work as string, s.path('work-link')]);
@@ -92,5 +92,5 @@ t.test('an upper or work the live stack uses is refused, naming the field and th
   const next = replaceSync(target as string, { lower: [lower as string], upper: upper as string, work: work2 as string });
   t.not(next.mountId, old.mountId);
   next.unmountSync();
-  t.same(mountinfoLines(target as string), []);
+  t.same(mountsAt(target as string), []);
 });

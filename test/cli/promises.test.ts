@@ -8,7 +8,7 @@ import t from 'tap';
 import { isOpaqueSync, isWhiteoutSync, kernelFeatures } from '../../lib/index';
 import { OVL, ovl, stderrJson } from '../helpers/cli';
 import { mountTmpfs } from '../helpers/filesystems';
-import { mountinfoLines } from '../helpers/live';
+import { mountsAt } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
 function mountOptionsOf(target: string): string[] {
@@ -24,7 +24,7 @@ t.test('umount refuses a mount that is not an overlay; --any-type unmounts it', 
   t.equal(refused.status, 1, 'refused before umount2');
   t.match(refused.stderr, /^ovl: umount: EINVAL: target: '.*\/tmp' has a tmpfs mounted on it, not an overlay; 'ovl umount --any-type' unmounts it anyway\n$/);
   t.match(stderrJson(ovl(['umount', '--json', tmp])), { code: 'EINVAL', field: 'target', path: tmp, exitCode: 1 });
-  t.equal(mountinfoLines(tmp).length, 1, 'the tmpfs is still mounted');
+  t.equal(mountsAt(tmp).length, 1, 'the tmpfs is still mounted');
 
   // An overlay over the tmpfs is unmounted; then the tmpfs beneath is refused again.
   const [a, b] = s.mkdirs('a', 'b');
@@ -35,7 +35,7 @@ t.test('umount refuses a mount that is not an overlay; --any-type unmounts it', 
   const any = ovl(['umount', '--any-type', '--json', tmp]);
   t.equal(any.status, 0, any.stderr);
   t.same(JSON.parse(any.stdout), [{ target: tmp }]);
-  t.same(mountinfoLines(tmp), [], 'gone');
+  t.same(mountsAt(tmp), [], 'gone');
   const nothing = ovl(['umount', tmp]);
   t.equal(nothing.status, 32, 'nothing mounted: the kernel says so');
   t.match(nothing.stderr, /EINVAL: invalid argument, umount2 .*\(not mounted\)/);
@@ -146,7 +146,7 @@ t.test('--docker reads a bounded record: a large stream is refused early', needs
   const endless = ovl(['mount', '--docker', '/dev/zero', target as string], { timeout: 60_000 });
   t.equal(endless.status, 1, 'exits by itself');
   t.match(endless.stderr, /--docker: '\/dev\/zero' holds more than 16 MiB/);
-  t.same(mountinfoLines(target as string), []);
+  t.same(mountsAt(target as string), []);
 });
 
 t.test('whiteout, opaque and convert refuse a layer of a mounted overlay, unless --allow-mounted', needsOverlay, async (t) => {
@@ -197,7 +197,7 @@ t.test('-o words the CLI does not know are refused, named, before anything is to
     const r = ovl([command, '--json', '-o', `nosuid,${word},nodev`, ...layers, m as string]);
     t.equal(r.status, 1, `${command} -o ${word}`);
     t.match(stderrJson(r), { code: 'EINVAL', field: word, message: new RegExp(word.replace('.', '\\.')), exitCode: 1 });
-    t.same(mountinfoLines(m as string), [], 'nothing mounted');
+    t.same(mountsAt(m as string), [], 'nothing mounted');
   }
   t.equal(ovl(['mount', ...layers, m as string]).status, 0);
   const remount = ovl(['mount', '-o', 'remount,bogus,ro', m as string]);
@@ -227,7 +227,7 @@ t.test('LSM labels in -o reach the kernel, and its answer reaches the user', { s
   for (const key of ['fscontext', 'defcontext', 'rootcontext']) {
     t.match(stderrJson(ovl(['mount', '--json', '-o', `${key}=u:r:t:s0`, '--lower', a as string, '--lower', b as string, m as string])), { exitCode: 32, code: 'EINVAL' }, key);
   }
-  t.same(mountinfoLines(m as string), []);
+  t.same(mountsAt(m as string), []);
   t.match(ovl(['mount', '-o', 'context="unclosed', '--lower', a as string, '--lower', b as string, m as string]).stderr, /^ovl: mount: EINVAL: context: the quote opened/);
 });
 
