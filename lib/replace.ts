@@ -5,6 +5,8 @@ import { explainBusyLayer } from './busy-layers';
 import { toReplaceRequest } from './mount-request';
 import { replaceOverlay, replaceOverlaySync } from './native-mount';
 import { OverlayMount, type ReplaceOptions } from './overlay-mount';
+import { againstLiveStack } from './replace-live-stack';
+import { runAsync, runSync } from './sync-or-async';
 
 export type { ReplaceOptions } from './overlay-mount';
 
@@ -12,10 +14,12 @@ export type { ReplaceOptions } from './overlay-mount';
  * Replaces the overlay mounted on `target` with a new one (Linux 6.5+,
  * MOVE_MOUNT_BENEATH; the new mount API with `lowerdir+`, 6.8+). Processes
  * holding files open keep the old stack until they close them. On failure
- * the old overlay stays mounted and nothing else is left.
+ * the old overlay stays mounted and nothing else is left. The new mount keeps
+ * the old one's propagation unless `propagation` is given; an upper or work
+ * the old stack uses is refused (see replace-live-stack.ts).
  */
 export async function replace(target: string, options: ReplaceOptions): Promise<OverlayMount> {
-  const request = toReplaceRequest(options, target);
+  const request = await runAsync(againstLiveStack(toReplaceRequest(options, target)));
   try {
     return new OverlayMount(request.target, await replaceOverlay(request));
   } catch (err) {
@@ -25,7 +29,7 @@ export async function replace(target: string, options: ReplaceOptions): Promise<
 
 /** Synchronous twin of {@link replace}. */
 export function replaceSync(target: string, options: ReplaceOptions): OverlayMount {
-  const request = toReplaceRequest(options, target);
+  const request = runSync(againstLiveStack(toReplaceRequest(options, target)));
   try {
     return new OverlayMount(request.target, replaceOverlaySync(request));
   } catch (err) {

@@ -51,7 +51,11 @@ std::string BuildData(const MountRequest& request, const OpenedLayers& layers, M
   }
   for (const MountOption& option : request.options) {
     data += ',' + option.key;
-    if (!option.flag) data += '=' + option.value;
+    if (option.flag) continue;
+    // Only an LSM label holds ',' (s0:c1,c2): quoted as mount(8) and Podman write it, the LSM
+    // takes it whole before the data is split (selinux_sb_eat_lsm_opts). lib refuses a '"' in it.
+    bool quote = option.value.find(',') != std::string::npos;
+    data += quote ? "=\"" + option.value + '"' : '=' + option.value;
   }
   return data;
 }
