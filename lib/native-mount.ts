@@ -3,7 +3,7 @@
 // cost more user time than the rest of a mount. So mount and replace pass
 // positional arguments, in native/mount_args.h's order, and get back a
 // [mechanism, mountId, warnings] tuple (umount's flags go as bits: lib/umount.ts).
-import { native, type MechanismName, type NativeMountRequest, type NativeMountResult, type PackedMountResult } from './native';
+import { native, type MechanismName, type NativeMountRequest, type NativeMountResult, type PackedBuiltOverlay, type PackedMountResult } from './native';
 
 const READ_ONLY = 1;
 const NOSUID = 2;
@@ -44,4 +44,22 @@ export async function replaceOverlay(r: NativeMountRequest): Promise<NativeMount
 
 export function replaceOverlaySync(r: NativeMountRequest): NativeMountResult {
   return unpack(native.replaceOverlaySync(...pack(r)));
+}
+
+/** A detached overlay built for `apply`: its fd belongs to the caller, who must close it. */
+export interface BuiltOverlay extends NativeMountResult {
+  fd: number;
+  uniqueId: number;
+}
+
+function unpackBuilt([fd, mechanism, mountId, uniqueId, warnings]: PackedBuiltOverlay): BuiltOverlay {
+  return { fd, mechanism: mechanism as MechanismName, mountId, uniqueId, warnings };
+}
+
+export async function buildOverlay(r: NativeMountRequest): Promise<BuiltOverlay> {
+  return unpackBuilt(await native.buildOverlay(...pack(r)));
+}
+
+export function buildOverlaySync(r: NativeMountRequest): BuiltOverlay {
+  return unpackBuilt(native.buildOverlaySync(...pack(r)));
 }

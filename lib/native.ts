@@ -68,6 +68,13 @@ export interface NativeMountResult {
 /** [mechanism, mountId, warnings], as the addon returns a mount (lib/native-mount.ts unpacks it). */
 export type PackedMountResult = [string, number, string[]];
 
+/** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
+export type PackedBuiltOverlay = [number, string, number, number, string[]];
+/** fds, targets, modes (0 attach, 1 replace, 2 unmount), expected [mountId, uniqueId] pairs flat, propagations ('' none). */
+export type PackedSwitchSteps = [number[], string[], number[], number[], string[]];
+/** [[mountId, uniqueId, busy] per step done, the error that stopped it]. */
+export type PackedSwitchResult = [Array<[number, number, boolean]>, OverlayError | undefined];
+
 /** What this kernel's overlay accepts, probed once per process. */
 export interface KernelFeatures {
   newMountApi: boolean;
@@ -164,6 +171,14 @@ export interface NativeBinding {
   remountOverlaySync(request: NativeRemountRequest): NativeRemountResult;
   replaceOverlay(...request: PackedMountRequest): Promise<PackedMountResult>;
   replaceOverlaySync(...request: PackedMountRequest): PackedMountResult;
+  /** apply's halves (lib/apply/native-apply.ts): a detached overlay's fd, then the switch of every target. */
+  buildOverlay(...request: PackedMountRequest): Promise<PackedBuiltOverlay>;
+  buildOverlaySync(...request: PackedMountRequest): PackedBuiltOverlay;
+  switchOverlays(...steps: PackedSwitchSteps): Promise<PackedSwitchResult>;
+  switchOverlaysSync(...steps: PackedSwitchSteps): PackedSwitchResult;
+  /** [mountId, uniqueId] of the mount on top at `path`; uniqueId 0 before 6.8. */
+  mountIdentity(path: string): Promise<[number, number]>;
+  mountIdentitySync(path: string): [number, number];
   /** flags: detach 1, force 2, expire 4, noFollow 8. */
   umountOverlay(target: string, flags: number): Promise<void>;
   umountOverlaySync(target: string, flags: number): void;

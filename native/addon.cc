@@ -11,6 +11,8 @@ void InitWhiteout(Napi::Env env, Napi::Object exports);
 void InitRemount(Napi::Env env, Napi::Object exports);
 void InitReplace(Napi::Env env, Napi::Object exports);
 void InitXattrs(Napi::Env env, Napi::Object exports);
+void InitApplyBuild(Napi::Env env, Napi::Object exports);
+void InitApplySwitch(Napi::Env env, Napi::Object exports);
 }  // namespace ovl
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -22,6 +24,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitRemount(env, exports);
   ovl::InitReplace(env, exports);
   ovl::InitXattrs(env, exports);
+  ovl::InitApplyBuild(env, exports);
+  ovl::InitApplySwitch(env, exports);
   return exports;
 }
 
