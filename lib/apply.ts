@@ -11,6 +11,7 @@ import { checkBoolean, typeError } from './validate';
 import { validateDeclaration, type Declaration } from './apply/declaration';
 import { execute, type ApplyAction } from './apply/execute';
 import { lockRecord } from './apply/lock';
+import { appliedWalk, type AppliedStack } from './apply/managed';
 import { makePlan, type MountSeen, type SkippedRecord } from './apply/plan';
 import { bootIdSync, parseRecord, readRecordTextSync, stateFilePath, writeRecordSync } from './apply/record';
 import { mountsStep, seeStep } from './apply/steps';
@@ -18,6 +19,7 @@ import { mountsStep, seeStep } from './apply/steps';
 export type { Declaration, StackDeclaration } from './apply/declaration';
 export type { ApplyAction } from './apply/execute';
 export type { SkippedRecord } from './apply/plan';
+export type { AppliedStack } from './apply/managed';
 export { DEFAULT_STATE_FILE, STATE_FILE_ENV } from './apply/record';
 
 export interface ApplyOptions {
@@ -87,4 +89,14 @@ export function apply(declaration: Declaration, options: ApplyOptions = {}): Pro
 /** Synchronous twin of {@link apply}. */
 export function applySync(declaration: Declaration, options: ApplyOptions = {}): ApplyResult {
   return runSync(applyWalk(declaration, options));
+}
+
+/** The stacks apply manages now: recorded by it and still the mount on their target. `stateFile` as for apply. */
+export function appliedStacks(options: { stateFile?: string } = {}): Promise<AppliedStack[]> {
+  return runAsync(appliedWalk(options?.stateFile));
+}
+
+/** Synchronous twin of {@link appliedStacks}. */
+export function appliedStacksSync(options: { stateFile?: string } = {}): AppliedStack[] {
+  return runSync(appliedWalk(options?.stateFile));
 }
