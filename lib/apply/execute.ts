@@ -121,6 +121,7 @@ export function* execute(actions: PlannedAction[], previous: ApplyRecord, bootId
   const made: string[] = [];
   const done = new Map<PlannedAction, { mountId: number; uniqueId: number; busy: boolean }>();
   let error: unknown;
+  let failedAt: PlannedAction | undefined;
   try {
     giveWorkDirectories(moves, made);
     if (detached) {
@@ -147,6 +148,7 @@ export function* execute(actions: PlannedAction[], previous: ApplyRecord, bootId
     steps.forEach(([mountId, uniqueId, busy], i) => done.set((switches[i] as (typeof switches)[number]).action, { mountId, uniqueId, busy }));
     if (switchError !== undefined) {
       const failed = (switches[steps.length] as (typeof switches)[number]).action;
+      failedAt = failed;
       error = failed.stack ? inStack(switchError, failed.stack.index, failed.name) : Object.assign(switchError, { stackName: failed.name });
     }
   } finally {
@@ -169,7 +171,8 @@ export function* execute(actions: PlannedAction[], previous: ApplyRecord, bootId
     if (result === undefined) {
       // Not reached, or the step that failed: a replace's old stack and an unmount's stack are still there.
       if (a.recorded) record.stacks.push(a.recorded);
-      if (move?.generation !== undefined) removeGeneration(generationDir(a.stack!.request.work!, move.generation));
+      // The failed step's generation stays: a replace that failed after moving beneath left its stack mounted there.
+      if (move?.generation !== undefined && a !== failedAt) removeGeneration(generationDir(a.stack!.request.work!, move.generation));
       continue;
     }
     if (a.action === 'unmount') {
