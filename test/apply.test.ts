@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { apply, applySync, kernelFeatures, mountSync, type ApplyOptions, type Declaration, type StackDeclaration } from '../lib/index';
+import { needsIdmap } from './helpers/idmap';
 import { mountinfoLines } from './helpers/live';
 import { needsOverlay, scratch, type Scratch } from './helpers/scratch';
 
@@ -71,8 +72,13 @@ t.test('twenty stacks over v1, upgraded to v2 under a reader: no miss, uppers ke
     t.equal(fs.readFileSync(path.join(h.target(i), 'version'), 'utf8'), '2');
     t.equal(fs.readFileSync(path.join(h.target(i), 'mine'), 'utf8'), `written in ${i}`, `stack ${i} kept its upper`);
     t.equal(mountinfoLines(h.target(i)).length, 1, 'one mount on the target');
-    t.same(fs.readdirSync(h.s.path(`stacks/${i}/work`)), ['g2'], 'the old work generation is gone, the new one in use');
+    // A stack the reader had a file open in at that instant was busy: detached, its generation kept.
+    const busy = upgrade.actions[i]?.stillInUse === true;
+    t.same(fs.readdirSync(h.s.path(`stacks/${i}/work`)).sort(), busy ? ['g1', 'g2'] : ['g2'], busy ? 'busy: the old generation kept' : 'the old work generation is gone');
   }
+  const kept = upgrade.actions.filter((a) => a.stillInUse).map((a) => path.join(path.dirname(a.work as string), 'g1'));
+  t.same((JSON.parse(fs.readFileSync(h.stateFile, 'utf8')) as { keptWork: string[] }).keptWork, kept, 'the kept generations are in the record');
+  t.comment(`${kept.length} of 20 stacks were busy under the reader at their switch`);
   const before = h.ids(20);
   const again = applySync(h.declare(20, 'v2'), { stateFile: h.stateFile });
   t.same(again.actions.map((a) => a.action), Array(20).fill('keep'));
@@ -188,6 +194,22 @@ t.test('without MOVE_MOUNT_BENEATH: a declaration needing a replace is refused b
   t.same(h.ids(3), [...ids, ''], 'nothing changed');
   applySync({ stacks: [] }, { stateFile: h.stateFile });
   t.same(h.ids(2), ['', '']);
+});
+
+t.test('idmapped layers compose: a stack with idmap is mounted mapped, then kept', needsIdmap, async (t) => {
+  const h = host(t);
+  fs.chownSync(h.s.path('v1/version'), 0, 0);
+  const declaration = h.declare(1, 'v1', { idmap: { uidMap: [[0, 100000, 65536]], gidMap: [[0, 200000, 65536]] } });
+  const first = applySync(declaration, { stateFile: h.stateFile });
+  t.match(first.actions, [{ action: 'mount' }]);
+  const shown = fs.statSync(path.join(h.target(0), 'version'));
+  t.same([shown.uid, shown.gid], [100000, 200000], 'the lower’s root-owned file shows mapped');
+  const ids = h.ids(1);
+  t.match(applySync(declaration, { stateFile: h.stateFile }).actions, [{ action: 'keep' }]);
+  t.same(h.ids(1), ids, 'kept without a mount call');
+  const plain = h.declare(1, 'v1');
+  if (canReplace) t.match(applySync(plain, { stateFile: h.stateFile }).actions, [{ action: 'replace', reason: 'changed: idmap' }]);
+  applySync({ stacks: [] }, { stateFile: h.stateFile });
 });
 
 t.test('bad arguments', async (t) => {

@@ -27,7 +27,7 @@ Prints NAME, TARGET, ACTION (mount, replace, keep, unmount) and WHY per stack.
 Options:
       --dry-run     print the plan, change nothing
       --json        print {"dryRun","actions":[{"name","target","action","reason",
-                    "mountId","previousMountId","work","stillInUse"}],"skipped","stateFile"};
+                    "mountId","previousMountId","work","warnings","stillInUse"}],"skipped","stateFile"};
                     errors as JSON on stderr
       --state FILE  the record of what apply manages (default: $OVL_APPLY_STATE,
                     else /run/overlay-native/apply.json)
@@ -65,6 +65,7 @@ function print(result: ApplyResult, json: boolean): void {
     const rows = result.actions.map((a) => [escapeName(a.name), escapeName(a.target), a.action, oneLine(why(a))]);
     process.stdout.write(formatTable(['NAME', 'TARGET', 'ACTION', 'WHY'], rows) + '\n');
   }
+  for (const a of result.actions) for (const w of a.warnings ?? []) process.stderr.write(`ovl: apply: warning: ${escapeName(a.target)}: ${oneLine(w)}\n`);
   for (const s of result.skipped) process.stderr.write(`ovl: apply: note: not acting on ${escapeName(s.target)} ('${oneLine(s.name)}'): ${oneLine(s.reason)}\n`);
 }
 

@@ -27,6 +27,8 @@ export interface ApplyAction {
   previousMountId?: number;
   /** The work directory the mounted stack uses (`<work>/g<N>`). */
   work?: string;
+  /** The kernel's non-fatal messages while building the new stack. */
+  warnings?: string[];
   /** The old stack was still in use (open files, a process inside): it was detached and lives on for its users; its work directory is kept. */
   stillInUse?: boolean;
 }
@@ -36,6 +38,7 @@ interface Move {
   request: NativeMountRequest;
   generation?: number;
   fd: number;
+  warnings: string[];
 }
 
 function workOf(entry: RecordedStack | undefined): string | undefined {
@@ -81,7 +84,7 @@ function closeAll(moves: Move[]): void {
 function* buildAll(moves: Move[]): Walk<void> {
   const outcomes = yield* step(buildAllStep(moves.map((m) => m.request)));
   outcomes.forEach((o, i) => {
-    if ('built' in o) (moves[i] as Move).fd = o.built.fd;
+    if ('built' in o) Object.assign(moves[i] as Move, { fd: o.built.fd, warnings: o.built.warnings });
   });
   const failed = outcomes.findIndex((o) => 'error' in o);
   if (failed >= 0) {
@@ -116,7 +119,7 @@ function newEntry(a: PlannedAction, m: Move, mountId: number, uniqueId: number, 
 export function* execute(actions: PlannedAction[], previous: ApplyRecord, bootId: string, detached: boolean): Walk<Executed> {
   const moves: Move[] = actions
     .filter((a) => a.action === 'mount' || a.action === 'replace')
-    .map((action) => ({ action, request: action.stack!.request, fd: -1 }));
+    .map((action): Move => ({ action, request: action.stack!.request, fd: -1, warnings: [] }));
   const leaving = actions.filter((a) => a.action === 'unmount');
   const made: string[] = [];
   const done = new Map<PlannedAction, { mountId: number; uniqueId: number; busy: boolean }>();
@@ -182,6 +185,7 @@ export function* execute(actions: PlannedAction[], previous: ApplyRecord, bootId
       out.mountId = result.mountId;
       if (move?.generation !== undefined) out.work = generationDir(a.stack!.request.work!, move.generation);
       if (a.action === 'replace') out.previousMountId = a.recorded!.mountId;
+      if (move && move.warnings.length) out.warnings = move.warnings;
     }
     // The old stack's work generation goes with it, unless the stack lives on for its users.
     const oldWork = a.action === 'mount' ? undefined : workOf(a.recorded);
@@ -201,7 +205,7 @@ function* mountInPlace(moves: Move[], done: Map<PlannedAction, { mountId: number
   try {
     for (const m of moves) {
       try {
-        yield* step(mountStep(m.request));
+        m.warnings = (yield* step(mountStep(m.request))).warnings;
       } catch (err) {
         throw inStack(err, m.action.stack!.index, m.action.name);
       }
