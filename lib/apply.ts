@@ -12,6 +12,7 @@ import { validateDeclaration, type Declaration } from './apply/declaration';
 import { execute, type ApplyAction } from './apply/execute';
 import { lockRecord } from './apply/lock';
 import { appliedWalk, type AppliedStack } from './apply/managed';
+import { settlePending } from './apply/pending';
 import { makePlan, type MountSeen, type SkippedRecord } from './apply/plan';
 import { bootIdSync, parseRecord, readRecordTextSync, stateFilePath, writeRecordSync } from './apply/record';
 import { mountsStep, seeStep } from './apply/steps';
@@ -48,13 +49,14 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
   const stacks = validateDeclaration(declaration);
   const release = dryRun ? () => {} : lockRecord(stateFile);
   try {
-    const record = parseRecord(readRecordTextSync(stateFile), stateFile);
+    const recorded = parseRecord(readRecordTextSync(stateFile), stateFile);
     const bootId = bootIdSync();
     const byId = new Map((yield* step(mountsStep())).map((m): [number, OverlayMountInfo] => [m.mountId, m]));
     const seen = new Map<string, MountSeen>();
-    for (const target of new Set([...stacks.map((s) => s.target), ...record.stacks.map((e) => e.target)])) {
+    for (const target of new Set([...stacks.map((s) => s.target), ...recorded.stacks.map((e) => e.target)])) {
       seen.set(target, yield* step(seeStep(target, byId)));
     }
+    const record = settlePending(recorded, bootId, seen);
     const kernel = kernelFeatures();
     const plan = makePlan({ stacks, record, bootId, seen, canReplace: kernel.moveMountBeneath && kernel.lowerdirPlus });
     if (dryRun) {
@@ -67,7 +69,7 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
       }));
       return { dryRun, actions, skipped: plan.skipped, stateFile };
     }
-    const done = yield* execute(plan.actions, record, bootId, kernel.lowerdirPlus);
+    const done = yield* execute(plan.actions, record, bootId, kernel.lowerdirPlus, (pending) => writeRecordSync(stateFile, pending));
     writeRecordSync(stateFile, done.record);
     if (done.error !== undefined) throw Object.assign(done.error as object, { actions: done.actions });
     return { dryRun, actions: done.actions, skipped: plan.skipped, stateFile };

@@ -171,6 +171,33 @@ t.test('the record: a manual umount, someone else’s mount, another boot are de
   execFileSync('umount', [h.target(0)]);
 });
 
+t.test('killed between the switch and the record: the pending entries are confirmed or dropped', needsReplace, async (t) => {
+  const h = host(t);
+  type Entry = Record<string, unknown> & { target: string; uniqueId: number; mountId: number; overlay: string; generation: number };
+  type Rec = { version: 1; stacks: Entry[]; keptWork: string[] };
+  const read = (): Rec => JSON.parse(fs.readFileSync(h.stateFile, 'utf8')) as Rec;
+  applySync(h.declare(3, 'v1'), { stateFile: h.stateFile });
+  const before = read();
+  applySync(h.declare(3, 'v2'), { stateFile: h.stateFile });
+  const after = read();
+  const ids = h.ids(3);
+  // What the record held while the switch ran: the old entries and the new ones, pending.
+  const pending = (r: Rec): Entry[] => r.stacks.map((e) => ({ ...e, overlay: '', pending: true }));
+  fs.writeFileSync(h.stateFile, JSON.stringify({ ...before, stacks: [...before.stacks, ...pending(after)] }));
+  const confirmed = applySync(h.declare(3, 'v2'), { stateFile: h.stateFile });
+  t.same(confirmed.actions.map((a) => a.action), ['keep', 'keep', 'keep'], 'the switched-in stacks are recognised as apply’s own');
+  t.same(h.ids(3), ids, 'and left alone');
+  t.same(read().stacks.map((e) => [e.target, e.mountId, e.overlay]), after.stacks.map((e) => [e.target, e.mountId, e.overlay]), 'the record as if nothing had happened');
+  t.same(read().keptWork, before.stacks.map((e) => h.s.path(`stacks/${before.stacks.indexOf(e)}/work/g${e.generation}`)), 'the replaced stacks’ generations set aside');
+  // Pending entries whose switch never happened (other ids): dropped, their generations set aside.
+  const neverSwitched = pending(read()).map((e) => ({ ...e, uniqueId: e.uniqueId + 1000000, mountId: e.mountId + 100000, generation: 9 }));
+  fs.writeFileSync(h.stateFile, JSON.stringify({ ...read(), keptWork: [], stacks: [...read().stacks, ...neverSwitched] }));
+  t.same(applySync(h.declare(3, 'v2'), { stateFile: h.stateFile }).actions.map((a) => a.action), ['keep', 'keep', 'keep']);
+  t.same(read().stacks.length, 3);
+  t.same(read().keptWork, [0, 1, 2].map((i) => h.s.path(`stacks/${i}/work/g9`)));
+  applySync({ stacks: [] }, { stateFile: h.stateFile });
+});
+
 t.test('a replaced stack still in use is detached, and its work generation kept', needsReplace, async (t) => {
   const h = host(t);
   applySync(h.declare(1, 'v1'), { stateFile: h.stateFile });

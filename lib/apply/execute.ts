@@ -39,6 +39,9 @@ interface Move {
   generation?: number;
   fd: number;
   warnings: string[];
+  /** The detached mount's ids, which it keeps once attached. */
+  mountId: number;
+  uniqueId: number;
 }
 
 function workOf(entry: RecordedStack | undefined): string | undefined {
@@ -84,7 +87,7 @@ function closeAll(moves: Move[]): void {
 function* buildAll(moves: Move[]): Walk<void> {
   const outcomes = yield* step(buildAllStep(moves.map((m) => m.request)));
   outcomes.forEach((o, i) => {
-    if ('built' in o) Object.assign(moves[i] as Move, { fd: o.built.fd, warnings: o.built.warnings });
+    if ('built' in o) Object.assign(moves[i] as Move, { fd: o.built.fd, warnings: o.built.warnings, mountId: o.built.mountId, uniqueId: o.built.uniqueId });
   });
   const failed = outcomes.findIndex((o) => 'error' in o);
   if (failed >= 0) {
@@ -115,11 +118,19 @@ function newEntry(a: PlannedAction, m: Move, mountId: number, uniqueId: number, 
  * `detached`: whether this kernel builds stacks detached (`lowerdir+`); where
  * it cannot, only mounts and unmounts are planned, and a stack is mounted
  * the ordinary way, those of this call unmounted again if a later one fails.
+ * `savePending` writes the record with the stacks about to be switched in
+ * marked pending, just before the switch (see RecordedStack.pending).
  */
-export function* execute(actions: PlannedAction[], previous: ApplyRecord, bootId: string, detached: boolean): Walk<Executed> {
+export function* execute(
+  actions: PlannedAction[],
+  previous: ApplyRecord,
+  bootId: string,
+  detached: boolean,
+  savePending: (record: ApplyRecord) => void,
+): Walk<Executed> {
   const moves: Move[] = actions
     .filter((a) => a.action === 'mount' || a.action === 'replace')
-    .map((action): Move => ({ action, request: action.stack!.request, fd: -1, warnings: [] }));
+    .map((action): Move => ({ action, request: action.stack!.request, fd: -1, warnings: [], mountId: 0, uniqueId: 0 }));
   const leaving = actions.filter((a) => a.action === 'unmount');
   const made: string[] = [];
   const done = new Map<PlannedAction, { mountId: number; uniqueId: number; busy: boolean }>();
@@ -138,6 +149,16 @@ export function* execute(actions: PlannedAction[], previous: ApplyRecord, bootId
     throw err;
   }
 
+  if (detached && moves.length) {
+    try {
+      const pending = moves.map((m): RecordedStack => ({ ...newEntry(m.action, m, m.mountId, m.uniqueId, new Map(), bootId), pending: true }));
+      savePending({ ...previous, stacks: [...previous.stacks, ...pending] });
+    } catch (err) {
+      closeAll(moves);
+      for (const dir of made) removeGeneration(dir);
+      throw err;
+    }
+  }
   const switches: Array<{ action: PlannedAction; request: SwitchRequest }> = [];
   if (detached) {
     for (const m of moves) {

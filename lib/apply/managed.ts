@@ -2,6 +2,7 @@
 // mount on their target (the same checks apply makes before acting).
 import type { OverlayMountInfo } from '../mountinfo';
 import { step, type Walk } from '../sync-or-async';
+import { settlePending } from './pending';
 import { whyNotOurs, type MountSeen } from './plan';
 import { bootIdSync, parseRecord, readRecordTextSync, stateFilePath } from './record';
 import { mountsStep, seeStep } from './steps';
@@ -18,10 +19,10 @@ export function* appliedWalk(stateFileOption: unknown): Walk<AppliedStack[]> {
   if (record.stacks.length === 0) return [];
   const bootId = bootIdSync();
   const byId = new Map((yield* step(mountsStep())).map((m): [number, OverlayMountInfo] => [m.mountId, m]));
-  const out: AppliedStack[] = [];
-  for (const entry of record.stacks) {
-    const seen: MountSeen = yield* step(seeStep(entry.target, byId));
-    if (whyNotOurs(entry, bootId, seen) === undefined) out.push({ name: entry.name, target: entry.target, mountId: entry.mountId });
-  }
-  return out;
+  const seen = new Map<string, MountSeen>();
+  for (const entry of record.stacks) seen.set(entry.target, yield* step(seeStep(entry.target, byId)));
+  const settled = settlePending(record, bootId, seen);
+  return settled.stacks
+    .filter((entry) => whyNotOurs(entry, bootId, seen.get(entry.target)) === undefined)
+    .map((entry) => ({ name: entry.name, target: entry.target, mountId: entry.mountId }));
 }

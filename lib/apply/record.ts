@@ -27,6 +27,13 @@ export interface RecordedStack {
   /** The overlay as mountinfo showed it just after apply mounted it (overlayView). */
   overlay: string;
   bootId: string;
+  /**
+   * Written just before the switch, with the ids the detached mount already
+   * has (they stay the same once it is attached): a crash between the switch
+   * and the final record leaves entries the next call can confirm or drop
+   * (lib/apply/pending.ts) instead of mounts nobody knows.
+   */
+  pending?: true;
 }
 
 export interface ApplyRecord {
