@@ -6,57 +6,16 @@
 // can still fail after the first switch.
 import * as fs from 'node:fs';
 import type { OverlayMountInfo } from '../mountinfo';
-import type { NativeMountRequest } from '../native';
 import { step, type Walk } from '../sync-or-async';
-import { umountSync } from '../umount';
 import { inStack } from './declaration';
+import { mountInPlace } from './mount-in-place';
+import { newEntry, settleOutcome, type ApplyAction, type Done, type Move } from './outcome';
 import type { PlannedAction } from './plan';
-import { overlayView, type ApplyRecord, type RecordedStack } from './record';
-import { buildAllStep, identityStep, mountsStep, mountStep, switchStep, type SwitchRequest } from './steps';
+import type { ApplyRecord, RecordedStack } from './record';
+import { buildAllStep, mountsStep, switchStep, type SwitchRequest } from './steps';
 import { generationDir, makeGeneration, nextGeneration, removeGeneration } from './work-dirs';
 
-/** What happened to one target. */
-export interface ApplyAction {
-  name: string;
-  target: string;
-  action: PlannedAction['action'];
-  reason: string;
-  /** The mount on the target afterwards (mount, replace, keep). */
-  mountId?: number;
-  /** The mount it replaced or unmounted. */
-  previousMountId?: number;
-  /** The work directory the mounted stack uses (`<work>/g<N>`). */
-  work?: string;
-  /** The kernel's non-fatal messages while building the new stack. */
-  warnings?: string[];
-  /** The old stack was still in use (open files, a process inside): it was detached and lives on for its users; its work directory is kept. */
-  stillInUse?: boolean;
-}
-
-interface Move {
-  action: PlannedAction;
-  request: NativeMountRequest;
-  generation?: number;
-  fd: number;
-  warnings: string[];
-  /** The detached mount's ids, which it keeps once attached. */
-  mountId: number;
-  uniqueId: number;
-}
-
-function workOf(entry: RecordedStack | undefined): string | undefined {
-  return entry?.work !== undefined && entry.generation !== undefined ? generationDir(entry.work, entry.generation) : undefined;
-}
-
-function describe(a: PlannedAction): ApplyAction {
-  const out: ApplyAction = { name: a.name, target: a.target, action: a.action, reason: a.reason };
-  if (a.action === 'keep' && a.recorded) {
-    out.mountId = a.recorded.mountId;
-    const work = workOf(a.recorded);
-    if (work !== undefined) out.work = work;
-  }
-  return out;
-}
+export type { ApplyAction } from './outcome';
 
 /** New generations for the stacks that will be mounted; undone (removed) on any failure before the switch. */
 function giveWorkDirectories(moves: Move[], made: string[]): void {
@@ -104,15 +63,6 @@ export interface Executed {
   error?: unknown;
 }
 
-function newEntry(a: PlannedAction, m: Move, mountId: number, uniqueId: number, byId: Map<number, OverlayMountInfo>, bootId: string): RecordedStack {
-  const stack = a.stack!;
-  const entry: RecordedStack = { name: stack.name, target: stack.target, key: stack.key, mountId, uniqueId, overlay: '', bootId };
-  const info = byId.get(mountId);
-  if (info !== undefined) entry.overlay = overlayView(info);
-  if (stack.request.work !== undefined && m.generation !== undefined) Object.assign(entry, { work: stack.request.work, generation: m.generation });
-  return entry;
-}
-
 /**
  * Runs `actions` (a plan's) and returns what was done and the new record.
  * `detached`: whether this kernel builds stacks detached (`lowerdir+`); where
@@ -133,7 +83,7 @@ export function* execute(
     .map((action): Move => ({ action, request: action.stack!.request, fd: -1, warnings: [], mountId: 0, uniqueId: 0 }));
   const leaving = actions.filter((a) => a.action === 'unmount');
   const made: string[] = [];
-  const done = new Map<PlannedAction, { mountId: number; uniqueId: number; busy: boolean }>();
+  const done = new Map<PlannedAction, Done>();
   let error: unknown;
   let failedAt: PlannedAction | undefined;
   try {
@@ -168,7 +118,8 @@ export function* execute(
   }
   for (const a of leaving) switches.push({ action: a, request: { fd: -1, target: a.target, mode: 2, expected: a.seen, propagation: '' } });
   try {
-    const [steps, switchError] = yield* step(switchStep(switches.map((s) => s.request)));
+    // Nothing to switch (every stack kept): no native call at all.
+    const [steps, switchError] = switches.length ? yield* step(switchStep(switches.map((s) => s.request))) : [[], undefined];
     steps.forEach(([mountId, uniqueId, busy], i) => done.set((switches[i] as (typeof switches)[number]).action, { mountId, uniqueId, busy }));
     if (switchError !== undefined) {
       const failed = (switches[steps.length] as (typeof switches)[number]).action;
@@ -180,69 +131,7 @@ export function* execute(
   }
 
   // The record from what happened: one more look at mountinfo for the new mounts' options.
-  const after = new Map((yield* step(mountsStep())).map((m): [number, OverlayMountInfo] => [m.mountId, m]));
-  const record: ApplyRecord = { version: 1, stacks: [], keptWork: [...previous.keptWork] };
-  const results: ApplyAction[] = [];
-  for (const a of actions) {
-    const out = describe(a);
-    const result = done.get(a);
-    const move = moves.find((m) => m.action === a);
-    if (a.action === 'keep') {
-      record.stacks.push({ ...a.recorded!, name: a.name });
-      results.push(out);
-      continue;
-    }
-    if (result === undefined) {
-      // Not reached, or the step that failed: a replace's old stack and an unmount's stack are still there.
-      if (a.recorded) record.stacks.push(a.recorded);
-      // The failed step's generation stays: a replace that failed after moving beneath left its stack mounted there.
-      if (move?.generation !== undefined && a !== failedAt) removeGeneration(generationDir(a.stack!.request.work!, move.generation));
-      continue;
-    }
-    if (a.action === 'unmount') {
-      out.previousMountId = a.recorded!.mountId;
-    } else {
-      record.stacks.push(newEntry(a, move!, result.mountId, result.uniqueId, after, bootId));
-      out.mountId = result.mountId;
-      if (move?.generation !== undefined) out.work = generationDir(a.stack!.request.work!, move.generation);
-      if (a.action === 'replace') out.previousMountId = a.recorded!.mountId;
-      if (move && move.warnings.length) out.warnings = move.warnings;
-    }
-    // The old stack's work generation goes with it, unless the stack lives on for its users.
-    const oldWork = a.action === 'mount' ? undefined : workOf(a.recorded);
-    if (result.busy) out.stillInUse = true;
-    if (oldWork !== undefined) {
-      if (result.busy) record.keptWork.push(oldWork);
-      else removeGeneration(oldWork);
-    }
-    results.push(out);
-  }
-  return { actions: results, record, ...(error !== undefined ? { error } : {}) };
-}
-
-/** Without `lowerdir+`: each stack mounted in turn; a failure unmounts those this call mounted. */
-function* mountInPlace(moves: Move[], done: Map<PlannedAction, { mountId: number; uniqueId: number; busy: boolean }>): Walk<void> {
-  const mounted: Move[] = [];
-  try {
-    for (const m of moves) {
-      try {
-        m.warnings = (yield* step(mountStep(m.request))).warnings;
-      } catch (err) {
-        throw inStack(err, m.action.stack!.index, m.action.name);
-      }
-      mounted.push(m);
-      const [mountId, uniqueId] = yield* step(identityStep(m.action.target));
-      done.set(m.action, { mountId, uniqueId, busy: false });
-    }
-  } catch (err) {
-    for (const m of mounted.reverse()) {
-      yield* step({ sync: () => undoMount(m), async: async () => undoMount(m) });
-      done.delete(m.action);
-    }
-    throw err;
-  }
-}
-
-function undoMount(m: Move): void {
-  umountSync(m.action.target);
+  const mounted = moves.some((m) => done.has(m.action));
+  const after = new Map(mounted ? (yield* step(mountsStep())).map((m): [number, OverlayMountInfo] => [m.mountId, m]) : []);
+  return { ...settleOutcome({ actions, moves, done, failedAt, previous, after, bootId }), ...(error !== undefined ? { error } : {}) };
 }
