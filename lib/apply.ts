@@ -57,8 +57,7 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
       seen.set(target, yield* step(seeStep(target, byId)));
     }
     const record = settlePending(recorded, bootId, seen);
-    const kernel = kernelFeatures();
-    const plan = makePlan({ stacks, record, bootId, seen, canReplace: kernel.moveMountBeneath && kernel.lowerdirPlus });
+    const plan = makePlan({ stacks, record, bootId, seen, canReplace: () => kernelFeatures().moveMountBeneath && kernelFeatures().lowerdirPlus });
     if (dryRun) {
       const actions = plan.actions.map(({ name, target, action, reason, recorded }): ApplyAction => ({
         name,
@@ -69,7 +68,8 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
       }));
       return { dryRun, actions, skipped: plan.skipped, stateFile };
     }
-    const done = yield* execute(plan.actions, record, bootId, kernel.lowerdirPlus, (pending) => writeRecordSync(stateFile, pending));
+    const building = plan.actions.some((a) => a.action === 'mount' || a.action === 'replace');
+    const done = yield* execute(plan.actions, record, bootId, building && kernelFeatures().lowerdirPlus, (pending) => writeRecordSync(stateFile, pending));
     writeRecordSync(stateFile, done.record);
     if (done.error !== undefined) throw Object.assign(done.error as object, { actions: done.actions });
     return { dryRun, actions: done.actions, skipped: plan.skipped, stateFile };

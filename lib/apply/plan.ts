@@ -50,8 +50,8 @@ export interface PlanInput {
   bootId: string;
   /** The mount on top of each declared and recorded target. */
   seen: Map<string, MountSeen>;
-  /** Whether this kernel can replace a stack atomically (MOVE_MOUNT_BENEATH and `lowerdir+`). */
-  canReplace: boolean;
+  /** Whether this kernel can replace a stack atomically (MOVE_MOUNT_BENEATH and `lowerdir+`); asked only when a replace is needed, since probing the kernel makes mount-API calls a plan of keeps must not. */
+  canReplace: () => boolean;
 }
 
 /** Why a recorded mount is not (or no longer) apply's own, or undefined when it is. */
@@ -86,7 +86,7 @@ export function makePlan({ stacks, record, bootId, seen, canReplace }: PlanInput
         actions.push({ name: stack.name, target: stack.target, action: 'keep', reason: 'unchanged', stack, recorded: entry, seen: now });
         continue;
       }
-      if (!canReplace) {
+      if (!canReplace()) {
         throw invalid(`stacks[${stack.index}]`, `stack '${stack.name}' changed and must be replaced, which needs move_mount with MOVE_MOUNT_BENEATH (Linux 6.5+) and \`lowerdir+\` (6.8+); this kernel lacks them, so nothing was changed`, 38 /* ENOSYS */, stack.target);
       }
       const fields = changedFields(entry.key, stack.request);
