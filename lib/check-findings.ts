@@ -206,6 +206,17 @@ function cleanupFinding(f: Facts): Finding[] {
 function kernelFindings(k: CheckKernel): Finding[] {
   const info = (id: Finding['id'], has: boolean, yes: string, no: string, meaningYes: string, meaningNo: string) =>
     finding(id, has ? 'ok' : 'info', has ? yes : no, has ? meaningYes : meaningNo);
+  // Without privilege fsopen was refused: say that, not that the kernel is old.
+  const unasked = (id: Finding['id'], what: string) =>
+    finding(id, 'info', `${what}: not probed`, `${k.notProbedReason ?? 'the probe could not run'}; run the check as root for the answer.`);
+  if (!k.probed) {
+    return [
+      unasked('kernel-new-mount-api', 'the new mount API (fsopen)'),
+      unasked('kernel-lowerdir-plus', '`lowerdir+`'),
+      unasked('kernel-layer-fd', 'layers by fd'),
+      ...kernelFindingsProbedWithoutPrivilege(k, info),
+    ];
+  }
   return [
     info('kernel-new-mount-api', k.newMountApi, 'overlay takes the new mount API (fsopen)', `overlay cannot be opened with fsopen${k.fsopenErrno ? ` (errno ${k.fsopenErrno})` : ''}`,
       "Mount errors carry the kernel's own words.", 'Mounts go through mount(2), whose reasons reach dmesg only (EPERM here means no CAP_SYS_ADMIN).'),
@@ -213,10 +224,19 @@ function kernelFindings(k: CheckKernel): Finding[] {
       'Layers are passed one by one: no one-page limit on the stack.', 'All layers share one mount(2) data page; a stack that does not fit even as fd numbers is refused, never cut.'),
     info('kernel-layer-fd', k.layerFd, 'layers can be handed over by fd (6.13+)', 'layers are handed over by path (before 6.13)',
       'What was checked is what gets mounted.', 'Paths are resolved again by the kernel; the library still checks them first.'),
+    ...kernelFindingsProbedWithoutPrivilege(k, info),
+  ];
+}
+
+type InfoFinding = (id: Finding['id'], has: boolean, yes: string, no: string, meaningYes: string, meaningNo: string) => Finding;
+
+function kernelFindingsProbedWithoutPrivilege(k: CheckKernel, info: InfoFinding): Finding[] {
+  const from = k.xattrWhiteoutsFrom === 'probe' ? 'probed' : 'from the kernel version';
+  return [
     info('kernel-move-mount-beneath', k.moveMountBeneath, 'MOVE_MOUNT_BENEATH works (6.5+)', 'no MOVE_MOUNT_BENEATH (before 6.5)',
       'A mount can be replaced atomically beneath the old one.', 'A mount cannot be replaced atomically; unmount then mount.'),
-    info('kernel-xattr-whiteouts', k.xattrWhiteouts, `lower layers may hold xattr whiteouts (${k.xattrWhiteoutsFrom === 'probe' ? 'probed' : 'from the kernel version'})`,
-      `xattr whiteouts are not honoured (${k.xattrWhiteoutsFrom === 'probe' ? 'probed' : 'from the kernel version'})`,
+    info('kernel-xattr-whiteouts', k.xattrWhiteouts, `lower layers may hold xattr whiteouts (${from})`,
+      `xattr whiteouts are not honoured (${from})`,
       'A lower layer may mark deletions with trusted.overlay.whiteout in a directory marked opaque "x" (6.7+).',
       'A lower layer built with xattr whiteouts shows its deleted files as empty files; convert them to 0/0 character devices.'),
   ];

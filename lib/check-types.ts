@@ -1,5 +1,5 @@
 // The shape of check()'s answer, shared by the findings and the API.
-import type { KernelFeatures } from './native';
+import type { KernelFeatures } from './kernel';
 
 /**
  * ok: works as overlay needs. info: worth knowing, changes nothing for this

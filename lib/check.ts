@@ -5,9 +5,10 @@ import * as os from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { findingsFor } from './check-findings';
 import type { CheckKernel, CheckOptions, CheckProbes, CheckResult, DirectoryInfo, ProbeResult } from './check-types';
-import { readMountinfo, type MountEntry } from './mount-table';
+import { checkBoolean, checkKnownKeys, checkPath, checkPaths, typeError } from './checks';
+import { withProbeState } from './kernel';
+import { readMountTable, type MountTableEntry } from './mount-table';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from './native';
-import { checkPath } from './validate';
 
 export type * from './check-types';
 
@@ -18,24 +19,25 @@ function errnoCode(errno: number): string | undefined {
   return getSystemErrorMap().get(-errno)?.[0] ?? `E${errno}`;
 }
 
+const CHECK_OPTION_KEYS: ReadonlySet<string> = new Set(['upper', 'work', 'lower', 'userxattr']);
+
 function toRequest(options: CheckOptions): NativeCheckRequest {
-  if (typeof options !== 'object' || options === null) throw new TypeError('check() takes an options object: { upper, work, lower? }');
-  const lower = options.lower ?? [];
-  if (!Array.isArray(lower)) throw new TypeError('lower must be an array of paths');
-  if (options.userxattr !== undefined && typeof options.userxattr !== 'boolean') throw new TypeError('userxattr must be a boolean');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw typeError('options', 'an object: { upper, work, lower? }', options);
+  checkKnownKeys(options, CHECK_OPTION_KEYS, 'check()');
+  checkBoolean('userxattr', options.userxattr);
   return {
     upper: checkPath('upper', options.upper),
     work: checkPath('work', options.work),
-    lower: lower.map((l, i) => checkPath(`lower[${i}]`, l)),
+    lower: checkPaths('lower', options.lower),
   };
 }
 
-function directoryInfo(facts: NativeDirFacts, mounts: Map<number, MountEntry>): DirectoryInfo {
+function directoryInfo(facts: NativeDirFacts, mounts: Map<number, MountTableEntry>): DirectoryInfo {
   const info: DirectoryInfo = { path: facts.path, mountId: facts.mountId, readOnly: facts.readOnly };
   const code = errnoCode(facts.openErrno);
   if (code) return { ...info, error: code };
   const mount = mounts.get(facts.mountId);
-  if (mount) Object.assign(info, { fstype: mount.fstype, source: mount.source, mountPoint: mount.mountPoint });
+  if (mount) Object.assign(info, { fstype: mount.fstype, source: mount.source, mountPoint: mount.target });
   return info;
 }
 
@@ -54,13 +56,14 @@ function releaseAtLeast(release: string, major: number, minor: number): boolean 
 
 function kernelInfo(report: NativeCheckReport): CheckKernel {
   const release = os.release();
-  const { xattrWhiteouts, ...features } = report.kernel;
+  const { xattrWhiteouts, ...native } = report.kernel;
+  const features = withProbeState(native);
   if (xattrWhiteouts === null) return { ...features, release, xattrWhiteouts: releaseAtLeast(release, 6, 7), xattrWhiteoutsFrom: 'kernel-version' };
   return { ...features, release, xattrWhiteouts, xattrWhiteoutsFrom: 'probe' };
 }
 
 function interpret(options: CheckOptions, report: NativeCheckReport): CheckResult {
-  const mounts = readMountinfo();
+  const mounts = new Map(readMountTable().map((m) => [m.mountId, m]));
   const upper = directoryInfo(report.upper, mounts);
   const work = directoryInfo(report.work, mounts);
   const lower = report.lower.map((l) => directoryInfo(l, mounts));

@@ -27,11 +27,12 @@ function quote(s: string): string {
 }
 
 const EPERM = 1;
-const PRIVILEGED_SYSCALLS = new Set(['mount', 'umount2', 'fsopen', 'fsconfig', 'fsmount', 'move_mount', 'fspick', 'open_tree', 'mount_setattr']);
+/** The system calls that mount, unmount or change a mount: each needs CAP_SYS_ADMIN. */
+const MOUNT_SYSCALLS: ReadonlySet<string> = new Set(['mount', 'umount2', 'fsopen', 'fsconfig', 'fsmount', 'move_mount', 'fspick', 'open_tree', 'mount_setattr']);
 
 /** What to do about an error, when the errno alone does not say it. */
 function hintFor(info: OverlayErrorInfo): string | undefined {
-  if (info.errno === EPERM && info.syscall && PRIVILEGED_SYSCALLS.has(info.syscall)) {
+  if (info.errno === EPERM && info.syscall && MOUNT_SYSCALLS.has(info.syscall)) {
     return 'mounting needs root, or CAP_SYS_ADMIN in the mount namespace';
   }
   return undefined;
@@ -79,6 +80,16 @@ export class OverlayError extends Error {
   /** True when the request was refused before the kernel was asked. */
   get beforeKernel(): boolean {
     return this.reason !== undefined;
+  }
+
+  /** True when the kernel refused a system call that mounts, unmounts or changes a mount (mount(8) exits 32 for these). */
+  get fromMountSyscall(): boolean {
+    return this.syscall !== undefined && MOUNT_SYSCALLS.has(this.syscall);
+  }
+
+  /** True when the process lacks the privilege to mount: EPERM from a mount system call, or a refusal of ours saying so. */
+  get needsPrivilege(): boolean {
+    return this.errno === -EPERM && (this.syscall === undefined || this.fromMountSyscall);
   }
 }
 

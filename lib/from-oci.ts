@@ -4,8 +4,8 @@
 // is made beneath the layer by the whiteout and opaque calls.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkBoolean, checkChoice, checkPath } from './validate';
-import { checkOptionsObject } from './layer-path';
+import { checkBoolean, checkChoice, checkPath } from './checks';
+import { checkOptionsObject } from './checks';
 import { lstatStep, readdirStep, fsStep } from './layer-steps';
 import { joinRel } from './lower-lookup';
 import type { WhiteoutKind } from './native';
@@ -56,7 +56,7 @@ function* planDir(root: string, rel: string, markedOpaque: boolean, plan: Plan):
 }
 
 function* convertWalk(root: string, options: FromOciOptions | undefined): Walk<void> {
-  const o = checkOptionsObject(options);
+  const o = checkOptionsObject('options', options) as Record<string, unknown>;
   const marks = { root, userxattr: checkBoolean('userxattr', o.userxattr) };
   const kind = checkChoice<WhiteoutKind>('kind', o.kind, ['chardev', 'xattr']) ?? 'chardev';
   const top = yield* step(lstatStep(root));

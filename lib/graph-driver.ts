@@ -2,6 +2,7 @@
 // prints for a container or an image on the overlay2 storage driver.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkBoolean, checkKnownKeys, checkOptionsObject } from './checks';
 import { invalid } from './errors';
 
 const ENOENT = 2;
@@ -110,13 +111,24 @@ function checkLayer(field: string, dir: string): void {
   if (!st.isDirectory()) throw invalid(field, `layer '${dir}' is not a directory`, ENOTDIR, dir);
 }
 
+const GRAPH_DRIVER_OPTION_KEYS: ReadonlySet<string> = new Set(['readOnly', 'checkLayers']);
+
+function checkGraphDriverOptions(options: GraphDriverOptions | undefined): GraphDriverOptions {
+  const o = checkOptionsObject('options', options);
+  checkKnownKeys(o, GRAPH_DRIVER_OPTION_KEYS, 'fromGraphDriver()');
+  checkBoolean('readOnly', o.readOnly);
+  if (o.checkLayers !== undefined) checkBoolean('checkLayers', o.checkLayers);
+  return o;
+}
+
 /**
  * Turns a GraphDriver record (the whole `docker inspect` array of one, one
  * inspect object, its GraphDriver, or GraphDriver.Data) into mount options.
  * Refuses, with the reason, a driver other than overlay2 and layers that do
  * not exist.
  */
-export function fromGraphDriver(record: unknown, options: GraphDriverOptions = {}): GraphDriverMount {
+export function fromGraphDriver(record: unknown, options?: GraphDriverOptions): GraphDriverMount {
+  const o = checkGraphDriverOptions(options);
   const { name, data } = findRecord(record);
   if (name !== undefined && !OVERLAY_DRIVERS.includes(name)) {
     throw invalid('GraphDriver.Name', `the '${name}' storage driver does not describe overlay layers; only overlay2 (and the older overlay) records can be mounted`);
@@ -132,14 +144,14 @@ export function fromGraphDriver(record: unknown, options: GraphDriverOptions = {
   const target = optionalPath(data, 'MergedDir');
   if (upper === undefined && lower.length === 0) throw invalid('record', 'names no layers: neither LowerDir nor UpperDir');
 
-  if (options.checkLayers !== false) {
+  if (o.checkLayers !== false) {
     lower.forEach((l, i) => checkLayer(`LowerDir[${i}]`, l));
     if (upper !== undefined) checkLayer('UpperDir', upper);
-    if (work !== undefined && !options.readOnly) checkLayer('WorkDir', work);
+    if (work !== undefined && !o.readOnly) checkLayer('WorkDir', work);
   }
 
   const withTarget = <T extends object>(o: T): T & { target?: string } => (target === undefined ? o : { ...o, target });
-  if (options.readOnly) {
+  if (o.readOnly) {
     const layers = upper === undefined ? lower : [upper, ...lower];
     // Without an upper the kernel needs two lower layers ("at least 2 lowerdir are needed while upperdir nonexistent").
     if (layers.length < 2) throw invalid('record', 'a read-only view needs at least two layers, this record has one: bind-mount it read-only instead', EINVAL);

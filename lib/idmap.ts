@@ -1,6 +1,8 @@
 // Idmapped lower layers: the id maps a user namespace gets, checked here the
 // way the kernel checks /proc/PID/uid_map writes, with the field at fault named.
+import { describeValue } from './checks';
 import { invalid } from './errors';
+import type { NativeIdmap } from './native';
 
 /** One id range: ids `inside` .. `inside + count - 1` appear as `outside` .. `outside + count - 1`. */
 export type IdMapping = readonly [inside: number, outside: number, count: number];
@@ -17,15 +19,13 @@ export type IdmapOptions =
   | { uidMap?: readonly IdMapping[]; gidMap: readonly IdMapping[]; userns?: undefined }
   | { userns: string; uidMap?: undefined; gidMap?: undefined };
 
-/** What the addon takes: map lines as /proc/PID/uid_map reads them, or a namespace path. */
-export type NativeIdmap = { uidMap: string; gidMap: string } | { userns: string };
 
 /** The kernel's limit on lines in one map (since 4.15). */
 export const MAX_ID_RANGES = 340;
 const ID_LIMIT = 2 ** 32 - 1; // (uid_t)-1 is never a valid id
 
 function checkId(field: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(field, `must be an integer, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(field, `must be an integer, got ${describeValue(value)}`);
   if (value < min || value >= ID_LIMIT) throw invalid(field, `must be between ${min} and ${ID_LIMIT - 1}, got ${value}`);
   return value;
 }

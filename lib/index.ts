@@ -1,6 +1,7 @@
 // overlay-native: mount Linux overlayfs from Node.js.
 export { OverlayError, type OverlayErrorInfo } from './errors';
-export { mount, mountSync, OverlayMount } from './mount';
+export { mount, mountSync } from './mount';
+export { OverlayMount } from './overlay-mount';
 export { umount, umountSync, type UmountOptions } from './umount';
 export { whiteout, whiteoutSync, whiteouts, whiteoutsSync, isWhiteout, isWhiteoutSync } from './whiteout';
 export type { WhiteoutKind, WhiteoutOptions, WhiteoutsOptions, WhiteoutsError } from './whiteout';
@@ -9,10 +10,10 @@ export type { LayerPathOptions, Resolver } from './layer-path';
 export { remount, remountSync, type RemountOptions, type RemountResult } from './remount';
 export { replace, replaceSync, type ReplaceOptions } from './replace';
 export { MAX_ID_RANGES, type IdmapOptions, type IdMapping } from './idmap';
-export { MAX_LAYERS, type MountOptions, type MountFlags, type OverlayLayers, type Atime, type Propagation } from './mount-options';
+export { MAX_LAYERS, type MountOptions, type MountFlags, type OverlayLayers, type Atime, type Propagation, type MechanismName } from './mount-options';
 export type { OverlayFeatures, RedirectDir, Xino, Uuid, Verity, Fsync } from './overlay-options';
-export type { MechanismName, KernelFeatures, RemountMechanism } from './native';
-export { kernelFeatures } from './kernel';
+export type { RemountMechanism } from './native';
+export { kernelFeatures, type KernelFeatures } from './kernel';
 export { parseOptions, formatOptions, escapePath, type ParsedOptions } from './option-string';
 export { check, checkSync } from './check';
 export type { CheckOptions, CheckResult, CheckKernel, CheckProbes, DirectoryInfo, Finding, FindingId, FindingStatus, ProbeResult, ProbeState } from './check-types';

@@ -1,6 +1,30 @@
-import { native, type KernelFeatures } from './native';
+// What this kernel's overlay offers. Most answers come from fsopen("overlay"),
+// which needs CAP_SYS_ADMIN: without it nothing was asked, and the answers
+// say so instead of passing for an old kernel.
+import { native, type NativeKernelFeatures } from './native';
 
-/** What this kernel's overlay offers, probed once per process (needs CAP_SYS_ADMIN to see the new mount API). */
+export interface KernelFeatures extends NativeKernelFeatures {
+  /**
+   * False when the fsopen-based probes could not run (no CAP_SYS_ADMIN:
+   * fsopenErrno is EPERM): newMountApi, overlayParsesParams, lowerdirPlus
+   * and layerFd then say nothing about the kernel. moveMountBeneath is
+   * probed without privilege.
+   */
+  probed: boolean;
+  /** Why the probes could not run, when `probed` is false. */
+  notProbedReason?: string;
+}
+
+const EPERM = 1;
+const EACCES = 13;
+
+/** The addon's answers, with whether they could be asked at all. */
+export function withProbeState<T extends NativeKernelFeatures>(features: T): T & KernelFeatures {
+  if (features.fsopenErrno !== EPERM && features.fsopenErrno !== EACCES) return { ...features, probed: true };
+  return { ...features, probed: false, notProbedReason: 'fsopen("overlay") was refused: probing needs root, or CAP_SYS_ADMIN' };
+}
+
+/** What this kernel's overlay offers, probed once per process. */
 export function kernelFeatures(): KernelFeatures {
-  return { ...native.kernelFeatures() };
+  return withProbeState(native.kernelFeatures());
 }

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { invalid } from './errors';
 import type { NativeEntryRequest, Resolver } from './native';
-import { checkBoolean, checkChoice, checkPath, typeError } from './validate';
+import { checkBoolean, checkChoice, checkKnownKeys, checkOptionsObject, checkPath, typeError } from './checks';
 
 export type { Resolver } from './native';
 
@@ -24,13 +24,8 @@ export interface LayerPathOptions {
 const EXDEV = 18;
 const RESOLVERS: readonly string[] = ['openat2', 'walk'];
 
-
-export function checkOptionsObject<T extends object>(options: T | undefined): Partial<Record<keyof T, unknown>> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options);
-  return options;
-}
-
+/** The keys of LayerPathOptions. */
+export const LAYER_PATH_KEYS = ['root', 'userxattr', 'resolver'] as const;
 
 /**
  * A path beneath root, returned relative to it: relative already, or absolute
@@ -49,9 +44,14 @@ export function checkBeneath(field: string, value: unknown, root: string): strin
   return relative === '' ? '.' : relative;
 }
 
-/** The root, resolver and xattr namespace every layer call shares. */
-export function toLayerBase(options: LayerPathOptions | undefined): Omit<NativeEntryRequest, 'path'> {
-  const o = checkOptionsObject(options);
+/**
+ * The root, resolver and xattr namespace every layer call shares. `call` and
+ * `ownKeys` (the call's options beyond LayerPathOptions) name what a key the
+ * call does not know is refused for.
+ */
+export function toLayerBase(options: LayerPathOptions | undefined, call: string, ownKeys: readonly string[] = []): Omit<NativeEntryRequest, 'path'> {
+  const o = checkOptionsObject('options', options) as Record<string, unknown>;
+  checkKnownKeys(o, new Set([...LAYER_PATH_KEYS, ...ownKeys]), call);
   const base: Omit<NativeEntryRequest, 'path'> = { userxattr: checkBoolean('userxattr', o.userxattr) };
   if (o.root !== undefined) base.root = checkPath('root', o.root);
   const resolver = checkChoice<Resolver>('resolver', o.resolver, RESOLVERS);
@@ -60,8 +60,8 @@ export function toLayerBase(options: LayerPathOptions | undefined): Omit<NativeE
 }
 
 /** Validates one path and its options into the addon's request; `field` names the path argument. */
-export function toEntryRequest(field: string, value: unknown, options: LayerPathOptions | undefined): NativeEntryRequest {
-  const base = toLayerBase(options);
+export function toEntryRequest(field: string, value: unknown, options: LayerPathOptions | undefined, call: string, ownKeys: readonly string[] = []): NativeEntryRequest {
+  const base = toLayerBase(options, call, ownKeys);
   const entryPath = base.root === undefined ? checkPath(field, value) : checkBeneath(field, value, base.root);
   return { ...base, path: entryPath };
 }

@@ -1,9 +1,17 @@
+// The words of a mount request, each list written once: the checks, the
+// types and the CLI all read them from here.
 import type { IdmapOptions } from './idmap';
-import type { MechanismName } from './native';
-import type { OverlayFeatures } from './overlay-options';
+import { FEATURES, type OverlayFeatures } from './overlay-options';
 
-export type Atime = 'relatime' | 'noatime' | 'strictatime';
-export type Propagation = 'private' | 'shared' | 'slave' | 'unbindable';
+export const ATIMES = ['relatime', 'noatime', 'strictatime'] as const;
+export type Atime = (typeof ATIMES)[number];
+
+export const PROPAGATIONS = ['private', 'shared', 'slave', 'unbindable'] as const;
+export type Propagation = (typeof PROPAGATIONS)[number];
+
+/** The ways the addon can hand an overlay to the kernel, best first (see the README's table). */
+export const MECHANISMS = ['fsconfig-fd', 'fsconfig-path', 'mount', 'mount-fd-path', 'mount-fd-relative'] as const;
+export type MechanismName = (typeof MECHANISMS)[number];
 
 /** Per-mount flags, as mount(8) -o knows them. */
 export interface MountFlags {
@@ -46,3 +54,20 @@ export interface MountOptions extends OverlayLayers, OverlayFeatures, MountFlags
 
 /** The most lower layers (lower and data together) overlay stacks: OVL_MAX_STACK. */
 export const MAX_LAYERS = 500;
+
+/** Every key of MountFlags. */
+export const MOUNT_FLAG_KEYS = ['readOnly', 'nosuid', 'nodev', 'noexec', 'noatime', 'atime'] as const;
+
+/** Every key MountOptions has: anything else is refused as a typo. */
+export const MOUNT_OPTION_KEYS: ReadonlySet<string> = new Set([
+  'target',
+  'lower',
+  'data',
+  'upper',
+  'work',
+  ...FEATURES.map((f) => f.field),
+  ...MOUNT_FLAG_KEYS,
+  'propagation',
+  'idmap',
+  'mechanism',
+]);

@@ -1,43 +1,105 @@
-// Looks a mount up in /proc/self/mountinfo by the id statx reports, to name
-// the filesystem a directory is on the way findmnt does.
+// The one reader of /proc/self/mountinfo (proc_pid_mountinfo(5)): each line
+// split and its fields decoded in one place, for listMounts, check, a mount
+// object's own checks, the CLI and the tests. mountinfo octal-escapes space,
+// tab, newline and backslash (`\040` `\011` `\012` `\134`), so a line splits
+// on ' ' before anything is decoded.
 import * as fs from 'node:fs';
 
-export interface MountEntry {
+/** One mount, as a mountinfo line describes it. */
+export interface MountTableEntry {
+  /** The kernel's mount id (the first field); statx's STATX_MNT_ID. */
   mountId: number;
-  mountPoint: string;
+  parentId: number;
+  /** The superblock's device, `major:minor`. */
+  dev: string;
+  /** The directory of the filesystem mounted there ('/' unless a subtree was bind-mounted). */
+  root: string;
+  /** Where it is mounted. */
+  target: string;
+  /** This mount's own flags: 'rw', 'nosuid', 'relatime'... */
+  mountOptions: string[];
+  /** The optional fields: `shared:N`, `master:N`, `propagate_from:N`, `unbindable`. */
+  optional: string[];
   fstype: string;
   source: string;
+  /** The superblock's options, still escaped: a filesystem decodes them its own way (overlay splits on ',' first). */
+  superOptions: string;
 }
 
-/** mountinfo writes space, tab, newline and backslash as \ooo. */
-function decodeField(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+export const MOUNTINFO = '/proc/self/mountinfo';
+
+/**
+ * Undoes mountinfo's `\ooo` escapes. Decoded to bytes first, then read as
+ * UTF-8, so an escaped byte of a multi-byte character joins its neighbours
+ * instead of becoming Latin-1.
+ */
+export function decodeOctal(field: string): string {
+  if (!field.includes('\\')) return field;
+  const bytes: number[] = [];
+  for (let i = 0; i < field.length; i++) {
+    const octal = field[i] === '\\' ? /^[0-7]{3}/.exec(field.slice(i + 1, i + 4)) : null;
+    if (octal) {
+      bytes.push(parseInt(octal[0], 8));
+      i += 3;
+    } else {
+      const codePoint = field.codePointAt(i) as number;
+      if (codePoint > 0xffff) i++;
+      bytes.push(...Buffer.from(String.fromCodePoint(codePoint), 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
 
-function parseLine(line: string): MountEntry | undefined {
+/** One line; undefined for a line that is not a mount (the empty last one). */
+export function parseMountTableLine(line: string): MountTableEntry | undefined {
   const fields = line.split(' ');
   const separator = fields.indexOf('-', 6);
   if (separator < 0 || fields.length < separator + 3) return undefined;
+  const [mountId, parentId, dev, root, target, mountOptions] = fields;
   return {
-    mountId: Number(fields[0]),
-    mountPoint: decodeField(fields[4] ?? ''),
+    mountId: Number(mountId),
+    parentId: Number(parentId),
+    dev: dev ?? '',
+    root: decodeOctal(root ?? ''),
+    target: decodeOctal(target ?? ''),
+    mountOptions: (mountOptions ?? '').split(',').filter((o) => o !== ''),
+    optional: fields.slice(6, separator),
     fstype: fields[separator + 1] ?? '',
-    source: decodeField(fields[separator + 2] ?? ''),
+    source: decodeOctal(fields[separator + 2] ?? ''),
+    superOptions: fields[separator + 3] ?? '',
   };
 }
 
-/** Every mount of this process's namespace, by mount id. */
-export function readMountinfo(): Map<number, MountEntry> {
-  const byId = new Map<number, MountEntry>();
-  let text = '';
-  try {
-    text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return byId; // no /proc: callers fall back on statfs magic numbers
-  }
+/** Every mount in mountinfo text, in its order (parents before children). */
+export function parseMountTable(text: string): MountTableEntry[] {
+  const out: MountTableEntry[] = [];
   for (const line of text.split('\n')) {
-    const entry = parseLine(line);
-    if (entry) byId.set(entry.mountId, entry);
+    const entry = parseMountTableLine(line);
+    if (entry) out.push(entry);
   }
-  return byId;
+  return out;
+}
+
+/** The mounts of this process's mount namespace; none where there is no /proc. */
+export function readMountTable(): MountTableEntry[] {
+  try {
+    return parseMountTable(fs.readFileSync(MOUNTINFO, 'utf8'));
+  } catch {
+    return []; // no /proc: callers fall back on what statfs says
+  }
+}
+
+/** Asynchronous twin of {@link readMountTable}. */
+export async function readMountTableAsync(): Promise<MountTableEntry[]> {
+  return parseMountTable(await fs.promises.readFile(MOUNTINFO, 'utf8').catch(() => ''));
+}
+
+/** The mount with this id, if it is in this namespace. */
+export function mountById(mountId: number, table = readMountTable()): MountTableEntry | undefined {
+  return table.find((m) => m.mountId === mountId);
+}
+
+/** The mounts on `target` (a real path, as mountinfo names it), bottom first. */
+export function mountsOn(target: string, table = readMountTable()): MountTableEntry[] {
+  return table.filter((m) => m.target === target);
 }

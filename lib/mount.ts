@@ -1,82 +1,8 @@
-import * as fs from 'node:fs';
+import { explainBusyLayer } from './busy-layers';
 import type { MountOptions } from './mount-options';
-import type { MechanismName, NativeMountResult } from './native';
+import { toNativeRequest } from './mount-request';
 import { mountOverlay, mountOverlaySync } from './native-mount';
-import { replace, replaceSync, type ReplaceOptions } from './replace';
-import { umount, umountSync, type UmountOptions } from './umount';
-import { toNativeRequest } from './validate';
-
-/**
- * A mounted overlay. Disposable: `await using m = await mount(...)` or
- * `using m = mountSync(...)` unmounts it when the scope ends.
- */
-export class OverlayMount implements AsyncDisposable, Disposable {
-  /** The absolute path it is mounted on. */
-  readonly target: string;
-  /** How it was handed to the kernel (see the README's table). */
-  readonly mechanism: MechanismName;
-  /** The kernel's mount id (mountinfo's first field), 0 if the kernel cannot say. */
-  readonly mountId: number;
-  /** Non-fatal messages the kernel logged while mounting. */
-  readonly warnings: readonly string[];
-  #mounted = true;
-
-  constructor(target: string, result: NativeMountResult) {
-    this.target = target;
-    this.mechanism = result.mechanism;
-    this.mountId = result.mountId;
-    this.warnings = result.warnings;
-  }
-
-  /** Whether this object has not unmounted it yet. */
-  get mounted(): boolean {
-    return this.#mounted;
-  }
-
-  async unmount(options?: UmountOptions): Promise<void> {
-    await umount(this.target, options);
-    this.#mounted = false;
-  }
-
-  unmountSync(options?: UmountOptions): void {
-    umountSync(this.target, options);
-    this.#mounted = false;
-  }
-
-  /** Replaces this overlay with a new stack (see `replace`); this object then owns no mount. */
-  async replace(options: ReplaceOptions): Promise<OverlayMount> {
-    const next = await replace(this.target, options);
-    this.#mounted = false;
-    return next;
-  }
-
-  /** Synchronous twin of {@link OverlayMount.replace}. */
-  replaceSync(options: ReplaceOptions): OverlayMount {
-    const next = replaceSync(this.target, options);
-    this.#mounted = false;
-    return next;
-  }
-
-  // A scope's end must not unmount a stack that replaced this one on the same target.
-  #stillMounted(): boolean {
-    if (!this.#mounted || this.mountId === 0) return this.#mounted;
-    const escaped = this.target.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-    const mine = fs
-      .readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .some((line) => line.startsWith(`${this.mountId} `) && line.split(' ')[4] === escaped);
-    if (!mine) this.#mounted = false;
-    return mine;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#stillMounted()) await this.unmount();
-  }
-
-  [Symbol.dispose](): void {
-    if (this.#stillMounted()) this.unmountSync();
-  }
-}
+import { OverlayMount } from './overlay-mount';
 
 /**
  * Mounts an overlay, off the event loop. Every layer is opened and checked
@@ -84,11 +10,19 @@ export class OverlayMount implements AsyncDisposable, Disposable {
  */
 export async function mount(options: MountOptions): Promise<OverlayMount> {
   const request = toNativeRequest(options);
-  return new OverlayMount(request.target, await mountOverlay(request));
+  try {
+    return new OverlayMount(request.target, await mountOverlay(request));
+  } catch (err) {
+    throw explainBusyLayer(err, request);
+  }
 }
 
 /** Synchronous twin of {@link mount}. */
 export function mountSync(options: MountOptions): OverlayMount {
   const request = toNativeRequest(options);
-  return new OverlayMount(request.target, mountOverlaySync(request));
+  try {
+    return new OverlayMount(request.target, mountOverlaySync(request));
+  } catch (err) {
+    throw explainBusyLayer(err, request);
+  }
 }

@@ -1,10 +1,11 @@
-// The overlay mounts of this system, read from /proc/self/mountinfo with their
-// layers decoded. mountinfo octal-escapes space, tab, newline and backslash
-// (`\040` `\011` `\012` `\134`) and, inside super options, ',' (`\054`), so a
-// line splits on ' ' and the super options on ',' before anything is decoded.
+// The overlay mounts of this system, from the mount table (lib/mount-table.ts)
+// with their layers decoded. Inside overlay's super options mountinfo also
+// escapes ',' (`\054`), so they split on ',' before each option is decoded.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkKnownKeys, checkOptionsObject, typeError } from './checks';
 import type { Propagation } from './mount-options';
+import { decodeOctal, MOUNTINFO, parseMountTableLine } from './mount-table';
 
 /** Why a layer's name, as mountinfo shows it, is not a path to that layer. */
 export type LayerNoteKind = 'fd-name' | 'relative';
@@ -53,25 +54,6 @@ export interface OverlayMountInfo {
 export interface ListMountsOptions {
   /** Only the overlays mounted on this directory (all of them, bottom first, when stacked). */
   target?: string;
-}
-
-// Decoded to bytes first, then read as UTF-8, so an escaped byte of a
-// multi-byte character joins its neighbours instead of becoming Latin-1.
-function decodeOctal(field: string): string {
-  if (!field.includes('\\')) return field;
-  const bytes: number[] = [];
-  for (let i = 0; i < field.length; i++) {
-    const octal = field[i] === '\\' ? /^[0-7]{3}/.exec(field.slice(i + 1, i + 4)) : null;
-    if (octal) {
-      bytes.push(parseInt(octal[0], 8));
-      i += 3;
-    } else {
-      const codePoint = field.codePointAt(i) as number;
-      if (codePoint > 0xffff) i++;
-      bytes.push(...Buffer.from(String.fromCodePoint(codePoint), 'utf8'));
-    }
-  }
-  return Buffer.from(bytes).toString('utf8');
 }
 
 /** Drops each backslash and keeps the character after it, as overlay's ovl_unescape does. */
@@ -206,23 +188,21 @@ function readPropagation(optional: string[]): PropagationFields {
 
 /** One mountinfo line, when it is an overlay; see proc_pid_mountinfo(5). */
 function parseLine(line: string): OverlayMountInfo | undefined {
-  const fields = line.split(' ');
-  const separator = fields.indexOf('-', 6);
-  if (separator < 0 || fields[separator + 1] !== 'overlay') return undefined;
-  const [mountId, parentId, , root, target, mountOptions] = fields;
-  const layers = decodeSuperOptions(fields[separator + 3] ?? '');
+  const entry = parseMountTableLine(line);
+  if (entry === undefined || entry.fstype !== 'overlay') return undefined;
+  const layers = decodeSuperOptions(entry.superOptions);
   const info: OverlayMountInfo = {
-    mountId: Number(mountId),
-    parentId: Number(parentId),
-    target: decodeOctal(target ?? ''),
-    root: decodeOctal(root ?? ''),
-    source: decodeOctal(fields[separator + 2] ?? ''),
+    mountId: entry.mountId,
+    parentId: entry.parentId,
+    target: entry.target,
+    root: entry.root,
+    source: entry.source,
     lower: layers.lower,
     data: layers.data,
     options: layers.options,
-    mountOptions: (mountOptions ?? '').split(',').filter((o) => o !== ''),
+    mountOptions: entry.mountOptions,
     notes: notesFor(layers),
-    ...readPropagation(fields.slice(6, separator)),
+    ...readPropagation(entry.optional),
   };
   if (layers.upper !== undefined) info.upper = layers.upper;
   if (layers.work !== undefined) info.work = layers.work;
@@ -235,24 +215,25 @@ function parseLine(line: string): OverlayMountInfo | undefined {
  * skipped.
  */
 export function parseMountinfo(text: string): OverlayMountInfo[] {
-  if (typeof text !== 'string') throw new TypeError('mountinfo text must be a string');
+  if (typeof text !== 'string') throw typeError('text', 'mountinfo text (a string)', text);
   return text
     .split('\n')
     .map(parseLine)
     .filter((m): m is OverlayMountInfo => m !== undefined);
 }
 
-const MOUNTINFO = '/proc/self/mountinfo';
-
 function byTarget(mounts: OverlayMountInfo[], target: string | undefined, resolved: string | undefined): OverlayMountInfo[] {
   if (target === undefined) return mounts;
   return mounts.filter((m) => m.target === resolved);
 }
 
-function checkOptions(options: ListMountsOptions): string | undefined {
-  if (options === null || typeof options !== 'object') throw new TypeError('listMounts options must be an object');
-  const { target } = options;
-  if (target !== undefined && (typeof target !== 'string' || target === '')) throw new TypeError('target must be a non-empty path string');
+const LIST_OPTION_KEYS: ReadonlySet<string> = new Set(['target']);
+
+function checkOptions(options: ListMountsOptions | undefined): string | undefined {
+  const { target } = checkOptionsObject('options', options);
+  checkKnownKeys(options ?? {}, LIST_OPTION_KEYS, 'listMounts()');
+  if (target !== undefined && typeof target !== 'string') throw typeError('target', 'a path string', target);
+  if (target === '') throw typeError('target', 'a non-empty path string', target);
   return target;
 }
 
@@ -266,7 +247,7 @@ function realTarget(target: string): string {
 }
 
 /** The overlay mounts of this process's mount namespace, from /proc/self/mountinfo. */
-export async function listMounts(options: ListMountsOptions = {}): Promise<OverlayMountInfo[]> {
+export async function listMounts(options?: ListMountsOptions): Promise<OverlayMountInfo[]> {
   const target = checkOptions(options);
   const text = await fs.promises.readFile(MOUNTINFO, 'utf8');
   const resolved = target === undefined ? undefined : await fs.promises.realpath(target).catch(() => path.resolve(target));
@@ -274,7 +255,7 @@ export async function listMounts(options: ListMountsOptions = {}): Promise<Overl
 }
 
 /** Synchronous twin of {@link listMounts}. */
-export function listMountsSync(options: ListMountsOptions = {}): OverlayMountInfo[] {
+export function listMountsSync(options?: ListMountsOptions): OverlayMountInfo[] {
   const target = checkOptions(options);
   const text = fs.readFileSync(MOUNTINFO, 'utf8');
   return byTarget(parseMountinfo(text), target, target === undefined ? undefined : realTarget(target));

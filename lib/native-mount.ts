@@ -3,7 +3,8 @@
 // cost more user time than the rest of a mount. So mount and replace pass
 // positional arguments, in native/mount_args.h's order, and get back a
 // [mechanism, mountId, warnings] tuple (umount's flags go as bits: lib/umount.ts).
-import { native, type MechanismName, type NativeMountRequest, type NativeMountResult, type PackedBuiltOverlay, type PackedMountResult } from './native';
+import type { MechanismName } from './mount-options';
+import { native, type NativeMountRequest, type NativeMountResult, type PackedBuiltOverlay, type PackedMountResult } from './native';
 
 const READ_ONLY = 1;
 const NOSUID = 2;
@@ -26,8 +27,8 @@ function pack(r: NativeMountRequest): PackedMountRequest {
   return [r.target, r.lower, r.data, r.upper, r.work, flatOptions(r.options), flagBits(r), r.atime, r.propagation, r.idmap, r.mechanism];
 }
 
-function unpack([mechanism, mountId, warnings]: PackedMountResult): NativeMountResult {
-  return { mechanism: mechanism as MechanismName, mountId, warnings };
+function unpack([mechanism, mountId, warnings, uniqueMountId]: PackedMountResult): NativeMountResult {
+  return { mechanism: mechanism as MechanismName, mountId, warnings, uniqueMountId };
 }
 
 export async function mountOverlay(r: NativeMountRequest): Promise<NativeMountResult> {
@@ -49,11 +50,10 @@ export function replaceOverlaySync(r: NativeMountRequest): NativeMountResult {
 /** A detached overlay built for `apply`: its fd belongs to the caller, who must close it. */
 export interface BuiltOverlay extends NativeMountResult {
   fd: number;
-  uniqueId: number;
 }
 
-function unpackBuilt([fd, mechanism, mountId, uniqueId, warnings]: PackedBuiltOverlay): BuiltOverlay {
-  return { fd, mechanism: mechanism as MechanismName, mountId, uniqueId, warnings };
+function unpackBuilt([fd, mechanism, mountId, uniqueMountId, warnings]: PackedBuiltOverlay): BuiltOverlay {
+  return { fd, mechanism: mechanism as MechanismName, mountId, uniqueMountId, warnings };
 }
 
 export async function buildOverlay(r: NativeMountRequest): Promise<BuiltOverlay> {

@@ -3,9 +3,10 @@
 import * as path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
 import { OverlayError, type OverlayErrorInfo } from './errors';
-import type { NativeIdmap } from './idmap';
+import type { Atime, MechanismName, Propagation } from './mount-options';
 
-export type MechanismName = 'fsconfig-fd' | 'fsconfig-path' | 'mount' | 'mount-fd-path' | 'mount-fd-relative';
+/** What the addon takes for idmapped layers: map lines as /proc/PID/uid_map reads them, or a namespace path. */
+export type NativeIdmap = { uidMap: string; gidMap: string } | { userns: string };
 
 export interface NativeMountRequest {
   lower: string[];
@@ -19,8 +20,8 @@ export interface NativeMountRequest {
   nosuid: boolean;
   nodev: boolean;
   noexec: boolean;
-  atime?: 'noatime' | 'relatime' | 'strictatime';
-  propagation?: 'private' | 'shared' | 'slave' | 'unbindable';
+  atime?: Atime;
+  propagation?: Propagation;
   idmap?: NativeIdmap;
   mechanism?: MechanismName;
 }
@@ -47,8 +48,8 @@ export interface NativeRemountRequest {
   nosuid?: boolean;
   nodev?: boolean;
   noexec?: boolean;
-  atime?: 'noatime' | 'relatime' | 'strictatime';
-  propagation?: 'private' | 'shared' | 'slave' | 'unbindable';
+  atime?: Atime;
+  propagation?: Propagation;
   mechanism?: RemountMechanism;
 }
 
@@ -63,10 +64,12 @@ export interface NativeMountResult {
   mechanism: MechanismName;
   mountId: number;
   warnings: string[];
+  /** The mount id the kernel never reuses (6.8+), 0 where it has none. */
+  uniqueMountId: number;
 }
 
-/** [mechanism, mountId, warnings], as the addon returns a mount (lib/native-mount.ts unpacks it). */
-export type PackedMountResult = [string, number, string[]];
+/** [mechanism, mountId, warnings, uniqueMountId], as the addon returns a mount (lib/native-mount.ts unpacks it). */
+export type PackedMountResult = [string, number, string[], number];
 
 /** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
 export type PackedBuiltOverlay = [number, string, number, number, string[]];
@@ -75,8 +78,8 @@ export type PackedSwitchSteps = [number[], string[], number[], number[], string[
 /** [[mountId, uniqueId, busy] per step done, the error that stopped it]. */
 export type PackedSwitchResult = [Array<[number, number, boolean]>, OverlayError | undefined];
 
-/** What this kernel's overlay accepts, probed once per process. */
-export interface KernelFeatures {
+/** What this kernel's overlay accepts, probed once per process (lib/kernel.ts adds whether it could be). */
+export interface NativeKernelFeatures {
   newMountApi: boolean;
   overlayParsesParams: boolean;
   lowerdirPlus: boolean;
@@ -124,7 +127,7 @@ export interface NativeCheckReport {
   };
   /** Entries of work/work/incompat; errno when it exists but could not be read. */
   incompat: { errno: number; entries: string[] };
-  kernel: KernelFeatures & { xattrWhiteouts: boolean | null };
+  kernel: NativeKernelFeatures & { xattrWhiteouts: boolean | null };
 }
 
 /** How a path beneath a root is resolved: openat2 (5.6+) or a walk, one component at a time. */
@@ -171,18 +174,19 @@ export interface NativeBinding {
   remountOverlaySync(request: NativeRemountRequest): NativeRemountResult;
   replaceOverlay(...request: PackedMountRequest): Promise<PackedMountResult>;
   replaceOverlaySync(...request: PackedMountRequest): PackedMountResult;
-  /** apply's halves (lib/apply/native-apply.ts): a detached overlay's fd, then the switch of every target. */
+  /** apply's halves (native/apply_build.cc, native/apply_switch.cc): a detached overlay's fd, then the switch of every target. */
   buildOverlay(...request: PackedMountRequest): Promise<PackedBuiltOverlay>;
   buildOverlaySync(...request: PackedMountRequest): PackedBuiltOverlay;
   switchOverlays(...steps: PackedSwitchSteps): Promise<PackedSwitchResult>;
   switchOverlaysSync(...steps: PackedSwitchSteps): PackedSwitchResult;
-  /** [mountId, uniqueId] of the mount on top at `path`; uniqueId 0 before 6.8. */
-  mountIdentity(path: string): Promise<[number, number]>;
-  mountIdentitySync(path: string): [number, number];
-  /** flags: detach 1, force 2, expire 4, noFollow 8. */
-  umountOverlay(target: string, flags: number): Promise<void>;
-  umountOverlaySync(target: string, flags: number): void;
-  kernelFeatures(): KernelFeatures;
+  /** flags: detach 1, force 2, expire 4, noFollow 8. With the ids of the caller's own mount it unmounts only that mount, else resolves to [mount id, is a mount root] of what it found there. */
+  umountOverlay(target: string, flags: number, ownMountId?: number, ownUniqueId?: number): Promise<undefined | [number, boolean]>;
+  umountOverlaySync(target: string, flags: number, ownMountId?: number, ownUniqueId?: number): undefined | [number, boolean];
+  /** Whether the mount with this unique id is in this mount namespace; undefined when the kernel cannot say (before 6.8). */
+  uniqueMountExists(uniqueMountId: number): boolean | undefined;
+  /** [mountId, uniqueMountId (0 before 6.8), is a mount root] of the topmost mount at `path`; `uniqueOnly` leaves mountId 0 where the unique id is known. */
+  mountAt(path: string, uniqueOnly?: boolean): [number, number, boolean];
+  kernelFeatures(): NativeKernelFeatures;
   checkOverlay(request: NativeCheckRequest): Promise<NativeCheckReport>;
   checkOverlaySync(request: NativeCheckRequest): NativeCheckReport;
   whiteout(request: NativeWhiteoutRequest): Promise<void>;

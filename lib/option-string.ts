@@ -2,8 +2,9 @@
 // Options are split on ',' and layers on ':', and '\' escapes the next
 // character, as the kernel's own parser does; so a path, whatever it holds,
 // can never become a second option or a second layer.
+import { checkArray, checkBoolean, checkChoice, checkKnownKeys, checkOptionsObject, typeError } from './checks';
 import { invalid } from './errors';
-import type { MountFlags, MountOptions } from './mount-options';
+import { ATIMES, MOUNT_OPTION_KEYS, type MountFlags, type MountOptions } from './mount-options';
 import { FEATURES, type FeatureSpec, type OverlayFeatures } from './overlay-options';
 
 /** Everything an option string can say: all of MountOptions but the target. */
@@ -13,11 +14,12 @@ const ESCAPED = /[\\,:]/g;
 
 /** Escapes a path for a `lowerdir=`, `upperdir=` or `workdir=` value. */
 export function escapePath(p: string): string {
+  if (typeof p !== 'string') throw typeError('path', 'a string', p);
   return p.replace(ESCAPED, (c) => '\\' + c);
 }
 
 /** Splits on `sep` where it is not escaped, keeping escapes in the pieces. */
-function splitUnescaped(text: string, sep: string): string[] {
+export function splitUnescaped(text: string, sep: string): string[] {
   const pieces: string[] = [];
   let current = '';
   for (let i = 0; i < text.length; i++) {
@@ -105,7 +107,7 @@ function parseFeature(spec: FeatureSpec, negated: boolean, value: string | undef
  * are refused, naming the option.
  */
 export function parseOptions(text: string): ParsedOptions {
-  if (typeof text !== 'string') throw new TypeError('options must be a string');
+  if (typeof text !== 'string') throw typeError('options', 'a string', text);
   const out: ParsedOptions = {};
   for (const item of splitUnescaped(text, ',')) {
     if (item === '') continue;
@@ -127,11 +129,12 @@ export function parseOptions(text: string): ParsedOptions {
       out.upper = unescape(needsValue());
     } else if (key === 'workdir') {
       out.work = unescape(needsValue());
-    } else if (value === undefined && Object.hasOwn(MOUNT_FLAGS, key)) {
+    } else if (Object.hasOwn(MOUNT_FLAGS, key)) {
+      if (value !== undefined) throw invalid(key, `takes no value, got '${item}'`);
       (MOUNT_FLAGS[key] as FlagSetter)(out);
     } else {
       const feature = featureFromKey(key);
-      if (!feature) throw invalid('options', `unknown option '${key}'`);
+      if (!feature) throw key === '' ? invalid('options', `'${item}' has no option name`) : invalid(key, 'unknown option');
       parseFeature(feature.spec, feature.negated, value, out);
     }
   }
@@ -157,6 +160,7 @@ function featureText(spec: FeatureSpec, value: unknown): string | undefined {
  * parser reads back to the same layers: `,` `:` and `\` in paths are escaped.
  */
 export function formatOptions(options: ParsedOptions): string {
+  checkParsedOptions(options);
   const parts: string[] = [];
   if (options.lower?.length) {
     const layers = options.lower.map(escapePath).join(':');
@@ -178,4 +182,32 @@ export function formatOptions(options: ParsedOptions): string {
   const atime = options.noatime ? 'noatime' : options.atime;
   if (atime) parts.push(atime);
   return parts.join(',');
+}
+
+const PARSED_OPTION_KEYS: ReadonlySet<string> = new Set([...MOUNT_OPTION_KEYS].filter((k) => !['target', 'propagation', 'idmap', 'mechanism'].includes(k)));
+
+function checkStrings(field: string, value: unknown): void {
+  if (value === undefined) return;
+  checkArray(field, value, 'an array of path strings').forEach((item, i) => {
+    if (typeof item !== 'string') throw typeError(`${field}[${i}]`, 'a path string', item);
+  });
+}
+
+/** What formatOptions can write: the fields parseOptions gives, each of its type. */
+function checkParsedOptions(options: ParsedOptions): void {
+  if (options === undefined) throw typeError('options', 'an object', options);
+  checkOptionsObject('options', options);
+  checkKnownKeys(options, PARSED_OPTION_KEYS, 'formatOptions()');
+  checkStrings('lower', options.lower);
+  checkStrings('data', options.data);
+  for (const field of ['upper', 'work'] as const) {
+    if (options[field] !== undefined && typeof options[field] !== 'string') throw typeError(field, 'a path string', options[field]);
+  }
+  for (const spec of FEATURES) {
+    const value = options[spec.field];
+    if (spec.kind.type === 'enum') checkChoice(spec.field, value, spec.kind.values);
+    else checkBoolean(spec.field, value);
+  }
+  for (const flag of ['readOnly', 'nosuid', 'nodev', 'noexec', 'noatime'] as const) checkBoolean(flag, options[flag]);
+  checkChoice('atime', options.atime, ATIMES);
 }

@@ -1,10 +1,11 @@
 // Remounting a live overlay: mount flags, read-only state and propagation.
 // Overlay never changes its layers on remount, so asking for that is refused here.
 import { invalid } from './errors';
-import type { MountFlags, Propagation } from './mount-options';
+import { PROPAGATIONS, type MountFlags, type Propagation } from './mount-options';
 import { native, type NativeRemountRequest, type RemountMechanism } from './native';
 import { FEATURES } from './overlay-options';
-import { checkAtime, checkBoolean, checkChoice, checkPath, PROPAGATIONS } from './validate';
+import { checkBoolean, checkChoice, checkOptionsObject, checkPath } from './checks';
+import { checkAtime } from './mount-request';
 
 /**
  * What a remount changes; anything left out stays as it is. A flag set to
@@ -31,7 +32,7 @@ function optionalBoolean(request: NativeRemountRequest, key: 'readOnly' | 'nosui
 
 /** Validates remount options and turns them into the addon's request. */
 export function toRemountRequest(target: string, options: RemountOptions = {}): NativeRemountRequest {
-  if (options === null || typeof options !== 'object') throw invalid('options', 'remount options must be an object');
+  checkOptionsObject('options', options);
   for (const key of Object.keys(options)) {
     if (LAYER_FIELDS.has(key)) {
       throw invalid(key, 'overlay cannot change its layers or overlay options on remount; use replace() to swap in a new stack');

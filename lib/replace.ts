@@ -1,13 +1,12 @@
 // Atomic replacement of a running overlay: the new stack goes beneath the
 // old one and the old one is then detached, so no lookup through the target
 // ever finds it empty.
-import { OverlayMount } from './mount';
-import type { MountOptions } from './mount-options';
+import { explainBusyLayer } from './busy-layers';
+import { toReplaceRequest } from './mount-request';
 import { replaceOverlay, replaceOverlaySync } from './native-mount';
-import { toNativeRequest } from './validate';
+import { OverlayMount, type ReplaceOptions } from './overlay-mount';
 
-/** The new stack: everything `mount` takes except the target. */
-export type ReplaceOptions = Omit<MountOptions, 'target'>;
+export type { ReplaceOptions } from './overlay-mount';
 
 /**
  * Replaces the overlay mounted on `target` with a new one (Linux 6.5+,
@@ -16,12 +15,20 @@ export type ReplaceOptions = Omit<MountOptions, 'target'>;
  * the old overlay stays mounted and nothing else is left.
  */
 export async function replace(target: string, options: ReplaceOptions): Promise<OverlayMount> {
-  const request = toNativeRequest(options, target);
-  return new OverlayMount(request.target, await replaceOverlay(request));
+  const request = toReplaceRequest(options, target);
+  try {
+    return new OverlayMount(request.target, await replaceOverlay(request));
+  } catch (err) {
+    throw explainBusyLayer(err, request);
+  }
 }
 
 /** Synchronous twin of {@link replace}. */
 export function replaceSync(target: string, options: ReplaceOptions): OverlayMount {
-  const request = toNativeRequest(options, target);
-  return new OverlayMount(request.target, replaceOverlaySync(request));
+  const request = toReplaceRequest(options, target);
+  try {
+    return new OverlayMount(request.target, replaceOverlaySync(request));
+  } catch (err) {
+    throw explainBusyLayer(err, request);
+  }
 }

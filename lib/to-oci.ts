@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { OverlayError } from './errors';
-import { checkBoolean, checkPath } from './validate';
-import { checkOptionsObject } from './layer-path';
+import { checkBoolean, checkPath } from './checks';
+import { checkOptionsObject } from './checks';
 import { copyXattrsStep, fsStep, lstatStep, mayBeWhiteout, opaqueStep, overlayXattrPrefix, readdirStep, whiteoutStep, type MarkOptions } from './layer-steps';
 import { joinRel } from './lower-lookup';
 import { layerRefusal, OPAQUE_MARKER, WHITEOUT_PREFIX } from './oci-names';
@@ -107,7 +107,7 @@ function* copyDir(req: Request, rel: string): Walk<void> {
 }
 
 function* exportWalk(upperArg: string, destArg: string, options: ToOciOptions | undefined): Walk<ToOciResult> {
-  const o = checkOptionsObject(options);
+  const o = checkOptionsObject('options', options) as Record<string, unknown>;
   const upper = path.resolve(checkPath('upper', upperArg));
   const dest = path.resolve(checkPath('dest', destArg));
   const top = yield* step(lstatStep(upper));

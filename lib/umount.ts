@@ -1,4 +1,4 @@
-import { checkPath } from './validate';
+import { checkBoolean, checkKnownKeys, checkOptionsObject, checkPath } from './checks';
 import { native } from './native';
 
 export interface UmountOptions {
@@ -14,29 +14,26 @@ export interface UmountOptions {
 
 // The bits native/umount.cc reads (one number costs less to pass than an object).
 const FLAG_BITS = { detach: 1, force: 2, expire: 4, noFollow: 8 } as const;
+const UMOUNT_OPTION_KEYS: ReadonlySet<string> = new Set(Object.keys(FLAG_BITS));
 
-function toFlags(options?: UmountOptions): number {
+/** The options as the addon's flag bits; an unknown key (`lazy`) is refused, not ignored. */
+export function umountFlags(options: UmountOptions | undefined, call = 'umount()'): number {
   if (options === undefined) return 0;
-  if (options === null || typeof options !== 'object') throw new TypeError('umount options must be an object');
+  checkOptionsObject('options', options);
+  checkKnownKeys(options, UMOUNT_OPTION_KEYS, call);
   let bits = 0;
   for (const key of ['detach', 'force', 'expire', 'noFollow'] as const) {
-    const value = options[key];
-    if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${key} must be a boolean`);
-    if (value) bits |= FLAG_BITS[key];
+    if (checkBoolean(key, options[key])) bits |= FLAG_BITS[key];
   }
   return bits;
 }
 
 /** Unmounts `target` (umount2). Rejects with an OverlayError: EINVAL if nothing is mounted there, EBUSY if busy. */
-export function umount(target: string, options?: UmountOptions): Promise<void> {
-  try {
-    return native.umountOverlay(checkPath('target', target), toFlags(options));
-  } catch (err) {
-    return Promise.reject(err);
-  }
+export async function umount(target: string, options?: UmountOptions): Promise<void> {
+  await native.umountOverlay(checkPath('target', target), umountFlags(options));
 }
 
 /** Synchronous twin of {@link umount}. */
 export function umountSync(target: string, options?: UmountOptions): void {
-  native.umountOverlaySync(checkPath('target', target), toFlags(options));
+  native.umountOverlaySync(checkPath('target', target), umountFlags(options));
 }

@@ -1,10 +1,9 @@
 // Whiteouts made inside a layer, as the kernel reads them: a char device 0/0,
 // or (kind 'xattr') a zero-size file carrying overlay.whiteout.
-import { OverlayError } from './errors';
-import { checkBeneath, checkOptionsObject, toEntryRequest, toLayerBase, type LayerPathOptions } from './layer-path';
-import { checkBoolean, checkChoice } from './validate';
+import { invalid, OverlayError } from './errors';
+import { checkArray, checkBoolean, checkChoice, checkOptionsObject, checkPath } from './checks';
+import { checkBeneath, toEntryRequest, toLayerBase, type LayerPathOptions } from './layer-path';
 import { native, type NativeWhiteoutRequest, type NativeWhiteoutsRequest, type WhiteoutKind } from './native';
-import { checkPath } from './validate';
 
 export type { WhiteoutKind } from './native';
 
@@ -23,23 +22,29 @@ export interface WhiteoutsError extends OverlayError {
 }
 
 const KINDS: readonly string[] = ['chardev', 'xattr'];
+const WHITEOUT_KEYS = ['force', 'kind'];
 
 function toSpec(options: WhiteoutOptions | undefined): Pick<NativeWhiteoutRequest, 'kind' | 'force'> {
-  const o = checkOptionsObject(options);
+  const o = checkOptionsObject('options', options);
   return { kind: checkChoice<WhiteoutKind>('kind', o.kind, KINDS) ?? 'chardev', force: checkBoolean('force', o.force) };
 }
 
 function toWhiteoutRequest(path: string, options: WhiteoutOptions | undefined): NativeWhiteoutRequest {
-  return { ...toEntryRequest('path', path, options), ...toSpec(options) };
+  return { ...toEntryRequest('path', path, options, 'whiteout()', WHITEOUT_KEYS), ...toSpec(options) };
 }
 
 function toWhiteoutsRequest(root: string, paths: readonly string[], options: WhiteoutsOptions | undefined): NativeWhiteoutsRequest {
   const checkedRoot = checkPath('root', root);
-  if (!Array.isArray(paths)) throw Object.assign(new TypeError('paths must be an array of path strings'), { code: 'ERR_INVALID_ARG_TYPE', field: 'paths' });
-  checkOptionsObject(options);
-  const base = toLayerBase({ ...options, root: checkedRoot });
-  const checked = paths.map((p: unknown, i) => checkBeneath(`paths[${i}]`, p, checkedRoot));
+  const items = checkArray('paths', paths, 'an array of path strings');
+  const o = checkOptionsObject('options', options);
+  if ('root' in o) throw checkRootApart();
+  const base = toLayerBase({ ...o, root: checkedRoot }, 'whiteouts()', WHITEOUT_KEYS);
+  const checked = items.map((p, i) => checkBeneath(`paths[${i}]`, p, checkedRoot));
   return { ...base, root: checkedRoot, paths: checked, ...toSpec(options) };
+}
+
+function checkRootApart(): Error {
+  return invalid('root', 'whiteouts() takes the root as its first argument, not as an option');
 }
 
 // The addon names the failing entry as field `paths[k]`; k becomes `index`.
@@ -91,10 +96,10 @@ export function whiteoutsSync(root: string, paths: readonly string[], options?: 
  * path is not followed (false); one on the way beneath root throws ELOOP.
  */
 export async function isWhiteout(path: string, options?: LayerPathOptions): Promise<WhiteoutKind | false> {
-  return native.isWhiteout(toEntryRequest('path', path, options));
+  return native.isWhiteout(toEntryRequest('path', path, options, 'isWhiteout()'));
 }
 
 /** Synchronous twin of {@link isWhiteout}. */
 export function isWhiteoutSync(path: string, options?: LayerPathOptions): WhiteoutKind | false {
-  return native.isWhiteoutSync(toEntryRequest('path', path, options));
+  return native.isWhiteoutSync(toEntryRequest('path', path, options, 'isWhiteoutSync()'));
 }

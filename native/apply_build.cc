@@ -1,14 +1,15 @@
 // buildOverlay / buildOverlaySync: the first half of `apply`. Builds an
 // overlay detached (fsopen .. fsmount, attached nowhere) and hands its fd to
 // JavaScript, so every stack of a declaration can be built before any target
-// changes; closing the fd frees it. mountIdentity / mountIdentitySync: which
-// mount is on top at a path, so apply can tell its own mounts from others'.
+// changes; closing the fd frees it. The mount's ids are known from here on
+// and stay the same once it is attached, which lets apply record it first.
 #include <fcntl.h>
 
 #include <napi.h>
 
 #include "args.h"
 #include "mount_engines.h"
+#include "layers.h"
 #include "mount_identity.h"
 #include "propagation.h"
 #include "twin.h"
@@ -19,7 +20,7 @@ namespace {
 struct BuiltOverlay {
   int fd = -1;  // owned by JavaScript from here on
   Mechanism mechanism = Mechanism::Auto;
-  MountIdentity id;
+  uint64_t mountId = 0, uniqueId = 0;
   std::vector<std::string> warnings;
 };
 
@@ -44,7 +45,8 @@ Outcome<BuiltOverlay> RunBuild(const MountRequest& request) {
   built.fd = ::fcntl(mnt, F_DUPFD_CLOEXEC, 0);
   if (built.fd < 0) return SysError::FromErrno("fcntl", request.target, "target");
   built.mechanism = mechanism;
-  built.id = IdentifyMount(mnt);
+  built.mountId = MountIdOf(mnt);
+  built.uniqueId = UniqueMountIdOf(mnt);
   built.warnings = std::move(overlay.value.warnings);
   return built;
 }
@@ -54,39 +56,20 @@ Napi::Value BuiltToJs(Napi::Env env, const BuiltOverlay& built) {
   Napi::Array out = Napi::Array::New(env, 5);
   out.Set(0u, Napi::Number::New(env, built.fd));
   out.Set(1u, MechanismName(built.mechanism));
-  out.Set(2u, Napi::Number::New(env, static_cast<double>(built.id.mountId)));
-  out.Set(3u, Napi::Number::New(env, static_cast<double>(built.id.uniqueId)));
+  out.Set(2u, Napi::Number::New(env, static_cast<double>(built.mountId)));
+  out.Set(3u, Napi::Number::New(env, static_cast<double>(built.uniqueId)));
   Napi::Array warnings = Napi::Array::New(env, built.warnings.size());
   for (size_t i = 0; i < built.warnings.size(); i++) warnings.Set(i, built.warnings[i]);
   out.Set(4u, warnings);
   return out;
 }
 
-std::string ParsePath(const Napi::CallbackInfo& info) { return args::StringAt(info, 0, "path"); }
-
-// The mount on top at `path` (the one a lookup through it reaches).
-Outcome<MountIdentity> RunIdentity(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return SysError::FromErrno("open", path, "target");
-  return IdentifyMount(fd.get());
-}
-
-// [mountId, uniqueId]
-Napi::Value IdentityToJs(Napi::Env env, const MountIdentity& id) {
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, Napi::Number::New(env, static_cast<double>(id.mountId)));
-  out.Set(1u, Napi::Number::New(env, static_cast<double>(id.uniqueId)));
-  return out;
-}
-
 const Operation<MountRequest, BuiltOverlay> kBuildOverlay{"buildOverlay", ParseMountRequest, RunBuild, BuiltToJs};
-const Operation<std::string, MountIdentity> kMountIdentity{"mountIdentity", ParsePath, RunIdentity, IdentityToJs};
 
 }  // namespace
 
 void InitApplyBuild(Napi::Env env, Napi::Object exports) {
   ExportOperation(env, exports, kBuildOverlay);
-  ExportOperation(env, exports, kMountIdentity);
 }
 
 }  // namespace ovl

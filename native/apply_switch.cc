@@ -13,6 +13,7 @@
 
 #include "args.h"
 #include "kernel_features.h"
+#include "layers.h"
 #include "mount_identity.h"
 #include "mount_root.h"
 #include "propagation.h"
@@ -24,16 +25,24 @@ namespace {
 
 enum SwitchMode : uint32_t { kAttach = 0, kReplace = 1, kUnmount = 2 };
 
+// A mount as apply identifies it: the short id, and the unique one from 6.8 (0 before).
+struct MountIds {
+  uint64_t mountId = 0;
+  uint64_t uniqueId = 0;
+};
+
+MountIds IdsOf(int fd) { return {MountIdOf(fd), UniqueMountIdOf(fd)}; }
+
 struct SwitchStep {
   int fd = -1;  // the detached overlay (kAttach, kReplace); JavaScript owns it
   std::string target;
   uint32_t mode = kAttach;
-  MountIdentity expected;   // the mount on top at target when the plan was made
+  MountIds expected;        // the mount on top at target when the plan was made
   std::string propagation;  // "" to leave it
 };
 
 struct StepResult {
-  MountIdentity id;   // the new mount (kAttach, kReplace)
+  MountIds id;        // the new mount (kAttach, kReplace)
   bool busy = false;  // the old stack was still in use and was detached lazily
 };
 
@@ -46,8 +55,8 @@ SysError Changed(const std::string& target) {
   return SysError::Invalid("target", target, "the mount on '" + target + "' is not the one the plan saw: it changed meanwhile, so it is left alone", EBUSY);
 }
 
-bool IsExpected(int fd, const MountIdentity& expected) {
-  MountIdentity now = IdentifyMount(fd);
+bool IsExpected(int fd, const MountIds& expected) {
+  MountIds now = IdsOf(fd);
   return expected.uniqueId != 0 ? now.uniqueId == expected.uniqueId : now.mountId == expected.mountId;
 }
 
@@ -55,7 +64,7 @@ bool IsExpected(int fd, const MountIdentity& expected) {
 // look is closed before returning, so it never makes the old stack busy.
 bool StillOnTop(const std::string& target, uint64_t mountId) {
   UniqueFd top(::open(target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  return top.valid() && mountId != 0 && IdentifyMount(top.get()).mountId == mountId;
+  return top.valid() && mountId != 0 && MountIdOf(top.get()) == mountId;
 }
 
 // Unmounts the top of `target`; a stack still in use (open files, a working
@@ -75,7 +84,7 @@ SysError Attach(const SwitchStep& step, StepResult* out) {
   if (sys::move_mount(step.fd, "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
     return SysError::FromErrno("move_mount", step.target, "target");
   }
-  out->id = IdentifyMount(step.fd);
+  out->id = IdsOf(step.fd);
   return {};
 }
 
@@ -85,7 +94,7 @@ SysError Replace(const SwitchStep& step, StepResult* out) {
     auto old = OpenOverlayMountRoot(step.target, "target");
     if (old.error) return old.error;
     if (!IsExpected(old.value.get(), step.expected)) return Changed(step.target);
-    oldId = IdentifyMount(old.value.get()).mountId;
+    oldId = MountIdOf(old.value.get());
     if (sys::move_mount(step.fd, "", old.value.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH | MOVE_MOUNT_BENEATH) != 0) {
       return SysError::FromErrno("move_mount", step.target, "target");
     }
@@ -94,7 +103,7 @@ SysError Replace(const SwitchStep& step, StepResult* out) {
     return SysError::Invalid("target", step.target,
                              "another mount appeared on top of the old overlay during the switch; the new overlay is mounted beneath both", EBUSY);
   }
-  out->id = IdentifyMount(step.fd);
+  out->id = IdsOf(step.fd);
   return UnmountTop(step.target, &out->busy);
 }
 

@@ -58,7 +58,8 @@ Outcome<CheckReport> RunCheck(const CheckRequest& request) {
   }
   if (work.valid()) report.incompat = ReadIncompatDir(work.get());
   report.kernel = ProbeKernel();
-  report.xattrWhiteouts = ProbeXattrWhiteouts();
+  // The kernel's answer from this check's own scratch directory, or one learned earlier in the process.
+  report.xattrWhiteouts = report.probed ? report.probes.xattrWhiteouts : ProbeXattrWhiteouts(-1);
   return report;
 }
 

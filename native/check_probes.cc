@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -13,8 +14,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "layers.h"
+#include "probe_xattr_whiteout.h"
 
 #ifndef RENAME_WHITEOUT
 #define RENAME_WHITEOUT (1 << 2)
@@ -77,21 +80,55 @@ std::string RandomSuffix() {
   return out;
 }
 
-// A directory of our own inside work, emptied and removed on destruction.
-// Work is overlay's private scratch space: the kernel empties work/work on
-// every mount and never shows work through a merged view, and an entry next
-// to work/work is ignored by a mounted overlay, so a short-lived sibling
-// there changes nothing a user or a mount sees; upper is never written.
+constexpr const char* kScratchPrefix = ".overlay-native-check-";
+constexpr int kMaxTreeDepth = 8;  // the probes nest four deep; anything deeper is not ours
+constexpr time_t kStaleAfter = 60;  // seconds: a scratch directory is locked within microseconds of its making
+
+// Removes `name` in `parentFd` and everything beneath it; the paths that
+// could not be removed go to `leftovers`.
+void RemoveTree(int parentFd, const std::string& name, const std::string& shownAs, int depth, std::vector<std::string>* leftovers) {
+  if (::unlinkat(parentFd, name.c_str(), 0) == 0) return;
+  UniqueFd dir(::openat(parentFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  std::vector<Entry> entries;
+  if (dir.valid() && depth < kMaxTreeDepth && ReadDir(dir.get(), &entries)) {
+    for (const Entry& e : entries) RemoveTree(dir.get(), e.name, shownAs + "/" + e.name, depth + 1, leftovers);
+  }
+  dir.reset();
+  if (::unlinkat(parentFd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) leftovers->push_back(shownAs);
+}
+
+// A check killed before it cleaned up (kill -9) leaves its scratch directory.
+// A live check holds a lock on its own, so an unlocked one past its first
+// minute is a leftover: removed here, reported if it cannot be.
+void RemoveStaleScratch(int workFd, const std::string& workPath, std::vector<std::string>* leftovers) {
+  std::vector<Entry> entries;
+  if (!ReadDir(workFd, &entries)) return;
+  for (const Entry& e : entries) {
+    if (e.name.rfind(kScratchPrefix, 0) != 0) continue;
+    UniqueFd dir(::openat(workFd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!dir.valid() || ::fstat(dir.get(), &st) != 0 || ::time(nullptr) - st.st_mtime < kStaleAfter) continue;
+    if (::flock(dir.get(), LOCK_EX | LOCK_NB) != 0) continue;  // a check still running
+    RemoveTree(workFd, e.name, workPath + "/" + e.name, 0, leftovers);
+  }
+}
+
+// A directory of our own inside work, locked while it lives, emptied and
+// removed on destruction. Work is overlay's private scratch space: the
+// kernel empties work/work on every mount and never shows work through a
+// merged view, and an entry next to work/work is ignored by a mounted
+// overlay, so a short-lived sibling there changes nothing a user or a mount
+// sees; upper is never written.
 class ScratchDir {
  public:
   ScratchDir(int workFd, const std::string& workPath, std::vector<std::string>* leftovers)
       : workFd_(workFd), workPath_(workPath), leftovers_(leftovers) {
     for (int attempt = 0; attempt < 8; attempt++) {
-      std::string name = ".overlay-native-check-" + RandomSuffix();
+      std::string name = kScratchPrefix + RandomSuffix();
       if (::mkdirat(workFd, name.c_str(), 0700) == 0) {
         name_ = name;
-        fd_.reset(::openat(workFd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!fd_.valid()) errnum_ = errno;
+        fd_.reset(::openat(workFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd_.valid() || ::flock(fd_.get(), LOCK_EX) != 0) errnum_ = errno;
         return;
       }
       if (errno != EEXIST) break;
@@ -104,21 +141,13 @@ class ScratchDir {
 
   int fd() const { return fd_.get(); }
   int errnum() const { return errnum_; }
-  bool ok() const { return fd_.valid(); }
+  bool ok() const { return fd_.valid() && errnum_ == 0; }
 
  private:
   void Remove() {
     if (name_.empty()) return;
-    std::vector<Entry> entries;
-    if (fd_.valid() && ReadDir(fd_.get(), &entries)) {
-      for (const Entry& e : entries) {
-        if (::unlinkat(fd_.get(), e.name.c_str(), 0) != 0 && ::unlinkat(fd_.get(), e.name.c_str(), AT_REMOVEDIR) != 0) {
-          leftovers_->push_back(workPath_ + "/" + name_ + "/" + e.name);
-        }
-      }
-    }
     fd_.reset();
-    if (::unlinkat(workFd_, name_.c_str(), AT_REMOVEDIR) != 0) leftovers_->push_back(workPath_ + "/" + name_);
+    RemoveTree(workFd_, name_, workPath_ + "/" + name_, 0, leftovers_);
   }
 
   int workFd_;
@@ -192,6 +221,7 @@ DirFacts InspectDir(const std::string& path, UniqueFd* fd) {
 
 WorkProbes ProbeWorkDir(int workFd, const std::string& workPath) {
   WorkProbes probes;
+  RemoveStaleScratch(workFd, workPath, &probes.leftovers);
   ScratchDir scratch(workFd, workPath, &probes.leftovers);
   if (!scratch.ok()) {
     probes.scratchErrno = scratch.errnum();
@@ -204,6 +234,7 @@ WorkProbes ProbeWorkDir(int workFd, const std::string& workPath) {
   probes.userXattr = ProbeXattr(scratch.fd(), kUserXattr);
   probes.tmpfile = ProbeTmpfile(scratch.fd());
   probes.renameWhiteout = ProbeRenameWhiteout(scratch.fd());
+  probes.xattrWhiteouts = ProbeXattrWhiteouts(scratch.fd());
   return probes;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "probe_xattr_whiteout.h"
 #include "unique_fd.h"
 
 namespace ovl {
@@ -30,13 +31,15 @@ struct DirFacts {
 struct WorkProbes {
   int scratchErrno = 0;  // could not create the scratch directory in work
   Capability dType, trustedXattr, userXattr, tmpfile, renameWhiteout;
-  std::vector<std::string> leftovers;  // scratch entries that could not be removed
+  Tristate xattrWhiteouts = Tristate::Unknown;  // the kernel's answer, from layers built in the scratch directory
+  std::vector<std::string> leftovers;  // scratch entries (this run's or a killed run's) that could not be removed
 };
 
 // Opens `path` (O_PATH) into *fd and says what it is.
 DirFacts InspectDir(const std::string& path, UniqueFd* fd);
 
-// Runs every probe inside a scratch directory it creates in `workFd` and removes.
+// Removes what a killed earlier check left in work, then runs every probe
+// inside a scratch directory it creates in `workFd` and removes.
 WorkProbes ProbeWorkDir(int workFd, const std::string& workPath);
 
 // Entries of work/work/incompat: the kernel refuses to mount over any of them

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "layer_overlap.h"
+
 namespace ovl {
 namespace {
 
@@ -119,6 +121,7 @@ Outcome<OpenedLayers> OpenLayers(const MountRequest& request) {
     opened.upper = std::move(upper.value);
     opened.work = std::move(work.value);
   }
+  if (auto e = CheckLayerOverlap(opened)) return e;
   auto target = OpenLayer(request.target, "target");
   if (target.error) return target.error;
   opened.target = std::move(target.value);

@@ -146,14 +146,15 @@ MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// [mechanism, mountId, warnings]: a tuple for the same reason the request is one.
+// [mechanism, mountId, warnings, uniqueMountId]: a tuple for the same reason the request is one.
 Napi::Value MountResultToJs(Napi::Env env, const MountResult& result) {
-  Napi::Array out = Napi::Array::New(env, 3);
+  Napi::Array out = Napi::Array::New(env, 4);
   out.Set(0u, MechanismName(result.mechanism));
   out.Set(1u, Napi::Number::New(env, static_cast<double>(result.mountId)));
   Napi::Array warnings = Napi::Array::New(env, result.warnings.size());
   for (size_t i = 0; i < result.warnings.size(); i++) warnings.Set(i, result.warnings[i]);
   out.Set(2u, warnings);
+  out.Set(3u, Napi::Number::New(env, static_cast<double>(result.uniqueMountId)));
   return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "attached_layers.h"
 #include "mount_engines.h"
+#include "mount_identity.h"
 #include "mount_root.h"
 #include "propagation.h"
 #include "sys.h"
@@ -200,6 +201,7 @@ Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const Opened
   MountResult result;
   result.mechanism = mechanism;
   result.mountId = MountIdOf(mnt);
+  result.uniqueMountId = UniqueMountIdOf(mnt);
   result.warnings = std::move(overlay.value.warnings);
   return result;
 }

@@ -2,23 +2,73 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #ifndef STATX_MNT_ID_UNIQUE
 #define STATX_MNT_ID_UNIQUE 0x00004000U
 #endif
+#ifndef SYS_statmount
+#define SYS_statmount 457
+#endif
 
 namespace ovl {
+namespace {
 
-MountIdentity IdentifyMount(int fd) {
-  MountIdentity id;
-  struct statx stx {};
-  if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) == 0 && (stx.stx_mask & STATX_MNT_ID)) id.mountId = stx.stx_mnt_id;
-  // A kernel that does not know the flag answers with the short id and leaves the bit clear.
-  struct statx unique {};
-  if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &unique) == 0 && (unique.stx_mask & STATX_MNT_ID_UNIQUE)) {
-    id.uniqueId = unique.stx_mnt_id;
+// linux/mount.h's struct mnt_id_req, first version (6.8).
+struct MntIdReq {
+  uint32_t size;
+  uint32_t spare;
+  uint64_t mnt_id;
+  uint64_t param;
+};
+constexpr uint64_t kStatmountSbBasic = 0x1;
+
+bool StatxMount(int dirfd, const char* path, int flags, unsigned mask, struct statx* out) {
+  std::memset(out, 0, sizeof *out);
+  return ::statx(dirfd, path, flags, mask, out) == 0 && (out->stx_mask & mask) != 0;
+}
+
+}  // namespace
+
+static_assert(sizeof(MntIdReq) == 24, "mnt_id_req, version 0");
+
+uint64_t UniqueMountIdOf(int fd) {
+  struct statx stx;
+  return StatxMount(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) ? stx.stx_mnt_id : 0;
+}
+
+bool IsMountRoot(const struct statx& stx) {
+  return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+MountIdentity MountAt(const std::string& path, bool followSymlinks, bool uniqueOnly) {
+  MountIdentity out;
+  int flags = followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW;
+  struct statx stx;
+  if (StatxMount(AT_FDCWD, path.c_str(), flags, STATX_MNT_ID_UNIQUE, &stx)) {
+    out.unique = stx.stx_mnt_id;
+    out.isRoot = IsMountRoot(stx);
+    if (uniqueOnly) return out;
   }
-  return id;
+  if (!StatxMount(AT_FDCWD, path.c_str(), flags, STATX_MNT_ID, &stx)) {
+    out.errnum = errno != 0 ? errno : ENOSYS;
+    return out;
+  }
+  out.id = stx.stx_mnt_id;
+  out.isRoot = IsMountRoot(stx);
+  return out;
+}
+
+int UniqueMountExists(uint64_t unique) {
+  if (unique == 0) return -1;
+  MntIdReq req{sizeof(MntIdReq), 0, unique, kStatmountSbBasic};
+  alignas(8) unsigned char buf[1024];
+  if (::syscall(SYS_statmount, &req, buf, sizeof buf, 0) == 0) return 1;
+  return errno == ENOENT ? 0 : -1;
 }
 
 }  // namespace ovl

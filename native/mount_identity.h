@@ -1,18 +1,30 @@
-// Which mount a file descriptor is on, in the two forms the kernel has: the
-// short id mountinfo shows (reused once a mount is gone) and, on 6.8+, the
-// 64-bit id that is never reused while the system runs (STATX_MNT_ID_UNIQUE).
+// Which mount a path or fd belongs to. The short mount id (mountinfo's first
+// field) is handed out lowest-free, so a mount made after ours was removed
+// often gets ours; from 6.8 statx also reports a 64-bit id the kernel never
+// reuses, which is what lets an object tell its own mount from a later one.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace ovl {
 
 struct MountIdentity {
-  uint64_t mountId = 0;   // 0 when the kernel cannot say
-  uint64_t uniqueId = 0;  // 0 before 6.8
-  bool operator==(const MountIdentity& o) const { return mountId == o.mountId && uniqueId == o.uniqueId; }
+  uint64_t id = 0;      // short id, 0 when the kernel cannot say
+  uint64_t unique = 0;  // never reused; 0 before 6.8
+  bool isRoot = false;  // the path is that mount's root (something is mounted there)
+  int errnum = 0;       // why the path could not be looked at, or 0
 };
 
-MountIdentity IdentifyMount(int fd);
+// The unique id of fd's mount, 0 when the kernel has none.
+uint64_t UniqueMountIdOf(int fd);
+
+// The topmost mount at `path`, as umount2 would find it: both ids, or with
+// `uniqueOnly` just the unique one (one statx instead of two, for a check).
+MountIdentity MountAt(const std::string& path, bool followSymlinks, bool uniqueOnly = false);
+
+// Whether the mount with this unique id is still in the caller's mount
+// namespace (statmount, 6.8+): 1 yes, 0 no, -1 the kernel cannot say.
+int UniqueMountExists(uint64_t unique);
 
 }  // namespace ovl

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "mount_engines.h"
+#include "mount_identity.h"
 #include "mount_root.h"
 #include "propagation.h"
 
@@ -106,7 +107,10 @@ Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLa
   MountResult result;
   result.mechanism = mechanism;
   UniqueFd root(::open(request.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (root.valid()) result.mountId = MountIdOf(root.get());
+  if (root.valid()) {
+    result.mountId = MountIdOf(root.get());
+    result.uniqueMountId = UniqueMountIdOf(root.get());
+  }
   if (!request.propagation.empty()) {
     if (!root.valid()) return SysError::FromErrno("open", request.target, "target");
     if (auto e = SetPropagation(root.get(), request.propagation, request.target)) {

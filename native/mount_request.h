@@ -49,6 +49,7 @@ struct MountRequest {
 struct MountResult {
   Mechanism mechanism = Mechanism::Auto;
   uint64_t mountId = 0;
+  uint64_t uniqueMountId = 0;  // never reused; 0 before 6.8
   std::vector<std::string> warnings;  // the kernel's non-fatal messages
 };
 

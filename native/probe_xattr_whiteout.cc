@@ -1,8 +1,9 @@
-// Builds two lower layers in a private temporary directory: the top one holds
-// d/f as an xattr whiteout (d marked opaque "x"), the bottom one a real d/f.
-// The overlay is made with fsmount and never attached anywhere: it is looked
-// into through its fd and vanishes when that closes, and then the layers are
-// removed. If d/f shows through, the kernel does not honour xattr whiteouts.
+// Builds two lower layers inside the check's scratch directory (in the work
+// directory the caller gave): the top one holds d/f as an xattr whiteout
+// (d marked opaque "x"), the bottom one a real d/f. The overlay is made with
+// fsmount and never attached anywhere: it is looked into through its fd and
+// vanishes when that closes, and then the layers are removed. If d/f shows
+// through, the kernel does not honour xattr whiteouts.
 #include "probe_xattr_whiteout.h"
 
 #include <fcntl.h>
@@ -10,8 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <mutex>
+#include <atomic>
 #include <string>
 
 #include "sys.h"
@@ -20,48 +20,48 @@
 namespace ovl {
 namespace {
 
-// Removes the probe's tree (known, shallow) whatever happened.
-class ProbeTree {
- public:
-  ProbeTree() {
-    char templ[] = "/tmp/overlay-native-xwhiteout-XXXXXX";
-    if (::mkdtemp(templ) != nullptr) root_ = templ;
-  }
-  ProbeTree(const ProbeTree&) = delete;
-  ProbeTree& operator=(const ProbeTree&) = delete;
-  ~ProbeTree() {
-    if (root_.empty()) return;
-    for (const char* file : {"/top/d/f", "/bottom/d/f"}) ::unlink((root_ + file).c_str());
-    for (const char* dir : {"/top/d", "/bottom/d", "/top", "/bottom", ""}) ::rmdir((root_ + dir).c_str());
-  }
-  bool ok() const { return !root_.empty(); }
-  std::string path(const char* rel) const { return root_ + rel; }
+constexpr const char* kTree = "xattr-whiteout";
 
- private:
-  std::string root_;
-};
-
-bool MakeFile(const std::string& path, const char* content) {
-  UniqueFd fd(::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
+bool MakeFile(int dirFd, const char* name, const char* content, const char* xattr) {
+  UniqueFd fd(::openat(dirFd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
   if (!fd.valid()) return false;
   size_t len = std::char_traits<char>::length(content);
-  return ::write(fd.get(), content, len) == static_cast<ssize_t>(len);
+  if (::write(fd.get(), content, len) != static_cast<ssize_t>(len)) return false;
+  return xattr == nullptr || ::fsetxattr(fd.get(), xattr, "", 0, 0) == 0;
 }
 
-bool BuildLayers(const ProbeTree& tree) {
-  for (const char* dir : {"/top", "/top/d", "/bottom", "/bottom/d"}) {
-    if (::mkdir(tree.path(dir).c_str(), 0700) != 0) return false;
+UniqueFd MakeDir(int parentFd, const char* name) {
+  if (::mkdirat(parentFd, name, 0700) != 0) return UniqueFd();
+  return UniqueFd(::openat(parentFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+// tree/{top,bottom}/d/f; returns the two layers' fds.
+bool BuildLayers(int scratchFd, UniqueFd* top, UniqueFd* bottom) {
+  UniqueFd tree = MakeDir(scratchFd, kTree);
+  if (!tree.valid()) return false;
+  *top = MakeDir(tree.get(), "top");
+  *bottom = MakeDir(tree.get(), "bottom");
+  if (!top->valid() || !bottom->valid()) return false;
+  UniqueFd topD = MakeDir(top->get(), "d");
+  UniqueFd bottomD = MakeDir(bottom->get(), "d");
+  return topD.valid() && bottomD.valid() && MakeFile(bottomD.get(), "f", "lower", nullptr) &&
+         MakeFile(topD.get(), "f", "", "trusted.overlay.whiteout") && ::fsetxattr(topD.get(), "trusted.overlay.opaque", "x", 1, 0) == 0;
+}
+
+void RemoveLayers(int scratchFd) {
+  for (const char* file : {"xattr-whiteout/top/d/f", "xattr-whiteout/bottom/d/f"}) ::unlinkat(scratchFd, file, 0);
+  for (const char* dir : {"xattr-whiteout/top/d", "xattr-whiteout/bottom/d", "xattr-whiteout/top", "xattr-whiteout/bottom", "xattr-whiteout"}) {
+    ::unlinkat(scratchFd, dir, AT_REMOVEDIR);
   }
-  return MakeFile(tree.path("/bottom/d/f"), "lower") && MakeFile(tree.path("/top/d/f"), "") &&
-         ::setxattr(tree.path("/top/d/f").c_str(), "trusted.overlay.whiteout", "", 0, 0) == 0 &&
-         ::setxattr(tree.path("/top/d").c_str(), "trusted.overlay.opaque", "x", 1, 0) == 0;
 }
 
-Tristate Probe() {
-  ProbeTree tree;
-  if (!tree.ok() || !BuildLayers(tree)) return Tristate::Unknown;
-  std::string lowerdir = tree.path("/top") + ":" + tree.path("/bottom");
-  if (lowerdir.find_first_of(",\\") != std::string::npos) return Tristate::Unknown;  // /tmp is literal, but be sure
+std::string FdName(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+Tristate Probe(int scratchFd) {
+  UniqueFd top, bottom;
+  if (!BuildLayers(scratchFd, &top, &bottom)) return Tristate::Unknown;
+  // fd names: short, and free of the ',' ':' '\' a work path may hold, on every kernel's parser.
+  std::string lowerdir = FdName(top.get()) + ":" + FdName(bottom.get());
   UniqueFd fs(sys::fsopen("overlay", FSOPEN_CLOEXEC));
   if (!fs.valid()) return Tristate::Unknown;
   if (sys::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir", lowerdir.c_str(), 0) != 0) return Tristate::Unknown;
@@ -74,12 +74,18 @@ Tristate Probe() {
   return errno == ENOENT ? Tristate::Yes : Tristate::Unknown;
 }
 
+// A kernel answer holds for the process; Unknown (no xattrs on this work's
+// filesystem, no privilege) is asked again with the next directory.
+std::atomic<int> known{static_cast<int>(Tristate::Unknown)};
+
 }  // namespace
 
-Tristate ProbeXattrWhiteouts() {
-  static std::once_flag once;
-  static Tristate answer = Tristate::Unknown;
-  std::call_once(once, [] { answer = Probe(); });
+Tristate ProbeXattrWhiteouts(int scratchFd) {
+  auto cached = static_cast<Tristate>(known.load());
+  if (cached != Tristate::Unknown || scratchFd < 0) return cached;
+  Tristate answer = Probe(scratchFd);
+  RemoveLayers(scratchFd);
+  if (answer != Tristate::Unknown) known.store(static_cast<int>(answer));
   return answer;
 }
 

@@ -6,8 +6,11 @@ namespace ovl {
 
 enum class Tristate { Unknown = -1, No = 0, Yes = 1 };
 
-// Probed once per process; Unknown without CAP_SYS_ADMIN or a /tmp that
-// takes trusted xattrs (the caller then falls back on the kernel version).
-Tristate ProbeXattrWhiteouts();
+// Builds its layers inside `scratchFd` (a directory of the check's own, in
+// the caller's work directory) and removes them. A Yes or No is kept for the
+// process; Unknown without CAP_SYS_ADMIN, or where that filesystem takes no
+// trusted xattrs (the caller then falls back on the kernel version), or
+// with no scratch directory (-1).
+Tristate ProbeXattrWhiteouts(int scratchFd);
 
 }  // namespace ovl

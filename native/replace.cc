@@ -12,6 +12,7 @@
 #include "args.h"
 #include "kernel_features.h"
 #include "mount_engines.h"
+#include "mount_identity.h"
 #include "mount_root.h"
 #include "propagation.h"
 #include "sys.h"
@@ -72,6 +73,7 @@ Outcome<MountResult> RunReplace(const MountRequest& request) {
   MountResult result;
   result.mechanism = mechanism;
   result.mountId = MountIdOf(mnt);
+  result.uniqueMountId = UniqueMountIdOf(mnt);
   result.warnings = std::move(overlay.value.warnings);
   return result;
 }

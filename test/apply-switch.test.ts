@@ -6,7 +6,7 @@ import t from 'tap';
 import { kernelFeatures, mountSync } from '../lib/index';
 import { native } from '../lib/native';
 import { buildOverlaySync } from '../lib/native-mount';
-import { toNativeRequest } from '../lib/validate';
+import { toNativeRequest } from '../lib/mount-request';
 import { settleOutcome, type Done, type Move } from '../lib/apply/outcome';
 import type { PlannedAction } from '../lib/apply/plan';
 import type { ApplyRecord, RecordedStack } from '../lib/apply/record';
@@ -20,7 +20,7 @@ t.test('the switch stops at a target that changed since the plan; the steps befo
   const [a, b, m0, m1, m2] = s.mkdirs('a', 'b', 'm0', 'm1', 'm2');
   const targets = [m0!, m1!, m2!];
   const built = targets.map((target) => buildOverlaySync(toNativeRequest({ lower: [a!, b!], target })));
-  const seen = targets.map((target) => native.mountIdentitySync(target));
+  const seen = targets.map((target) => native.mountAt(target).slice(0, 2) as [number, number]);
   // m1 changes after the plan looked at it: something else is mounted there.
   const other = mountSync({ lower: [b!, a!], target: m1! });
   const [done, error] = native.switchOverlaysSync(
@@ -32,7 +32,7 @@ t.test('the switch stops at a target that changed since the plan; the steps befo
   );
   for (const o of built) fs.closeSync(o.fd);
   t.equal(done.length, 1, 'one step done');
-  t.same(done[0]?.slice(0, 2), [built[0]?.mountId, built[0]?.uniqueId], 'with the ids the detached mount had');
+  t.same(done[0]?.slice(0, 2), [built[0]?.mountId, built[0]?.uniqueMountId], 'with the ids the detached mount had');
   t.match(error, { code: 'EBUSY', field: 'target', path: m1, message: /not the one the plan saw/ });
   t.equal(mountinfoLines(m0!).at(-1)?.split(' ')[0], String(built[0]?.mountId), 'the first stack is mounted');
   t.equal(mountinfoLines(m1!).at(-1)?.split(' ')[0], String(other.mountId), 'the changed target is left alone');

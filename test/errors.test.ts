@@ -40,3 +40,15 @@ t.test('an errno Node does not know still gets a message', async (t) => {
   t.equal(err.code, 'E4242');
   t.match(err.message, /unknown error 4242, mount/);
 });
+
+t.test('fromMountSyscall and needsPrivilege sort errors as mount(8) exit codes do', async (t) => {
+  const refused = new OverlayError({ errno: 22, syscall: 'fsconfig', path: '/t' });
+  t.ok(refused.fromMountSyscall);
+  t.notOk(refused.needsPrivilege);
+  const eperm = new OverlayError({ errno: 1, syscall: 'fsopen' });
+  t.ok(eperm.needsPrivilege);
+  t.match(eperm.message, /CAP_SYS_ADMIN/, 'the hint is in the message, once');
+  t.notOk(new OverlayError({ errno: 1, syscall: 'open', path: '/x' }).needsPrivilege, 'EPERM from open is about the file, not mounting');
+  t.notOk(new OverlayError({ errno: 2, syscall: 'open', path: '/x' }).fromMountSyscall);
+  t.ok(new OverlayError({ errno: 1, reason: 'mounting needs root' }).needsPrivilege);
+});

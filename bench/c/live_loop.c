@@ -5,11 +5,12 @@
  * live_loop replace ITERATIONS TARGET UPPER_A WORK_A UPPER_B WORK_B LOWER...
  *   Mounts stack A on TARGET, then replaces it ITERATIONS times, B, A, B...
  *   (two uppers: one upper in two live overlays at once is refused or
- *   warned about by the kernel). Per replacement: open the target, statx it
+ *   warned about by the kernel). Per replacement: statx the target's unique
+ *   mount id (the mount object's own check), open the target, statx it
  *   (a mount root?) and fstatfs it (an overlay?); open and check the new
  *   layers; fsopen .. fsmount; move_mount beneath the running overlay;
  *   open the target again and compare mount ids (still on top?);
- *   umount2(MNT_DETACH) the old one; statx the new mount's id. Unmounts the
+ *   umount2(MNT_DETACH) the old one; statx the new mount's ids. Unmounts the
  *   last stack at the end (not timed).
  *
  * live_loop idmap ITERATIONS TARGET UPPER WORK LOWER...
@@ -63,6 +64,7 @@ static int open_overlay_root(const char *target) {
 }
 
 static void replace_once(const char *target, const char *upper, const char *work, char **lower, int nlower) {
+  unique_mount_id(AT_FDCWD, target, 0); /* the mount object's check that the target is its own */
   int old = open_overlay_root(target);
   struct layers l;
   open_layers(&l, upper, work, lower, nlower);
@@ -73,6 +75,7 @@ static void replace_once(const char *target, const char *upper, const char *work
   close(top);
   if (umount2(target, MNT_DETACH) != 0) die("umount2 detach");
   mount_id(mnt);
+  unique_mount_id(mnt, "", AT_EMPTY_PATH);
   close(mnt);
   close(old);
   close_layers(&l);
@@ -157,6 +160,7 @@ static void idmap_mount_once(const char *target, const char *upper, const char *
   int mnt = create_overlay(&l);
   if (move_mount_fds(mnt, targetfd, 0) != 0) die("move_mount");
   mount_id(mnt);
+  unique_mount_id(mnt, "", AT_EMPTY_PATH);
   close(mnt);
   close(targetfd);
   close_layers(&l);
@@ -167,7 +171,7 @@ static int run_idmap(long iterations, char **argv, int argc) {
   long long start = now_ns();
   for (long i = 0; i < iterations; i++) {
     idmap_mount_once(argv[0], argv[1], argv[2], argv + 3, argc - 3);
-    if (umount2(argv[0], 0) != 0) die("umount2");
+    if (umount_own(argv[0], 0) != 0) die("umount2");
   }
   printf("%lld\n", now_ns() - start);
   return 0;

@@ -6,10 +6,12 @@
  *   statx upper and work (same mount? different directories?);
  *   walk from work and from upper to their mount's root with openat("..") +
  *   statx, as the binding does to refuse nested upper/work;
+ *   readlink of each layer's /proc/self/fd name (overlapping layers);
  *   open the target; fsopen; fsconfig "source" and one FSCONFIG_SET_FD per
  *   layer; FSCONFIG_CMD_CREATE; fsmount; move_mount onto the target fd;
- *   statx for the mount id; one read of the fs log; close everything;
- *   umount2(target, 0).
+ *   statx for the mount id and for the unique one; one read of the fs log;
+ *   close everything; statx of the target (is the top mount still ours?)
+ *   and umount2(target, 0).
  * Usage: mount_loop [--handoff] ITERATIONS TARGET UPPER WORK LOWER...
  * Prints the loop's total wall time in nanoseconds.
  *
@@ -42,7 +44,7 @@ static int done_fd;
 
 static void run_job(const struct job *job, int what) {
   if (what == MOUNT) mount_once(job->target, job->upper, job->work, job->lower, job->nlower);
-  if (what == UMOUNT && syscall(SYS_umount2, job->target, 0) != 0) die("umount2");
+  if (what == UMOUNT && umount_own(job->target, 0) != 0) die("umount2");
 }
 
 static void *worker(void *arg) {

@@ -8,6 +8,7 @@
 #define OVERLAY_STEPS_H
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <stdio.h>
@@ -73,6 +74,22 @@ static unsigned long long mount_id(int fd) {
   return id.mnt;
 }
 
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U
+#endif
+
+/* The id the kernel never reuses (6.8+): the addon records it for every mount it makes. */
+static void unique_mount_id(int dirfd, const char *path, int flags) {
+  struct statx stx;
+  statx(dirfd, path, flags, STATX_MNT_ID_UNIQUE, &stx);
+}
+
+/* An unmount as a mount object makes it: the check that the target's top mount is its own, then umount2. */
+static int umount_own(const char *target, int flags) {
+  unique_mount_id(AT_FDCWD, target, 0);
+  return (int)syscall(SYS_umount2, target, flags);
+}
+
 static int same(const struct identity *a, const struct identity *b) { return a->dev == b->dev && a->ino == b->ino; }
 
 /* Is `outer` an ancestor of (or equal to) `inner`? Walks up to the mount root. */
@@ -95,7 +112,14 @@ static int is_inside(int inner, const struct identity *outer) {
   return found;
 }
 
-/* open(O_PATH) every layer; upper and work on one mount, distinct, not nested. */
+/* The opened directory's path, as the addon reads it to find overlapping layers. */
+static void real_path(int fd) {
+  char link[64], buf[PATH_MAX + 1];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  if (readlink(link, buf, PATH_MAX) <= 0) die("readlink");
+}
+
+/* open(O_PATH) every layer; each one's real path; upper and work on one mount, distinct, not nested. */
 static void open_layers(struct layers *l, const char *upper, const char *work, char **lower, int nlower) {
   if (nlower > MAX_LAYERS) { errno = E2BIG; die("too many layers"); }
   l->nlower = nlower;
@@ -107,6 +131,9 @@ static void open_layers(struct layers *l, const char *upper, const char *work, c
   identify(l->work, &w);
   if (u.mnt != w.mnt || same(&u, &w)) { errno = EINVAL; die("upper/work"); }
   if (is_inside(l->work, &u) || is_inside(l->upper, &w)) { errno = EINVAL; die("nested upper/work"); }
+  for (int i = 0; i < nlower; i++) real_path(l->lower[i]);
+  real_path(l->upper);
+  real_path(l->work);
 }
 
 static void close_layers(struct layers *l) {
@@ -151,6 +178,7 @@ static void mount_once(const char *target, const char *upper, const char *work, 
   int mntfd = create_overlay(&l);
   if (move_mount_fds(mntfd, targetfd, 0) != 0) die("move_mount");
   mount_id(mntfd);
+  unique_mount_id(mntfd, "", AT_EMPTY_PATH);
   close(mntfd);
   close(targetfd);
   close_layers(&l);

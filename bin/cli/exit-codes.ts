@@ -10,15 +10,7 @@ export const EXIT_USAGE = 1;
 /** The kernel refused the mount or umount. */
 export const EXIT_REFUSED = 32;
 
-const MOUNT_SYSCALLS = new Set(['mount', 'umount2', 'fsopen', 'fsconfig', 'fsmount', 'move_mount', 'fspick', 'open_tree', 'mount_setattr']);
-
-/** EPERM from a mount system call: the process lacks CAP_SYS_ADMIN where it mounts. */
-export function isPrivilegeError(err: unknown): err is OverlayError {
-  return err instanceof OverlayError && err.code === 'EPERM' && (err.syscall === undefined || MOUNT_SYSCALLS.has(err.syscall));
-}
-
 export function exitCodeFor(err: unknown): number {
-  if (isPrivilegeError(err)) return EXIT_USAGE;
-  if (err instanceof OverlayError && err.syscall !== undefined && MOUNT_SYSCALLS.has(err.syscall)) return EXIT_REFUSED;
+  if (err instanceof OverlayError && !err.needsPrivilege && err.fromMountSyscall) return EXIT_REFUSED;
   return EXIT_USAGE;
 }

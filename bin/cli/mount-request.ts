@@ -2,6 +2,7 @@
 // flags, --make-*, --idmap and --docker become one MountOptions. The library
 // validates the result; only what the command line itself can get wrong is refused here.
 import * as fs from 'node:fs';
+import { splitUnescaped } from '../../lib/option-string';
 import { fromGraphDriver, parseOptions, type IdMapping, type IdmapOptions, type MechanismName, type MountOptions, type ParsedOptions, type Propagation } from '../../lib/index';
 import { UsageError } from './usage-error';
 
@@ -112,17 +113,7 @@ export function withoutRemount(options: string[]): { remount: boolean; rest: str
   let remount = false;
   const rest: string[] = [];
   for (const text of options) {
-    const items: string[] = [];
-    let current = '';
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i] as string;
-      if (c === '\\' && i + 1 < text.length) current += c + text[++i];
-      else if (c === ',') {
-        items.push(current);
-        current = '';
-      } else current += c;
-    }
-    items.push(current);
+    const items = splitUnescaped(text, ',');
     if (items.some(isRemountItem)) remount = true;
     rest.push(items.filter((item) => !isRemountItem(item)).join(','));
   }

@@ -2,15 +2,12 @@
 // or with --json one JSON object. Returns the exit code.
 import { OverlayError } from '../../lib/index';
 import { oneLine } from './display';
-import { exitCodeFor, isPrivilegeError } from './exit-codes';
+import { exitCodeFor } from './exit-codes';
 import { CliError, UsageError } from './usage-error';
-
-const PRIVILEGE_HINT = 'needs root, or CAP_SYS_ADMIN in the mount namespace';
 
 function messageFor(command: string, err: unknown, hint?: string): string {
   let message = err instanceof Error ? err.message : String(err);
   if (err instanceof UsageError) message += ` (see 'ovl ${command} --help')`;
-  if (isPrivilegeError(err) && !/CAP_SYS_ADMIN/.test(message)) message += ` (${PRIVILEGE_HINT})`;
   if (hint) message += ` (${hint})`;
   return message;
 }

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { invalid } from '../errors';
 import type { MountOptions } from '../mount-options';
 import type { NativeMountRequest } from '../native';
-import { toNativeRequest, typeError } from '../validate';
+import { typeError } from '../checks';
+import { toNativeRequest } from '../mount-request';
 
 /** One stack: a unique name and everything mount() takes. */
 export interface StackDeclaration extends MountOptions {
@@ -69,7 +70,9 @@ export function validateDeclaration(declaration: unknown): ValidStack[] {
     const name = checkName((stack as { name?: unknown }).name, index);
     let request: NativeMountRequest;
     try {
-      request = toNativeRequest(stack as MountOptions);
+      // Everything but the name is mount()'s, which refuses a key it does not know.
+      const { name: _name, ...options } = stack as StackDeclaration;
+      request = toNativeRequest(options);
     } catch (err) {
       throw inStack(err, index, name);
     }

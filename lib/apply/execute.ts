@@ -46,7 +46,7 @@ function closeAll(moves: Move[]): void {
 function* buildAll(moves: Move[]): Walk<void> {
   const outcomes = yield* step(buildAllStep(moves.map((m) => m.request)));
   outcomes.forEach((o, i) => {
-    if ('built' in o) Object.assign(moves[i] as Move, { fd: o.built.fd, warnings: o.built.warnings, mountId: o.built.mountId, uniqueId: o.built.uniqueId });
+    if ('built' in o) Object.assign(moves[i] as Move, { fd: o.built.fd, warnings: o.built.warnings, mountId: o.built.mountId, uniqueId: o.built.uniqueMountId });
   });
   const failed = outcomes.findIndex((o) => 'error' in o);
   if (failed >= 0) {

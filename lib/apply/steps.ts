@@ -29,19 +29,19 @@ function seen(target: string, [mountId, uniqueId]: [number, number], byId: Map<n
   return out;
 }
 
-/** The mount on top at `target`, and the overlay mounted right there if it is one. */
+/** The mount on top at `target`, and the overlay mounted right there if it is one. Two statx calls: no need to leave the thread. */
 export function seeStep(target: string, byId: Map<number, OverlayMountInfo>): Step<MountSeen> {
-  const failed = (error: Error): MountSeen => ({ mountId: 0, uniqueId: 0, error });
-  return {
-    sync: () => {
-      try {
-        return seen(target, native.mountIdentitySync(target), byId);
-      } catch (err) {
-        return failed(err as Error);
-      }
-    },
-    async: () => native.mountIdentity(target).then((id) => seen(target, id, byId), failed),
+  const look = (): MountSeen => {
+    try {
+      const [mountId, uniqueId] = native.mountAt(target);
+      return seen(target, [mountId, uniqueId], byId);
+    } catch (err) {
+      const e = err as Error & { field?: string };
+      e.field ??= 'target';
+      return { mountId: 0, uniqueId: 0, error: e };
+    }
   };
+  return { sync: look, async: async () => look() };
 }
 
 /** Outcome of building each stack: the overlay, or why it could not be built. */
@@ -94,5 +94,9 @@ export function mountStep(request: NativeMountRequest): Step<NativeMountResult> 
 }
 
 export function identityStep(target: string): Step<[number, number]> {
-  return { sync: () => native.mountIdentitySync(target), async: () => native.mountIdentity(target) };
+  const ids = (): [number, number] => {
+    const [mountId, uniqueId] = native.mountAt(target);
+    return [mountId, uniqueId];
+  };
+  return { sync: ids, async: async () => ids() };
 }

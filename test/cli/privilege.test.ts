@@ -47,3 +47,22 @@ t.test('CAP_SYS_ADMIN only in a user namespace: the kernel says EPERM, exit 1 wi
   t.match(stderrJson(r), { code: 'EPERM', syscall: String, message: /CAP_SYS_ADMIN/, exitCode: 1 });
   t.same(mountsBeneath(s.dir), [], 'nothing mounted');
 });
+
+t.test('as user nobody: doctor and check report the kernel features as not probed, never as an old kernel', { skip: needsOverlay.skip || cannotRun(['setpriv', '--version'], 'setpriv (util-linux) is not installed') }, async (t) => {
+  const s = scratch(t);
+  fs.chmodSync(s.dir, 0o777);
+  const [upper, work] = s.mkdirs('upper', 'work') as string[];
+  fs.chmodSync(upper!, 0o777);
+  fs.chmodSync(work!, 0o777);
+  const asNobody = (args: string[]) => ovlThrough(NOBODY, args, { env, cwd: '/' });
+  const json = asNobody(['doctor', '--json', '--upper', upper!, '--work', work!]);
+  const result = JSON.parse(json.stdout) as { kernel: { probed: boolean; notProbedReason?: string; fsopenErrno: number }; findings: Array<{ id: string; summary: string }> };
+  t.match(result.kernel, { probed: false, notProbedReason: /CAP_SYS_ADMIN/, fsopenErrno: 1 });
+  for (const id of ['kernel-new-mount-api', 'kernel-lowerdir-plus', 'kernel-layer-fd']) {
+    t.match(result.findings.find((f) => f.id === id), { summary: /not probed/ }, `${id} says it was not probed`);
+  }
+  const text = asNobody(['doctor', '--upper', upper!, '--work', work!]).stdout;
+  t.notMatch(text, /before 6\.(8|13)/, 'no claim about the kernel version from a probe that did not run');
+  const asRoot = JSON.parse(ovlThrough([], ['doctor', '--json', '--upper', upper!, '--work', work!], {}).stdout) as typeof result;
+  t.equal(asRoot.kernel.probed, true, 'as root the probes run');
+});

@@ -61,7 +61,7 @@ t.test('wrong usage: exit 1, one line on stderr pointing at --help', async (t) =
 
 t.test('options the library refuses before the kernel: exit 1, naming the option', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['mount', '-o', 'lowerdir=/a,bogus', '/x'], /^ovl: mount: EINVAL: options: unknown option 'bogus'\n$/],
+    [['mount', '-o', 'lowerdir=/a,bogus', '/x'], /^ovl: mount: EINVAL: bogus: unknown option\n$/],
     [['mount', '-o', 'index=maybe', '--lower', '/a', '/x'], /^ovl: mount: EINVAL: index: must be 'index=on' or 'index=off'/],
     [['mount', '-o', 'upperdir=/u,workdir=/w', '--upper', '/u2', '--lower', '/a', '/x'], /^ovl: mount: upper given twice/],
     [['mount', '--lower', '/a', '/x'], /^ovl: mount: EINVAL: lower: without an upper layer the kernel needs at least 2 lower layers/],
@@ -82,7 +82,7 @@ t.test('with --json, errors are one JSON object on stderr', async (t) => {
   t.match(stderrJson(usage), { command: 'mount', code: 'ERR_USAGE', exitCode: 1, message: /unknown option '--bogus'/ });
   const invalid = ovl(['mount', '--json', '-o', 'lowerdir=/a,nope', '/x']);
   t.equal(invalid.status, 1);
-  t.match(stderrJson(invalid), { command: 'mount', code: 'EINVAL', errno: -22, field: 'options', reason: "unknown option 'nope'", exitCode: 1 });
+  t.match(stderrJson(invalid), { command: 'mount', code: 'EINVAL', errno: -22, field: 'nope', reason: 'unknown option', exitCode: 1 });
   const ls = ovl(['ls', '--json', '/']);
   t.equal(ls.status, 1, 'nothing mounted on /');
   t.match(stderrJson(ls), { command: 'ls', code: 'ENOTMOUNTED', exitCode: 1 });

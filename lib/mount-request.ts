@@ -1,59 +1,11 @@
-// Checks a mount request's shape and option combinations before the kernel
-// sees it; the native side then checks the directories it opened.
-import * as path from 'node:path';
+// Builds the addon's mount request: checks its shape and option combinations
+// before the kernel sees it; the native side then checks the directories it opened.
+import { checkBoolean, checkChoice, checkPath, checkPaths, typeError, unknownOption } from './checks';
 import { invalid } from './errors';
-import { MAX_LAYERS, type MountOptions } from './mount-options';
+import { toNativeIdmap } from './idmap';
+import { ATIMES, MAX_LAYERS, MECHANISMS, MOUNT_OPTION_KEYS, PROPAGATIONS, type MountOptions } from './mount-options';
 import type { NativeMountRequest } from './native';
 import { FEATURES, toKernelOption, type FeatureSpec } from './overlay-options';
-import { toNativeIdmap } from './idmap';
-
-const MECHANISMS = ['fsconfig-fd', 'fsconfig-path', 'mount', 'mount-fd-path', 'mount-fd-relative'];
-const ATIMES = ['relatime', 'noatime', 'strictatime'];
-export const PROPAGATIONS = ['private', 'shared', 'slave', 'unbindable'];
-
-export function typeError(field: string, expected: string, value: unknown): TypeError {
-  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-  const err = new TypeError(`${field} must be ${expected}, got ${got}`) as TypeError & { code: string; field: string };
-  err.code = 'ERR_INVALID_ARG_TYPE';
-  err.field = field;
-  return err;
-}
-
-// Already absolute, without '//', '.', '..' or a trailing '/': path.resolve
-// would return it unchanged, so skip its re-parse (measurable at 500 layers).
-const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|.\/$/;
-function isNormalAbsolute(value: unknown): value is string {
-  return typeof value === 'string' && value.charCodeAt(0) === 0x2f && !value.includes('\0') && !NOT_NORMAL.test(value);
-}
-
-/** A directory path: a non-empty string without NUL, made absolute. */
-export function checkPath(field: string, value: unknown): string {
-  if (typeof value !== 'string') throw typeError(field, 'a path string', value);
-  if (value === '') throw invalid(field, 'must not be empty');
-  if (value.includes('\0')) throw invalid(field, 'must not contain a NUL byte', undefined, value);
-  return isNormalAbsolute(value) ? value : path.resolve(value);
-}
-
-function checkPaths(field: string, value: unknown): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw typeError(field, 'an array of paths', value);
-  // The field name is built only for a path that needs more than the fast check.
-  return value.map((item, i) => (isNormalAbsolute(item) ? item : checkPath(`${field}[${i}]`, item)));
-}
-
-export function checkBoolean(field: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw typeError(field, 'a boolean', value);
-  return value;
-}
-
-export function checkChoice<T extends string>(field: string, value: unknown, choices: readonly string[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !choices.includes(value)) {
-    throw invalid(field, `must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as T;
-}
 
 function checkFeature(spec: FeatureSpec, value: unknown): void {
   if (spec.kind.type === 'enum') checkChoice(spec.field, value, spec.kind.values);
@@ -89,29 +41,43 @@ export function checkAtime(o: { atime?: unknown; noatime?: unknown }): NativeMou
 }
 
 /**
- * The options' enumerable fields in a new object. Objects made by spreading
- * (`{ ...base, target }`) come with a new hidden class almost every time;
- * read directly, the thirty-odd names looked up below (most of them absent)
- * go megamorphic and took 6 µs a mount. A copy has one shape per key order.
+ * The options' enumerable fields in a new object, each key checked against
+ * the ones the call knows. Objects made by spreading (`{ ...base, target }`)
+ * come with a new hidden class almost every time; read directly, the
+ * thirty-odd names looked up below (most of them absent) go megamorphic and
+ * took 6 µs a mount. A copy has one shape per key order.
  */
-function plainCopy(options: object): Record<string, unknown> {
+function plainCopy(options: object, known: ReadonlySet<string>, call: string): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
   for (const key in options) {
+    if (!known.has(key)) throw unknownOption(key, known, call);
     // Assigned, an own `__proto__` (JSON.parse makes them) would become the copy's prototype.
     if (key !== '__proto__') copy[key] = (options as Record<string, unknown>)[key];
   }
   return copy;
 }
 
-/**
- * Validates mount options and turns them into the addon's request. `target`
- * comes separately for replace, whose options have none: spreading them into
- * a new object to add it made every later property read here megamorphic
- * (7 µs a call instead of 1).
- */
-export function toNativeRequest(options: Omit<MountOptions, 'target'> & { target?: unknown }, targetOption: unknown = options?.target): NativeMountRequest {
+/** replace's options: everything mount takes but the target, which comes apart. */
+const REPLACE_OPTION_KEYS: ReadonlySet<string> = new Set([...MOUNT_OPTION_KEYS].filter((k) => k !== 'target'));
+
+/** Validates mount options and turns them into the addon's request. */
+export function toNativeRequest(options: MountOptions): NativeMountRequest {
   if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options);
-  const o = plainCopy(options) as unknown as MountOptions;
+  const o = plainCopy(options, MOUNT_OPTION_KEYS, 'mount()') as unknown as MountOptions;
+  return build(o, o.target);
+}
+
+/**
+ * The same for replace, whose `target` comes separately: spreading the
+ * options into a new object to add it made every later property read here
+ * megamorphic (7 µs a call instead of 1).
+ */
+export function toReplaceRequest(options: Omit<MountOptions, 'target'>, target: unknown): NativeMountRequest {
+  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options);
+  return build(plainCopy(options, REPLACE_OPTION_KEYS, 'replace()') as unknown as MountOptions, target);
+}
+
+function build(o: MountOptions, targetOption: unknown): NativeMountRequest {
   const target = checkPath('target', targetOption);
   if (o.lower === undefined) throw invalid('lower', 'at least one lower layer is needed');
   const lower = checkPaths('lower', o.lower);
