@@ -244,6 +244,7 @@ t.test('bad arguments', async (t) => {
   t.throws(() => applySync({ stacks: {} } as unknown as Declaration), { name: /Error/, field: 'stacks' });
   t.throws(() => applySync({ stacks: [], extra: 1 } as unknown as Declaration), { name: /Error/, field: 'extra' });
   t.throws(() => applySync({ stacks: [{ target: '/x', lower: ['/a'] }] } as unknown as Declaration), { name: /Error/, field: 'stacks[0].name' });
+  t.throws(() => applySync({ stacks: [{ name: 'a', target: '/x', lower: ['/a'], lowre: ['/b'] }] } as unknown as Declaration), { name: /Error/, field: 'stacks[0].lowre', message: /stack 'a'.*not an option of mount/ });
   t.throws(() => applySync({ stacks: [] }, { dryRun: 'yes' } as unknown as ApplyOptions), { name: /Error/, field: 'dryRun' });
   t.throws(() => applySync({ stacks: [] }, { stateFile: '' } as ApplyOptions), { name: /Error/, field: 'stateFile' });
 });

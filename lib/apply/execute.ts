@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import type { OverlayMountInfo } from '../mountinfo';
 import { step, type Walk } from '../sync-or-async';
+import { explainBusyLayer } from '../busy-layers';
 import { inStack } from './declaration';
 import { mountInPlace } from './mount-in-place';
 import { newEntry, settleOutcome, type ApplyAction, type Done, type Move } from './outcome';
@@ -52,7 +53,8 @@ function* buildAll(moves: Move[]): Walk<void> {
   if (failed >= 0) {
     closeAll(moves);
     const m = moves[failed] as Move;
-    throw inStack((outcomes[failed] as { error: unknown }).error, m.action.stack!.index, m.action.name);
+    // As mount() says it: an upper or work another overlay holds (index=on) is named with that overlay.
+    throw inStack(explainBusyLayer((outcomes[failed] as { error: unknown }).error, m.request), m.action.stack!.index, m.action.name);
   }
 }
 

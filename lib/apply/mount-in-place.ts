@@ -3,6 +3,7 @@
 // unmounts again those this call mounted before rethrowing.
 import { step, type Walk } from '../sync-or-async';
 import { umount, umountSync } from '../umount';
+import { explainBusyLayer } from '../busy-layers';
 import { inStack } from './declaration';
 import type { Done, Move } from './outcome';
 import type { PlannedAction } from './plan';
@@ -15,7 +16,7 @@ export function* mountInPlace(moves: Move[], done: Map<PlannedAction, Done>): Wa
       try {
         m.warnings = (yield* step(mountStep(m.request))).warnings;
       } catch (err) {
-        throw inStack(err, m.action.stack!.index, m.action.name);
+        throw inStack(explainBusyLayer(err, m.request), m.action.stack!.index, m.action.name);
       }
       mounted.push(m);
       const [mountId, uniqueId] = yield* step(identityStep(m.action.target));
