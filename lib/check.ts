@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { findingsFor } from './check-findings';
 import type { CheckKernel, CheckOptions, CheckProbes, CheckResult, DirectoryInfo, ProbeResult } from './check-types';
-import { checkBoolean, checkKnownKeys, checkPath, checkPaths, typeError } from './checks';
+import { checkBoolean, checkKnownKeys, checkPath, checkPaths, typeError } from './args';
 import { withProbeState } from './kernel';
 import { readMountTable, type MountTableEntry } from './mount-table';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from './native';

@@ -4,8 +4,8 @@
 // is made beneath the layer by the whiteout and opaque calls.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkBoolean, checkChoice, checkPath } from './checks';
-import { checkOptionsObject } from './checks';
+import { checkBoolean, checkChoice, checkPath } from './args';
+import { checkOptionsObject } from './args';
 import { lstatStep, readdirStep, fsStep } from './layer-steps';
 import { joinRel } from './lower-lookup';
 import type { WhiteoutKind } from './native';

@@ -2,7 +2,7 @@
 // prints for a container or an image on the overlay2 storage driver.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkBoolean, checkKnownKeys, checkOptionsObject } from './checks';
+import { checkBoolean, checkKnownKeys, checkOptionsObject } from './args';
 import { invalid } from './errors';
 
 const ENOENT = 2;

@@ -1,6 +1,6 @@
 // Idmapped lower layers: the id maps a user namespace gets, checked here the
 // way the kernel checks /proc/PID/uid_map writes, with the field at fault named.
-import { describeValue } from './checks';
+import { describeValue } from './args';
 import { invalid } from './errors';
 import type { NativeIdmap } from './native';
 

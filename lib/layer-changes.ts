@@ -1,8 +1,8 @@
 // What an upper layer changed against its lowers, as `docker diff` lists it:
 // A added, C changed, D deleted.
 import * as path from 'node:path';
-import { checkBoolean, checkPath } from './checks';
-import { checkOptionsObject } from './checks';
+import { checkBoolean, checkPath } from './args';
+import { checkOptionsObject } from './args';
 import { lstatStep, mayBeWhiteout, opaqueStep, readdirStep, whiteoutStep } from './layer-steps';
 import { joinRel, lowerChildren, lowerEntry } from './lower-lookup';
 import { runAsync, runSync, step, type Walk } from './sync-or-async';

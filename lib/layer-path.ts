@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { invalid } from './errors';
 import type { NativeEntryRequest, Resolver } from './native';
-import { checkBoolean, checkChoice, checkKnownKeys, checkOptionsObject, checkPath, typeError } from './checks';
+import { checkBoolean, checkChoice, checkKnownKeys, checkOptionsObject, checkPath, typeError } from './args';
 
 export type { Resolver } from './native';
 

@@ -1,6 +1,6 @@
 // Builds the addon's mount request: checks its shape and option combinations
 // before the kernel sees it; the native side then checks the directories it opened.
-import { checkBoolean, checkChoice, checkPath, checkPaths, typeError, unknownOption } from './checks';
+import { checkBoolean, checkChoice, checkPath, checkPaths, typeError, unknownOption } from './args';
 import { invalid } from './errors';
 import { toNativeIdmap } from './idmap';
 import { ATIMES, MAX_LAYERS, MECHANISMS, MOUNT_OPTION_KEYS, PROPAGATIONS, type MountOptions } from './mount-options';

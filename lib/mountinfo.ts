@@ -3,7 +3,7 @@
 // escapes ',' (`\054`), so they split on ',' before each option is decoded.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkKnownKeys, checkOptionsObject, typeError } from './checks';
+import { checkKnownKeys, checkOptionsObject, typeError } from './args';
 import type { Propagation } from './mount-options';
 import { decodeOctal, MOUNTINFO, parseMountTableLine } from './mount-table';
 

@@ -2,7 +2,7 @@
 // Options are split on ',' and layers on ':', and '\' escapes the next
 // character, as the kernel's own parser does; so a path, whatever it holds,
 // can never become a second option or a second layer.
-import { checkArray, checkBoolean, checkChoice, checkKnownKeys, checkOptionsObject, typeError } from './checks';
+import { checkArray, checkBoolean, checkChoice, checkKnownKeys, checkOptionsObject, typeError } from './args';
 import { invalid } from './errors';
 import { ATIMES, MOUNT_OPTION_KEYS, type MountFlags, type MountOptions } from './mount-options';
 import { FEATURES, type FeatureSpec, type OverlayFeatures } from './overlay-options';

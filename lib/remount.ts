@@ -4,7 +4,7 @@ import { invalid } from './errors';
 import { PROPAGATIONS, type MountFlags, type Propagation } from './mount-options';
 import { native, type NativeRemountRequest, type RemountMechanism } from './native';
 import { FEATURES } from './overlay-options';
-import { checkBoolean, checkChoice, checkOptionsObject, checkPath } from './checks';
+import { checkBoolean, checkChoice, checkOptionsObject, checkPath } from './args';
 import { checkAtime } from './mount-request';
 
 /**

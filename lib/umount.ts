@@ -1,4 +1,4 @@
-import { checkBoolean, checkKnownKeys, checkOptionsObject, checkPath } from './checks';
+import { checkBoolean, checkKnownKeys, checkOptionsObject, checkPath } from './args';
 import { native } from './native';
 
 export interface UmountOptions {

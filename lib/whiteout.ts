@@ -1,7 +1,7 @@
 // Whiteouts made inside a layer, as the kernel reads them: a char device 0/0,
 // or (kind 'xattr') a zero-size file carrying overlay.whiteout.
 import { invalid, OverlayError } from './errors';
-import { checkArray, checkBoolean, checkChoice, checkOptionsObject, checkPath } from './checks';
+import { checkArray, checkBoolean, checkChoice, checkOptionsObject, checkPath } from './args';
 import { checkBeneath, toEntryRequest, toLayerBase, type LayerPathOptions } from './layer-path';
 import { native, type NativeWhiteoutRequest, type NativeWhiteoutsRequest, type WhiteoutKind } from './native';
 

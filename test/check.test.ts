@@ -7,7 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { check, checkSync, kernelFeatures, mountSync, type CheckResult, type FindingId, type FindingStatus } from '../lib/index';
-import { hasPython, mountExt4WithoutFiletype, mountTmpfs, snapshot, superOptions } from './helpers/filesystems';
+import { hasPython, mountExt4WithoutFiletype, mountTmpfs, snapshot } from './helpers/filesystems';
+import { superOptions, unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from './helpers/scratch';
 
 const canSnapshot = hasPython();
@@ -50,7 +51,7 @@ function checkLeavingNothing(t: Test, st: Stack): CheckResult {
 
 function mountStack(t: Test, st: Stack) {
   const m = mountSync({ lower: [st.lower], upper: st.upper, work: st.work, target: st.target });
-  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, m);
   return m;
 }
 
@@ -167,7 +168,7 @@ t.test('an upper on an overlay: fail, and the kernel refuses the mount', needsOv
   const s = scratch(t);
   const [a, b, inner, innerUpper, innerWork] = s.mkdirs('a', 'b', 'inner', 'inner-upper', 'inner-work');
   const under = mountSync({ lower: [a!], upper: innerUpper!, work: innerWork!, target: inner! });
-  t.teardown(() => (under.mounted ? under.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, under);
   fs.mkdirSync(path.join(inner!, 'upper'));
   fs.mkdirSync(path.join(inner!, 'work'));
   const r = checkSync({ upper: path.join(inner!, 'upper'), work: path.join(inner!, 'work') });

@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import { mount, mountSync } from '../lib/index';
-import { mountsBeneath, needsOverlay, scratch } from './helpers/scratch';
+import { needsOverlay, scratch } from './helpers/scratch';
+import { mountsBeneath } from './helpers/mounts';
 
 t.test('await using unmounts at the end of the scope', needsOverlay, async (t) => {
   const s = scratch(t);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { kernelFeatures, mountSync, type MechanismName } from '../lib/index';
+import { unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from './helpers/scratch';
 
 const LONG = 'x'.repeat(200);
@@ -141,7 +142,7 @@ t.test("the kernel's own words when only the kernel can see the problem", needsO
   const s = scratch(t);
   const [l1, iu, iw, inner, lower, target] = s.mkdirs('l1', 'iu', 'iw', 'inner', 'lower', 'merged');
   const below = mountSync({ lower: [l1], upper: iu, work: iw, target: inner });
-  t.teardown(() => (below.mounted ? below.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, below);
   // Upper and work on one mount, separate subtrees: our checks pass, but
   // that mount is an overlay, which the kernel refuses as an upper.
   const [upper, work] = s.mkdirs('inner/upper', 'inner/work');

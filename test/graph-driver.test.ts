@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { fromGraphDriver, mountSync, splitLowerDir } from '../lib/index';
+import { unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from './helpers/scratch';
 
 const hex = (i: number) => i.toString(16).padStart(64, '0');
@@ -75,7 +76,7 @@ t.test('128 layers, as Docker caps them: mounted at MergedDir, top layer wins', 
   const opts = fromGraphDriver(JSON.parse(JSON.stringify([{ GraphDriver: record }])));
   t.equal(opts.lower.length, 128);
   const m = mountSync({ ...opts, target: opts.target! });
-  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, m);
   const merged = path.join(container, 'merged');
   t.equal(m.target, merged);
   t.equal(fs.readFileSync(path.join(merged, 'shared'), 'utf8'), '127', 'the first LowerDir entry is the top layer');
@@ -92,7 +93,7 @@ t.test('--read-only view: nothing is written to any layer', needsOverlay, async 
   const [target] = s.mkdirs('view');
   const opts = fromGraphDriver(record, { readOnly: true });
   const m = mountSync({ ...opts, target: target! });
-  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, m);
   t.equal(fs.readFileSync(path.join(target!, 'shared'), 'utf8'), 'container', 'UpperDir is the top layer');
   t.throws(() => fs.writeFileSync(path.join(target!, 'x'), 'y'), { code: 'EROFS' });
   t.same(fs.readdirSync(path.join(container, 'work')), [], 'work untouched');

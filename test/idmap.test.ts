@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { kernelFeatures, mount, mountSync, replaceSync, type IdmapOptions, type MountOptions } from '../lib/index';
-import { childPids, mountinfoLine, mountinfoLines, openFdCount } from './helpers/live';
+import { childPids, openFdCount } from './helpers/live';
+import { mountsAt, topMount, waitFor } from './helpers/mounts';
 import { needsIdmap } from './helpers/idmap';
 import { scratch } from './helpers/scratch';
 
@@ -42,7 +43,7 @@ t.test('without lowerdir+: a clear refusal', { skip: idmapOk ? 'this kernel has 
   const s = scratch(t);
   const [a, b, target] = s.mkdirs('a', 'b', 'm');
   t.throws(() => mountSync({ lower: [a, b], target, idmap: SHIFT }), { code: 'ENOTSUP', field: 'idmap', message: /6\.8/ });
-  t.same(mountinfoLines(target), []);
+  t.same(mountsAt(target), []);
 });
 
 // clone(CLONE_NEWUSER) is refused (EPERM) to a process whose root is not its
@@ -72,8 +73,8 @@ for (const mechanism of ['fsconfig-fd', 'fsconfig-path'] as const) {
     // (6.12; not 6.18) the library attaches them in a private namespace first,
     // and the fd then names the layer's own path.
     const layersShown = mechanism === 'fsconfig-fd' ? /lowerdir\+=(\/|\S+\/lower),lowerdir\+=(\/|\S+\/data),/ : /lowerdir\+=\/proc\/self\/fd\//;
-    t.match(mountinfoLine(target), layersShown, 'mountinfo shows no path of the idmapped layer on disk, or its plain one');
-    t.same(mountinfoLines(lower), [], 'no bind mount of the layer on disk');
+    t.match(topMount(target)?.superOptions, layersShown, 'mountinfo shows no path of the idmapped layer on disk, or its plain one');
+    t.same(mountsAt(lower), [], 'no bind mount of the layer on disk');
     t.same(childPids(), children, 'the user-namespace child was reaped');
     t.equal(openFdCount(), fds, 'no fd left open');
     await m.unmount();
@@ -93,7 +94,7 @@ t.test('idmap from an existing user namespace (userns path)', needsIdmap, async 
     await exited;
   });
   const userns = `/proc/${holder.pid}/ns/user`;
-  while (fs.readlinkSync(userns) === fs.readlinkSync('/proc/self/ns/user')) await new Promise((r) => setTimeout(r, 5));
+  await waitFor('the child to enter its user namespace', () => fs.readlinkSync(userns) !== fs.readlinkSync('/proc/self/ns/user'));
   const m = mountSync({ lower: [a, b], target, idmap: { userns } });
   t.equal(fs.statSync(path.join(target, 'root-file')).uid, 0);
   t.equal(fs.statSync(path.join(target, 'user-file')).uid, 65534, 'unmapped ids show as the overflow id');
@@ -120,7 +121,7 @@ t.test('refusals: not a user namespace, a filesystem without idmap, mount(2); no
     message: /cannot be idmapped/,
   });
   t.throws(() => mountSync({ lower: [a, b], target, idmap: SHIFT, mechanism: 'mount' }), { code: 'ENOTSUP', field: 'idmap', message: /6\.8/ });
-  t.same(mountinfoLines(target), [], 'nothing mounted');
+  t.same(mountsAt(target), [], 'nothing mounted');
   t.equal(openFdCount(), fds, 'no fd left open');
   t.same(childPids(), children, 'no child left');
   execFileSync('umount', [ramfs]);
@@ -135,5 +136,5 @@ t.test('replace into an idmapped stack', { ...needsIdmap, skip: needsIdmap.skip 
   const m = replaceSync(target, { lower: [a, b], idmap: SHIFT });
   t.equal(fs.statSync(path.join(target, 'f')).uid, 100000);
   m.unmountSync();
-  t.same(mountinfoLines(target), []);
+  t.same(mountsAt(target), []);
 });

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { changes, changesSync, mount, setOpaqueSync, whiteoutSync, type LayerChange } from '../lib/index';
 import { needsRoot } from './helpers/layer';
+import { unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch } from './helpers/scratch';
 
 function list(text: string): LayerChange[] {
@@ -26,7 +27,7 @@ t.test('an upper made through a mount: create, edit, delete, replace a directory
   });
   const [upper, work, target] = s.mkdirs('upper', 'work', 'merged');
   const m = await mount({ lower: [s.path('base')], upper, work, target });
-  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, m);
   s.write({ 'merged/new/file': 'created', 'merged/etc/new': 'created' });
   fs.appendFileSync(s.path('merged/etc/motd'), ', edited');
   fs.rmSync(s.path('merged/etc/hosts'));

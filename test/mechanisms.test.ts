@@ -3,24 +3,21 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import { kernelFeatures, mountSync, type MechanismName } from '../lib/index';
+import { topMount, unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch } from './helpers/scratch';
 
 const ALL: MechanismName[] = ['fsconfig-fd', 'fsconfig-path', 'mount', 'mount-fd-path', 'mount-fd-relative'];
-
-function mountinfoLine(target: string): string {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === target) ?? '';
-}
 
 t.test('the probe picks the best mechanism this kernel offers', needsOverlay, async (t) => {
   const k = kernelFeatures();
   const s = scratch(t);
   const [a, b, target] = s.mkdirs('a', 'b', 'm');
   const m = mountSync({ lower: [a, b], target });
-  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, m);
   const expected = k.layerFd ? 'fsconfig-fd' : k.lowerdirPlus ? 'fsconfig-path' : 'mount';
   t.equal(m.mechanism, expected, `kernel features ${JSON.stringify(k)}`);
   t.ok(m.mountId > 0);
-  t.equal(mountinfoLine(target).split(' ')[0], String(m.mountId), 'mountId is mountinfo’s id');
+  t.equal(topMount(target)?.mountId, m.mountId, 'mountId is mountinfo’s id');
   m.unmountSync();
 });
 
@@ -36,7 +33,7 @@ for (const mechanism of ALL) {
     const [l1, l2, upper, work, target] = s.mkdirs('l,1', 'l:2', 'up per', 'wo\\rk', 'merged');
     s.write({ 'l,1/a': 'top', 'l:2/a': 'bottom', 'l:2/b': 'b' });
     const m = mountSync({ lower: [l1, l2], upper, work, target, mechanism });
-    t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+    unmountAtEnd(t, m);
     t.equal(m.mechanism, mechanism);
     t.equal(s.read('merged/a'), 'top');
     t.equal(s.read('merged/b'), 'b');

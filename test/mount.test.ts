@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { kernelFeatures, mount, mountSync, umount, umountSync } from '../lib/index';
 import { native } from '../lib/native';
-import { superOptions } from './helpers/filesystems';
+import { superOptions, unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch } from './helpers/scratch';
 
 t.test('read-through, copy-up, upper over lower, leftmost lower wins', needsOverlay, async (t) => {
@@ -18,7 +18,7 @@ t.test('read-through, copy-up, upper over lower, leftmost lower wins', needsOver
     'upper/shadowed': 'upper',
   });
   const m = await mount({ lower: [l1, l2], upper, work, target });
-  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, m);
   t.equal(m.target, target);
 
   t.same(fs.readdirSync(target).sort(), ['file1.txt', 'file2.txt', 'file3.txt', 'shadowed']);
@@ -43,7 +43,7 @@ t.test('read-only without upper: EROFS on write', needsOverlay, async (t) => {
   const [a, b, target] = s.mkdirs('a', 'b', 'merged');
   s.write({ 'a/x': 'from a', 'b/y': 'from b' });
   const m = mountSync({ lower: [a, b], target });
-  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, m);
   t.equal(s.read('merged/y'), 'from b');
   t.throws(() => fs.writeFileSync(s.path('merged/z'), 'no'), { code: 'EROFS' });
   m.unmountSync();
@@ -55,7 +55,7 @@ t.test('readOnly with upper writes nothing to upper', needsOverlay, async (t) =>
   const [lower, upper, work, target] = s.mkdirs('lower', 'upper', 'work', 'merged');
   s.write({ 'lower/f': 'x' });
   const m = await mount({ lower: [lower], upper, work, target, readOnly: true, nosuid: true, nodev: true, noexec: true, noatime: true });
-  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, m);
   t.throws(() => fs.writeFileSync(s.path('merged/f'), 'y'), { code: 'EROFS' });
   t.same(fs.readdirSync(upper), []);
   const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === target) ?? '';

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { kernelFeatures, listMounts, listMountsSync, mountSync, parseMountinfo, type MechanismName } from '../lib/index';
+import { unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch } from './helpers/scratch';
 
 const ROOT_LINE = '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw';
@@ -145,7 +146,7 @@ for (const mechanism of MECHANISMS) {
     const withData = kernelFeatures().overlayParsesParams;
     const dataOptions = withData ? { data: [data as string], metacopy: true, redirectDir: 'on' as const } : {};
     const m = mountSync({ lower, upper, work, target: target as string, mechanism, ...dataOptions });
-    t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+    unmountAtEnd(t, m);
     const found = listMountsSync({ target: target as string });
     t.equal(found.length, 1, 'one overlay on the target');
     const info = found[0]!;

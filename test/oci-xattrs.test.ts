@@ -8,6 +8,7 @@ import { mount, toOci, toOciSync, type ToOciOptions, type ToOciResult } from '..
 import { mountTmpfs } from './helpers/filesystems';
 import { needsRoot, whyNoTmpfsUserXattrs } from './helpers/layer';
 import { native } from '../lib/native';
+import { unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch } from './helpers/scratch';
 import { setXattrs, xattrNamesBeneath, xattrsOf } from './helpers/xattr';
 
@@ -112,7 +113,7 @@ async function upperMadeByTheKernel(t: Test, root: string): Promise<string> {
   fs.writeFileSync(`${root}/lower/dir/file`, 'from the lower');
   fs.writeFileSync(`${root}/lower/dir/gone`, 'deleted above');
   const m = await mount({ lower: [`${root}/lower`], upper: `${root}/upper`, work: `${root}/work`, target: `${root}/merged`, redirectDir: 'on' });
-  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, m);
   setXattrs(`${root}/merged/dir/file`, { 'user.note': 'set through the mount' });
   fs.rmSync(`${root}/merged/dir/gone`);
   fs.renameSync(`${root}/merged/dir/sub`, `${root}/merged/moved`);

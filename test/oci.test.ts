@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import t, { type Test } from 'tap';
 import { fromOci, fromOciSync, isOpaqueSync, isWhiteoutSync, mount, toOci, toOciSync, type WhiteoutKind } from '../lib/index';
 import { needsRoot, whyNoXattrWhiteouts } from './helpers/layer';
+import { unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from './helpers/scratch';
 import { applyOciByHand, snapshot } from './helpers/tree';
 
@@ -42,7 +43,7 @@ function writeOciLayer(s: Scratch, dir: string): void {
 async function mergedView(t: Test, s: Scratch, lower: string[], name: string): Promise<ReturnType<typeof snapshot>> {
   const [target] = s.mkdirs(name);
   const m = await mount({ lower, target });
-  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, m);
   const view = snapshot(target as string);
   await m.unmount();
   return view;

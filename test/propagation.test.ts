@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { kernelFeatures, mount, mountSync, remountSync, type MechanismName, type Propagation } from '../lib/index';
-import { propagationFields } from './helpers/live';
+import { propagationFields } from './helpers/mounts';
 import { needsOverlay, scratch } from './helpers/scratch';
 
 const SHOWN: Record<Propagation, RegExp> = {

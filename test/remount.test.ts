@@ -5,15 +5,15 @@ import * as fs from 'node:fs';
 import { withoutPreload } from './helpers/env';
 import t from 'tap';
 import { mount, mountSync, remount, remountSync, type RemountMechanism, type RemountOptions } from '../lib/index';
-import { mountinfoLine, openFdCount } from './helpers/live';
+import { openFdCount } from './helpers/live';
+import { topMount, unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch } from './helpers/scratch';
 
 function mountFlags(target: string): string {
-  return mountinfoLine(target).split(' ')[5] ?? '';
+  return topMount(target)?.mountOptions.join(',') ?? '';
 }
 function superFlags(target: string): string {
-  const fields = mountinfoLine(target).split(' ');
-  return fields[fields.indexOf('-') + 3] ?? '';
+  return topMount(target)?.superOptions ?? '';
 }
 
 for (const mechanism of ['new-api', 'mount'] as RemountMechanism[]) {
@@ -48,9 +48,9 @@ t.test('a bare remount reconfigures the overlay as it is', needsOverlay, async (
   const s = scratch(t);
   const [a, b, target] = s.mkdirs('a', 'b', 'm');
   const m = mountSync({ lower: [a, b], target, nodev: true });
-  const before = mountinfoLine(target);
+  const before = topMount(target);
   t.same(remountSync(target), { mechanism: 'new-api' });
-  t.equal(mountinfoLine(target), before, 'nothing changed');
+  t.same(topMount(target), before, 'nothing changed');
   m.unmountSync();
 });
 
@@ -58,7 +58,7 @@ t.test('refusals: layers, unknown options, no mount, not an overlay; nothing cha
   const s = scratch(t);
   const [a, b, target, plain, tmpfs] = s.mkdirs('a', 'b', 'm', 'plain', 'tmpfs');
   const m = mountSync({ lower: [a, b], target });
-  const before = mountinfoLine(target);
+  const before = topMount(target);
   const fds = openFdCount();
   for (const field of ['lower', 'upper', 'work', 'data', 'idmap', 'metacopy', 'redirectDir']) {
     const options = { [field]: field === 'lower' ? [a] : 'x' } as unknown as RemountOptions;
@@ -72,7 +72,7 @@ t.test('refusals: layers, unknown options, no mount, not an overlay; nothing cha
   t.throws(() => remountSync(tmpfs, { readOnly: true }), { code: 'EINVAL', message: /not an overlay/ });
   t.match(mountFlags(tmpfs), /^rw,/, 'the tmpfs is untouched');
   execFileSync('umount', [tmpfs]);
-  t.equal(mountinfoLine(target), before, 'the overlay is untouched');
+  t.same(topMount(target), before, 'the overlay is untouched');
   t.equal(openFdCount(), fds, 'no fd left open');
   m.unmountSync();
 });
@@ -85,7 +85,7 @@ t.test('the host root as a template: opaque root and tmp, remount, chroot', need
   execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', state]);
   const [upper, work] = s.mkdirs('state/upper', 'state/work');
   const m = await mount({ lower: ['/'], upper, work, target });
-  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, m);
   // As the walkthrough does it: opaque directories made in the upper while mounted, then a remount.
   for (const dir of ['root', 'tmp']) {
     fs.mkdirSync(`${upper}/${dir}`);

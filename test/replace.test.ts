@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { kernelFeatures, mountSync, replace, replaceSync, type ReplaceOptions } from '../lib/index';
-import { mountinfoLine, mountinfoLines, newFds, openFdCount, openFdLinks } from './helpers/live';
+import { newFds, openFdCount, openFdLinks } from './helpers/live';
+import { mountsAt, topMount, waitFor } from './helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from './helpers/scratch';
 
 const REPLACEMENTS = 1000;
@@ -30,9 +31,9 @@ t.test('without MOVE_MOUNT_BENEATH: refused before anything is touched', { skip:
   const s = scratch(t);
   const { a, b, target } = twoStacks(s);
   const m = mountSync({ ...a, target });
-  const before = mountinfoLine(target);
+  const before = topMount(target);
   await t.rejects(replace(target, b), { code: 'ENOSYS', field: 'target', message: /MOVE_MOUNT_BENEATH \(Linux 6\.5\+\)/ });
-  t.equal(mountinfoLine(target), before, 'the old stack stays');
+  t.same(topMount(target), before, 'the old stack stays');
   m.unmountSync();
 });
 
@@ -46,8 +47,8 @@ t.test('replace swaps the stack; open files keep the old one', { ...needsOverlay
   const next = await replace(target, b);
   t.equal(next.target, target);
   t.not(next.mountId, old.mountId, 'a new mount');
-  t.equal(mountinfoLines(target).length, 1, 'one mount on the target');
-  t.equal(mountinfoLine(target).split(' ')[0], String(next.mountId));
+  t.equal(mountsAt(target).length, 1, 'one mount on the target');
+  t.equal(topMount(target)?.mountId, next.mountId);
   t.same(fs.readdirSync(target).sort(), ['f', 'only-b']);
   t.equal(fs.readFileSync(held, 'utf8'), 'A', 'the open file still reads the old stack');
   fs.closeSync(held);
@@ -55,7 +56,7 @@ t.test('replace swaps the stack; open files keep the old one', { ...needsOverlay
 
   const again = replaceSync(target, { ...a, propagation: 'private', readOnly: true });
   t.equal(fs.readFileSync(path.join(target, 'f'), 'utf8'), 'A');
-  t.match(mountinfoLine(target).split(' ')[5], /^ro,/);
+  t.match(topMount(target)?.mountOptions.join(','), /^ro,/);
   again.unmountSync();
   t.same(fs.readdirSync(target), [], 'nothing left beneath');
 });
@@ -71,7 +72,7 @@ t.test('a template update: same upper, new lower, writes survive', { ...needsOve
   t.equal(fs.readFileSync(path.join(target, 'version'), 'utf8'), '2', 'the new template shows');
   t.equal(fs.readFileSync(path.join(target, 'state'), 'utf8'), 'kept', 'the container’s own writes survive');
   next.unmountSync();
-  t.notOk(m.mounted && mountinfoLines(target).length > 0, 'nothing left');
+  t.notOk(m.mounted && mountsAt(target).length > 0, 'nothing left');
 });
 
 t.test(`a reader never fails across ${REPLACEMENTS} replacements`, { ...needsOverlay, skip: needsOverlay.skip || (!beneath && 'no MOVE_MOUNT_BENEATH') }, async (t) => {
@@ -91,7 +92,7 @@ t.test(`a reader never fails across ${REPLACEMENTS} replacements`, { ...needsOve
   reader.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   // 'close', not 'exit': only then is the reader's stdout pipe closed here too.
   const exited = new Promise<number | null>((resolve) => reader.on('close', resolve));
-  while (!fs.existsSync(`${stop}.ready`)) await new Promise((r) => setTimeout(r, 5));
+  await waitFor('the reader to start', () => fs.existsSync(`${stop}.ready`));
 
   const started = process.hrtime.bigint();
   for (let i = 0; i < REPLACEMENTS; i++) {
@@ -106,7 +107,7 @@ t.test(`a reader never fails across ${REPLACEMENTS} replacements`, { ...needsOve
   t.comment(`${REPLACEMENTS} replacements, ${micros.toFixed(0)} µs each; reader: ${JSON.stringify(result)}`);
   t.same(result.errors, {}, 'the reader never saw an error');
   t.ok(result.seen.A! > 0 && result.seen.B! > 0, 'and it saw both stacks');
-  t.equal(mountinfoLines(target).length, 1, 'one mount on the target');
+  t.equal(mountsAt(target).length, 1, 'one mount on the target');
   t.same(newFds(fds, openFdLinks()), [], 'no fd left behind');
   execFileSync('umount', [target]);
 });
@@ -117,13 +118,13 @@ t.test('refusals leave the old stack and no fd', { ...needsOverlay, skip: needsO
   const [plain, tmpfs] = s.mkdirs('plain', 'tmpfs');
   execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', tmpfs]);
   const m = mountSync({ ...a, target });
-  const before = mountinfoLine(target);
+  const before = topMount(target);
   const fds = openFdCount();
 
   t.throws(() => replaceSync(plain, b), { code: 'EINVAL', field: 'target', message: /nothing is mounted/ });
-  t.same(mountinfoLines(plain), [], 'nothing mounted on a plain directory');
+  t.same(mountsAt(plain), [], 'nothing mounted on a plain directory');
   t.throws(() => replaceSync(tmpfs, b), { code: 'EINVAL', field: 'target', message: /not an overlay/ });
-  t.equal(mountinfoLines(tmpfs).length, 1, 'the tmpfs alone');
+  t.equal(mountsAt(tmpfs).length, 1, 'the tmpfs alone');
   await t.rejects(replace(target, { lower: [s.path('missing'), ...b.lower] }), { code: 'ENOENT', field: 'lower[0]' });
   await t.rejects(replace(target, { ...b, mechanism: 'mount' }), { code: 'ENOTSUP', field: 'mechanism' });
   // The kernel's own refusal: an overlay cannot be an upper layer.
@@ -132,8 +133,8 @@ t.test('refusals leave the old stack and no fd', { ...needsOverlay, skip: needsO
   await t.rejects(replace(target, { ...b, upper: path.join(target, 'up'), work: path.join(target, 'wk') }), { code: 'EINVAL', syscall: 'fsconfig' });
   t.throws(() => replaceSync(target, { lower: [] }), { code: 'EINVAL', field: 'lower' });
 
-  t.equal(mountinfoLine(target), before, 'the old stack is still the one mounted');
-  t.equal(mountinfoLines(target).length, 1, 'and nothing beneath it');
+  t.same(topMount(target), before, 'the old stack is still the one mounted');
+  t.equal(mountsAt(target).length, 1, 'and nothing beneath it');
   t.equal(fs.readFileSync(path.join(target, 'f'), 'utf8'), 'A');
   t.equal(openFdCount(), fds, 'no fd left open');
   m.unmountSync();
@@ -154,5 +155,5 @@ t.test('the replaced mount object no longer owns the target', { ...needsOverlay,
   t.notOk(next.mounted, 'the method form hands the target over');
   t.equal(fs.readFileSync(path.join(target, 'f'), 'utf8'), 'A');
   third.unmountSync();
-  t.same(mountinfoLines(target), []);
+  t.same(mountsAt(target), []);
 });

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import t, { type Test } from 'tap';
 import { checkSync, isOpaqueSync, isWhiteoutSync, mount, setOpaque, whiteout, whiteouts, type OverlayMount } from '../lib/index';
 import { RESOLVERS, whyNoXattrWhiteouts } from './helpers/layer';
+import { unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from './helpers/scratch';
 
 // Before 6.7 the same layers are mounted and the test asserts what the kernel
@@ -24,7 +25,7 @@ function writeBase(s: Scratch): void {
 
 async function mounted(t: Test, m: Promise<OverlayMount>): Promise<OverlayMount> {
   const done = await m;
-  t.teardown(() => (done.mounted ? done.unmountSync({ detach: true }) : undefined));
+  unmountAtEnd(t, done);
   return done;
 }
 

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { kernelFeatures } from '../../lib/index';
 import { ovl, stderrJson } from '../helpers/cli';
 import { mountTmpfs } from '../helpers/filesystems';
-import { mountinfoLines, propagationFields } from '../helpers/live';
+import { mountsAt, propagationFields } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
 const needsBeneath = { skip: needsOverlay.skip || (!kernelFeatures().moveMountBeneath && 'no MOVE_MOUNT_BENEATH (6.5+)') };
@@ -49,7 +49,7 @@ t.test('-o remount: ro then rw, mount flags, and layers refused by the library',
   const notMounted = ovl(['mount', '-o', 'remount', lower as string]);
   t.equal(notMounted.status, 1, 'refused before the kernel');
   t.match(notMounted.stderr, /nothing is mounted/);
-  t.equal(mountinfoLines(lower as string).length, 0);
+  t.equal(mountsAt(lower as string).length, 0);
   mustRun(t, ['umount', merged as string]);
 });
 
@@ -127,7 +127,7 @@ t.test('--idmap: a root-owned lower file shows as uid 100000; flag errors name t
     t.equal(r.status, 1, flags.join(' '));
     t.match(r.stderr, message);
   }
-  t.same(mountinfoLines(merged as string), [], 'nothing mounted');
+  t.same(mountsAt(merged as string), [], 'nothing mounted');
 });
 
 // Seed 000: the host's root as a container's template, upper and work on a tmpfs,

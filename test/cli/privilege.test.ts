@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { ovlThrough, stderrJson } from '../helpers/cli';
-import { mountsBeneath, needsOverlay, scratch } from '../helpers/scratch';
+import { needsOverlay, scratch } from '../helpers/scratch';
+import { mountsBeneath } from '../helpers/mounts';
 
 function cannotRun(command: string[], why: string): string | false {
   try {

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { ovl, stderrJson } from '../helpers/cli';
 import { loopDevicesOf, mountExt4Image, whyNoLoopExt4 } from '../helpers/loop';
-import { mountsBeneath, needsOverlay, scratch } from '../helpers/scratch';
+import { needsOverlay, scratch } from '../helpers/scratch';
+import { mountsBeneath } from '../helpers/mounts';
 
 function lsJson(target: string, cwd?: string): Array<Record<string, unknown>> {
   const r = ovl(['ls', '--json', target], cwd ? { cwd } : {});

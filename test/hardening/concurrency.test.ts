@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import { mount, umount, OverlayError } from '../../lib/index';
-import { mountsBeneath, needsOverlay, scratch } from '../helpers/scratch';
+import { needsOverlay, scratch } from '../helpers/scratch';
+import { mountsBeneath } from '../helpers/mounts';
 
 t.test('200 parallel Promise mounts and unmounts of different targets', needsOverlay, async (t) => {
   const s = scratch(t);

@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import { kernelFeatures, mount, mountSync, type MechanismName } from '../../lib/index';
-import { mountsBeneath, needsOverlay, scratch } from '../helpers/scratch';
+import { needsOverlay, scratch } from '../helpers/scratch';
+import { mountsBeneath } from '../helpers/mounts';
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 

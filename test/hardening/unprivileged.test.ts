@@ -4,7 +4,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { mountsBeneath, needsOverlay, scratch } from '../helpers/scratch';
+import { needsOverlay, scratch } from '../helpers/scratch';
+import { mountsBeneath } from '../helpers/mounts';
 
 const lib = path.join(__dirname, '..', '..', 'lib', 'index.js');
 

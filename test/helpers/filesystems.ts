@@ -48,12 +48,6 @@ export function hasPython(): boolean {
   }
 }
 
-/** The superblock options mountinfo shows for the mount at target. */
-export function superOptions(target: string): string[] {
-  const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === target) ?? '';
-  return (line.split(' - ')[1] ?? '').split(' ')[2]?.split(',') ?? [];
-}
-
 export function loopDevicesFor(dir: string): string[] {
   const out = execFileSync('losetup', ['-a'], { encoding: 'utf8' });
   return out.split('\n').filter((l) => l.includes(path.basename(dir)));

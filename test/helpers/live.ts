@@ -1,25 +1,5 @@
-// What the live-operation tests look at: mountinfo lines, open fds, children.
+// What the live-operation tests look at besides mounts: open fds, children.
 import * as fs from 'node:fs';
-
-/** The mountinfo lines of mounts on `target`, bottom first. */
-export function mountinfoLines(target: string): string[] {
-  return fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => l.split(' ')[4] === target);
-}
-
-/** The topmost mountinfo line on `target`, or '' when nothing is mounted there. */
-export function mountinfoLine(target: string): string {
-  return mountinfoLines(target).at(-1) ?? '';
-}
-
-/** mountinfo's optional fields (shared:N, master:N, unbindable) of the top mount on `target`. */
-export function propagationFields(target: string): string[] {
-  const fields = mountinfoLine(target).split(' ');
-  const dash = fields.indexOf('-');
-  return fields.slice(6, dash);
-}
 
 /** How many fds this process has open. */
 export function openFdCount(): number {

@@ -5,21 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
+import { mountsBeneath } from './mounts';
 
-function decodeMountinfoPath(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-/** Mount points at or beneath `dir`, deepest first. */
-export function mountsBeneath(dir: string): string[] {
-  const lines = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
-  const points = lines
-    .map((line) => line.split(' ')[4])
-    .filter((p): p is string => p !== undefined)
-    .map(decodeMountinfoPath)
-    .filter((p) => p === dir || p.startsWith(dir + '/'));
-  return points.sort((a, b) => b.length - a.length);
-}
+export { mountsBeneath } from './mounts';
 
 export interface Scratch {
   dir: string;
@@ -74,5 +62,16 @@ export function whyNoOverlay(): string | undefined {
   return undefined;
 }
 
-/** Options for t.test that skip with the reason when overlays cannot be mounted. */
-export const needsOverlay = { skip: whyNoOverlay() ?? false };
+let overlayAnswer: string | false | undefined;
+
+/**
+ * Options for t.test that skip with the reason when overlays cannot be
+ * mounted. Asked when a test reads it, not when this file is imported
+ * (the answer may load the overlay module).
+ */
+export const needsOverlay = {
+  get skip(): string | false {
+    overlayAnswer ??= whyNoOverlay() ?? false;
+    return overlayAnswer;
+  },
+};

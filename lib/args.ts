@@ -1,7 +1,8 @@
-// Argument checks every call shares, so a refusal has one shape wherever it
-// comes from: a value of the wrong JavaScript type is a TypeError with code
-// ERR_INVALID_ARG_TYPE and `field`; a well-typed value the call cannot take,
-// or a key it does not know, is an OverlayError (EINVAL) naming `field`.
+// Argument checks every call shares (as native/args.h is for the addon), so
+// a refusal has one shape wherever it comes from: a value of the wrong
+// JavaScript type is a TypeError with code ERR_INVALID_ARG_TYPE and `field`;
+// a well-typed value the call cannot take, or a key it does not know, is an
+// OverlayError (EINVAL) naming `field`.
 import * as path from 'node:path';
 import { invalid, type OverlayError } from './errors';
 
