@@ -7,7 +7,7 @@
 import { kernelFeatures } from './kernel';
 import type { OverlayMountInfo } from './mountinfo';
 import { runAsync, runSync, step, type Walk } from './sync-or-async';
-import { checkBoolean, typeError } from './checks';
+import { checkBoolean, typeError } from './args';
 import { validateDeclaration, type Declaration } from './apply/declaration';
 import { execute, type ApplyAction } from './apply/execute';
 import { lockRecord } from './apply/lock';

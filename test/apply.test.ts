@@ -8,12 +8,21 @@ import * as path from 'node:path';
 import t from 'tap';
 import { apply, applySync, kernelFeatures, mountSync, type ApplyOptions, type Declaration, type StackDeclaration } from '../lib/index';
 import { needsIdmap } from './helpers/idmap';
-import { mountinfoLines } from './helpers/live';
+import { mountsAt, topMount, waitFor } from './helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from './helpers/scratch';
 
-const kernel = kernelFeatures();
-const canReplace = kernel.moveMountBeneath && kernel.lowerdirPlus;
-const needsReplace = { skip: needsOverlay.skip || (!canReplace && 'no MOVE_MOUNT_BENEATH (6.5+) with lowerdir+ (6.8+)') };
+// Asked when a test reads them, not at import (the answer probes the kernel).
+const canReplace = (): boolean => kernelFeatures().moveMountBeneath && kernelFeatures().lowerdirPlus;
+const needsReplace = {
+  get skip(): string | false {
+    return needsOverlay.skip || (!canReplace() && 'no MOVE_MOUNT_BENEATH (6.5+) with lowerdir+ (6.8+)');
+  },
+};
+const noReplace = {
+  get skip(): string | false {
+    return needsOverlay.skip || (canReplace() && 'this kernel can replace');
+  },
+};
 
 interface Host {
   s: Scratch;
@@ -40,7 +49,7 @@ function host(t: Parameters<typeof scratch>[0]): Host {
       });
       return { stacks };
     },
-    ids: (count) => Array.from({ length: count }, (_, i) => (mountinfoLines(target(i)).at(-1) ?? '').split(' ')[0] as string),
+    ids: (count) => Array.from({ length: count }, (_, i) => String(topMount(target(i))?.mountId ?? '')),
   };
 }
 
@@ -56,7 +65,7 @@ t.test('twenty stacks over v1, upgraded to v2 under a reader: no miss, uppers ke
   let out = '';
   reader.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => reader.on('close', resolve));
-  while (!fs.existsSync(`${stop}.ready`)) await new Promise((r) => setTimeout(r, 5));
+  await waitFor('the reader to start', () => fs.existsSync(`${stop}.ready`));
   await new Promise((r) => setTimeout(r, 50));
 
   const upgrade = await apply(h.declare(20, 'v2'), { stateFile: h.stateFile });
@@ -71,7 +80,7 @@ t.test('twenty stacks over v1, upgraded to v2 under a reader: no miss, uppers ke
   for (let i = 0; i < 20; i++) {
     t.equal(fs.readFileSync(path.join(h.target(i), 'version'), 'utf8'), '2');
     t.equal(fs.readFileSync(path.join(h.target(i), 'mine'), 'utf8'), `written in ${i}`, `stack ${i} kept its upper`);
-    t.equal(mountinfoLines(h.target(i)).length, 1, 'one mount on the target');
+    t.equal(mountsAt(h.target(i)).length, 1, 'one mount on the target');
     // A stack the reader had a file open in at that instant was busy: detached, its generation kept.
     const busy = upgrade.actions[i]?.stillInUse === true;
     t.same(fs.readdirSync(h.s.path(`stacks/${i}/work`)).sort(), busy ? ['g1', 'g2'] : ['g2'], busy ? 'busy: the old generation kept' : 'the old work generation is gone');
@@ -95,7 +104,7 @@ t.test('a declaration with one broken stack is refused and nothing changes', nee
   const record = fs.readFileSync(h.stateFile, 'utf8');
   const fds = fs.readdirSync('/proc/self/fd').length;
 
-  const broken = h.declare(4, canReplace ? 'v2' : 'v1');
+  const broken = h.declare(4, canReplace() ? 'v2' : 'v1');
   (broken.stacks[3] as StackDeclaration).lower = [h.s.path('v1'), h.s.path('missing')];
   await t.rejects(apply(broken, { stateFile: h.stateFile }), { code: 'ENOENT', field: 'stacks[3].lower[1]', message: /stack 'c3'/ });
   const badOption = h.declare(4, 'v1');
@@ -106,7 +115,7 @@ t.test('a declaration with one broken stack is refused and nothing changes', nee
   fs.mkdirSync(h.s.path('v1/up'));
   fs.mkdirSync(h.s.path('v1/wk'));
   Object.assign(kernelRefusal.stacks[3] as StackDeclaration, { upper: path.join(h.target(0), 'up'), work: path.join(h.target(0), 'wk') });
-  if (kernel.lowerdirPlus) t.throws(() => applySync(kernelRefusal, { stateFile: h.stateFile }), { name: 'OverlayError', syscall: 'fsconfig', field: /^stacks\[3\]/ });
+  if (kernelFeatures().lowerdirPlus) t.throws(() => applySync(kernelRefusal, { stateFile: h.stateFile }), { name: 'OverlayError', syscall: 'fsconfig', field: /^stacks\[3\]/ });
   t.throws(() => applySync({ stacks: [{ name: 'a', target: h.target(0), lower: [h.s.path('v1')] }] }, { stateFile: h.stateFile }), { name: /Error/, field: 'stacks[0].lower' });
   const twice = h.declare(2, 'v1');
   (twice.stacks[1] as StackDeclaration).name = 'c0';
@@ -133,14 +142,14 @@ t.test('stacks removed from the declaration are unmounted; the others and a fore
   const r = await apply(two, { stateFile: h.stateFile });
   t.same(r.actions.map((a) => [a.name, a.action]), [['c0', 'keep'], ['c1', 'keep'], ['c2', 'unmount'], ['c3', 'unmount']]);
   t.same(h.ids(4), [ids[0], ids[1], '', ''], 'kept stacks keep their mount ids, removed ones are gone');
-  t.equal(mountinfoLines(foreignTarget!).at(-1)?.split(' ')[0], String(foreign.mountId), 'the foreign overlay is still there');
+  t.equal(String(topMount(foreignTarget!)?.mountId), String(foreign.mountId), 'the foreign overlay is still there');
   t.same(fs.readdirSync(h.s.path('stacks/2/work')), [], 'an unmounted stack’s work generation is removed');
   // A declaration naming the foreign overlay's target is refused: apply never touches a mount it did not make.
   const over = { stacks: [...two.stacks, { name: 'grab', target: foreignTarget!, lower: [h.s.path('v1'), h.s.path('v2')] }] };
   t.throws(() => applySync(over, { stateFile: h.stateFile }), { code: 'EBUSY', field: 'stacks[2].target', message: /did not make/ });
-  t.equal(mountinfoLines(foreignTarget!).length, 1);
+  t.equal(mountsAt(foreignTarget!).length, 1);
   applySync({ stacks: [] }, { stateFile: h.stateFile });
-  t.equal(mountinfoLines(foreignTarget!).at(-1)?.split(' ')[0], String(foreign.mountId), 'an empty declaration leaves the foreign overlay too');
+  t.equal(String(topMount(foreignTarget!)?.mountId), String(foreign.mountId), 'an empty declaration leaves the foreign overlay too');
   foreign.unmountSync();
 });
 
@@ -158,7 +167,7 @@ t.test('the record: a manual umount, someone else’s mount, another boot are de
   t.match(dry.skipped[0]?.reason, /no longer on top/);
   const redo = applySync(h.declare(1, 'v1'), { stateFile: h.stateFile });
   t.same(redo.actions.map((a) => [a.name, a.action]), [['c0', 'mount'], ['c2', 'unmount']]);
-  t.equal(mountinfoLines(h.target(1)).at(-1)?.split(' ')[0], String(other.mountId), 'the overlay someone else mounted stays');
+  t.equal(String(topMount(h.target(1))?.mountId), String(other.mountId), 'the overlay someone else mounted stays');
   // Another boot: every record from it describes mounts that no longer exist.
   const record = JSON.parse(fs.readFileSync(h.stateFile, 'utf8')) as { stacks: Array<{ bootId: string }> };
   for (const s of record.stacks) s.bootId = 'an-earlier-boot';
@@ -211,7 +220,7 @@ t.test('a replaced stack still in use is detached, and its work generation kept'
   applySync({ stacks: [] }, { stateFile: h.stateFile });
 });
 
-t.test('without MOVE_MOUNT_BENEATH: a declaration needing a replace is refused before anything changes', { skip: needsOverlay.skip || (canReplace && 'this kernel can replace') }, async (t) => {
+t.test('without MOVE_MOUNT_BENEATH: a declaration needing a replace is refused before anything changes', noReplace, async (t) => {
   const h = host(t);
   applySync(h.declare(2, 'v1'), { stateFile: h.stateFile });
   const ids = h.ids(2);
@@ -235,7 +244,7 @@ t.test('idmapped layers compose: a stack with idmap is mounted mapped, then kept
   t.match(applySync(declaration, { stateFile: h.stateFile }).actions, [{ action: 'keep' }]);
   t.same(h.ids(1), ids, 'kept without a mount call');
   const plain = h.declare(1, 'v1');
-  if (canReplace) t.match(applySync(plain, { stateFile: h.stateFile }).actions, [{ action: 'replace', reason: 'changed: idmap' }]);
+  if (canReplace()) t.match(applySync(plain, { stateFile: h.stateFile }).actions, [{ action: 'replace', reason: 'changed: idmap' }]);
   applySync({ stacks: [] }, { stateFile: h.stateFile });
 });
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { invalid } from '../errors';
 import type { MountOptions } from '../mount-options';
 import type { NativeMountRequest } from '../native';
-import { typeError } from '../checks';
+import { typeError } from '../args';
 import { toNativeRequest } from '../mount-request';
 
 /** One stack: a unique name and everything mount() takes. */

@@ -6,10 +6,10 @@ import * as path from 'node:path';
 import t from 'tap';
 import { kernelFeatures, mountSync } from '../../lib/index';
 import { ovl, OVL, stderrJson } from '../helpers/cli';
-import { mountinfoLines } from '../helpers/live';
+import { topMount } from '../helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from '../helpers/scratch';
 
-const canReplace = kernelFeatures().moveMountBeneath && kernelFeatures().lowerdirPlus;
+const canReplace = (): boolean => kernelFeatures().moveMountBeneath && kernelFeatures().lowerdirPlus;
 
 function stacks(s: Scratch, count: number, template: string): object {
   return {
@@ -21,7 +21,7 @@ function stacks(s: Scratch, count: number, template: string): object {
 }
 
 function top(target: string): string {
-  return (mountinfoLines(target).at(-1) ?? '').split(' ')[0] as string;
+  return String(topMount(target)?.mountId ?? '');
 }
 
 t.test('apply, again, --dry-run, and an empty declaration from stdin', needsOverlay, async (t) => {
@@ -43,19 +43,19 @@ t.test('apply, again, --dry-run, and an empty declaration from stdin', needsOver
   const lsJson = JSON.parse(ovl(['ls', '--json', s.path('s2/merged')], { env }).stdout) as Array<{ apply: string | null }>;
   t.equal(lsJson[0]?.apply, 'web2');
 
-  fs.writeFileSync(s.path('v2.json'), JSON.stringify(stacks(s, 2, canReplace ? 'v2' : 'v1')));
+  fs.writeFileSync(s.path('v2.json'), JSON.stringify(stacks(s, 2, canReplace() ? 'v2' : 'v1')));
   const dry = ovl(['apply', '--dry-run', '--json', s.path('v2.json')], { env });
   t.equal(dry.status, 0, dry.stderr);
   const planned = JSON.parse(dry.stdout) as { dryRun: boolean; actions: Array<{ name: string; action: string }> };
   t.equal(planned.dryRun, true);
-  t.same(planned.actions.map((a) => [a.name, a.action]), [['web0', canReplace ? 'replace' : 'keep'], ['web1', canReplace ? 'replace' : 'keep'], ['web2', 'unmount']]);
+  t.same(planned.actions.map((a) => [a.name, a.action]), [['web0', canReplace() ? 'replace' : 'keep'], ['web1', canReplace() ? 'replace' : 'keep'], ['web2', 'unmount']]);
   t.same([0, 1, 2].map((i) => top(s.path(`s${i}/merged`))), ids, 'the dry run changed nothing');
 
   const second = ovl(['apply', '--json', s.path('v2.json')], { env });
   t.equal(second.status, 0, second.stderr);
   t.same((JSON.parse(second.stdout) as typeof planned).actions.map((a) => a.action), planned.actions.map((a) => a.action), 'did as planned');
   t.equal(top(s.path('s2/merged')), '', 'web2 unmounted');
-  if (canReplace) t.equal(fs.readFileSync(s.path('s0/merged/version'), 'utf8'), '2');
+  if (canReplace()) t.equal(fs.readFileSync(s.path('s0/merged/version'), 'utf8'), '2');
 
   const none = ovl(['apply', '-'], { env, input: '{"stacks": []}' });
   t.equal(none.status, 0, none.stderr);
