@@ -23,3 +23,4 @@ export { listMounts, listMountsSync, parseMountinfo, type OverlayMountInfo, type
 export { hasCapSysAdmin } from './privilege';
 export { changes, changesSync, type ChangesOptions, type LayerChange, type ChangeKind } from './layer-changes';
 export { fromOci, fromOciSync, toOci, toOciSync, type FromOciOptions, type ToOciOptions, type ToOciResult, type SkippedEntry } from './oci';
+export { apply, applySync, appliedStacks, appliedStacksSync, DEFAULT_STATE_FILE, STATE_FILE_ENV, type ApplyOptions, type ApplyResult, type ApplyAction, type Declaration, type StackDeclaration, type SkippedRecord, type AppliedStack } from './apply';

@@ -71,6 +71,13 @@ export interface NativeMountResult {
 /** [mechanism, mountId, warnings, uniqueMountId], as the addon returns a mount (lib/native-mount.ts unpacks it). */
 export type PackedMountResult = [string, number, string[], number];
 
+/** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
+export type PackedBuiltOverlay = [number, string, number, number, string[]];
+/** fds, targets, modes (0 attach, 1 replace, 2 unmount), expected [mountId, uniqueId] pairs flat, propagations ('' none). */
+export type PackedSwitchSteps = [number[], string[], number[], number[], string[]];
+/** [[mountId, uniqueId, busy] per step done, the error that stopped it]. */
+export type PackedSwitchResult = [Array<[number, number, boolean]>, OverlayError | undefined];
+
 /** What this kernel's overlay accepts, probed once per process (lib/kernel.ts adds whether it could be). */
 export interface NativeKernelFeatures {
   newMountApi: boolean;
@@ -164,6 +171,11 @@ export interface NativeBinding {
   remountOverlaySync(request: NativeRemountRequest): NativeRemountResult;
   replaceOverlay(...request: PackedMountRequest): Promise<PackedMountResult>;
   replaceOverlaySync(...request: PackedMountRequest): PackedMountResult;
+  /** apply's halves (native/apply_build.cc, native/apply_switch.cc): a detached overlay's fd, then the switch of every target. */
+  buildOverlay(...request: PackedMountRequest): Promise<PackedBuiltOverlay>;
+  buildOverlaySync(...request: PackedMountRequest): PackedBuiltOverlay;
+  switchOverlays(...steps: PackedSwitchSteps): Promise<PackedSwitchResult>;
+  switchOverlaysSync(...steps: PackedSwitchSteps): PackedSwitchResult;
   /** flags: detach 1, force 2, expire 4, noFollow 8. With the ids of the caller's own mount it unmounts only that mount, else resolves to [mount id, is a mount root] of what it found there. */
   umountOverlay(target: string, flags: number, ownMountId?: number, ownUniqueId?: number): Promise<undefined | [number, boolean]>;
   umountOverlaySync(target: string, flags: number, ownMountId?: number, ownUniqueId?: number): undefined | [number, boolean];

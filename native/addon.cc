@@ -12,6 +12,8 @@ void InitOpaque(Napi::Env env, Napi::Object exports);
 void InitRemount(Napi::Env env, Napi::Object exports);
 void InitReplace(Napi::Env env, Napi::Object exports);
 void InitXattrs(Napi::Env env, Napi::Object exports);
+void InitApplyBuild(Napi::Env env, Napi::Object exports);
+void InitApplySwitch(Napi::Env env, Napi::Object exports);
 
 void InitAddon(Napi::Env env, Napi::Object exports) {
   InitErrors(env, exports);
@@ -23,6 +25,8 @@ void InitAddon(Napi::Env env, Napi::Object exports) {
   InitRemount(env, exports);
   InitReplace(env, exports);
   InitXattrs(env, exports);
+  InitApplyBuild(env, exports);
+  InitApplySwitch(env, exports);
 }
 }  // namespace ovl
 
