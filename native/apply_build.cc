@@ -7,12 +7,14 @@
 
 #include <napi.h>
 
-#include "args.h"
-#include "mount_engines.h"
 #include "layers.h"
+#include "mount_args.h"
+#include "mount_fsconfig.h"
 #include "mount_identity.h"
+#include "mount_mechanism.h"
 #include "propagation.h"
-#include "twin.h"
+#include "util/args.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {
@@ -38,7 +40,7 @@ Outcome<BuiltOverlay> RunBuild(const MountRequest& request) {
   if (overlay.error) return overlay.error;
   int mnt = overlay.value.mount.get();
   // Tried on the detached mount, so a refusal comes while no target has changed.
-  if (!request.propagation.empty()) {
+  if (request.propagation != Propagation::Keep) {
     if (auto e = SetPropagation(mnt, request.propagation, request.target)) return e;
   }
   BuiltOverlay built;

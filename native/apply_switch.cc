@@ -11,14 +11,14 @@
 
 #include <napi.h>
 
-#include "args.h"
 #include "kernel_features.h"
 #include "layers.h"
 #include "mount_identity.h"
 #include "mount_root.h"
 #include "propagation.h"
-#include "sys.h"
-#include "twin.h"
+#include "util/args.h"
+#include "util/sys.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {
@@ -38,7 +38,7 @@ struct SwitchStep {
   std::string target;
   uint32_t mode = kAttach;
   MountIds expected;        // the mount on top at target when the plan was made
-  std::string propagation;  // "" to leave it
+  Propagation propagation = Propagation::Keep;
 };
 
 struct StepResult {
@@ -131,7 +131,7 @@ Outcome<SwitchResult> RunSwitch(const std::vector<SwitchStep>& steps) {
       e = Unmount(step, &done);
     }
     // Again once attached: a shared parent makes what it receives shared.
-    if (!e && step.mode != kUnmount && !step.propagation.empty()) e = SetPropagation(step.fd, step.propagation, step.target);
+    if (!e && step.mode != kUnmount && step.propagation != Propagation::Keep) e = SetPropagation(step.fd, step.propagation, step.target);
     if (e) {
       result.error = std::move(e);
       break;
@@ -162,10 +162,11 @@ std::vector<SwitchStep> ParseSteps(const Napi::CallbackInfo& info) {
     s.mode = modes.Get(i).As<Napi::Number>().Uint32Value();
     s.expected.mountId = static_cast<uint64_t>(expected.Get(2 * i).As<Napi::Number>().DoubleValue());
     s.expected.uniqueId = static_cast<uint64_t>(expected.Get(2 * i + 1).As<Napi::Number>().DoubleValue());
-    s.propagation = std::move(propagations[i]);
+    if (!propagations[i].empty() && !ParsePropagation(propagations[i], &s.propagation)) {
+      throw Napi::TypeError::New(env, "unknown propagation '" + propagations[i] + "'");
+    }
     if (s.mode > kUnmount) throw Napi::TypeError::New(env, "switchOverlays: unknown mode");
     if (s.mode != kUnmount && s.fd < 0) throw Napi::TypeError::New(env, "switchOverlays: a mount step needs an fd");
-    if (!s.propagation.empty() && PropagationFlag(s.propagation) == 0) throw Napi::TypeError::New(env, "unknown propagation '" + s.propagation + "'");
   }
   return steps;
 }
