@@ -110,6 +110,12 @@ t.test('-r and -o rw, -o ro: the last one wins, as mount(8)', needsOverlay, asyn
   t.equal(mountOptionsOf(m as string)[0], 'rw', 'remount: -r then rw');
   t.equal(ovl(['mount', '-o', 'remount,rw', '-r', m as string]).status, 0);
   t.equal(mountOptionsOf(m as string)[0], 'ro', 'remount: rw then -r');
+  if (kernelFeatures().moveMountBeneath) {
+    const w2 = s.mkdirs('w2')[0] as string;
+    const replaced = ovl(['replace', '-o', 'ro', '-r', '-o', 'rw', '--lower', l as string, '--upper', u as string, '--work', w2, m as string]);
+    t.equal(replaced.status, 0, replaced.stderr);
+    t.equal(mountOptionsOf(m as string)[0], 'rw', 'replace: -o ro -r -o rw');
+  }
   t.equal(ovl(['umount', m as string]).status, 0);
 });
 
