@@ -15,6 +15,7 @@ const { benchWhiteouts, SECTION: WHITEOUTS } = require('./sections/whiteouts');
 const { benchLayerScaling } = require('./sections/layer-scaling');
 const { benchEventLoop, SECTION: EVENT_LOOP } = require('./sections/event-loop');
 const { benchLive } = require('./sections/live');
+const { benchApply, SECTION: APPLY } = require('./sections/apply');
 const { benchImageLayers, SECTION: IMAGES } = require('./sections/image-layers');
 
 // Iteration counts sized to keep a full run under about three minutes on a 2-core VM.
@@ -34,6 +35,7 @@ const PLANS = {
     imageCounts: [1, 10, 50],
     imageBudget: 20, // iterations = budget / images, at least 1: a loop-backed image's umount costs tens of ms
     imageRounds: 5,
+    applyStacks: 100,
   },
   quick: {
     rounds: 2,
@@ -50,6 +52,7 @@ const PLANS = {
     imageCounts: [1],
     imageBudget: 2,
     imageRounds: 1,
+    applyStacks: 5,
   },
 };
 
@@ -66,7 +69,13 @@ async function main() {
   const started = Date.now();
   try {
     const binDir = workspace.dir('bin');
-    const binaries = { mountLoop: compile('mount_loop', binDir), whiteoutLoop: compile('whiteout_loop', binDir), liveLoop: compile('live_loop', binDir), imageLoop: compile('image_loop', binDir) };
+    const binaries = {
+      mountLoop: compile('mount_loop', binDir),
+      whiteoutLoop: compile('whiteout_loop', binDir),
+      liveLoop: compile('live_loop', binDir),
+      applyLoop: compile('apply_loop', binDir),
+      imageLoop: compile('image_loop', binDir),
+    };
     report.note(`overlay-native bench: node ${process.version}, kernel ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, workspace ${workspace.root} (tmpfs)`);
     // Other work on the machine moves every number; say how busy it was.
     report.note(`load average at start: ${loadAverage()}`);
@@ -76,13 +85,15 @@ async function main() {
     await benchLayerScaling(context);
     await benchEventLoop(context);
     await benchLive(context);
+    await benchApply(context);
     await benchImageLayers(context);
   } finally {
     workspace.cleanup();
   }
   report.printTables();
   report.note(`\nTargets (informational):`);
-  for (const line of checkTargets(report.rows, { mount: MOUNT, handoff: HANDOFF, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, images: IMAGES })) report.note(`  ${line}`);
+  const sections = { mount: MOUNT, handoff: HANDOFF, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, apply: APPLY, images: IMAGES };
+  for (const line of checkTargets(report.rows, sections)) report.note(`  ${line}`);
   report.note(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, load average at end: ${loadAverage()}`);
 }
 

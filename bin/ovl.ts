@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from './cli/command';
+import { applyCommand } from './commands/apply';
 import { EXIT_OK, EXIT_USAGE } from './cli/exit-codes';
 import { doctorCommand } from './commands/doctor';
 import { convertCommand } from './commands/convert';
@@ -15,7 +16,7 @@ import { replaceCommand } from './commands/replace';
 import { umountCommand } from './commands/umount';
 import { whiteoutCommand } from './commands/whiteout';
 
-const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, whiteoutCommand, opaqueCommand, doctorCommand, diffCommand, convertCommand];
+const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, applyCommand, whiteoutCommand, opaqueCommand, doctorCommand, diffCommand, convertCommand];
 
 const HELP = `Usage: ovl COMMAND [OPTIONS]...
        ovl --help | ovl COMMAND --help | ovl --version

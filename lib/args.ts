@@ -1,4 +1,4 @@
-// Argument checks every call shares (as native/args.h is for the addon), so
+// Argument checks every call shares (as native/util/args.h is for the addon), so
 // a refusal has one shape wherever it comes from: a value of the wrong
 // JavaScript type is a TypeError with code ERR_INVALID_ARG_TYPE and `field`;
 // a well-typed value the call cannot take, or a key it does not know, is an

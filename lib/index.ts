@@ -12,6 +12,7 @@ export { replace, replaceSync, type ReplaceOptions } from './replace';
 export { MAX_ID_RANGES, type IdmapOptions, type IdMapping } from './idmap';
 export { MAX_LAYERS, type MountOptions, type MountFlags, type OverlayLayers, type Atime, type Propagation, type MechanismName } from './mount-options';
 export type { OverlayFeatures, RedirectDir, Xino, Uuid, Verity, Fsync } from './overlay-options';
+export type { LsmLabels } from './lsm-options';
 export type { RemountMechanism } from './native';
 export { kernelFeatures, type KernelFeatures } from './kernel';
 export { parseOptions, formatOptions, escapePath, type ParsedOptions } from './option-string';
@@ -24,3 +25,4 @@ export { changes, changesSync, type ChangesOptions, type LayerChange, type Chang
 export { fromOci, fromOciSync, toOci, toOciSync, type FromOciOptions, type ToOciOptions, type ToOciResult, type SkippedEntry } from './oci';
 export type { ImageLayer, ImageType, LayerSource } from './image-layers';
 export type { MountedImage } from './image-record';
+export { apply, applySync, appliedStacks, appliedStacksSync, DEFAULT_STATE_FILE, STATE_FILE_ENV, type ApplyOptions, type ApplyResult, type ApplyAction, type Declaration, type StackDeclaration, type SkippedRecord, type AppliedStack } from './apply';

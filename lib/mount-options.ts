@@ -2,6 +2,7 @@
 // types and the CLI all read them from here.
 import type { IdmapOptions } from './idmap';
 import type { LayerSource } from './image-layers';
+import { LSM_KEYS, type LsmLabels } from './lsm-options';
 import { FEATURES, type OverlayFeatures } from './overlay-options';
 
 export const ATIMES = ['relatime', 'noatime', 'strictatime'] as const;
@@ -41,7 +42,7 @@ export interface OverlayLayers {
   work?: LayerSource;
 }
 
-export interface MountOptions extends OverlayLayers, OverlayFeatures, MountFlags {
+export interface MountOptions extends OverlayLayers, OverlayFeatures, MountFlags, LsmLabels {
   /** The directory to mount on. */
   target: string;
   /** Mount propagation, so mounts beneath it do or do not spread to other mount namespaces. */
@@ -71,6 +72,7 @@ export const MOUNT_OPTION_KEYS: ReadonlySet<string> = new Set([
   'work',
   ...FEATURES.map((f) => f.field),
   ...MOUNT_FLAG_KEYS,
+  ...LSM_KEYS,
   'propagation',
   'idmap',
   'mechanism',

@@ -5,6 +5,7 @@ import { invalid } from './errors';
 import { toNativeIdmap } from './idmap';
 import { ATIMES, MAX_LAYERS, MECHANISMS, MOUNT_OPTION_KEYS, PROPAGATIONS, type MountOptions } from './mount-options';
 import type { NativeMountRequest } from './native';
+import { lsmKernelOptions } from './lsm-options';
 import { FEATURES, toKernelOption, type FeatureSpec } from './overlay-options';
 import { checkLayer, checkLayerPaths, imageSpecs } from './image-layers';
 
@@ -105,6 +106,7 @@ function build(o: MountOptions, targetOption: unknown): NativeMountRequest {
     if (pair) kernelOptions.push(pair);
   }
   checkCombinations(o);
+  for (const pair of lsmKernelOptions(o)) kernelOptions.push(pair);
 
   const request: NativeMountRequest = {
     lower,

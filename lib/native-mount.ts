@@ -4,7 +4,7 @@
 // positional arguments, in native/mount_args.h's order, and get back a
 // [mechanism, mountId, warnings] tuple (umount's flags go as bits: lib/umount.ts).
 import type { MechanismName } from './mount-options';
-import { native, type NativeMountRequest, type NativeMountResult, type PackedMountResult } from './native';
+import { native, type NativeMountRequest, type NativeMountResult, type PackedBuiltOverlay, type PackedMountResult } from './native';
 
 const READ_ONLY = 1;
 const NOSUID = 2;
@@ -23,7 +23,8 @@ function flatOptions(options: NativeMountRequest['options']): Array<string | nul
 
 type PackedMountRequest = Parameters<typeof native.mountOverlaySync>;
 
-function pack(r: NativeMountRequest): PackedMountRequest {
+/** Exported for the tests, which call the test addon with the same arguments. */
+export function pack(r: NativeMountRequest): PackedMountRequest {
   return [r.target, r.lower, r.data, r.upper, r.work, flatOptions(r.options), flagBits(r), r.atime, r.propagation, r.idmap, r.mechanism, r.images];
 }
 
@@ -46,4 +47,21 @@ export async function replaceOverlay(r: NativeMountRequest): Promise<NativeMount
 
 export function replaceOverlaySync(r: NativeMountRequest): NativeMountResult {
   return unpack(native.replaceOverlaySync(...pack(r)));
+}
+
+/** A detached overlay built for `apply`: its fd belongs to the caller, who must close it. */
+export interface BuiltOverlay extends NativeMountResult {
+  fd: number;
+}
+
+function unpackBuilt([fd, mechanism, mountId, uniqueMountId, warnings]: PackedBuiltOverlay): BuiltOverlay {
+  return { fd, mechanism: mechanism as MechanismName, mountId, uniqueMountId, warnings };
+}
+
+export async function buildOverlay(r: NativeMountRequest): Promise<BuiltOverlay> {
+  return unpackBuilt(await native.buildOverlay(...pack(r)));
+}
+
+export function buildOverlaySync(r: NativeMountRequest): BuiltOverlay {
+  return unpackBuilt(native.buildOverlaySync(...pack(r)));
 }

@@ -82,6 +82,13 @@ export type NativeImageInfo = [image: string, type: string, dev: number, ino: nu
 /** [mechanism, mountId, warnings, uniqueMountId, images?, superblock?], as the addon returns a mount (lib/native-mount.ts unpacks it). */
 export type PackedMountResult = [string, number, string[], number, NativeImageInfo[]?, string?];
 
+/** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
+export type PackedBuiltOverlay = [number, string, number, number, string[]];
+/** fds, targets, modes (0 attach, 1 replace, 2 unmount), expected [mountId, uniqueId] pairs flat, propagations ('' none). */
+export type PackedSwitchSteps = [number[], string[], number[], number[], string[]];
+/** [[mountId, uniqueId, busy] per step done, the error that stopped it]. */
+export type PackedSwitchResult = [Array<[number, number, boolean]>, OverlayError | undefined];
+
 /** What this kernel's overlay accepts, probed once per process (lib/kernel.ts adds whether it could be). */
 export interface NativeKernelFeatures {
   newMountApi: boolean;
@@ -167,9 +174,6 @@ export interface NativeWhiteoutsRequest {
 
 export type OpaqueValue = 'y' | 'x';
 
-/** An xattr as the addon hands it over: name and raw value. */
-export type NativeXattr = [name: string, value: Buffer];
-
 /** An xattr the destination refused to take: name and positive errno (ENOTSUP, EPERM). */
 export type NativeXattrRefusal = [name: string, errno: number];
 
@@ -182,11 +186,14 @@ export interface NativeBinding {
   remountOverlaySync(request: NativeRemountRequest): NativeRemountResult;
   replaceOverlay(...request: PackedMountRequest): Promise<PackedMountResult>;
   replaceOverlaySync(...request: PackedMountRequest): PackedMountResult;
+  /** apply's halves (native/apply_build.cc, native/apply_switch.cc): a detached overlay's fd, then the switch of every target. */
+  buildOverlay(...request: PackedMountRequest): Promise<PackedBuiltOverlay>;
+  buildOverlaySync(...request: PackedMountRequest): PackedBuiltOverlay;
+  switchOverlays(...steps: PackedSwitchSteps): Promise<PackedSwitchResult>;
+  switchOverlaysSync(...steps: PackedSwitchSteps): PackedSwitchResult;
   /** flags: detach 1, force 2, expire 4, noFollow 8. With the ids of the caller's own mount it unmounts only that mount, else resolves to [mount id, is a mount root] of what it found there. */
   umountOverlay(target: string, flags: number, ownMountId?: number, ownUniqueId?: number): Promise<undefined | [number, boolean]>;
   umountOverlaySync(target: string, flags: number, ownMountId?: number, ownUniqueId?: number): undefined | [number, boolean];
-  /** Whether the mount with this unique id is in this mount namespace; undefined when the kernel cannot say (before 6.8). */
-  uniqueMountExists(uniqueMountId: number): boolean | undefined;
   /** [mountId, uniqueMountId (0 before 6.8), is a mount root] of the topmost mount at `path`; `uniqueOnly` leaves mountId 0 where the unique id is known. */
   mountAt(path: string, uniqueOnly?: boolean): [number, number, boolean];
   kernelFeatures(): NativeKernelFeatures;
@@ -207,23 +214,34 @@ export interface NativeBinding {
   /** Copies every xattr of `from` whose name does not start with `skipPrefix` ('' copies all) onto `to`; symlinks are not followed. */
   copyXattrs(from: string, to: string, skipPrefix: string): Promise<NativeXattrRefusal[]>;
   copyXattrsSync(from: string, to: string, skipPrefix: string): NativeXattrRefusal[];
-  /** Every xattr of `path`, the last component not followed. */
-  readXattrs(path: string): Promise<NativeXattr[]>;
-  readXattrsSync(path: string): NativeXattr[];
-  /** Sets one xattr (created or replaced), the last component not followed. */
-  writeXattr(path: string, name: string, value: Buffer): Promise<void>;
-  writeXattrSync(path: string, name: string, value: Buffer): void;
   /** The mountinfo id of the mount with this unique id (statmount, 6.8+), 0 when none is mounted in this namespace. */
   mountIdOfUnique(uniqueMountId: number): Promise<number>;
   mountIdOfUniqueSync(uniqueMountId: number): number;
 }
 
-function load(): NativeBinding {
-  // OVERLAY_NATIVE_ADDON points at another build of the same addon (the
-  // cmake-js build, a sanitizer build) so the same tests can run against it.
+const packageRoot = path.join(__dirname, '..', '..');
+
+/**
+ * OVERLAY_NATIVE_ADDON, a test hook: loads another build of this package's
+ * own addon (the cmake-js build, the sanitizer build) so the same tests run
+ * against it. Only a file inside this package is taken, so the variable
+ * cannot make a program that uses the library load code from anywhere else.
+ */
+function addonOverride(): string | undefined {
   const override = process.env.OVERLAY_NATIVE_ADDON;
+  if (!override) return undefined;
+  const file = path.resolve(override);
+  const inside = path.relative(packageRoot, file);
+  if (inside.split(path.sep)[0] === '..' || path.isAbsolute(inside) || !file.endsWith('.node')) {
+    throw new Error(`OVERLAY_NATIVE_ADDON (${override}) must name a .node file inside ${packageRoot}: it is a test hook for this package's own builds`);
+  }
+  return file;
+}
+
+function load(): NativeBinding {
+  const override = addonOverride();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const binding = (override ? require(path.resolve(override)) : nodeGypBuild(path.join(__dirname, '..', '..'))) as NativeBinding;
+  const binding = (override ? require(override) : nodeGypBuild(packageRoot)) as NativeBinding;
   binding.setErrorFactory((info) => new OverlayError(info));
   return binding;
 }

@@ -4,6 +4,7 @@
 // can never become a second option or a second layer.
 import { checkArray, checkBoolean, checkChoice, checkKnownKeys, checkOptionsObject, typeError } from './args';
 import { invalid } from './errors';
+import { isLsmKey, LSM_KEYS } from './lsm-options';
 import { ATIMES, MOUNT_OPTION_KEYS, type MountFlags, type MountOptions, type OverlayLayers } from './mount-options';
 import { FEATURES, type FeatureSpec, type OverlayFeatures } from './overlay-options';
 
@@ -41,6 +42,44 @@ export function splitUnescaped(text: string, sep: string): string[] {
   }
   pieces.push(current);
   return pieces;
+}
+
+const LSM_QUOTE_START = new RegExp(`^(?:${LSM_KEYS.join('|')})="$`);
+
+/**
+ * The options of a string: split on ',' where not escaped, and, as mount(8)
+ * reads them, not between the double quotes of an LSM label
+ * (`context="system_u:object_r:container_file_t:s0:c1,c2"`). Quotes anywhere
+ * else are ordinary characters, so no path changes meaning.
+ */
+function splitOptions(text: string): string[] {
+  const items: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quoted) {
+      current += c;
+      if (c === '"') quoted = false;
+    } else if (c === '\\' && i + 1 < text.length) {
+      current += c + text[++i];
+    } else if (c === ',') {
+      items.push(current);
+      current = '';
+    } else {
+      current += c;
+      if (c === '"' && LSM_QUOTE_START.test(current)) quoted = true;
+    }
+  }
+  items.push(current);
+  return items;
+}
+
+/** An LSM label's value: between double quotes (needed when it holds ','), or bare. */
+function labelValue(key: string, value: string): string {
+  if (!value.startsWith('"')) return value;
+  if (value.length < 2 || !value.endsWith('"')) throw invalid(key, `the quote opened in '${key}=${value}' is not closed`);
+  return value.slice(1, -1);
 }
 
 function unescape(text: string): string {
@@ -115,7 +154,7 @@ function parseFeature(spec: FeatureSpec, negated: boolean, value: string | undef
 export function parseOptions(text: string): ParsedOptions {
   if (typeof text !== 'string') throw typeError('options', 'a string', text);
   const out: ParsedOptions = {};
-  for (const item of splitUnescaped(text, ',')) {
+  for (const item of splitOptions(text)) {
     if (item === '') continue;
     const eq = item.indexOf('=');
     const key = eq < 0 ? item : item.slice(0, eq);
@@ -135,6 +174,8 @@ export function parseOptions(text: string): ParsedOptions {
       out.upper = unescape(needsValue());
     } else if (key === 'workdir') {
       out.work = unescape(needsValue());
+    } else if (isLsmKey(key)) {
+      out[key] = labelValue(key, needsValue());
     } else if (Object.hasOwn(MOUNT_FLAGS, key)) {
       if (value !== undefined) throw invalid(key, `takes no value, got '${item}'`);
       (MOUNT_FLAGS[key] as FlagSetter)(out);
@@ -181,6 +222,8 @@ export function formatOptions(options: ParsedOptions): string {
     const text = featureText(spec, value);
     if (text) parts.push(text);
   }
+  // Quoted, as mount(8) and Podman write them: a label may hold ','.
+  for (const key of LSM_KEYS) if (options[key] !== undefined) parts.push(`${key}="${options[key]}"`);
   if (options.readOnly) parts.push('ro');
   if (options.nosuid) parts.push('nosuid');
   if (options.nodev) parts.push('nodev');

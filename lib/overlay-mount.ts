@@ -5,12 +5,12 @@
 // never taken for it.
 import { invalid, OverlayError } from './errors';
 import type { MechanismName, MountOptions } from './mount-options';
-import { toReplaceRequest } from './mount-request';
 import { mountById } from './mount-table';
 import { native, type NativeMountResult } from './native';
-import { replaceOverlay, replaceOverlaySync } from './native-mount';
+import { replaceWalk } from './replace-stack';
+import { runAsync, runSync } from './sync-or-async';
 import { umountFlags, type UmountOptions } from './umount';
-import { recordFileOf, removeRecord, toMountedImages, withRecord, withRecordSync, type MountedImage } from './image-record';
+import { recordFileOf, removeRecord, toMountedImages, type MountedImage } from './image-record';
 
 /** The new stack: everything `mount` takes except the target. */
 export type ReplaceOptions = Omit<MountOptions, 'target'>;
@@ -56,9 +56,9 @@ export class OverlayMount implements AsyncDisposable, Disposable {
    */
   get mounted(): boolean {
     if (this.#released) return false;
-    const exists = this.uniqueMountId !== 0 ? native.uniqueMountExists(this.uniqueMountId) : undefined;
+    if (this.uniqueMountId !== 0) return native.mountIdOfUniqueSync(this.uniqueMountId) !== 0;
     // Before 6.8 the short id is all there is: it must still name a mount on the same target.
-    return exists ?? mountById(this.mountId)?.target === this.target;
+    return mountById(this.mountId)?.target === this.target;
   }
 
   async unmount(options?: UmountOptions): Promise<void> {
@@ -73,18 +73,14 @@ export class OverlayMount implements AsyncDisposable, Disposable {
 
   /** Replaces this overlay with a new stack (see `replace`); this object then owns no mount. */
   async replace(options: ReplaceOptions): Promise<OverlayMount> {
-    const request = toReplaceRequest(options, this.target);
-    this.#checkOnTop();
-    const next = new OverlayMount(request.target, await withRecord(request, await replaceOverlay(request)));
+    const next = new OverlayMount(...(await runAsync(replaceWalk(this.target, options, () => this.#checkOnTop()))));
     this.#release();
     return next;
   }
 
   /** Synchronous twin of {@link OverlayMount.replace}. */
   replaceSync(options: ReplaceOptions): OverlayMount {
-    const request = toReplaceRequest(options, this.target);
-    this.#checkOnTop();
-    const next = new OverlayMount(request.target, withRecordSync(request, replaceOverlaySync(request)));
+    const next = new OverlayMount(...runSync(replaceWalk(this.target, options, () => this.#checkOnTop())));
     this.#release();
     return next;
   }

@@ -1,30 +1,43 @@
 // The addon's entry point: each system-call family registers its own exports.
-#include <napi.h>
+#include "addon.h"
 
-#include "js_error.h"
+#include "util/js_error.h"
 
 namespace ovl {
 void InitMount(Napi::Env env, Napi::Object exports);
 void InitUmount(Napi::Env env, Napi::Object exports);
 void InitCheck(Napi::Env env, Napi::Object exports);
 void InitWhiteout(Napi::Env env, Napi::Object exports);
+void InitOpaque(Napi::Env env, Napi::Object exports);
 void InitRemount(Napi::Env env, Napi::Object exports);
 void InitReplace(Napi::Env env, Napi::Object exports);
 void InitXattrs(Napi::Env env, Napi::Object exports);
+void InitApplyBuild(Napi::Env env, Napi::Object exports);
+void InitApplySwitch(Napi::Env env, Napi::Object exports);
 void InitImageRecordLookup(Napi::Env env, Napi::Object exports);
+
+void InitAddon(Napi::Env env, Napi::Object exports) {
+  InitErrors(env, exports);
+  InitMount(env, exports);
+  InitUmount(env, exports);
+  InitCheck(env, exports);
+  InitWhiteout(env, exports);
+  InitOpaque(env, exports);
+  InitRemount(env, exports);
+  InitReplace(env, exports);
+  InitXattrs(env, exports);
+  InitApplyBuild(env, exports);
+  InitApplySwitch(env, exports);
+  InitImageRecordLookup(env, exports);
+}
 }  // namespace ovl
 
+// The test addon has its own module entry (test/test_addon.cc).
+#ifndef OVERLAY_NATIVE_TEST
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  ovl::InitErrors(env, exports);
-  ovl::InitMount(env, exports);
-  ovl::InitUmount(env, exports);
-  ovl::InitCheck(env, exports);
-  ovl::InitWhiteout(env, exports);
-  ovl::InitRemount(env, exports);
-  ovl::InitReplace(env, exports);
-  ovl::InitXattrs(env, exports);
-  ovl::InitImageRecordLookup(env, exports);
+  ovl::InitAddon(env, exports);
   return exports;
 }
 
 NODE_API_MODULE(overlay_native, Init)
+#endif

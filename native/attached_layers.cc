@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <thread>
 
-#include "sys.h"
+#include "util/own_thread.h"
+#include "util/sys.h"
 
 namespace ovl {
 namespace {
@@ -141,28 +141,20 @@ bool HasDetachedLayers(const OpenedLayers& layers) {
 }
 
 SysError WithAttachedLayers(const OpenedLayers& layers, const std::function<SysError(const OpenedLayers&)>& create) {
-  SysError result;
   // A thread of its own: a mount namespace cannot be left again, and Node's
   // threads must keep the process's. The namespace dies with the thread.
-  std::thread worker([&] {
-    if (::unshare(CLONE_FS | CLONE_NEWNS) != 0) {
-      result = SysError::FromErrno("unshare");
-      return;
-    }
+  return RunInOwnThread("idmap", [&]() -> SysError {
+    if (::unshare(CLONE_FS | CLONE_NEWNS) != 0) return SysError::FromErrno("unshare");
     // The copied mounts share peer groups with the originals: make them
     // private first, so nothing attached here propagates out.
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      result = SysError::FromErrno("mount", "/");
-      return;
-    }
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return SysError::FromErrno("mount", "/");
     OpenedLayers copy;
     int attachedImages = 0;
-    result = AttachedCopy(layers, &copy, &attachedImages);
+    SysError result = AttachedCopy(layers, &copy, &attachedImages);
     if (!result) result = create(copy);
     DetachImages(layers.target.path, attachedImages);
+    return result;
   });
-  worker.join();
-  return result;
 }
 
 }  // namespace ovl

@@ -10,7 +10,7 @@
 #include <functional>
 
 #include "layers.h"
-#include "sys_error.h"
+#include "util/sys_error.h"
 
 namespace ovl {
 

@@ -3,14 +3,14 @@
 // what this kernel offers); lib/check.ts says what they mean for a mount.
 #include <napi.h>
 
-#include "args.h"
+#include "util/args.h"
 #include "check_probes.h"
 #include "image_layers.h"
 #include "kernel_features.h"
 #include "layers.h"
-#include "mount_engines.h"
+#include "mount_args.h"
 #include "probe_xattr_whiteout.h"
-#include "twin.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "probe_xattr_whiteout.h"
-#include "unique_fd.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 

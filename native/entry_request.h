@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "args.h"
+#include "util/args.h"
 #include "resolve.h"
 
 namespace ovl {

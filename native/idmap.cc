@@ -5,13 +5,18 @@
 #include <sys/ioctl.h>
 #include <sys/vfs.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 
-#include "sys.h"
+#include "util/sys.h"
 #include "userns.h"
 
 #ifndef NS_GET_NSTYPE
 #define NS_GET_NSTYPE _IO(0xb7, 0x3)
+#endif
+#ifndef NS_GET_PARENT
+#define NS_GET_PARENT _IO(0xb7, 0x2)
 #endif
 #ifndef MOUNT_ATTR_IDMAP
 #define MOUNT_ATTR_IDMAP 0x00100000
@@ -39,6 +44,43 @@ SysError IdmapRefused(const Layer& layer) {
     e.reason = "idmapped mounts need mount_setattr (Linux 5.12+)";
   }
   return e;
+}
+
+// The process directory a namespace file sits in: "/proc/PID" for
+// "/proc/PID/ns/user" (also self, thread-self and task/TID); "" for any other path.
+std::string ProcDirOf(const std::string& nsPath) {
+  const std::string suffix = "/ns/user";
+  if (nsPath.compare(0, 6, "/proc/") != 0 || nsPath.size() <= suffix.size() + 6) return {};
+  if (nsPath.compare(nsPath.size() - suffix.size(), suffix.size(), suffix) != 0) return {};
+  return nsPath.substr(0, nsPath.size() - suffix.size());
+}
+
+// Whether /proc/PID/<name> holds no map; false when it cannot be read.
+bool MapIsEmpty(const std::string& procDir, const char* name) {
+  UniqueFd fd(::open((procDir + "/" + name).c_str(), O_RDONLY | O_CLOEXEC));
+  char byte;
+  return fd.valid() && ::read(fd.get(), &byte, 1) == 0;
+}
+
+// The kernel refuses two user namespaces that exist (EPERM and EINVAL,
+// which read as "needs root" and "filesystem"): the initial one, whose
+// identity mapping means "not idmapped", and one with no maps written. Asked
+// only after a refusal: an ancestor of this process's namespace looks the
+// same as the initial one to NS_GET_PARENT, and would have been taken.
+std::string UserNamespaceFault(const IdmapRequest& idmap, int usernsFd, int refusal) {
+  if (idmap.userns.empty()) return {};  // made here from maps lib/ checked
+  UniqueFd parent(refusal == EPERM ? ::ioctl(usernsFd, NS_GET_PARENT) : -1);
+  if (refusal == EPERM && !parent.valid() && errno == EPERM) {
+    return "'" + idmap.userns + "' is the initial user namespace (or one this process is inside of), whose identity mapping cannot idmap a mount: "
+           "give a user namespace with its own uid and gid maps";
+  }
+  std::string procDir = ProcDirOf(idmap.userns);
+  if (procDir.empty()) return {};
+  bool noUidMap = MapIsEmpty(procDir, "uid_map"), noGidMap = MapIsEmpty(procDir, "gid_map");
+  if (!noUidMap && !noGidMap) return {};
+  const char* missing = noUidMap && noGidMap ? "uid_map nor gid_map" : noUidMap ? "uid_map" : "gid_map";
+  return "the user namespace of '" + idmap.userns + "' has no " + std::string(missing) +
+         " written: an idmapped mount takes its mapping from them (write them first, or give uidMap and gidMap)";
 }
 
 Outcome<UniqueFd> IdmappedClone(const Layer& layer, int usernsFd) {
@@ -76,8 +118,17 @@ Outcome<UniqueFd> OpenIdmapUserNamespace(const IdmapRequest& idmap) {
 SysError IdmapLowerLayers(const IdmapRequest& idmap, OpenedLayers* layers) {
   auto userns = OpenIdmapUserNamespace(idmap);
   if (userns.error) return userns.error;
-  if (auto e = IdmapAll(&layers->lower, userns.value.get())) return e;
-  return IdmapAll(&layers->data, userns.value.get());
+  SysError e = IdmapAll(&layers->lower, userns.value.get());
+  if (!e) e = IdmapAll(&layers->data, userns.value.get());
+  if (e && e.syscall == "mount_setattr" && (e.errnum == EPERM || e.errnum == EINVAL)) {
+    std::string fault = UserNamespaceFault(idmap, userns.value.get(), e.errnum);
+    if (!fault.empty()) {
+      SysError named = SysError::Invalid("idmap.userns", idmap.userns, fault);
+      named.syscall = e.syscall;
+      return named;
+    }
+  }
+  return e;
 }
 
 }  // namespace ovl

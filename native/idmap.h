@@ -7,8 +7,8 @@
 
 #include "layers.h"
 #include "mount_request.h"
-#include "sys_error.h"
-#include "unique_fd.h"
+#include "util/sys_error.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 

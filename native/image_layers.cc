@@ -9,8 +9,9 @@
 #include <cerrno>
 
 #include "loop_device.h"
-#include "mount_engines.h"
-#include "sys.h"
+#include "mount_fsconfig.h"
+#include "util/sys.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "layers.h"
 #include "mount_request.h"
-#include "sys_error.h"
+#include "util/sys_error.h"
 
 namespace ovl {
 

@@ -11,9 +11,15 @@
 
 #include <cerrno>
 
+#include "image_mount2.h"
+
+#include <unistd.h>
+
 #include "attached_layers.h"
-#include "mount_engines.h"
-#include "sys.h"
+#include "mount_flags.h"
+#include "mount_fsconfig.h"
+#include "mount_legacy.h"
+#include "util/sys.h"
 
 namespace ovl {
 
@@ -28,7 +34,7 @@ Outcome<MountResult> MountImagesWithMount2(const MountRequest& request, const Op
     }
     // On the target's path in this namespace, above the images stacked there.
     const std::string& at = request.target;
-    if (::mount("overlay", at.c_str(), "overlay", Mount2Flags(request), data.c_str()) != 0) return SysError::FromErrno("mount", request.target);
+    if (::mount("overlay", at.c_str(), "overlay", ToKernelBits(request.flags).msSet, data.c_str()) != 0) return SysError::FromErrno("mount", request.target);
     overlay.mount = UniqueFd(sys::open_tree(AT_FDCWD, at.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
     SysError cloned = overlay.mount.valid() ? SysError{} : SysError::FromErrno("open_tree", request.target, "target");
     // The clone holds the overlay now; this mount goes before the images beneath it (attached_layers.cc).

@@ -1,42 +1,17 @@
-// mountIdOfUnique / mountIdOfUniqueSync (for lib/image-record.ts): which mount (mountinfo's reusable id)
-// carries a unique mount id (6.8+, never reused until reboot), if any is still
-// mounted in this namespace. The image record (lib/image-record.ts) is keyed
-// by the unique id, so it can never be taken for another mount's.
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdint>
-
+// mountIdOfUnique / mountIdOfUniqueSync: which mount (mountinfo's reusable
+// id) carries a unique mount id (6.8+, never reused until reboot), if any is
+// still mounted in this namespace. The image record (lib/image-record.ts) is
+// keyed by the unique id, so it can never be taken for another mount's; and
+// OverlayMount.mounted asks it whether its own mount is still there.
 #include <napi.h>
 
-#include "twin.h"
+#include <cerrno>
 
-#ifndef SYS_statmount
-#define SYS_statmount 457
-#endif
+#include "mount_identity.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {
-
-// The kernel's struct mnt_id_req (version 0) and the head of struct statmount.
-struct MountIdRequest {
-  uint32_t size;
-  uint32_t spare;
-  uint64_t mntId;
-  uint64_t param;
-};
-struct StatmountHead {
-  uint32_t size, mntOpts;
-  uint64_t mask;
-  uint32_t sbDevMajor, sbDevMinor;
-  uint64_t sbMagic;
-  uint32_t sbFlags, fsType;
-  uint64_t mntId, mntParentId;
-  uint32_t mntIdOld, mntParentIdOld;
-  uint64_t rest[64];  // the remaining fields and room for strings we do not ask for
-};
-constexpr uint64_t kStatmountMntBasic = 0x2;
 
 struct UniqueId {
   uint64_t id = 0;
@@ -49,13 +24,13 @@ UniqueId ParseUniqueId(const Napi::CallbackInfo& info) {
 
 // 0: no such mount here (gone, or in another namespace).
 Outcome<uint32_t> RunLookup(const UniqueId& r) {
-  MountIdRequest req{sizeof(MountIdRequest), 0, r.id, kStatmountMntBasic};
-  StatmountHead out{};
-  if (::syscall(SYS_statmount, &req, &out, sizeof(out), 0) != 0) {
-    if (errno == ENOENT) return 0u;
+  int errnum = 0;
+  uint32_t id = MountIdOfUnique(r.id, &errnum);
+  if (errnum != 0) {
+    errno = errnum;
     return SysError::FromErrno("statmount");
   }
-  return out.mntIdOld;
+  return id;
 }
 
 Napi::Value IdToJs(Napi::Env env, const uint32_t& id) { return Napi::Number::New(env, id); }

@@ -5,8 +5,8 @@
 #include <cerrno>
 #include <mutex>
 
-#include "sys.h"
-#include "unique_fd.h"
+#include "util/sys.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 namespace {

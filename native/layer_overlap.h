@@ -5,7 +5,7 @@
 #pragma once
 
 #include "layers.h"
-#include "sys_error.h"
+#include "util/sys_error.h"
 
 namespace ovl {
 

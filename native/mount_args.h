@@ -4,7 +4,12 @@
 // user time than the rest of a mount (bench/README.md).
 #pragma once
 
+#include <napi.h>
+
 #include <cstddef>
+#include <string>
+
+#include "mount_request.h"
 
 namespace ovl {
 
@@ -20,7 +25,7 @@ enum MountArg : size_t {
   kMountPropagation,  // string or undefined
   kMountIdmap,        // { uidMap, gidMap } or { userns } or undefined
   kMountMechanism,    // string or undefined
-  kMountImages,       // [lower, data, upper, work] image specs or undefined (mount.cc ParseImages)
+  kMountImages,       // [lower, data, upper, work] image specs or undefined (mount_args.cc ParseImages)
 };
 
 enum MountFlagBits : unsigned {
@@ -29,5 +34,12 @@ enum MountFlagBits : unsigned {
   kFlagNodev = 4,
   kFlagNoexec = 8,
 };
+
+// One image layer's [image, subdir, type] (undefined or null: a plain directory); `field` names it in a TypeError.
+ImageSpec ParseImageSpec(Napi::Env env, Napi::Value v, const std::string& field);
+
+// Reads a mount request from these arguments (shared by mount and replace): type checks only, the rules are lib/'s.
+MountRequest ParseMountRequest(const Napi::CallbackInfo& info);
+Napi::Value MountResultToJs(Napi::Env env, const MountResult& result);
 
 }  // namespace ovl

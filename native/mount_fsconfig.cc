@@ -10,12 +10,11 @@
 
 #include "attached_layers.h"
 #include "image_layers.h"
-#include "mount_engines.h"
-#include "mount_identity.h"
+#include "mount_fsconfig.h"
 #include "mount_root.h"
 #include "propagation.h"
-#include "sys.h"
-#include "unique_fd.h"
+#include "util/sys.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 namespace {
@@ -99,17 +98,6 @@ SysError SetLayer(FsContext& ctx, const char* key, const Layer& layer, Mechanism
   return ctx.SetLayerString(key, value, layer);
 }
 
-unsigned MountAttributes(const MountRequest& r) {
-  unsigned attrs = 0;
-  if (r.readOnly) attrs |= MOUNT_ATTR_RDONLY;
-  if (r.nosuid) attrs |= MOUNT_ATTR_NOSUID;
-  if (r.nodev) attrs |= MOUNT_ATTR_NODEV;
-  if (r.noexec) attrs |= MOUNT_ATTR_NOEXEC;
-  if (r.atime == "noatime") attrs |= MOUNT_ATTR_NOATIME;
-  if (r.atime == "strictatime") attrs |= MOUNT_ATTR_STRICTATIME;
-  return attrs;  // relatime is MOUNT_ATTR_RELATIME == 0, the default
-}
-
 SysError Configure(FsContext& ctx, const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
   // mountinfo's source column, as mount(8) and mount(2) users write it.
   if (auto e = ctx.SetString("source", "overlay", "", "source")) return e;
@@ -129,7 +117,7 @@ SysError Configure(FsContext& ctx, const MountRequest& request, const OpenedLaye
     if (e) return e;
   }
   // `ro` on the superblock too, as mount(8) -o ro does: overlay then never writes to upper.
-  if (request.readOnly) {
+  if (request.flags.readOnly == Change::Set) {
     if (auto e = ctx.SetFlag("ro", "readOnly")) return e;
   }
   return {};
@@ -148,7 +136,7 @@ Outcome<DetachedOverlay> CreateOverlay(const MountRequest& request, const Opened
   }
   DetachedOverlay overlay;
   // Until it is attached the mount is detached: closing this fd frees it.
-  overlay.mount = UniqueFd(sys::fsmount(ctx.fd(), FSMOUNT_CLOEXEC, MountAttributes(request)));
+  overlay.mount = UniqueFd(sys::fsmount(ctx.fd(), FSMOUNT_CLOEXEC, static_cast<unsigned>(ToKernelBits(request.flags).attrSet)));
   if (!overlay.mount.valid()) return ctx.Fail(SysError::FromErrno("fsmount", request.target));
   std::vector<std::string> errors;
   ReadFsLog(ctx.fd(), &errors, &overlay.warnings);
@@ -200,22 +188,16 @@ Outcome<MountResult> AttachOverlay(const MountRequest& request, const OpenedLaye
   if (sys::move_mount(mnt, "", layers.target.fd.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
     return SysError::FromErrno("move_mount", request.target, "target");
   }
-  if (!request.propagation.empty()) {
+  if (request.propagation != Propagation::Keep) {
     // After attaching: attaching beneath a shared parent makes the new mount shared.
     if (auto e = SetPropagation(mnt, request.propagation, request.target)) {
       DetachOwnMount(request.target, mnt);
       return e;
     }
   }
-  MountResult result;
-  result.mechanism = mechanism;
-  result.mountId = MountIdOf(mnt);
-  result.uniqueMountId = UniqueMountIdOf(mnt);
-  result.warnings = std::move(overlay.warnings);
+  MountResult result = MountResultFor(mechanism, mnt, std::move(overlay.warnings));
   DescribeImages(layers, mnt, &result);
   return result;
 }
-
-std::string FdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 }  // namespace ovl

@@ -25,7 +25,18 @@ struct MntIdReq {
   uint64_t mnt_id;
   uint64_t param;
 };
-constexpr uint64_t kStatmountSbBasic = 0x1;
+// The head of linux/mount.h's struct statmount, up to the short ids.
+struct StatmountHead {
+  uint32_t size, mntOpts;
+  uint64_t mask;
+  uint32_t sbDevMajor, sbDevMinor;
+  uint64_t sbMagic;
+  uint32_t sbFlags, fsType;
+  uint64_t mntId, mntParentId;
+  uint32_t mntIdOld, mntParentIdOld;
+  uint64_t rest[64];  // the remaining fields and room for strings not asked for
+};
+constexpr uint64_t kStatmountMntBasic = 0x2;
 
 bool StatxMount(int dirfd, const char* path, int flags, unsigned mask, struct statx* out) {
   std::memset(out, 0, sizeof *out);
@@ -63,12 +74,13 @@ MountIdentity MountAt(const std::string& path, bool followSymlinks, bool uniqueO
   return out;
 }
 
-int UniqueMountExists(uint64_t unique) {
-  if (unique == 0) return -1;
-  MntIdReq req{sizeof(MntIdReq), 0, unique, kStatmountSbBasic};
-  alignas(8) unsigned char buf[1024];
-  if (::syscall(SYS_statmount, &req, buf, sizeof buf, 0) == 0) return 1;
-  return errno == ENOENT ? 0 : -1;
+uint32_t MountIdOfUnique(uint64_t unique, int* errnum) {
+  *errnum = 0;
+  MntIdReq req{sizeof(MntIdReq), 0, unique, kStatmountMntBasic};
+  StatmountHead out{};
+  if (::syscall(SYS_statmount, &req, &out, sizeof out, 0) == 0) return out.mntIdOld;
+  if (errno != ENOENT) *errnum = errno;
+  return 0;
 }
 
 }  // namespace ovl

@@ -23,8 +23,9 @@ uint64_t UniqueMountIdOf(int fd);
 // `uniqueOnly` just the unique one (one statx instead of two, for a check).
 MountIdentity MountAt(const std::string& path, bool followSymlinks, bool uniqueOnly = false);
 
-// Whether the mount with this unique id is still in the caller's mount
-// namespace (statmount, 6.8+): 1 yes, 0 no, -1 the kernel cannot say.
-int UniqueMountExists(uint64_t unique);
+// The short id of the mount with this unique id in the caller's mount
+// namespace (statmount, 6.8+): 0 when none is (gone, or in another
+// namespace); `errnum` is set when the kernel could not say.
+uint32_t MountIdOfUnique(uint64_t unique, int* errnum);
 
 }  // namespace ovl

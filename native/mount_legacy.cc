@@ -8,12 +8,12 @@
 
 #include <cerrno>
 #include <string>
-#include <thread>
 
-#include "mount_engines.h"
-#include "mount_identity.h"
+#include "mount_legacy.h"
 #include "mount_root.h"
 #include "propagation.h"
+#include "util/fault.h"
+#include "util/own_thread.h"
 
 namespace ovl {
 namespace {
@@ -53,21 +53,13 @@ std::string BuildMountData(const MountRequest& request, const OpenedLayers& laye
   }
   for (const MountOption& option : request.options) {
     data += ',' + option.key;
-    if (!option.flag) data += '=' + option.value;
+    if (option.flag) continue;
+    // Only an LSM label holds ',' (s0:c1,c2): quoted as mount(8) and Podman write it, the LSM
+    // takes it whole before the data is split (selinux_sb_eat_lsm_opts). lib refuses a '"' in it.
+    bool quote = option.value.find(',') != std::string::npos;
+    data += quote ? "=\"" + option.value + '"' : '=' + option.value;
   }
   return data;
-}
-
-unsigned long Mount2Flags(const MountRequest& r) {
-  unsigned long flags = 0;
-  if (r.readOnly) flags |= MS_RDONLY;
-  if (r.nosuid) flags |= MS_NOSUID;
-  if (r.nodev) flags |= MS_NODEV;
-  if (r.noexec) flags |= MS_NOEXEC;
-  if (r.atime == "noatime") flags |= MS_NOATIME;
-  if (r.atime == "strictatime") flags |= MS_STRICTATIME;
-  if (r.atime == "relatime") flags |= MS_RELATIME;
-  return flags;
 }
 
 namespace {
@@ -75,17 +67,13 @@ namespace {
 // chdir changes the cwd of every thread that shares it, so this runs in a
 // thread of its own that first stops sharing (unshare(CLONE_FS)) and then
 // exits: Node's threads keep their cwd.
-int MountFromFdDirectory(const std::string& target, const std::string& data, unsigned long flags) {
-  int result = 0;
-  std::thread worker([&] {
-    if (::unshare(CLONE_FS) != 0 || ::chdir("/proc/self/fd") != 0) {
-      result = errno;
-      return;
-    }
-    result = ::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) == 0 ? 0 : errno;
+SysError MountFromFdDirectory(const std::string& target, const std::string& data, unsigned long flags, const std::string& path) {
+  return RunInOwnThread("mechanism", [&]() -> SysError {
+    if (::unshare(CLONE_FS) != 0) return SysError::FromErrno("unshare", path, "mechanism");
+    if (::chdir("/proc/self/fd") != 0) return SysError::FromErrno("chdir", "/proc/self/fd", "mechanism");
+    if (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) != 0) return SysError::FromErrno("mount", path);
+    return {};
   });
-  worker.join();
-  return result;
 }
 
 }  // namespace
@@ -101,28 +89,31 @@ Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLa
   }
   // Mount on the directory we opened and checked, not on a path that could have changed since.
   std::string target = mechanism == Mechanism::MountFdRelative ? std::to_string(layers.target.fd.get()) : FdPath(layers.target.fd.get());
-  unsigned long flags = Mount2Flags(request);
-  int err = mechanism == Mechanism::MountFdRelative ? MountFromFdDirectory(target, data, flags)
-                                                    : (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) == 0 ? 0 : errno);
-  if (err != 0) {
-    errno = err;
+  unsigned long flags = ToKernelBits(request.flags).msSet;
+  if (mechanism == Mechanism::MountFdRelative) {
+    if (auto e = MountFromFdDirectory(target, data, flags, request.target)) return e;
+  } else if (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) != 0) {
     return SysError::FromErrno("mount", request.target);
   }
-  MountResult result;
-  result.mechanism = mechanism;
-  UniqueFd root(::open(request.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (root.valid()) {
-    result.mountId = MountIdOf(root.get());
-    result.uniqueMountId = UniqueMountIdOf(root.get());
-  }
-  if (!request.propagation.empty()) {
-    if (!root.valid()) return SysError::FromErrno("open", request.target, "target");
-    if (auto e = SetPropagation(root.get(), request.propagation, request.target)) {
-      DetachOwnMount(request.target, root.get());
+  // mount(2) gives no fd of the new mount: its root is opened by path. Whatever
+  // fails from here unmounts it again, so an error never leaves it in place.
+  int openFault = FaultAt("mount2.open-root");
+  UniqueFd root(openFault == 0 ? ::open(request.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC) : (errno = openFault, -1));
+  SysError openError = root.valid() ? SysError{} : SysError::FromErrno("open", request.target, "target");
+  if (request.propagation != Propagation::Keep) {
+    SysError e = root.valid() ? SetPropagation(root.get(), request.propagation, request.target) : openError;
+    if (int injected = FaultAt("mount2.propagation")) e = SysError::Invalid("propagation", request.target, "injected failure", injected);
+    if (e) {
+      if (root.valid()) {
+        DetachOwnMount(request.target, root.get());
+      } else {
+        // umount2 through the opened target directory acts on the mount on top of it: the one just made.
+        ::umount2(FdPath(layers.target.fd.get()).c_str(), MNT_DETACH);
+      }
       return e;
     }
   }
-  return result;
+  return MountResultFor(mechanism, root.get(), {});
 }
 
 bool FitsOnePage(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {

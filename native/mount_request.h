@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "mount_flags.h"
+
 namespace ovl {
 
 // The ways this addon can hand an overlay to the kernel, best first.
@@ -17,8 +19,14 @@ enum class Mechanism {
   MountFdRelative,  // mount(2) with bare fd numbers, cwd /proc/self/fd in a dedicated thread
 };
 
+// Shared subtrees: whether mounts made beneath a mount spread to its peers.
+enum class Propagation { Keep, Private, Shared, Slave, Unbindable };
+
+// The names lib/ passes, each parsed once into its enum (false: not a name of it).
 const char* MechanismName(Mechanism m);
 bool ParseMechanism(const std::string& name, Mechanism* out);
+bool ParseAtime(const std::string& name, Atime* out);
+bool ParsePropagation(const std::string& name, Propagation* out);
 
 struct MountOption {
   std::string key;
@@ -48,9 +56,8 @@ struct MountRequest {
   std::vector<std::string> data;   // data-only layers
   std::string upper, work, target;
   std::vector<MountOption> options;
-  bool readOnly = false, nosuid = false, nodev = false, noexec = false;
-  std::string atime;  // "", "noatime", "relatime" or "strictatime"
-  std::string propagation;  // "", "private", "shared", "slave" or "unbindable"
+  MountFlagChanges flags;  // from none: Set or Keep, and an atime or Keep (the kernel's relatime)
+  Propagation propagation = Propagation::Keep;  // Keep: as the kernel makes it
   IdmapRequest idmap;
   Mechanism mechanism = Mechanism::Auto;
   // Parallel to lower and data (empty when no layer is an image); the layer
@@ -77,5 +84,8 @@ struct MountResult {
   std::vector<ImageInfo> images;      // each image mounted for it, once
   std::string superblock;             // the overlay's device, "major:minor" as mountinfo shows it, only when there are images
 };
+
+// The result of a mount whose root `mountRootFd` is, as mount and replace both return it.
+MountResult MountResultFor(Mechanism mechanism, int mountRootFd, std::vector<std::string> warnings);
 
 }  // namespace ovl

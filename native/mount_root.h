@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "sys_error.h"
-#include "unique_fd.h"
+#include "util/sys_error.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 

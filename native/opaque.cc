@@ -4,7 +4,7 @@
 
 #include "entry_request.h"
 #include "overlay_xattr.h"
-#include "twin.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {

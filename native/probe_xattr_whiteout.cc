@@ -14,8 +14,8 @@
 #include <atomic>
 #include <string>
 
-#include "sys.h"
-#include "unique_fd.h"
+#include "util/sys.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 namespace {

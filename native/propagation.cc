@@ -5,22 +5,24 @@
 
 #include <cerrno>
 
-#include "mount_engines.h"
-#include "sys.h"
+#include "util/sys.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 
-unsigned long PropagationFlag(const std::string& name) {
-  if (name == "private") return MS_PRIVATE;
-  if (name == "shared") return MS_SHARED;
-  if (name == "slave") return MS_SLAVE;
-  if (name == "unbindable") return MS_UNBINDABLE;
-  return 0;
+unsigned long PropagationFlag(Propagation propagation) {
+  switch (propagation) {
+    case Propagation::Private: return MS_PRIVATE;
+    case Propagation::Shared: return MS_SHARED;
+    case Propagation::Slave: return MS_SLAVE;
+    case Propagation::Unbindable: return MS_UNBINDABLE;
+    default: return 0;
+  }
 }
 
-SysError SetPropagation(int mountRootFd, const std::string& name, const std::string& path) {
-  unsigned long flag = PropagationFlag(name);
-  if (flag == 0) return SysError::Invalid("propagation", path, "unknown propagation '" + name + "'");
+SysError SetPropagation(int mountRootFd, Propagation propagation, const std::string& path) {
+  unsigned long flag = PropagationFlag(propagation);
+  if (flag == 0) return {};
   struct mount_attr attr {};
   attr.propagation = flag;
   if (sys::mount_setattr(mountRootFd, "", AT_EMPTY_PATH, &attr) == 0) return {};

@@ -4,15 +4,16 @@
 
 #include <string>
 
-#include "sys_error.h"
+#include "mount_request.h"
+#include "util/sys_error.h"
 
 namespace ovl {
 
-// "private", "shared", "slave", "unbindable" as MS_* values; 0 for anything else.
-unsigned long PropagationFlag(const std::string& name);
+// As an MS_* value (struct mount_attr takes the same); 0 for Keep.
+unsigned long PropagationFlag(Propagation propagation);
 
 // Sets the propagation of the mount whose root `mountRootFd` is: mount_setattr
 // (5.12+), else mount(2) on the fd's /proc/self/fd name.
-SysError SetPropagation(int mountRootFd, const std::string& name, const std::string& path);
+SysError SetPropagation(int mountRootFd, Propagation propagation, const std::string& path);
 
 }  // namespace ovl

@@ -10,30 +10,25 @@
 
 #include <cerrno>
 
-#include "args.h"
-#include "mount_engines.h"
+#include "util/args.h"
 #include "mount_root.h"
+#include "mount_flags.h"
+#include "mount_request.h"
 #include "propagation.h"
-#include "sys.h"
-#include "twin.h"
+#include "util/sys.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {
 
-enum class Change { Keep, Set, Clear };
-
 struct RemountRequest {
   std::string target;
-  Change readOnly = Change::Keep, nosuid = Change::Keep, nodev = Change::Keep, noexec = Change::Keep;
-  std::string atime;        // "" keeps it
-  std::string propagation;  // "" keeps it
-  bool useMount2 = false;   // force the mount(2) fallback (tests, old kernels)
+  MountFlagChanges flags;
+  Propagation propagation = Propagation::Keep;
+  bool useMount2 = false;  // force the mount(2) fallback (tests, old kernels)
 
-  bool changesMountFlags() const {
-    return nosuid != Change::Keep || nodev != Change::Keep || noexec != Change::Keep || !atime.empty() || readOnly != Change::Keep;
-  }
   // `mount -o remount` with nothing else reconfigures the superblock as it is.
-  bool reconfiguresSuperblock() const { return readOnly != Change::Keep || (!changesMountFlags() && propagation.empty()); }
+  bool reconfiguresSuperblock() const { return flags.readOnly != Change::Keep || (!flags.any() && propagation == Propagation::Keep); }
 };
 
 struct RemountResult {
@@ -42,21 +37,11 @@ struct RemountResult {
 
 // --- the new API ---
 
-void AddChange(Change c, uint64_t attr, struct mount_attr* out) {
-  if (c == Change::Set) out->attr_set |= attr;
-  if (c == Change::Clear) out->attr_clr |= attr;
-}
-
 struct mount_attr MountAttrFor(const RemountRequest& r) {
+  KernelFlagBits bits = ToKernelBits(r.flags);
   struct mount_attr attr {};
-  AddChange(r.readOnly, MOUNT_ATTR_RDONLY, &attr);
-  AddChange(r.nosuid, MOUNT_ATTR_NOSUID, &attr);
-  AddChange(r.nodev, MOUNT_ATTR_NODEV, &attr);
-  AddChange(r.noexec, MOUNT_ATTR_NOEXEC, &attr);
-  if (!r.atime.empty()) {
-    attr.attr_clr |= MOUNT_ATTR__ATIME;
-    attr.attr_set |= r.atime == "noatime" ? MOUNT_ATTR_NOATIME : r.atime == "strictatime" ? MOUNT_ATTR_STRICTATIME : MOUNT_ATTR_RELATIME;
-  }
+  attr.attr_set = bits.attrSet;
+  attr.attr_clr = bits.attrClear;
   attr.propagation = PropagationFlag(r.propagation);
   return attr;
 }
@@ -91,7 +76,7 @@ SysError RemountWithNewApi(const RemountRequest& r, int rootFd) {
   if (r.reconfiguresSuperblock()) {
     // fspick starts from no flags: an unchanged read-only state must be restated, as
     // mount(8) does from mountinfo (overlay without upper refuses anything else).
-    Change readOnly = r.readOnly != Change::Keep ? r.readOnly : wasReadOnly ? Change::Set : Change::Keep;
+    Change readOnly = r.flags.readOnly != Change::Keep ? r.flags.readOnly : wasReadOnly ? Change::Set : Change::Keep;
     if (auto e = ReconfigureSuperblock(rootFd, readOnly, r.target)) return e;
   }
   struct mount_attr attr = MountAttrFor(r);
@@ -99,7 +84,7 @@ SysError RemountWithNewApi(const RemountRequest& r, int rootFd) {
   if (sys::mount_setattr(rootFd, "", AT_EMPTY_PATH, &attr) == 0) return {};
   SysError e = SysError::FromErrno("mount_setattr", r.target, "target");
   // Leave the superblock writable as it was: the request failed as a whole.
-  if (r.readOnly == Change::Set && !wasReadOnly) ReconfigureSuperblock(rootFd, Change::Clear, r.target);
+  if (r.flags.readOnly == Change::Set && !wasReadOnly) ReconfigureSuperblock(rootFd, Change::Clear, r.target);
   return e;
 }
 
@@ -121,30 +106,17 @@ unsigned long CurrentFlags(int rootFd) {
   return flags;
 }
 
-unsigned long Apply(Change c, unsigned long flag, unsigned long flags) {
-  if (c == Change::Set) return flags | flag;
-  if (c == Change::Clear) return flags & ~flag;
-  return flags;
-}
-
 SysError RemountWithMount2(const RemountRequest& r, int rootFd) {
   // The fd's magic link names exactly this overlay's root, whatever is mounted above it later.
   std::string path = FdPath(rootFd);
-  unsigned long flags = CurrentFlags(rootFd);
-  flags = Apply(r.readOnly, MS_RDONLY, flags);
-  flags = Apply(r.nosuid, MS_NOSUID, flags);
-  flags = Apply(r.nodev, MS_NODEV, flags);
-  flags = Apply(r.noexec, MS_NOEXEC, flags);
-  if (!r.atime.empty()) {
-    flags &= ~(MS_NOATIME | MS_RELATIME | MS_STRICTATIME);
-    flags |= r.atime == "noatime" ? MS_NOATIME : r.atime == "strictatime" ? MS_STRICTATIME : MS_RELATIME;
-  }
-  if (r.reconfiguresSuperblock() || r.changesMountFlags()) {
+  KernelFlagBits bits = ToKernelBits(r.flags);
+  unsigned long flags = (CurrentFlags(rootFd) & ~bits.msClear) | bits.msSet;
+  if (r.reconfiguresSuperblock() || r.flags.any()) {
     // Without MS_BIND it reconfigures the superblock too, as `mount -o remount` does.
     unsigned long how = r.reconfiguresSuperblock() ? MS_REMOUNT : MS_REMOUNT | MS_BIND;
     if (::mount(nullptr, path.c_str(), nullptr, how | flags, nullptr) != 0) return SysError::FromErrno("mount", r.target, "target");
   }
-  if (!r.propagation.empty() && ::mount(nullptr, path.c_str(), nullptr, PropagationFlag(r.propagation), nullptr) != 0) {
+  if (r.propagation != Propagation::Keep && ::mount(nullptr, path.c_str(), nullptr, PropagationFlag(r.propagation), nullptr) != 0) {
     return SysError::FromErrno("mount", r.target, "propagation");
   }
   return {};
@@ -169,27 +141,23 @@ Change ChangeOf(Napi::Object obj, const char* key) {
   return v.As<Napi::Boolean>().Value() ? Change::Set : Change::Clear;
 }
 
+bool ParseRemountMechanism(const std::string& name, bool* useMount2) {
+  if (name != "new-api" && name != "mount") return false;
+  *useMount2 = name == "mount";
+  return true;
+}
+
 RemountRequest ParseRemountRequest(const Napi::CallbackInfo& info) {
   Napi::Object obj = args::ObjectAt(info, 0, "remount request");
   RemountRequest r;
   r.target = args::String(obj, "target");
-  r.readOnly = ChangeOf(obj, "readOnly");
-  r.nosuid = ChangeOf(obj, "nosuid");
-  r.nodev = ChangeOf(obj, "nodev");
-  r.noexec = ChangeOf(obj, "noexec");
-  r.atime = args::String(obj, "atime", false);
-  if (!r.atime.empty() && r.atime != "noatime" && r.atime != "relatime" && r.atime != "strictatime") {
-    throw Napi::TypeError::New(info.Env(), "unknown atime '" + r.atime + "'");
-  }
-  r.propagation = args::String(obj, "propagation", false);
-  if (!r.propagation.empty() && PropagationFlag(r.propagation) == 0) {
-    throw Napi::TypeError::New(info.Env(), "unknown propagation '" + r.propagation + "'");
-  }
-  std::string mechanism = args::String(obj, "mechanism", false);
-  if (!mechanism.empty() && mechanism != "new-api" && mechanism != "mount") {
-    throw Napi::TypeError::New(info.Env(), "unknown remount mechanism '" + mechanism + "'");
-  }
-  r.useMount2 = mechanism == "mount";
+  r.flags.readOnly = ChangeOf(obj, "readOnly");
+  r.flags.nosuid = ChangeOf(obj, "nosuid");
+  r.flags.nodev = ChangeOf(obj, "nodev");
+  r.flags.noexec = ChangeOf(obj, "noexec");
+  r.flags.atime = args::EnumOf(obj, "atime", ParseAtime, Atime::Keep);
+  r.propagation = args::EnumOf(obj, "propagation", ParsePropagation, Propagation::Keep);
+  r.useMount2 = args::EnumOf(obj, "mechanism", ParseRemountMechanism, false);
   return r;
 }
 

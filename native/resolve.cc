@@ -5,7 +5,7 @@
 
 #include <atomic>
 
-#include "sys.h"
+#include "util/sys.h"
 
 namespace ovl {
 namespace {

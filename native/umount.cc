@@ -6,9 +6,9 @@
 
 #include <napi.h>
 
-#include "args.h"
 #include "mount_identity.h"
-#include "twin.h"
+#include "util/args.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {
@@ -87,11 +87,6 @@ Napi::Value UmountResultToJs(Napi::Env env, const UmountResult& result) {
 
 const Operation<UmountRequest, UmountResult> kUmountOverlay{"umountOverlay", ParseUmountRequest, RunUmount, UmountResultToJs};
 
-Napi::Value MountExistsToJs(const Napi::CallbackInfo& info) {
-  int exists = UniqueMountExists(OptionalIdAt(info, 0, "unique mount id"));
-  return exists < 0 ? info.Env().Undefined() : Napi::Boolean::New(info.Env(), exists == 1);
-}
-
 // [mountId, uniqueMountId, isMountRoot] of the topmost mount at a path, as
 // umount2 would find it; with a true second argument only the unique id
 // where the kernel has one (mountId is then 0).
@@ -113,7 +108,6 @@ Napi::Value MountAtToJs(const Napi::CallbackInfo& info) {
 
 void InitUmount(Napi::Env env, Napi::Object exports) {
   ExportOperation(env, exports, kUmountOverlay);
-  exports.Set("uniqueMountExists", Napi::Function::New(env, MountExistsToJs, "uniqueMountExists"));
   exports.Set("mountAt", Napi::Function::New(env, MountAtToJs, "mountAt"));
 }
 

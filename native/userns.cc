@@ -12,15 +12,28 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "util/raw_syscall.h"
+
 namespace ovl {
 namespace {
 
 // The child shares this process's memory (CLONE_VM): copying the page tables
-// of a large Node process was most of an idmapped mount's cost. So it runs on
-// its own stack with every signal blocked and makes raw system calls only,
-// which cannot fail here and so never write errno (the parent thread's TLS):
-// it waits for its pipe to close, then returns, and glibc's clone exits it.
+// of a large Node process was most of an idmapped mount's cost. Sharing
+// memory without being a thread glibc knows of, it must not touch glibc's
+// state: it has no TLS of its own (no CLONE_SETTLS), so errno, which every
+// glibc wrapper (syscall() included) writes on failure, is the parent
+// thread's; malloc, stdio and locks could find a lock the parent holds
+// and corrupt or deadlock it. So it runs on its own stack with every signal
+// blocked (no handler can run in it) and makes raw system calls by
+// instruction only (util/raw_syscall.h): close its copy of the pipe's write
+// end, block in read until the parent closes it, return. glibc's clone
+// (2.25+, no pid cache) then ends it with a bare exit system call. The stack
+// protector's canary is read, never written, from the parent's TLS, which
+// stays mapped. Where no raw system call is written for the architecture,
+// the child gets a copy of the memory instead (no CLONE_VM), where glibc's
+// wrappers are safe.
 constexpr size_t kChildStackSize = 64 * 1024;
+constexpr int kShareMemory = raw::kHaveRawSyscall ? CLONE_VM : 0;
 
 struct ChildPipe {
   int readEnd, writeEnd;
@@ -29,9 +42,16 @@ struct ChildPipe {
 // Not instrumented: a sanitizer's stack bookkeeping lives in the parent thread's TLS.
 __attribute__((no_sanitize("address", "undefined"))) int HoldNamespace(void* arg) {
   auto pipe = *static_cast<const ChildPipe*>(arg);
-  ::syscall(SYS_close, pipe.writeEnd);  // its copy of the fd table would keep the pipe open forever
-  char byte;
-  ::syscall(SYS_read, pipe.readEnd, &byte, 1);
+  if constexpr (raw::kHaveRawSyscall) {
+    raw::Syscall3(SYS_close, pipe.writeEnd, 0, 0);  // its copy of the fd table would keep the pipe open forever
+    char byte;
+    raw::Syscall3(SYS_read, pipe.readEnd, reinterpret_cast<long>(&byte), 1);
+  } else {
+    ::close(pipe.writeEnd);
+    char byte;
+    while (::read(pipe.readEnd, &byte, 1) < 0 && errno == EINTR) {
+    }
+  }
   return 0;
 }
 
@@ -62,7 +82,7 @@ pid_t CloneHolder(void* stack, ChildPipe* pipe) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   char* top = static_cast<char*>(stack) + kChildStackSize;
-  pid_t pid = ::clone(HoldNamespace, top, CLONE_NEWUSER | CLONE_VM | SIGCHLD, pipe);
+  pid_t pid = ::clone(HoldNamespace, top, CLONE_NEWUSER | kShareMemory | SIGCHLD, pipe);
   int saved = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   errno = saved;

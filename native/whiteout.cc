@@ -3,7 +3,7 @@
 #include <napi.h>
 
 #include "entry_request.h"
-#include "twin.h"
+#include "util/twin.h"
 #include "whiteout_fs.h"
 
 namespace ovl {
@@ -97,14 +97,10 @@ const Operation<EntryRequest, WhiteoutKind> kIsWhiteout{"isWhiteout", ParseIsWhi
 
 }  // namespace
 
-void InitOpaque(Napi::Env env, Napi::Object exports);
-
-// Opaque directories (opaque.cc) are the other half of preparing a layer, so one Init registers both.
 void InitWhiteout(Napi::Env env, Napi::Object exports) {
   ExportOperation(env, exports, kWhiteout);
   ExportOperation(env, exports, kWhiteouts);
   ExportOperation(env, exports, kIsWhiteout);
-  InitOpaque(env, exports);
 }
 
 }  // namespace ovl

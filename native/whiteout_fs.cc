@@ -12,7 +12,7 @@
 #include <ctime>
 
 #include "overlay_xattr.h"
-#include "unique_fd.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 namespace {

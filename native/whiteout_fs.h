@@ -3,7 +3,7 @@
 #pragma once
 
 #include "resolve.h"
-#include "sys_error.h"
+#include "util/sys_error.h"
 
 namespace ovl {
 

@@ -1,6 +1,6 @@
-// copyXattrs / readXattrs / writeXattr (and their *Sync twins): extended
-// attributes of an entry, by path, the last component never followed (the
-// l* calls; fgetxattr refuses an O_PATH fd, so a symlink has no fd form).
+// copyXattrs (and its *Sync twin): every extended attribute of an entry
+// onto another, by path, the last component never followed (the l* calls;
+// fgetxattr refuses an O_PATH fd, so a symlink has no fd form).
 #include <sys/xattr.h>
 
 #include <napi.h>
@@ -10,19 +10,20 @@
 #include <utility>
 #include <vector>
 
-#include "args.h"
-#include "twin.h"
+#include "util/args.h"
+#include "util/pairs_to_js.h"
+#include "util/twin.h"
+#include "xattrs.h"
 
 namespace ovl {
-namespace {
 
-using Xattr = std::pair<std::string, std::string>;  // name, value (bytes)
-
-SysError XattrError(const char* syscall, const std::string& path, const char* field, const std::string& name = {}) {
+SysError XattrError(const char* syscall, const std::string& path, const char* field, const std::string& name) {
   SysError e = SysError::FromErrno(syscall, path, field);
   e.subject = name;
   return e;
 }
+
+namespace {
 
 // Asks the kernel for the size, then reads; a value that grew in between
 // (ERANGE) is asked for again, so no fixed buffer caps a name list or a value.
@@ -60,8 +61,9 @@ Outcome<std::vector<std::string>> ListNames(const std::string& path, const char*
   return names;
 }
 
-// Every xattr of `path`; one removed between the listing and the read (ENODATA) is left out.
-Outcome<std::vector<Xattr>> ReadAll(const std::string& path, const char* field) {
+}  // namespace
+
+Outcome<std::vector<Xattr>> ReadAllXattrs(const std::string& path, const char* field) {
   auto names = ListNames(path, field);
   if (names.error) return names.error;
   std::vector<Xattr> out;
@@ -75,6 +77,8 @@ Outcome<std::vector<Xattr>> ReadAll(const std::string& path, const char* field) 
   }
   return out;
 }
+
+namespace {
 
 bool StartsWith(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
@@ -96,7 +100,7 @@ using Refusals = std::vector<std::pair<std::string, int>>;  // name, errno
 
 // Refused names are returned for the caller to report; any other failure stops the copy.
 Outcome<Refusals> RunCopy(const CopyRequest& r) {
-  auto xattrs = ReadAll(r.from, "from");
+  auto xattrs = ReadAllXattrs(r.from, "from");
   if (xattrs.error) return xattrs.error;
   Refusals refused;
   for (const auto& [name, value] : xattrs.value) {
@@ -108,60 +112,16 @@ Outcome<Refusals> RunCopy(const CopyRequest& r) {
   return refused;
 }
 
-// [name, value] pairs as a JS array of two-element arrays, in the kernel's order.
-template <typename Value, typename ValueToJs>
-Napi::Value PairsToJs(Napi::Env env, const std::vector<std::pair<std::string, Value>>& pairs, ValueToJs valueToJs) {
-  Napi::Array out = Napi::Array::New(env, pairs.size());
-  for (size_t i = 0; i < pairs.size(); i++) {
-    Napi::Array pair = Napi::Array::New(env, 2);
-    pair.Set(0u, pairs[i].first);
-    pair.Set(1u, valueToJs(env, pairs[i].second));
-    out.Set(i, pair);
-  }
-  return out;
-}
-
 Napi::Value RefusalsToJs(Napi::Env env, const Refusals& refused) {
   return PairsToJs(env, refused, [](Napi::Env env, int errnum) { return Napi::Number::New(env, errnum); });
 }
 
-struct PathRequest {
-  std::string path;
-};
-
-PathRequest ParsePathRequest(const Napi::CallbackInfo& info) { return {args::StringAt(info, 0, "path")}; }
-
-Outcome<std::vector<Xattr>> RunRead(const PathRequest& r) { return ReadAll(r.path, "path"); }
-
-Napi::Value XattrsToJs(Napi::Env env, const std::vector<Xattr>& xattrs) {
-  return PairsToJs(env, xattrs, [](Napi::Env env, const std::string& value) { return Napi::Buffer<char>::Copy(env, value.data(), value.size()); });
-}
-
-struct WriteRequest {
-  std::string path;
-  std::string name;
-  std::string value;
-};
-
-WriteRequest ParseWriteRequest(const Napi::CallbackInfo& info) {
-  return {args::StringAt(info, 0, "path"), args::StringAt(info, 1, "name"), args::BytesAt(info, 2, "value")};
-}
-
-Outcome<Nothing> RunWrite(const WriteRequest& r) {
-  if (::lsetxattr(r.path.c_str(), r.name.c_str(), r.value.data(), r.value.size(), 0) != 0) return XattrError("lsetxattr", r.path, "path", r.name);
-  return Nothing{};
-}
-
 const Operation<CopyRequest, Refusals> kCopyXattrs{"copyXattrs", ParseCopyRequest, RunCopy, RefusalsToJs};
-const Operation<PathRequest, std::vector<Xattr>> kReadXattrs{"readXattrs", ParsePathRequest, RunRead, XattrsToJs};
-const Operation<WriteRequest, Nothing> kWriteXattr{"writeXattr", ParseWriteRequest, RunWrite, UndefinedToJs};
 
 }  // namespace
 
 void InitXattrs(Napi::Env env, Napi::Object exports) {
   ExportOperation(env, exports, kCopyXattrs);
-  ExportOperation(env, exports, kReadXattrs);
-  ExportOperation(env, exports, kWriteXattr);
 }
 
 }  // namespace ovl

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-npx cmake-js compile --out build-asan --CDOVERLAY_NATIVE_SANITIZE=ON
+npx cmake-js compile --out build-asan --CDOVERLAY_NATIVE_SANITIZE=ON --CDOVERLAY_NATIVE_TEST_ADDON=ON
 # grep reads all of nm's output (no -q): an early exit would SIGPIPE nm and fail the pipe.
 if ! nm -D build-asan/Release/overlay_native.node | grep __asan_report > /dev/null; then
   echo "build-asan is not instrumented" >&2
@@ -14,6 +14,7 @@ if ! nm -D build-asan/Release/overlay_native.node | grep __asan_report > /dev/nu
 fi
 
 export OVERLAY_NATIVE_ADDON="$PWD/build-asan/Release/overlay_native.node"
+export OVERLAY_NATIVE_TEST_ADDON="$PWD/build-asan/Release/overlay_native_test.node"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 # Leak detection is off: Node's own allocations still live at exit would drown
 # ours. Leaks are tested by the fd and RSS checks in test/hardening.

@@ -20,8 +20,10 @@ function exportedNames(declarations: string): string[] {
 function section(markdown: string, heading: string): string {
   const start = markdown.indexOf(`\n${heading}\n`);
   if (start < 0) return '';
-  const next = markdown.indexOf('\n## ', start + heading.length + 2);
-  return markdown.slice(start, next < 0 ? undefined : next);
+  // A section ends at the next heading of its level or above.
+  const level = heading.split(' ')[0] as string;
+  const ends = ['\n## ', ...(level === '###' ? ['\n### '] : [])].map((h) => markdown.indexOf(h, start + heading.length + 2)).filter((i) => i >= 0);
+  return markdown.slice(start, ends.length ? Math.min(...ends) : undefined);
 }
 
 t.test('every export is documented under ## API', async (t) => {
@@ -38,4 +40,19 @@ t.test('the runtime exports are the declared ones', async (t) => {
   const runtime = Object.keys(require(path.join(root, 'dist', 'lib', 'index.js'))).filter((n) => n !== '__esModule');
   const declared = exportedNames(fs.readFileSync(path.join(root, 'dist', 'lib', 'index.d.ts'), 'utf8'));
   t.same(runtime.filter((n) => !declared.includes(n)), [], 'nothing exported that is not declared');
+});
+
+t.test('every field of kernelFeatures() and of an OverlayError is documented under ## API', async (t) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const lib = require(path.join(root, 'dist', 'lib', 'index.js')) as typeof import('../lib/index');
+  const api = section(fs.readFileSync(path.join(root, 'README.md'), 'utf8'), '## API');
+  const features = Object.keys(lib.kernelFeatures());
+  t.ok(features.includes('fsopenErrno'), 'fsopenErrno is a field');
+  t.same(features.filter((n) => !api.includes('`' + n + '`')), [], 'kernelFeatures() fields not documented');
+  const err = new lib.OverlayError({ errno: 22, syscall: 'fsconfig', path: '/p', field: 'upper', reason: 'r', detail: ['d'] });
+  const fields = Object.keys(err).filter((n) => n !== 'name');
+  t.ok(fields.includes('detail'), 'detail is a field');
+  t.same(fields.filter((n) => !api.includes('`' + n + '`')), [], 'OverlayError fields not documented');
+  // What detail holds, said where OverlayError is described.
+  t.match(section(api, '### `OverlayError`'), /`detail` \(a `string\[\]`: the kernel's own words/);
 });

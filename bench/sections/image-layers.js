@@ -1,5 +1,5 @@
 'use strict';
-// 6. Image files as layers: mount+umount of a stack of 1, 10 and 50 image
+// 7. Image files as layers: mount+umount of a stack of 1, 10 and 50 image
 // layers of one type (erofs, squashfs, ext4) over a plain directory, Sync
 // API, against a C loop making the same system calls (bench/c/image_loop.c:
 // loop attach, detached image mounts, the overlay by fd, the record file).
@@ -11,7 +11,7 @@ const path = require('node:path');
 const { nowNs, elapsedNs, interleave, median } = require('../lib/measure');
 const { runTimed } = require('../lib/c-reference');
 
-const SECTION = '6. image layers: mount+umount of N image lowers (Sync API)';
+const SECTION = '7. image layers: mount+umount of N image lowers (Sync API)';
 const TYPES = ['erofs', 'squashfs', 'ext4'];
 
 function missingTool() {

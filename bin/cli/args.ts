@@ -2,12 +2,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './usage-error';
 
-export type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T & { allowPositionals: true; strict: true }>>;
+export type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T & { allowPositionals: true; strict: true; tokens: true }>>;
 
 /** Parses argv strictly (unknown options are errors), positionals allowed. */
 export function parseCommandLine<T extends ParseArgsConfig>(config: T): Parsed<T> {
   try {
-    return parseArgs({ allowPositionals: true, strict: true, ...config }) as Parsed<T>;
+    // tokens: the order of the flags, for those where the last one wins (-r and -o rw).
+    return parseArgs({ allowPositionals: true, strict: true, tokens: true, ...config }) as Parsed<T>;
   } catch (err) {
     // parseArgs explains how to pass a positional that starts with '-'; the first sentence is the point.
     const message = err instanceof Error ? (err.message.split(/\.\s/)[0] as string) : String(err);

@@ -49,10 +49,15 @@ export interface MountFlagValues {
 
 /** The help lines both commands print for the flags they share. */
 export const MOUNT_FLAGS_HELP = `  -o, --options OPTIONS  mount(8)-style options, e.g. lowerdir=/a:/b,upperdir=/u,workdir=/w,index=on;
-                         escape ',' ':' and '\\' in paths with '\\'. Also ro, nosuid, nodev, noexec,
-                         noatime, relatime, strictatime and overlay's own options. May be repeated.
+                         escape ',' ':' and '\\' in paths with '\\'. Also ro, rw, nosuid, nodev, noexec,
+                         noatime, relatime, strictatime, overlay's own options, and the LSM labels
+                         context=, fscontext=, defcontext=, rootcontext= (quoted when they hold ',':
+                         context="system_u:object_r:container_file_t:s0:c1,c2"), passed to the
+                         kernel as they are. May be repeated; of ro, rw and -r the last one wins.
       --lower DIR        a lower layer; repeat for more, the first is the top (after any from -o)
-      --data DIR         a data-only lower layer (needs metacopy=on); repeatable
+      --data DIR         a data-only lower layer (6.5+), repeatable; it mounts without metacopy=on,
+                         but its files show only through the redirect of a metacopy file in a
+                         layer above, which overlay follows with metacopy=on
       --upper DIR        the writable layer (needs --work)
       --work DIR         overlay's work directory: empty, on the same mount as upper, not inside it
       --lower-image FILE a lower layer from an ext4, erofs or squashfs image file, mounted read-only
@@ -60,7 +65,7 @@ export const MOUNT_FLAGS_HELP = `  -o, --options OPTIONS  mount(8)-style options
       --data-image FILE  a data-only lower layer from an image file; repeatable, in order with --data
       --upper-image FILE upper and work from the directories upper/ and work/ of a read-write
                          image (ext4), made if missing; not with --upper, --work or upperdir=
-  -r, --read-only        mount read-only (same as -o ro)
+  -r, --read-only        mount read-only (the same as -o ro, where it stands)
       --make-private, --make-shared, --make-slave, --make-unbindable
                          the new mount's propagation, set once it is attached
       --idmap uid:INSIDE:OUTSIDE:COUNT, --idmap gid:INSIDE:OUTSIDE:COUNT
@@ -136,6 +141,32 @@ function onlyOnce(what: string, fromOptions: string | undefined, fromFlag: strin
   return fromFlag ?? fromOptions;
 }
 
+/** What parseArgs's tokens say of one option: its name and, for a string option, its value. */
+export interface OptionToken {
+  kind: string;
+  name?: string;
+  value?: string | undefined;
+}
+
+/**
+ * The -o strings in command-line order, each -r/--read-only among them as
+ * `ro`: so the last of ro and rw wins wherever each was given, as in mount(8).
+ */
+export function optionStringsInOrder(tokens: readonly OptionToken[]): string[] {
+  const strings: string[] = [];
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    if (token.name === 'read-only') strings.push('ro');
+    else if (token.name === 'options' && token.value !== undefined) strings.push(token.value);
+  }
+  return strings;
+}
+
+/** The flags with -o and -r folded into one ordered list of -o strings (not for --docker, where -r means a read-only view). */
+export function withReadOnlyInOptions<V extends MountFlagValues>(values: V, tokens: readonly OptionToken[]): V {
+  return { ...values, options: optionStringsInOrder(tokens), 'read-only': undefined };
+}
+
 /** -o, parsed by the library (it names an unknown option). */
 export function parsedOptionsOf(options: string[] | undefined): ParsedOptions {
   return options?.length ? parseOptions(options.join(',')) : {};
@@ -208,24 +239,46 @@ function withFlags<T extends Omit<MountOptions, 'target'>>(options: T, values: M
   return options;
 }
 
-function readRecordText(source: string): string {
+/**
+ * The most a --docker record may hold. `docker inspect` prints a few kilobytes
+ * per container; the cap keeps a wrong stream (a disk image, /dev/zero) from
+ * being read into memory whole before JSON.parse refuses it.
+ */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+async function readRecordText(source: string): Promise<string> {
   // '-' is stdin, as for most tools that read a file.
+  const what = source === '-' ? 'stdin' : `'${source}'`;
+  const stream = source === '-' ? process.stdin : fs.createReadStream(source);
+  const chunks: Buffer[] = [];
+  let size = 0;
   try {
-    return fs.readFileSync(source === '-' ? 0 : source, 'utf8');
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_RECORD_BYTES) {
+        throw new UsageError(`--docker: ${what} holds more than ${MAX_RECORD_BYTES / (1024 * 1024)} MiB, more than any docker inspect record; stopped reading`);
+      }
+      chunks.push(chunk);
+    }
   } catch (err) {
-    throw new UsageError(`--docker: cannot read ${source === '-' ? 'stdin' : `'${source}'`}: ${(err as Error).message}`);
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`--docker: cannot read ${what}: ${(err as Error).message}`);
+  } finally {
+    // Stop reading at once: the writer gets EPIPE instead of filling memory.
+    stream.destroy();
   }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
  * The request from a `docker inspect` record: its layers, and MergedDir as the
  * target unless TARGET is given. Layer flags and -o cannot be mixed in.
  */
-export function dockerOptions(values: MountFlagValues, target: string | undefined): MountOptions {
+export async function dockerOptions(values: MountFlagValues, target: string | undefined): Promise<MountOptions> {
   if (values.options?.length || namesLayers(values, {})) {
     throw new UsageError('--docker takes the layers from the record: no -o, --lower, --data, --upper, --work or image flags with it');
   }
-  const text = readRecordText(values.docker as string);
+  const text = await readRecordText(values.docker as string);
   let record: unknown;
   try {
     record = JSON.parse(text);

@@ -1,12 +1,14 @@
 // ovl convert: a layer between OCI image form and overlay form.
+import * as path from 'node:path';
 import { fromOci, toOci } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { escapeName } from '../cli/display';
 import { EXIT_OK } from '../cli/exit-codes';
+import { refuseMountedLayers } from '../cli/mounted-layers';
 import { UsageError } from '../cli/usage-error';
 
-const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] SRC
-       ovl convert --to oci [--userxattr] SRC DEST
+const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] [--allow-mounted] [--json] SRC
+       ovl convert --to oci [--userxattr] [--allow-mounted] [--json] SRC DEST
 
 --to overlay: convert the unpacked OCI layer SRC in place: each .wh.NAME
   becomes a whiteout NAME (a char device 0/0, or with --xattr an xattr
@@ -17,12 +19,18 @@ const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] SRC
   Entries Node cannot create (devices, fifos, sockets) and xattrs DEST
   refuses (no xattr support, no privilege for trusted.*) are skipped, each
   named on stderr.
-Nothing is written outside the tree: symlinks in it are never followed.
+Nothing is written outside the tree: symlinks in it are never followed. What is
+written (SRC with --to overlay, DEST with --to oci) must not lie in a layer of an
+overlay mounted now, unless --allow-mounted.
 
 Options:
       --to FORM     overlay or oci
       --xattr       (--to overlay) make xattr whiteouts, for a layer mounted as a lower
       --userxattr   user.overlay.* marks instead of trusted.overlay.*
+      --allow-mounted
+                    write even in a layer of a mounted overlay
+      --json        print {"to","src"} (--to oci: and "dest", "skipped": [{"path","reason","xattr"?}]
+                    instead of the lines on stderr), paths absolute; errors as JSON on stderr
   -h, --help        show this help
 
 Exit status: 0 converted; 1 wrong usage, or a layer that cannot be converted.`;
@@ -31,23 +39,29 @@ const OPTIONS = {
   to: { type: 'string' },
   xattr: { type: 'boolean' },
   userxattr: { type: 'boolean' },
+  'allow-mounted': { type: 'boolean' },
+  json: { type: 'boolean' },
 } as const;
 
-const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async ({ values, positionals }) => {
+const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async ({ values, positionals }, json) => {
   const userxattr = !!values.userxattr;
   const [src, dest, ...extra] = positionals;
   if (values.to !== 'overlay' && values.to !== 'oci') throw new UsageError(values.to === undefined ? '--to is missing' : `--to must be overlay or oci, got '${values.to}'`);
   if (src === undefined) throw new UsageError('SRC is missing');
   if (values.to === 'overlay') {
     if (dest !== undefined) throw new UsageError('--to overlay converts SRC in place: no DEST');
+    if (!values['allow-mounted']) refuseMountedLayers('convert', [path.resolve(src)], () => 'src');
     await fromOci(src, { kind: values.xattr ? 'xattr' : 'chardev', userxattr });
+    if (json) process.stdout.write(JSON.stringify({ to: 'overlay', src: path.resolve(src) }) + '\n');
     return EXIT_OK;
   }
   if (values.xattr) throw new UsageError('--xattr is for --to overlay');
   if (dest === undefined) throw new UsageError('DEST is missing');
   if (extra.length) throw new UsageError('too many arguments');
+  if (!values['allow-mounted']) refuseMountedLayers('convert', [path.resolve(dest)], () => 'dest');
   const { skipped } = await toOci(src, dest, { userxattr });
-  for (const s of skipped) process.stderr.write(`ovl: convert: skipped ${escapeName(s.path)}: ${s.reason}\n`);
+  if (json) process.stdout.write(JSON.stringify({ to: 'oci', src: path.resolve(src), dest: path.resolve(dest), skipped }) + '\n');
+  else for (const s of skipped) process.stderr.write(`ovl: convert: skipped ${escapeName(s.path)}: ${s.reason}\n`);
   return EXIT_OK;
 });
 

@@ -1,9 +1,10 @@
 // ovl mount: builds MountOptions from -o and the layer flags; the library checks and mounts.
 // `-o remount` and a lone --make-* change a mount already there, as mount(8) does.
+import * as path from 'node:path';
 import { hasCapSysAdmin, mount, remount, type MountOptions, type RemountOptions } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
-import { dockerOptions, layerOptions, MOUNT_FLAGS, MOUNT_FLAGS_HELP, namesLayers, parsedOptionsOf, propagationOf, withoutRemount, type MountFlagValues } from '../cli/mount-request';
+import { dockerOptions, layerOptions, withReadOnlyInOptions, MOUNT_FLAGS, MOUNT_FLAGS_HELP, namesLayers, parsedOptionsOf, propagationOf, withoutRemount, type MountFlagValues } from '../cli/mount-request';
 import { noPrivilege } from '../cli/report';
 import { kernelLogHint, printMounted } from '../cli/mounted';
 import { UsageError } from '../cli/usage-error';
@@ -52,15 +53,16 @@ function remountOptions(values: MountFlagValues, rest: string[]): RemountOptions
 async function changeInPlace(target: string, options: RemountOptions | undefined, json: boolean): Promise<number> {
   if (!hasCapSysAdmin()) throw noPrivilege('remounting');
   const result = options === undefined ? await remount(target) : await remount(target, options);
-  if (json) process.stdout.write(JSON.stringify({ target, mechanism: result.mechanism }) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ target: path.resolve(target), mechanism: result.mechanism }) + '\n');
   return EXIT_OK;
 }
 
-const run = framedRun({ name: 'mount', help: HELP, options: MOUNT_FLAGS, hint: kernelLogHint }, async ({ values, positionals, tokens }, json) => {
+const run = framedRun({ name: 'mount', help: HELP, options: MOUNT_FLAGS, hint: kernelLogHint }, async ({ values: flags, positionals, tokens }, json) => {
   if (positionals.length > 1) throw new UsageError('one TARGET only');
   const given = positionals[0];
-  if (values.docker !== undefined) return await mountAndReport(dockerOptions(values, given), json);
+  if (flags.docker !== undefined) return await mountAndReport(await dockerOptions(flags, given), json);
   if (given === undefined) throw new UsageError('TARGET is missing');
+  const values = withReadOnlyInOptions(flags, tokens);
 
   const { remount: isRemount, rest } = withoutRemount(values.options ?? []);
   if (isRemount) {

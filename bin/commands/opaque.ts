@@ -1,15 +1,19 @@
 // ovl opaque: mark a layer's directories opaque, read the mark, or clear it
 // (the library's setOpaque, isOpaque, clearOpaque).
+import * as path from 'node:path';
 import { clearOpaque, hasCapSysAdmin, isOpaque, OverlayError, setOpaque, type LayerPathOptions } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { escapeName } from '../cli/display';
 import { EXIT_OK } from '../cli/exit-codes';
+import { refuseMountedLayers } from '../cli/mounted-layers';
 import { UsageError } from '../cli/usage-error';
 
-const HELP = `Usage: ovl opaque [--get|--clear] [--userxattr] [--root DIR] DIR...
+const HELP = `Usage: ovl opaque [--get|--clear] [--userxattr] [--root DIR] [--allow-mounted] [--json] DIR...
 
 Mark each DIR of a layer opaque (overlay.opaque=y): mounted as a layer, it hides
-every entry of the directories of that name in the layers beneath.
+every entry of the directories of that name in the layers beneath. Marking or
+clearing a DIR in a layer of an overlay mounted now is refused (the kernel
+expects no change to a mounted layer); --get reads any.
 
 Options:
       --get        print the mark instead: 'y' (opaque), 'x' (holds xattr whiteouts),
@@ -18,6 +22,10 @@ Options:
       --clear      remove the mark, whatever it is; none is not an error
       --userxattr  user.overlay.* xattrs instead of trusted.overlay.*
       --root DIR   take each DIR beneath DIR (the layer): never leave it, follow no symlink
+      --allow-mounted
+                   mark or clear even in a layer of a mounted overlay
+      --json       print [{"path","opaque"}] for each DIR, paths absolute, opaque 'y',
+                   'x' or null as it is afterwards; errors as JSON on stderr
   -h, --help       show this help
 
 trusted.* xattrs need root (CAP_SYS_ADMIN), to read as well: without it the kernel
@@ -29,28 +37,37 @@ const OPTIONS = {
   clear: { type: 'boolean' },
   userxattr: { type: 'boolean' },
   root: { type: 'string' },
+  'allow-mounted': { type: 'boolean' },
+  json: { type: 'boolean' },
 } as const;
 
-const run = framedRun({ name: 'opaque', help: HELP, options: OPTIONS }, async ({ values, positionals }) => {
+const run = framedRun({ name: 'opaque', help: HELP, options: OPTIONS }, async ({ values, positionals }, json) => {
   if (values.get && values.clear) throw new UsageError('--get and --clear cannot be combined');
   if (positionals.length === 0) throw new UsageError('DIR is missing');
   const options: LayerPathOptions = { userxattr: !!values.userxattr };
-  if (values.root !== undefined) options.root = values.root;
+  const root = values.root;
+  if (root !== undefined) options.root = root;
+  const full = positionals.map((p) => (root === undefined ? path.resolve(p) : path.resolve(root, p)));
   if (values.get) {
     // Without CAP_SYS_ADMIN, reading trusted.* finds nothing rather than failing.
     if (!values.userxattr && !hasCapSysAdmin()) {
       throw new OverlayError({ errno: 1, reason: 'reading trusted.overlay.opaque needs CAP_SYS_ADMIN (without it the kernel shows no mark); use --userxattr for user.overlay.*' });
     }
     const lines: string[] = [];
-    for (const dir of positionals) {
+    const marks: Array<{ path: string; opaque: string | null }> = [];
+    for (const [i, dir] of positionals.entries()) {
       const mark = await isOpaque(dir, options);
+      marks.push({ path: full[i] as string, opaque: mark || null });
       if (positionals.length > 1) lines.push(`${escapeName(dir)}: ${mark || '-'}`);
       else if (mark) lines.push(mark);
     }
-    if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+    if (json) process.stdout.write(JSON.stringify(marks) + '\n');
+    else if (lines.length) process.stdout.write(lines.join('\n') + '\n');
     return EXIT_OK;
   }
+  if (!values['allow-mounted']) refuseMountedLayers('opaque', full, (i) => (positionals.length > 1 ? `dirs[${i}]` : 'dir'));
   for (const dir of positionals) await (values.clear ? clearOpaque(dir, options) : setOpaque(dir, options));
+  if (json) process.stdout.write(JSON.stringify(full.map((p) => ({ path: p, opaque: values.clear ? null : 'y' }))) + '\n');
   return EXIT_OK;
 });
 

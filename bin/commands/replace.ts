@@ -3,7 +3,7 @@
 import { hasCapSysAdmin, replace } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
-import { dockerOptions, layerOptions, MOUNT_FLAGS, MOUNT_FLAGS_HELP, parsedOptionsOf, withoutRemount } from '../cli/mount-request';
+import { dockerOptions, layerOptions, MOUNT_FLAGS, MOUNT_FLAGS_HELP, parsedOptionsOf, withoutRemount, withReadOnlyInOptions } from '../cli/mount-request';
 import { kernelLogHint, printMounted } from '../cli/mounted';
 import { noPrivilege } from '../cli/report';
 import { UsageError } from '../cli/usage-error';
@@ -16,8 +16,11 @@ const HELP = `Usage: ovl replace [-o OPTIONS] [--lower DIR]... [--data DIR]... [
 Replace the overlay mounted on TARGET with a new one built from the options, as
 'ovl mount' builds it. Lookups through TARGET see the old stack or the new one,
 never the directory beneath; processes with files open keep the old stack until
-they close them. On failure the old overlay stays mounted. To keep the upper,
-give the new stack its own --work on the same filesystem. Needs Linux 6.8+.
+they close them. On failure the old overlay stays mounted. The new mount keeps
+the old one's propagation unless a --make-* flag is given (a slave cannot be
+copied: give one). To keep the upper, give the new stack its own --work on the
+same filesystem: a work the old stack uses is refused, and so is its upper
+when either stack has index=on. Needs Linux 6.8+.
 
 Options:
 ${MOUNT_FLAGS_HELP}
@@ -32,12 +35,13 @@ const run = framedRun({ name: 'replace', help: HELP, options: MOUNT_FLAGS, hint:
   const given = positionals[0];
   let request;
   if (values.docker !== undefined) {
-    request = dockerOptions(values, given);
+    request = await dockerOptions(values, given);
   } else {
     if (given === undefined) throw new UsageError('TARGET is missing');
-    const { remount, rest } = withoutRemount(values.options ?? []);
+    const ordered = withReadOnlyInOptions(values, tokens);
+    const { remount, rest } = withoutRemount(ordered.options ?? []);
     if (remount) throw new UsageError("-o remount is for 'ovl mount'; replace builds a new stack");
-    request = { ...layerOptions(values, parsedOptionsOf(rest), tokens), target: given };
+    request = { ...layerOptions(ordered, parsedOptionsOf(rest), tokens), target: given };
   }
   const { target, ...options } = request;
   if (!hasCapSysAdmin()) throw noPrivilege('replacing a mount');

@@ -1,14 +1,17 @@
 // ovl whiteout: whiteouts made in a layer offline, in the forms the kernel reads
 // (the library's whiteout, or whiteouts for several paths beneath --root).
+import * as path from 'node:path';
 import { whiteout, whiteouts, type WhiteoutOptions } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
+import { refuseMountedLayers } from '../cli/mounted-layers';
 import { UsageError } from '../cli/usage-error';
 
-const HELP = `Usage: ovl whiteout [-f|--force] [--xattr] [--userxattr] [--root DIR] PATH...
+const HELP = `Usage: ovl whiteout [-f|--force] [--xattr] [--userxattr] [--root DIR] [--allow-mounted] [--json] PATH...
 
 Make a whiteout at each PATH of a layer that is not mounted: mounted as a layer,
-it hides the entry of that name in the layers beneath.
+it hides the entry of that name in the layers beneath. A PATH in a layer of an
+overlay mounted now is refused (the kernel expects no change to a mounted layer).
 
 Options:
   -f, --force      replace what is at PATH (not a non-empty directory), atomically
@@ -17,6 +20,10 @@ Options:
       --userxattr  user.overlay.* xattrs instead of trusted.overlay.* (for --xattr)
       --root DIR   take each PATH beneath DIR (the layer): never leave it, follow no
                    symlink; with several PATHs all are checked before any is made
+      --allow-mounted
+                   make them even in a layer of a mounted overlay
+      --json       print [{"path","kind"}] for the whiteouts made, paths absolute;
+                   errors as JSON on stderr
   -h, --help       show this help
 
 The directory holding PATH must exist. Something already there is refused (EEXIST)
@@ -28,17 +35,24 @@ const OPTIONS = {
   xattr: { type: 'boolean' },
   userxattr: { type: 'boolean' },
   root: { type: 'string' },
+  'allow-mounted': { type: 'boolean' },
+  json: { type: 'boolean' },
 } as const;
 
-const run = framedRun({ name: 'whiteout', help: HELP, options: OPTIONS }, async ({ values, positionals }) => {
+const run = framedRun({ name: 'whiteout', help: HELP, options: OPTIONS }, async ({ values, positionals }, json) => {
   if (positionals.length === 0) throw new UsageError('PATH is missing');
   const options: WhiteoutOptions = { force: !!values.force, kind: values.xattr ? 'xattr' : 'chardev', userxattr: !!values.userxattr };
+  const root = values.root;
+  // Beneath --root a relative PATH is taken from it (an absolute one must lie inside it: the library checks).
+  const full = positionals.map((p) => (root === undefined ? path.resolve(p) : path.resolve(root, p)));
+  if (!values['allow-mounted']) refuseMountedLayers('whiteout', full, (i) => (positionals.length > 1 ? `paths[${i}]` : 'path'));
   // One native call for a batch beneath a root: every path checked before any is made.
   if (values.root !== undefined && positionals.length > 1) {
     await whiteouts(values.root, positionals, options);
   } else {
-    for (const path of positionals) await whiteout(path, values.root === undefined ? options : { ...options, root: values.root });
+    for (const p of positionals) await whiteout(p, root === undefined ? options : { ...options, root });
   }
+  if (json) process.stdout.write(JSON.stringify(full.map((p) => ({ path: p, kind: options.kind }))) + '\n');
   return EXIT_OK;
 });
 

@@ -1,16 +1,16 @@
-// Extended attributes written and read through the addon: the machine has no
+// Extended attributes written and read through the test addon: the machine has no
 // setfattr/getfattr, and the l* calls never follow a symlink.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { native } from '../../lib/native';
+import { testAddon } from './test-addon';
 
 export function setXattrs(file: string, xattrs: Record<string, string | Buffer>): void {
-  for (const [name, value] of Object.entries(xattrs)) native.writeXattrSync(file, name, Buffer.from(value));
+  for (const [name, value] of Object.entries(xattrs)) testAddon().writeXattrSync(file, name, Buffer.from(value));
 }
 
 /** Every xattr of `file` as name -> value; the LSM's own label (security.selinux, ...) is left out. */
 export function xattrsOf(file: string): Record<string, Buffer> {
-  const kept = native.readXattrsSync(file).filter(([name]) => name === 'security.capability' || !name.startsWith('security.'));
+  const kept = testAddon().readXattrsSync(file).filter(([name]) => name === 'security.capability' || !name.startsWith('security.'));
   return Object.fromEntries(kept);
 }
 

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <string>
 #include <utility>
 
 namespace ovl {
@@ -30,5 +31,9 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// "/proc/self/fd/N": a name for an opened file that fits any length limit
+// and, for a mount's root, names exactly that mount.
+inline std::string FdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 }  // namespace ovl

@@ -58,6 +58,26 @@ inline uint32_t Uint32At(const Napi::CallbackInfo& info, size_t i, const char* w
   return info[i].As<Napi::Number>().Uint32Value();
 }
 
+// A name parsed into its enum by `parse`; undefined is `absent`, any other name a TypeError.
+template <typename Enum>
+Enum ToEnum(Napi::Env env, Napi::Value v, const char* what, bool (*parse)(const std::string&, Enum*), Enum absent) {
+  std::string name = ToString(env, v, what, false);
+  if (name.empty()) return absent;
+  Enum out = absent;
+  if (!parse(name, &out)) throw Napi::TypeError::New(env, "unknown " + std::string(what) + " '" + name + "'");
+  return out;
+}
+
+template <typename Enum>
+Enum EnumAt(const Napi::CallbackInfo& info, size_t i, const char* what, bool (*parse)(const std::string&, Enum*), Enum absent) {
+  return ToEnum(info.Env(), info[i], what, parse, absent);
+}
+
+template <typename Enum>
+Enum EnumOf(Napi::Object obj, const char* key, bool (*parse)(const std::string&, Enum*), Enum absent) {
+  return ToEnum(obj.Env(), obj.Get(key), key, parse, absent);
+}
+
 inline std::string String(Napi::Object obj, const char* key, bool required = true) {
   return ToString(obj.Env(), obj.Get(key), key, required);
 }

@@ -7,8 +7,11 @@
 #include <napi.h>
 
 #include <string>
+#include <system_error>
 #include <utility>
 
+#include "exception_error.h"
+#include "fault.h"
 #include "js_error.h"
 #include "sys_error.h"
 
@@ -22,6 +25,20 @@ struct Operation {
   Napi::Value (*toJs)(Napi::Env, const Result&);
 };
 
+// The one way both twins run an operation: whatever the system calls throw
+// (std::system_error from a thread that cannot start, std::bad_alloc...)
+// comes back as an error with an errno, never as an exception.
+template <typename Request, typename Result>
+Outcome<Result> RunGuarded(const Operation<Request, Result>& op, const Request& request) noexcept {
+  try {
+    // The test addon can make any operation throw, as a system call's wrapper could.
+    if (int injected = FaultAt(op.name)) throw std::system_error(injected, std::generic_category(), "injected");
+    return op.run(request);
+  } catch (...) {
+    return CurrentExceptionError(op.name);
+  }
+}
+
 // toJs for an operation that resolves to undefined.
 inline Napi::Value UndefinedToJs(Napi::Env env, const Nothing&) { return env.Undefined(); }
 
@@ -34,14 +51,7 @@ class OperationWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
  protected:
-  void Execute() override {
-    try {
-      outcome_ = op_.run(request_);
-    } catch (const std::bad_alloc&) {
-      errno = ENOMEM;
-      outcome_ = SysError::FromErrno(op_.name);
-    }
-  }
+  void Execute() override { outcome_ = RunGuarded(op_, request_); }
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
@@ -73,7 +83,7 @@ void ExportOperation(Napi::Env env, Napi::Object exports, const Operation<Reques
   std::string syncName = std::string(op.name) + "Sync";
   exports.Set(syncName, Napi::Function::New(env, [opp](const Napi::CallbackInfo& info) -> Napi::Value {
     Napi::Env env = info.Env();
-    Outcome<Result> outcome = opp->run(opp->parse(info));
+    Outcome<Result> outcome = RunGuarded(*opp, opp->parse(info));
     if (outcome.error) throw Napi::Error(env, MakeJsError(env, outcome.error));
     return opp->toJs(env, outcome.value);
   }, syncName));

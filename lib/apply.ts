@@ -1,0 +1,104 @@
+// apply(): bring this host's overlays to what a declaration says, in one
+// call: mount what is missing, replace what changed (atomically, keeping the
+// upper), keep what did not change without a single mount system call, and
+// unmount what apply mounted earlier and the declaration no longer holds.
+// Mounts apply did not make are never touched; see lib/apply/record.ts for
+// how it knows its own.
+import { kernelFeatures } from './kernel';
+import type { OverlayMountInfo } from './mountinfo';
+import { runAsync, runSync, step, type Walk } from './sync-or-async';
+import { checkBoolean, typeError } from './args';
+import { validateDeclaration, type Declaration } from './apply/declaration';
+import { execute, type ApplyAction } from './apply/execute';
+import { lockRecord } from './apply/lock';
+import { appliedWalk, type AppliedStack } from './apply/managed';
+import { settlePending } from './apply/pending';
+import { makePlan, type MountSeen, type SkippedRecord } from './apply/plan';
+import { bootIdSync, parseRecord, readRecordTextSync, stateFilePath, writeRecordSync } from './apply/record';
+import { mountsStep, seeStep } from './apply/steps';
+
+export type { Declaration, StackDeclaration } from './apply/declaration';
+export type { ApplyAction } from './apply/execute';
+export type { SkippedRecord } from './apply/plan';
+export type { AppliedStack } from './apply/managed';
+export { DEFAULT_STATE_FILE, STATE_FILE_ENV } from './apply/record';
+
+export interface ApplyOptions {
+  /** Plan only: say what would be done, change nothing (no mount, no directory, no record). */
+  dryRun?: boolean;
+  /** The record of what apply manages; default OVL_APPLY_STATE, else /run/overlay-native/apply.json. */
+  stateFile?: string;
+}
+
+export interface ApplyResult {
+  dryRun: boolean;
+  /** One entry per declared stack and per stack unmounted, in that order. */
+  actions: ApplyAction[];
+  /** Recorded mounts that are not (or no longer) apply's own: left alone, and dropped from the record. */
+  skipped: SkippedRecord[];
+  stateFile: string;
+}
+
+function checkOptions(options: ApplyOptions): { dryRun: boolean; stateFile: string } {
+  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options);
+  return { dryRun: checkBoolean('dryRun', options.dryRun), stateFile: stateFilePath(options.stateFile) };
+}
+
+function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<ApplyResult> {
+  const { dryRun, stateFile } = checkOptions(options);
+  const stacks = validateDeclaration(declaration);
+  const release = dryRun ? () => {} : lockRecord(stateFile);
+  try {
+    const recorded = parseRecord(readRecordTextSync(stateFile), stateFile);
+    const bootId = bootIdSync();
+    const byId = new Map((yield* step(mountsStep())).map((m): [number, OverlayMountInfo] => [m.mountId, m]));
+    const seen = new Map<string, MountSeen>();
+    for (const target of new Set([...stacks.map((s) => s.target), ...recorded.stacks.map((e) => e.target)])) {
+      seen.set(target, yield* step(seeStep(target, byId)));
+    }
+    const record = settlePending(recorded, bootId, seen);
+    const plan = makePlan({ stacks, record, bootId, seen, canReplace: () => kernelFeatures().moveMountBeneath && kernelFeatures().lowerdirPlus });
+    if (dryRun) {
+      const actions = plan.actions.map(({ name, target, action, reason, recorded }): ApplyAction => ({
+        name,
+        target,
+        action,
+        reason,
+        ...(recorded && action !== 'mount' ? { previousMountId: recorded.mountId } : {}),
+      }));
+      return { dryRun, actions, skipped: plan.skipped, stateFile };
+    }
+    const building = plan.actions.some((a) => a.action === 'mount' || a.action === 'replace');
+    const done = yield* execute(plan.actions, record, bootId, building && kernelFeatures().lowerdirPlus, (pending) => writeRecordSync(stateFile, pending));
+    writeRecordSync(stateFile, done.record);
+    if (done.error !== undefined) throw Object.assign(done.error as object, { actions: done.actions });
+    return { dryRun, actions: done.actions, skipped: plan.skipped, stateFile };
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Brings the overlays to what `declaration` says (`{ stacks: [{ name, target,
+ * lower, upper, work, ...any option of mount() }] }`). Every stack is checked
+ * and every new one built detached before any target changes; a failure up
+ * to then changes nothing. Resolves to what was done to each target and why.
+ */
+export function apply(declaration: Declaration, options: ApplyOptions = {}): Promise<ApplyResult> {
+  return runAsync(applyWalk(declaration, options));
+}
+
+/** Synchronous twin of {@link apply}. */
+export function applySync(declaration: Declaration, options: ApplyOptions = {}): ApplyResult {
+  return runSync(applyWalk(declaration, options));
+}
+
+/** The stacks apply manages now: recorded by it and still the mount on their target. `stateFile` as for apply. */
+export function appliedStacks(options: { stateFile?: string } = {}): Promise<AppliedStack[]> {
+  return runAsync(appliedWalk(options?.stateFile));
+}
+
+/** Synchronous twin of {@link appliedStacks}. */
+export function appliedStacksSync(options: { stateFile?: string } = {}): AppliedStack[] {
+  return runSync(appliedWalk(options?.stateFile));
+}

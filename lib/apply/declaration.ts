@@ -1,0 +1,101 @@
+// What `apply` is given: a list of named stacks, each the options of mount().
+// Every stack is validated by mount()'s own validation, so a declaration
+// takes exactly what mount() takes; errors are re-aimed at the stack
+// (`stacks[3].lower[1]`) and name it.
+import * as path from 'node:path';
+import { invalid } from '../errors';
+import type { MountOptions } from '../mount-options';
+import type { NativeMountRequest } from '../native';
+import { typeError } from '../args';
+import { toNativeRequest } from '../mount-request';
+
+/** One stack: a unique name and everything mount() takes. */
+export interface StackDeclaration extends MountOptions {
+  name: string;
+}
+
+export interface Declaration {
+  stacks: StackDeclaration[];
+}
+
+/** A stack that passed validation. */
+export interface ValidStack {
+  index: number;
+  name: string;
+  /** The absolute target, as mount() resolves it. */
+  target: string;
+  /** mount()'s request, with `work` still the declared directory (apply hands out a fresh one inside it). */
+  request: NativeMountRequest;
+  /** The request as one string: two declarations of a stack are the same when these are. */
+  key: string;
+}
+
+/** Points an error from mount()'s validation or the kernel at stack `index`, named `name`. */
+export function inStack(err: unknown, index: number, name: string | undefined): unknown {
+  if (!(err instanceof Error)) return err;
+  const e = err as Error & { field?: string };
+  const where = `stacks[${index}]`;
+  if (e.field === undefined || !e.field.startsWith(where)) {
+    Object.defineProperty(e, 'field', { value: e.field === undefined ? where : `${where}.${e.field}`, enumerable: true, configurable: true, writable: true });
+    e.message = `${name !== undefined ? `stack '${name}' (${where})` : where}: ${e.message}`;
+  }
+  if (name !== undefined) Object.defineProperty(e, 'stackName', { value: name, enumerable: true, configurable: true, writable: true });
+  return e;
+}
+
+function checkName(value: unknown, index: number): string {
+  const field = `stacks[${index}].name`;
+  if (typeof value !== 'string') throw typeError(field, 'a string', value);
+  if (value === '' || /[\0\n]/.test(value)) throw invalid(field, 'must be a non-empty line of text');
+  return value;
+}
+
+/**
+ * Validates a declaration: its shape, every stack with mount()'s own checks,
+ * unique names and unique targets. Throws the first error, naming the field.
+ */
+export function validateDeclaration(declaration: unknown): ValidStack[] {
+  if (declaration === null || typeof declaration !== 'object' || Array.isArray(declaration)) {
+    throw typeError('declaration', 'an object { stacks: [...] }', declaration);
+  }
+  for (const key of Object.keys(declaration)) {
+    if (key !== 'stacks') throw invalid(key, `unknown key in a declaration (it holds only 'stacks')`);
+  }
+  const stacks = (declaration as { stacks?: unknown }).stacks;
+  if (!Array.isArray(stacks)) throw typeError('stacks', 'an array of stacks', stacks);
+  const names = new Map<string, number>();
+  const targets = new Map<string, number>();
+  return stacks.map((stack: unknown, index): ValidStack => {
+    if (stack === null || typeof stack !== 'object' || Array.isArray(stack)) throw typeError(`stacks[${index}]`, 'an object', stack);
+    const name = checkName((stack as { name?: unknown }).name, index);
+    let request: NativeMountRequest;
+    try {
+      // Everything but the name is mount()'s, which refuses a key it does not know.
+      const { name: _name, ...options } = stack as StackDeclaration;
+      request = toNativeRequest(options);
+    } catch (err) {
+      throw inStack(err, index, name);
+    }
+    const sameName = names.get(name);
+    if (sameName !== undefined) throw invalid(`stacks[${index}].name`, `'${name}' is also the name of stacks[${sameName}]`);
+    const sameTarget = targets.get(request.target);
+    if (sameTarget !== undefined) throw invalid(`stacks[${index}].target`, `'${request.target}' is also the target of stacks[${sameTarget}]`, undefined, request.target);
+    names.set(name, index);
+    targets.set(request.target, index);
+    return { index, name, target: path.resolve(request.target), request, key: JSON.stringify(request) };
+  });
+}
+
+/** The request fields in which two versions of a stack differ, for the reason of a replace. */
+export function changedFields(before: string, after: NativeMountRequest): string[] {
+  let old: Record<string, unknown>;
+  try {
+    old = JSON.parse(before) as Record<string, unknown>;
+  } catch {
+    return ['everything'];
+  }
+  const now = after as unknown as Record<string, unknown>;
+  const keys = new Set([...Object.keys(old), ...Object.keys(now)]);
+  return [...keys].filter((k) => JSON.stringify(old[k]) !== JSON.stringify(now[k]));
+}
+

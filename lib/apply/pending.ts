@@ -1,0 +1,42 @@
+// Entries a previous apply wrote just before its switch and never confirmed
+// (it was killed in between). Each is settled against what is on its target:
+// if the mount there is the one it names, the switch happened and it becomes
+// an ordinary entry (the entry it replaced describes a stack that is gone);
+// if not, the switch never happened and it is dropped. Either way the work
+// generation that may now be unused is kept aside, never reused or removed
+// blindly.
+import { generationDir } from './work-dirs';
+import type { MountSeen } from './plan';
+import { overlayView, type ApplyRecord, type RecordedStack } from './record';
+
+function workOf(entry: RecordedStack): string | undefined {
+  return entry.work !== undefined && entry.generation !== undefined ? generationDir(entry.work, entry.generation) : undefined;
+}
+
+function switchedIn(entry: RecordedStack, bootId: string, seen: MountSeen | undefined): seen is MountSeen & { overlay: NonNullable<MountSeen['overlay']> } {
+  if (entry.bootId !== bootId || seen === undefined || seen.error || seen.overlay === undefined) return false;
+  return entry.uniqueId !== 0 && seen.uniqueId !== 0 ? entry.uniqueId === seen.uniqueId : entry.mountId === seen.mountId;
+}
+
+export function settlePending(record: ApplyRecord, bootId: string, seen: Map<string, MountSeen>): ApplyRecord {
+  if (!record.stacks.some((e) => e.pending)) return record;
+  const stacks = record.stacks.filter((e) => !e.pending);
+  const keptWork = [...record.keptWork];
+  for (const entry of record.stacks.filter((e) => e.pending)) {
+    const now = seen.get(entry.target);
+    if (switchedIn(entry, bootId, now)) {
+      const replaced = stacks.findIndex((e) => e.target === entry.target);
+      if (replaced >= 0) {
+        const old = workOf(stacks[replaced] as RecordedStack);
+        if (old !== undefined) keptWork.push(old);
+        stacks.splice(replaced, 1);
+      }
+      const { pending: _, ...confirmed } = entry;
+      stacks.push({ ...confirmed, overlay: overlayView(now.overlay) });
+    } else {
+      const work = workOf(entry);
+      if (work !== undefined) keptWork.push(work);
+    }
+  }
+  return { ...record, stacks, keptWork };
+}

@@ -1,0 +1,29 @@
+// The one replace algorithm, behind replace()/replaceSync() and
+// OverlayMount's replace()/replaceSync(): the request built and checked
+// against the stack it replaces (replace-live-stack.ts), the kernel's
+// replace, the record of the new stack's images, and a busy layer explained.
+import { explainBusyLayer } from './busy-layers';
+import { withRecord, withRecordSync } from './image-record';
+import { toReplaceRequest } from './mount-request';
+import type { NativeMountResult } from './native';
+import { replaceOverlay, replaceOverlaySync } from './native-mount';
+import type { ReplaceOptions } from './overlay-mount';
+import { againstLiveStack } from './replace-live-stack';
+import { step, type Walk } from './sync-or-async';
+
+/** The absolute target and what the kernel made there: what an OverlayMount is built from. */
+export type Replaced = [target: string, result: NativeMountResult];
+
+/** `beforeReplace` runs once the options are checked, before anything is looked at on the target (OverlayMount's ownership check). */
+export function* replaceWalk(target: string, options: ReplaceOptions, beforeReplace?: () => void): Walk<Replaced> {
+  const checked = toReplaceRequest(options, target);
+  beforeReplace?.();
+  const request = yield* againstLiveStack(checked);
+  try {
+    const made = yield* step({ sync: () => replaceOverlaySync(request), async: () => replaceOverlay(request) });
+    const result = yield* step({ sync: () => withRecordSync(request, made), async: () => withRecord(request, made) });
+    return [request.target, result];
+  } catch (err) {
+    throw explainBusyLayer(err, request);
+  }
+}

@@ -1,0 +1,13 @@
+// Image layers on kernels without `lowerdir+` (before 6.8): the overlay is
+// made with mount(2) in a private mount namespace and handed back detached.
+#pragma once
+
+#include "layers.h"
+#include "mount_request.h"
+#include "util/sys_error.h"
+
+namespace ovl {
+
+Outcome<MountResult> MountImagesWithMount2(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
+
+}  // namespace ovl

@@ -1,0 +1,45 @@
+#include "mount_mechanism.h"
+
+#include <string>
+
+#include "idmap.h"
+#include "kernel_features.h"
+#include "mount_legacy.h"
+
+namespace ovl {
+
+bool IsFsconfig(Mechanism m) { return m == Mechanism::FsconfigFd || m == Mechanism::FsconfigPath; }
+
+// The fallback ladder: the new API when overlay takes `lowerdir+`, else
+// mount(2) with the longest names that still fit one page.
+Outcome<Mechanism> ChooseMechanism(const MountRequest& request, const OpenedLayers& layers) {
+  if (request.mechanism != Mechanism::Auto) return request.mechanism;
+  const KernelFeatures& kernel = ProbeKernel();
+  if (kernel.layerFd) return Mechanism::FsconfigFd;
+  if (kernel.lowerdirPlus) return Mechanism::FsconfigPath;
+  for (Mechanism m : {Mechanism::Mount, Mechanism::MountFdPath, Mechanism::MountFdRelative}) {
+    if (FitsOnePage(request, layers, m)) return m;
+  }
+  return SysError::Invalid("lower", request.target,
+                           "this kernel has no `lowerdir+` and the options do not fit one page for mount(2) even as fd numbers", E2BIG);
+}
+
+Outcome<OpenedLayers> PrepareLayers(const MountRequest& request, Mechanism* mechanism) {
+  auto layers = OpenLayers(request);
+  if (layers.error) return layers.error;
+  auto chosen = ChooseMechanism(request, layers.value);
+  if (chosen.error) return chosen.error;
+  *mechanism = chosen.value;
+  if (request.idmap.wanted()) {
+    if (!IsFsconfig(*mechanism)) {
+      return SysError::Invalid("idmap", request.target,
+                               std::string("idmapped layers go to overlay by fd with `lowerdir+` (Linux 6.8+; overlay takes idmapped layers since 5.19), "
+                                           "which the mechanism '") + MechanismName(*mechanism) + "' cannot do",
+                               EOPNOTSUPP);
+    }
+    if (auto e = IdmapLowerLayers(request.idmap, &layers.value)) return e;
+  }
+  return layers;
+}
+
+}  // namespace ovl

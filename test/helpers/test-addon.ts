@@ -1,0 +1,42 @@
+// The test addon (native/test/, built by `npm run build:cmake` into
+// build-cmake/, by test:asan into build-asan/ and named there by
+// OVERLAY_NATIVE_TEST_ADDON): the whole addon with its failure points
+// armable, plus what only tests use (reading and writing xattrs). Loaded on
+// first use, not at import.
+import * as path from 'node:path';
+import { OverlayError } from '../../lib/errors';
+import type { NativeBinding } from '../../lib/native';
+
+/** An xattr as the addon hands it over: name and raw value. */
+export type NativeXattr = [name: string, value: Buffer];
+
+export interface TestBinding extends NativeBinding {
+  /** Every xattr of `path`, the last component not followed. */
+  readXattrs(path: string): Promise<NativeXattr[]>;
+  readXattrsSync(path: string): NativeXattr[];
+  /** Sets one xattr (created or replaced), the last component not followed. */
+  writeXattr(path: string, name: string, value: Buffer): Promise<void>;
+  writeXattrSync(path: string, name: string, value: Buffer): void;
+  /**
+   * Arms a failure point of native/ (util/fault.h) once: when reached it
+   * mounts a tmpfs on `mountTmpfsOn` if given (a mount made by someone
+   * else), and reports `errno` as the failure of its system call if not 0.
+   */
+  injectFault(point: string, errno: number, mountTmpfsOn?: string): void;
+  /** The points armed and not reached since; disarms them. */
+  takeArmedFaults(): string[];
+}
+
+export const testAddonPath =
+  process.env.OVERLAY_NATIVE_TEST_ADDON ?? path.join(__dirname, '..', '..', '..', 'build-cmake', 'Release', 'overlay_native_test.node');
+
+let loaded: TestBinding | undefined;
+
+export function testAddon(): TestBinding {
+  if (!loaded) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(testAddonPath) as TestBinding;
+    loaded.setErrorFactory((info) => new OverlayError(info));
+  }
+  return loaded;
+}
