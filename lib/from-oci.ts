@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkBoolean, checkChoice, checkPath } from './validate';
-import { checkOptionsObject } from './layer-path';
+import { checkKnownOptions } from './strict-options';
 import { lstatStep, readdirStep, fsStep } from './layer-steps';
 import { joinRel } from './lower-lookup';
 import type { WhiteoutKind } from './native';
@@ -56,7 +56,7 @@ function* planDir(root: string, rel: string, markedOpaque: boolean, plan: Plan):
 }
 
 function* convertWalk(root: string, options: FromOciOptions | undefined): Walk<void> {
-  const o = checkOptionsObject(options);
+  const o = checkKnownOptions(options, ['kind', 'userxattr']);
   const marks = { root, userxattr: checkBoolean('userxattr', o.userxattr) };
   const kind = checkChoice<WhiteoutKind>('kind', o.kind, ['chardev', 'xattr']) ?? 'chardev';
   const top = yield* step(lstatStep(root));

@@ -2,7 +2,7 @@
 // A added, C changed, D deleted.
 import * as path from 'node:path';
 import { checkBoolean, checkPath } from './validate';
-import { checkOptionsObject } from './layer-path';
+import { checkKnownOptions } from './strict-options';
 import { lstatStep, mayBeWhiteout, opaqueStep, readdirStep, whiteoutStep } from './layer-steps';
 import { joinRel, lowerChildren, lowerEntry } from './lower-lookup';
 import { runAsync, runSync, step, type Walk } from './sync-or-async';
@@ -29,7 +29,7 @@ interface Request {
 }
 
 function toRequest(upper: string, options: ChangesOptions | undefined): Request {
-  const o = checkOptionsObject(options);
+  const o = checkKnownOptions(options, ['lower', 'userxattr']);
   const lower = o.lower ?? [];
   if (!Array.isArray(lower)) throw Object.assign(new TypeError('lower must be an array of paths'), { code: 'ERR_INVALID_ARG_TYPE', field: 'lower' });
   return {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { OverlayError } from './errors';
 import { checkBoolean, checkPath } from './validate';
-import { checkOptionsObject } from './layer-path';
+import { checkKnownOptions } from './strict-options';
 import { copyXattrsStep, fsStep, lstatStep, mayBeWhiteout, opaqueStep, overlayXattrPrefix, readdirStep, whiteoutStep, type MarkOptions } from './layer-steps';
 import { joinRel } from './lower-lookup';
 import { layerRefusal, OPAQUE_MARKER, WHITEOUT_PREFIX } from './oci-names';
@@ -107,7 +107,7 @@ function* copyDir(req: Request, rel: string): Walk<void> {
 }
 
 function* exportWalk(upperArg: string, destArg: string, options: ToOciOptions | undefined): Walk<ToOciResult> {
-  const o = checkOptionsObject(options);
+  const o = checkKnownOptions(options, ['userxattr']);
   const upper = path.resolve(checkPath('upper', upperArg));
   const dest = path.resolve(checkPath('dest', destArg));
   const top = yield* step(lstatStep(upper));

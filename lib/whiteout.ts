@@ -1,7 +1,8 @@
 // Whiteouts made inside a layer, as the kernel reads them: a char device 0/0,
 // or (kind 'xattr') a zero-size file carrying overlay.whiteout.
 import { OverlayError } from './errors';
-import { checkBeneath, checkOptionsObject, toEntryRequest, toLayerBase, type LayerPathOptions } from './layer-path';
+import { checkBeneath, toEntryRequest, toLayerBase, type LayerPathOptions } from './layer-path';
+import { checkKnownOptions } from './strict-options';
 import { checkBoolean, checkChoice } from './validate';
 import { native, type NativeWhiteoutRequest, type NativeWhiteoutsRequest, type WhiteoutKind } from './native';
 import { checkPath } from './validate';
@@ -23,20 +24,24 @@ export interface WhiteoutsError extends OverlayError {
 }
 
 const KINDS: readonly string[] = ['chardev', 'xattr'];
+const ENTRY_KEYS = ['root', 'userxattr', 'resolver'];
+const WHITEOUT_KEYS = [...ENTRY_KEYS, 'force', 'kind'];
+const WHITEOUTS_KEYS = WHITEOUT_KEYS.filter((k) => k !== 'root');
 
 function toSpec(options: WhiteoutOptions | undefined): Pick<NativeWhiteoutRequest, 'kind' | 'force'> {
-  const o = checkOptionsObject(options);
+  const o = checkKnownOptions(options, WHITEOUT_KEYS);
   return { kind: checkChoice<WhiteoutKind>('kind', o.kind, KINDS) ?? 'chardev', force: checkBoolean('force', o.force) };
 }
 
 function toWhiteoutRequest(path: string, options: WhiteoutOptions | undefined): NativeWhiteoutRequest {
+  checkKnownOptions(options, WHITEOUT_KEYS);
   return { ...toEntryRequest('path', path, options), ...toSpec(options) };
 }
 
 function toWhiteoutsRequest(root: string, paths: readonly string[], options: WhiteoutsOptions | undefined): NativeWhiteoutsRequest {
   const checkedRoot = checkPath('root', root);
   if (!Array.isArray(paths)) throw Object.assign(new TypeError('paths must be an array of path strings'), { code: 'ERR_INVALID_ARG_TYPE', field: 'paths' });
-  checkOptionsObject(options);
+  checkKnownOptions(options, WHITEOUTS_KEYS);
   const base = toLayerBase({ ...options, root: checkedRoot });
   const checked = paths.map((p: unknown, i) => checkBeneath(`paths[${i}]`, p, checkedRoot));
   return { ...base, root: checkedRoot, paths: checked, ...toSpec(options) };
@@ -91,10 +96,10 @@ export function whiteoutsSync(root: string, paths: readonly string[], options?: 
  * path is not followed (false); one on the way beneath root throws ELOOP.
  */
 export async function isWhiteout(path: string, options?: LayerPathOptions): Promise<WhiteoutKind | false> {
-  return native.isWhiteout(toEntryRequest('path', path, options));
+  return native.isWhiteout(toEntryRequest('path', path, checkKnownOptions(options, ENTRY_KEYS) as LayerPathOptions));
 }
 
 /** Synchronous twin of {@link isWhiteout}. */
 export function isWhiteoutSync(path: string, options?: LayerPathOptions): WhiteoutKind | false {
-  return native.isWhiteoutSync(toEntryRequest('path', path, options));
+  return native.isWhiteoutSync(toEntryRequest('path', path, checkKnownOptions(options, ENTRY_KEYS) as LayerPathOptions));
 }
