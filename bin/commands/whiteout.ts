@@ -16,12 +16,14 @@ Options:
                    (honoured in lower layers, Linux 6.7+); default: a char device 0/0
       --userxattr  user.overlay.* xattrs instead of trusted.overlay.* (for --xattr)
       --root DIR   take each PATH beneath DIR (the layer): never leave it, follow no
-                   symlink; with several PATHs all are checked before any is made
+                   symlink; with several PATHs, all or nothing: a failure
+                   undoes the whiteouts already made
   -h, --help       show this help
 
 The directory holding PATH must exist. Something already there is refused (EEXIST)
 unless --force. Needs root (CAP_MKNOD; CAP_SYS_ADMIN for trusted.* xattrs).
-Exit status: 0 made; 1 wrong usage, or a PATH refused (the first failure stops).`;
+Exit status: 0 made; 1 wrong usage, or a PATH refused (without --root, the first
+failure stops and the whiteouts before it stay).`;
 
 const OPTIONS = {
   force: { type: 'boolean', short: 'f' },
