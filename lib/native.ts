@@ -191,6 +191,9 @@ export interface NativeBinding {
   /** Sets one xattr (created or replaced), the last component not followed. */
   writeXattr(path: string, name: string, value: Buffer): Promise<void>;
   writeXattrSync(path: string, name: string, value: Buffer): void;
+  /** utimensat, the last component not followed; times are [atimeSec, atimeNsec, mtimeSec, mtimeNsec]. */
+  setTimes(path: string, times: [number, number, number, number]): Promise<void>;
+  setTimesSync(path: string, times: [number, number, number, number]): void;
 }
 
 function load(): NativeBinding {

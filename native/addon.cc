@@ -11,6 +11,7 @@ void InitWhiteout(Napi::Env env, Napi::Object exports);
 void InitRemount(Napi::Env env, Napi::Object exports);
 void InitReplace(Napi::Env env, Napi::Object exports);
 void InitXattrs(Napi::Env env, Napi::Object exports);
+void InitFileTimes(Napi::Env env, Napi::Object exports);
 }  // namespace ovl
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -22,6 +23,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitRemount(env, exports);
   ovl::InitReplace(env, exports);
   ovl::InitXattrs(env, exports);
+  ovl::InitFileTimes(env, exports);
   return exports;
 }
 
