@@ -11,7 +11,8 @@ import { checkKnownOptions } from './strict-options';
 import { copyXattrsStep, fsStep, lstatStep, mayBeWhiteout, opaqueStep, overlayXattrPrefix, readdirStep, whiteoutStep, type MarkOptions } from './layer-steps';
 import { joinRel } from './lower-lookup';
 import { layerRefusal, OPAQUE_MARKER, WHITEOUT_PREFIX } from './oci-names';
-import { runAsync, runSync, step, type Walk } from './sync-or-async';
+import { runAsync, runSync, step, type Step, type Walk } from './sync-or-async';
+import { faultPoint } from './fault-points';
 
 export interface ToOciOptions {
   /** Read user.overlay.* marks instead of trusted.overlay.*. */
@@ -34,8 +35,12 @@ export interface ToOciResult {
   skipped: SkippedEntry[];
 }
 
+const ENOENT = 2;
 const EEXIST = 17;
+const EINVAL = 22;
 const ENOTEMPTY = 39;
+/** A new DEST is built as `.NAME.ovl-oci-XXXXXX` beside it, an empty one in `.ovl-oci-XXXXXX` inside it. */
+const TEMP_INFIX = '.ovl-oci-';
 
 interface Request {
   upper: string;
@@ -73,6 +78,7 @@ function* copyMetadata(req: Request, rel: string, st: fs.Stats): Walk<void> {
 }
 
 function* copyEntry(req: Request, child: string, st: fs.Stats): Walk<void> {
+  faultPoint('toOci:entry');
   const from = path.join(req.upper, child);
   const to = path.join(req.dest, child);
   if (st.isDirectory()) {
@@ -106,29 +112,123 @@ function* copyDir(req: Request, rel: string): Walk<void> {
   }
 }
 
+interface Identity {
+  dev: number;
+  ino: number;
+}
+
+const same = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino;
+
+function statStep(file: string): Step<fs.Stats> {
+  return fsStep(() => fs.statSync(file), () => fs.promises.stat(file));
+}
+
+// Whether `target` is `dir` itself or lies beneath it: `dir`'s identity looked
+// for among `from` and its parents, climbed by '..' as the kernel resolves it
+// (after symlinks and across mounts), so no spelling of the paths can hide it.
+function* isAtOrBeneath(from: string, dir: Identity): Walk<boolean> {
+  let at = from;
+  let here = yield* step(statStep(at));
+  for (;;) {
+    if (same(here, dir)) return true;
+    const up = `${at}/..`;
+    const parent = yield* step(statStep(up));
+    if (same(parent, here)) return false;
+    at = up;
+    here = parent;
+  }
+}
+
+// Where dest is, checked before anything is written: the copy must not land in its own source.
+function* checkDest(upper: string, top: Identity, dest: string): Walk<fs.Stats | undefined> {
+  const there = yield* step(lstatStep(dest));
+  const parent = path.dirname(dest);
+  const parentSt = yield* step(lstatStep(parent));
+  if (parentSt === undefined) throw new OverlayError({ errno: ENOENT, field: 'dest', path: dest, reason: `the directory '${parent}' that would hold '${dest}' does not exist` });
+  if (yield* isAtOrBeneath(there?.isDirectory() ? dest : parent, top)) {
+    throw new OverlayError({ errno: EINVAL, field: 'dest', path: dest, reason: `'${dest}' is '${upper}' itself or inside it: the copy would copy itself` });
+  }
+  if (there !== undefined && !there.isDirectory()) {
+    throw new OverlayError({ errno: EEXIST, field: 'dest', path: dest, reason: `'${dest}' exists and is not an empty directory` });
+  }
+  if (there === undefined) return undefined;
+  if (yield* isAtOrBeneath(upper, there)) throw new OverlayError({ errno: EINVAL, field: 'dest', path: dest, reason: `'${upper}' is inside '${dest}'` });
+  if ((yield* step(readdirStep(dest))).length > 0) {
+    throw new OverlayError({ errno: ENOTEMPTY, field: 'dest', path: dest, reason: `'${dest}' is not empty` });
+  }
+  return there;
+}
+
+function* removeTree(dir: string): Walk<void> {
+  const opts = { recursive: true, force: true };
+  yield* step(fsStep(() => fs.rmSync(dir, opts), () => fs.promises.rm(dir, opts)));
+}
+
+function* rename(from: string, to: string): Walk<void> {
+  yield* step(fsStep(() => fs.renameSync(from, to), () => fs.promises.rename(from, to)));
+}
+
+// dest is new: the tree is built beside it and renamed into place whole.
+function* exportBeside(req: Request, top: fs.Stats, dest: string): Walk<void> {
+  const prefix = path.join(path.dirname(dest), `.${path.basename(dest)}${TEMP_INFIX}`);
+  req.dest = yield* step(fsStep(() => fs.mkdtempSync(prefix), () => fs.promises.mkdtemp(prefix)));
+  try {
+    yield* copyDir(req, '');
+    yield* copyMetadata(req, '', top);
+    // Into a free name; a dest made meanwhile refuses (EEXIST, ENOTEMPTY) unless it is empty.
+    yield* rename(req.dest, dest);
+  } catch (err) {
+    yield* removeTree(req.dest);
+    throw err;
+  }
+}
+
+// dest is an empty directory (perhaps a mount point, so it stays): the tree is
+// built in a temporary directory inside it, and its entries moved up at the end.
+function* exportInside(req: Request, top: fs.Stats, dest: string, was: fs.Stats): Walk<void> {
+  const temp = yield* step(fsStep(() => fs.mkdtempSync(path.join(dest, TEMP_INFIX)), () => fs.promises.mkdtemp(path.join(dest, TEMP_INFIX))));
+  req.dest = temp;
+  const moved: string[] = [];
+  try {
+    yield* copyDir(req, '');
+    for (const name of yield* step(readdirStep(temp))) {
+      yield* rename(path.join(temp, name), path.join(dest, name));
+      moved.push(name);
+    }
+    yield* step(fsStep(() => fs.rmdirSync(temp), () => fs.promises.rmdir(temp)));
+    req.dest = dest;
+    yield* copyMetadata(req, '', top);
+  } catch (err) {
+    for (const name of moved) yield* removeTree(path.join(dest, name));
+    yield* removeTree(temp);
+    // dest's own owner and mode as they were, should the root's metadata have been half applied.
+    yield* step(fsStep(() => fs.chownSync(dest, was.uid, was.gid), () => fs.promises.chown(dest, was.uid, was.gid)));
+    yield* step(fsStep(() => fs.chmodSync(dest, was.mode & 0o7777), () => fs.promises.chmod(dest, was.mode & 0o7777)));
+    throw err;
+  }
+}
+
 function* exportWalk(upperArg: string, destArg: string, options: ToOciOptions | undefined): Walk<ToOciResult> {
   const o = checkKnownOptions(options, ['userxattr']);
   const upper = path.resolve(checkPath('upper', upperArg));
   const dest = path.resolve(checkPath('dest', destArg));
+  const userxattr = checkBoolean('userxattr', o.userxattr);
   const top = yield* step(lstatStep(upper));
   if (!top?.isDirectory()) throw layerRefusal('', `upper '${upper}' is not a directory`);
-  const there = yield* step(lstatStep(dest));
-  if (there === undefined) {
-    yield* step(fsStep(() => fs.mkdirSync(dest, { mode: 0o700 }), () => fs.promises.mkdir(dest, { mode: 0o700 })));
-  } else if (!there.isDirectory()) {
-    throw new OverlayError({ errno: EEXIST, field: 'dest', path: dest, reason: `'${dest}' exists and is not an empty directory` });
-  } else if ((yield* step(readdirStep(dest))).length > 0) {
-    throw new OverlayError({ errno: ENOTEMPTY, field: 'dest', path: dest, reason: `'${dest}' is not empty` });
-  }
-  const req: Request = { upper, dest, marks: { root: upper, userxattr: checkBoolean('userxattr', o.userxattr) }, skipped: [] };
-  yield* copyDir(req, '');
-  yield* copyMetadata(req, '', top);
+  const there = yield* checkDest(upper, top, dest);
+  const req: Request = { upper, dest, marks: { root: upper, userxattr }, skipped: [] };
+  if (there) yield* exportInside(req, top, dest, there);
+  else yield* exportBeside(req, top, dest);
   return { skipped: req.skipped };
 }
 
 /**
  * Writes the OCI form of `upper` to `dest`, which must not exist or be an
- * empty directory. Contents, symlinks, modes, owners, times and extended
+ * empty directory, nor be `upper` or lie inside it (nor `upper` inside it):
+ * compared by device and inode up the parents, before anything is written.
+ * The tree is built in a temporary sibling of a new `dest` and renamed into
+ * place (in a temporary directory inside an empty `dest`, its entries moved
+ * up at the end), so on failure there is no `dest`, or the empty one given. Contents, symlinks, modes, owners, times and extended
  * attributes are kept, but the overlay's own (`trusted.overlay.*`, or
  * `user.overlay.*` with `userxattr`); hard links are not (see README).
  * An xattr `dest` refuses (ENOTSUP, or EPERM for a namespace closed to the

@@ -8,11 +8,12 @@ import { UsageError } from '../cli/usage-error';
 const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] SRC
        ovl convert --to oci [--userxattr] SRC DEST
 
---to overlay: convert the unpacked OCI layer SRC in place: each .wh.NAME
+--to overlay: convert the unpacked OCI layer SRC in place, all or nothing
+  (a failure puts back what was changed): each .wh.NAME
   becomes a whiteout NAME (a char device 0/0, or with --xattr an xattr
   whiteout), each .wh..wh..opq an opaque mark on its directory.
 --to oci: write the OCI form of the upper layer SRC to DEST (new, or an empty
-  directory): whiteouts become empty .wh.NAME files, opaque directories get
+  directory; not SRC or inside it), all or nothing: whiteouts become empty .wh.NAME files, opaque directories get
   .wh..wh..opq. Extended attributes are kept, but the overlay's own marks.
   Entries Node cannot create (devices, fifos, sockets) and xattrs DEST
   refuses (no xattr support, no privilege for trusted.*) are skipped, each
