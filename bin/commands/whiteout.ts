@@ -1,6 +1,9 @@
 // ovl whiteout: whiteouts made in a layer offline, in the forms the kernel reads
 // (the library's whiteout, or whiteouts for several paths beneath --root).
-import { whiteout, whiteouts, type WhiteoutOptions } from '../../lib/index';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OverlayError, whiteout, whiteouts, type WhiteoutOptions } from '../../lib/index';
+import { escapeName } from '../cli/display';
 import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
 import { UsageError } from '../cli/usage-error';
@@ -22,8 +25,10 @@ Options:
 
 The directory holding PATH must exist. Something already there is refused (EEXIST)
 unless --force. Needs root (CAP_MKNOD; CAP_SYS_ADMIN for trusted.* xattrs).
-Exit status: 0 made; 1 wrong usage, or a PATH refused (without --root, the first
-failure stops and the whiteouts before it stay).`;
+Without --root, several PATHs are each checked first (the directory holding it
+exists, nothing is at it unless --force, and never a directory); should one
+still fail, those made before it stay and are named on stderr.
+Exit status: 0 made; 1 wrong usage, or a PATH refused.`;
 
 const OPTIONS = {
   force: { type: 'boolean', short: 'f' },
@@ -32,6 +37,30 @@ const OPTIONS = {
   root: { type: 'string' },
 } as const;
 
+const EEXIST = 17;
+const EISDIR = 21;
+const ENOTDIR = 20;
+
+// Without --root each PATH is its own call, so each is checked before any is
+// made: its directory is there, and its name is free (or, with --force, not a directory).
+function checkEach(paths: string[], force: boolean): void {
+  paths.forEach((given, i) => {
+    const field = `PATH[${i}]`;
+    const file = path.resolve(given);
+    let dir: fs.Stats;
+    try {
+      dir = fs.statSync(path.dirname(file));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new OverlayError({ errno: -(e.errno ?? 0), syscall: 'stat', path: path.dirname(file), field });
+    }
+    if (!dir.isDirectory()) throw new OverlayError({ errno: ENOTDIR, path: given, field, reason: `'${path.dirname(file)}' is not a directory` });
+    const there = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (there && !force) throw new OverlayError({ errno: EEXIST, path: given, field, reason: `'${given}' exists (--force replaces it)` });
+    if (there?.isDirectory()) throw new OverlayError({ errno: EISDIR, path: given, field, reason: `'${given}' is a directory, which a whiteout cannot replace` });
+  });
+}
+
 const run = framedRun({ name: 'whiteout', help: HELP, options: OPTIONS }, async ({ values, positionals }) => {
   if (positionals.length === 0) throw new UsageError('PATH is missing');
   const options: WhiteoutOptions = { force: !!values.force, kind: values.xattr ? 'xattr' : 'chardev', userxattr: !!values.userxattr };
@@ -39,7 +68,17 @@ const run = framedRun({ name: 'whiteout', help: HELP, options: OPTIONS }, async 
   if (values.root !== undefined && positionals.length > 1) {
     await whiteouts(values.root, positionals, options);
   } else {
-    for (const path of positionals) await whiteout(path, values.root === undefined ? options : { ...options, root: values.root });
+    if (positionals.length > 1) checkEach(positionals, !!values.force);
+    const made: string[] = [];
+    try {
+      for (const p of positionals) {
+        await whiteout(p, values.root === undefined ? options : { ...options, root: values.root });
+        made.push(p);
+      }
+    } catch (err) {
+      if (made.length) process.stderr.write(`ovl: whiteout: made before the failure, and kept: ${made.map(escapeName).join(' ')}\n`);
+      throw err;
+    }
   }
   return EXIT_OK;
 });
