@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { checkBoolean, checkPath } from './validate';
 import { checkKnownOptions } from './strict-options';
+import { checkLowerDirs, checkMarksReadable, isWhiteoutLeftover } from './layer-checks';
 import { lstatStep, mayBeWhiteout, opaqueStep, readdirStep, whiteoutStep } from './layer-steps';
 import { joinRel, lowerChildren, lowerEntry } from './lower-lookup';
 import { runAsync, runSync, step, type Walk } from './sync-or-async';
@@ -32,11 +33,14 @@ function toRequest(upper: string, options: ChangesOptions | undefined): Request 
   const o = checkKnownOptions(options, ['lower', 'userxattr']);
   const lower = o.lower ?? [];
   if (!Array.isArray(lower)) throw Object.assign(new TypeError('lower must be an array of paths'), { code: 'ERR_INVALID_ARG_TYPE', field: 'lower' });
-  return {
+  const req = {
     upper: path.resolve(checkPath('upper', upper)),
     lowers: lower.map((l: unknown, i) => path.resolve(checkPath(`lower[${i}]`, l))),
     userxattr: checkBoolean('userxattr', o.userxattr),
   };
+  checkLowerDirs(req.lowers);
+  checkMarksReadable(req.userxattr);
+  return req;
 }
 
 function* walkDir(req: Request, rel: string, out: LayerChange[]): Walk<void> {
@@ -45,7 +49,7 @@ function* walkDir(req: Request, rel: string, out: LayerChange[]): Walk<void> {
   for (const name of names) {
     const child = joinRel(rel, name);
     const st = yield* step(lstatStep(path.join(req.upper, child)));
-    if (st === undefined) continue;
+    if (st === undefined || isWhiteoutLeftover(name, st)) continue;
     if (mayBeWhiteout(st) && (yield* step(whiteoutStep(child, marks)))) {
       out.push({ path: '/' + child, kind: 'D' });
       continue;

@@ -8,6 +8,7 @@ import { getSystemErrorName } from 'node:util';
 import { OverlayError } from './errors';
 import { checkBoolean, checkPath } from './validate';
 import { checkKnownOptions } from './strict-options';
+import { checkMarksReadable, isWhiteoutLeftover } from './layer-checks';
 import { copyXattrsStep, fsStep, lstatStep, mayBeWhiteout, opaqueStep, overlayXattrPrefix, readdirStep, whiteoutStep, type MarkOptions } from './layer-steps';
 import { joinRel } from './lower-lookup';
 import { layerRefusal, OPAQUE_MARKER, WHITEOUT_PREFIX } from './oci-names';
@@ -103,7 +104,7 @@ function* copyDir(req: Request, rel: string): Walk<void> {
     const child = joinRel(rel, name);
     if (name.startsWith(WHITEOUT_PREFIX)) throw layerRefusal(child, `'${name}' starts with '${WHITEOUT_PREFIX}', which OCI reserves for whiteouts`);
     const st = yield* step(lstatStep(path.join(req.upper, child)));
-    if (st === undefined) continue;
+    if (st === undefined || isWhiteoutLeftover(name, st)) continue;
     if (mayBeWhiteout(st) && (yield* step(whiteoutStep(child, req.marks)))) {
       yield* writeEmpty(path.join(req.dest, rel, WHITEOUT_PREFIX + name));
       continue;
@@ -213,6 +214,7 @@ function* exportWalk(upperArg: string, destArg: string, options: ToOciOptions | 
   const upper = path.resolve(checkPath('upper', upperArg));
   const dest = path.resolve(checkPath('dest', destArg));
   const userxattr = checkBoolean('userxattr', o.userxattr);
+  checkMarksReadable(userxattr);
   const top = yield* step(lstatStep(upper));
   if (!top?.isDirectory()) throw layerRefusal('', `upper '${upper}' is not a directory`);
   const there = yield* checkDest(upper, top, dest);

@@ -18,10 +18,12 @@ of {"path","kind"} with names as they are.
 Options:
       --lower DIR   a lower layer, repeatable, the first is the top
       --userxattr   read user.overlay.* marks instead of trusted.overlay.*
+                    (trusted.* needs CAP_SYS_ADMIN: refused without it)
       --json        JSON output; errors as JSON on stderr
   -h, --help        show this help
 
-Exit status: 0 listed; 1 wrong usage, or a layer could not be read.`;
+Exit status: 0 listed; 1 wrong usage, a --lower missing or not a directory,
+or a layer could not be read.`;
 
 const OPTIONS = {
   lower: { type: 'string', multiple: true },
