@@ -4,21 +4,22 @@
 import * as fs from 'node:fs';
 import { OverlayError } from './errors';
 import { hasCapSysAdmin } from './privilege';
+import { displayPath, type PathLike } from './layer-names';
 
 const EPERM = 1;
 const ENOTDIR = 20;
 
 /** Throws, naming `lower[i]`, unless every lower is a directory (followed, as a root given by the caller is). */
-export function checkLowerDirs(lowers: readonly string[]): void {
+export function checkLowerDirs(lowers: readonly PathLike[]): void {
   lowers.forEach((lower, i) => {
     let st: fs.Stats;
     try {
       st = fs.statSync(lower);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new OverlayError({ errno: -(e.errno ?? 0), syscall: 'stat', path: lower, field: `lower[${i}]` });
+      throw new OverlayError({ errno: -(e.errno ?? 0), syscall: 'stat', path: displayPath(lower), field: `lower[${i}]` });
     }
-    if (!st.isDirectory()) throw new OverlayError({ errno: ENOTDIR, path: lower, field: `lower[${i}]`, reason: `'${lower}' is not a directory` });
+    if (!st.isDirectory()) throw new OverlayError({ errno: ENOTDIR, path: displayPath(lower), field: `lower[${i}]`, reason: `'${displayPath(lower)}' is not a directory` });
   });
 }
 

@@ -194,6 +194,9 @@ export interface NativeBinding {
   /** utimensat, the last component not followed; times are [atimeSec, atimeNsec, mtimeSec, mtimeNsec]. */
   setTimes(path: string, times: [number, number, number, number]): Promise<void>;
   setTimesSync(path: string, times: [number, number, number, number]): void;
+  /** A layer's changes walked natively: every path NUL-ended in one Buffer, and their kinds ('A', 'C', 'D') as one string. */
+  layerChanges(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): Promise<[Buffer, string]>;
+  layerChangesSync(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): [Buffer, string];
 }
 
 function load(): NativeBinding {

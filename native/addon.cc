@@ -12,6 +12,7 @@ void InitRemount(Napi::Env env, Napi::Object exports);
 void InitReplace(Napi::Env env, Napi::Object exports);
 void InitXattrs(Napi::Env env, Napi::Object exports);
 void InitFileTimes(Napi::Env env, Napi::Object exports);
+void InitLayerChanges(Napi::Env env, Napi::Object exports);
 }  // namespace ovl
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -24,6 +25,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitReplace(env, exports);
   ovl::InitXattrs(env, exports);
   ovl::InitFileTimes(env, exports);
+  ovl::InitLayerChanges(env, exports);
   return exports;
 }
 

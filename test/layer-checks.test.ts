@@ -74,7 +74,7 @@ t.test('a real kill -9 in the middle of forced whiteouts: no leftover is reporte
     sawLeftover = fs.readdirSync(dir as string).some((n) => n.startsWith('.ovl-wh-'));
   }
   t.comment(sawLeftover ? 'a kill left a temporary name' : 'no kill landed between make and rename; the planted test covers the shapes');
-  const listed = changesSync(s.path('upper')).map((c) => c.path);
+  const listed = changesSync(s.path('upper')).map((c) => String(c.path));
   t.same(listed.filter((p) => p.includes('.ovl-wh-')), [], 'none listed');
   t.ok(listed.every((p) => p === '/d' || /^\/d\/w[0-3]$/.test(p)), 'only the whiteouts made');
 });

@@ -1,7 +1,7 @@
 // ovl diff: what an upper layer changed over its lowers, as docker diff prints it.
 import { changes } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
-import { escapeName } from '../cli/display';
+import { escapeAnyName, jsonName } from '../cli/escape-bytes';
 import { EXIT_OK } from '../cli/exit-codes';
 import { UsageError } from '../cli/usage-error';
 
@@ -12,8 +12,10 @@ path, sorted, as docker diff prints them:
   A /path   added: no lower layer shows this path
   C /path   changed: a lower shows it, the upper holds it
   D /path   deleted: a whiteout, or an entry beneath an opaque directory
-Names are escaped as mountinfo does (a space is \\040). --json prints an array
-of {"path","kind"} with names as they are.
+Names are escaped as mountinfo does (a space is \\040); a name that is not
+valid UTF-8 has every byte outside printable ASCII escaped. --json prints an
+array of {"path","kind"} with names as they are (one not UTF-8: escaped, and
+its exact bytes in "pathBase64").
 
 Options:
       --lower DIR   a lower layer, repeatable, the first is the top
@@ -34,8 +36,8 @@ const OPTIONS = {
 const run = framedRun({ name: 'diff', help: HELP, options: OPTIONS }, async ({ values, positionals }, json) => {
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'one UPPER only' : 'UPPER is missing');
   const list = await changes(positionals[0] as string, { lower: values.lower ?? [], userxattr: !!values.userxattr });
-  if (json) process.stdout.write(JSON.stringify(list) + '\n');
-  else if (list.length) process.stdout.write(list.map((c) => `${c.kind} ${escapeName(c.path)}`).join('\n') + '\n');
+  if (json) process.stdout.write(JSON.stringify(list.map((c) => ({ ...jsonName(c.path), kind: c.kind }))) + '\n');
+  else if (list.length) process.stdout.write(list.map((c) => `${c.kind} ${escapeAnyName(c.path)}`).join('\n') + '\n');
   return EXIT_OK;
 });
 
