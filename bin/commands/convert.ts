@@ -4,6 +4,7 @@ import { framedRun, type Command } from '../cli/command';
 import { escapeName } from '../cli/display';
 import { EXIT_OK } from '../cli/exit-codes';
 import { UsageError } from '../cli/usage-error';
+import { textArgument } from '../cli/raw-args';
 
 const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] SRC
        ovl convert --to oci [--userxattr] SRC DEST
@@ -36,7 +37,7 @@ const OPTIONS = {
 
 const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async ({ values, positionals }) => {
   const userxattr = !!values.userxattr;
-  const [src, dest, ...extra] = positionals;
+  const [src, dest, ...extra] = positionals.map((p, i) => textArgument(p, i === 0 ? 'SRC' : 'DEST'));
   if (values.to !== 'overlay' && values.to !== 'oci') throw new UsageError(values.to === undefined ? '--to is missing' : `--to must be overlay or oci, got '${values.to}'`);
   if (src === undefined) throw new UsageError('SRC is missing');
   if (values.to === 'overlay') {

@@ -2,6 +2,7 @@
 import { changes } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { escapeAnyName, jsonName } from '../cli/escape-bytes';
+import { rawArgument } from '../cli/raw-args';
 import { EXIT_OK } from '../cli/exit-codes';
 import { UsageError } from '../cli/usage-error';
 
@@ -35,7 +36,10 @@ const OPTIONS = {
 
 const run = framedRun({ name: 'diff', help: HELP, options: OPTIONS }, async ({ values, positionals }, json) => {
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'one UPPER only' : 'UPPER is missing');
-  const list = await changes(positionals[0] as string, { lower: values.lower ?? [], userxattr: !!values.userxattr });
+  // Names that are not UTF-8 are taken as their raw bytes, never as the U+FFFD text Node decoded.
+  const upper = rawArgument(positionals[0] as string, 'UPPER');
+  const lower = (values.lower ?? []).map((l, i) => rawArgument(l, `--lower[${i}]`));
+  const list = await changes(upper, { lower, userxattr: !!values.userxattr });
   if (json) process.stdout.write(JSON.stringify(list.map((c) => ({ ...jsonName(c.path), kind: c.kind }))) + '\n');
   else if (list.length) process.stdout.write(list.map((c) => `${c.kind} ${escapeAnyName(c.path)}`).join('\n') + '\n');
   return EXIT_OK;

@@ -7,6 +7,7 @@ import { escapeName } from '../cli/display';
 import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';
 import { UsageError } from '../cli/usage-error';
+import { textArgument } from '../cli/raw-args';
 
 const HELP = `Usage: ovl whiteout [-f|--force] [--xattr] [--userxattr] [--root DIR] PATH...
 
@@ -63,6 +64,9 @@ function checkEach(paths: string[], force: boolean): void {
 
 const run = framedRun({ name: 'whiteout', help: HELP, options: OPTIONS }, async ({ values, positionals }) => {
   if (positionals.length === 0) throw new UsageError('PATH is missing');
+  // Never act on the U+FFFD text Node decoded instead of the name given.
+  positionals.forEach((p, i) => textArgument(p, `PATH[${i}]`));
+  if (values.root !== undefined) textArgument(values.root, '--root');
   const options: WhiteoutOptions = { force: !!values.force, kind: values.xattr ? 'xattr' : 'chardev', userxattr: !!values.userxattr };
   // One native call for a batch beneath a root: every path checked before any is made.
   if (values.root !== undefined && positionals.length > 1) {
