@@ -15,6 +15,7 @@ const { benchWhiteouts, SECTION: WHITEOUTS } = require('./sections/whiteouts');
 const { benchLayerScaling } = require('./sections/layer-scaling');
 const { benchEventLoop, SECTION: EVENT_LOOP } = require('./sections/event-loop');
 const { benchLive } = require('./sections/live');
+const { benchLayerTools, SECTION: LAYER_TOOLS } = require('./sections/layer-tools');
 
 // Iteration counts sized to keep a full run under about three minutes on a 2-core VM.
 const PLANS = {
@@ -30,6 +31,8 @@ const PLANS = {
     scalingBudget: 500, // iterations = budget / layers, at least 3
     eventLoopMounts: 200,
     liveIterations: 100,
+    layerEntries: 36000,
+    layerRounds: 5,
   },
   quick: {
     rounds: 2,
@@ -43,6 +46,8 @@ const PLANS = {
     scalingBudget: 20,
     eventLoopMounts: 20,
     liveIterations: 5,
+    layerEntries: 2000,
+    layerRounds: 1,
   },
 };
 
@@ -59,7 +64,7 @@ async function main() {
   const started = Date.now();
   try {
     const binDir = workspace.dir('bin');
-    const binaries = { mountLoop: compile('mount_loop', binDir), whiteoutLoop: compile('whiteout_loop', binDir), liveLoop: compile('live_loop', binDir) };
+    const binaries = { mountLoop: compile('mount_loop', binDir), whiteoutLoop: compile('whiteout_loop', binDir), liveLoop: compile('live_loop', binDir), layerWalk: compile('layer_walk', binDir) };
     report.note(`overlay-native bench: node ${process.version}, kernel ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, workspace ${workspace.root} (tmpfs)`);
     // Other work on the machine moves every number; say how busy it was.
     report.note(`load average at start: ${loadAverage()}`);
@@ -69,12 +74,13 @@ async function main() {
     await benchLayerScaling(context);
     await benchEventLoop(context);
     await benchLive(context);
+    await benchLayerTools(context);
   } finally {
     workspace.cleanup();
   }
   report.printTables();
   report.note(`\nTargets (informational):`);
-  for (const line of checkTargets(report.rows, { mount: MOUNT, handoff: HANDOFF, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP })) report.note(`  ${line}`);
+  for (const line of checkTargets(report.rows, { mount: MOUNT, handoff: HANDOFF, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, layerTools: LAYER_TOOLS })) report.note(`  ${line}`);
   report.note(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, load average at end: ${loadAverage()}`);
 }
 

@@ -35,6 +35,11 @@ function checkTargets(rows, sections) {
     const met = promiseLoop.eventLoopMaxDelayMs < 10;
     checks.push(`${met ? 'met   ' : 'MISSED'} event-loop max delay during Promise mounts: ${promiseLoop.eventLoopMaxDelayMs} ms (target < 10 ms)`);
   }
+  if (sections.layerTools) {
+    ratio('changesSync', find(rows, sections.layerTools, 'changesSync'), 1.5);
+    ratio('changes (Promise)', find(rows, sections.layerTools, 'changes (Promise)'), 1.5);
+    ratio('toOciSync against cp -a', find(rows, sections.layerTools, 'toOciSync'), 1.25);
+  }
   return checks;
 }
 
