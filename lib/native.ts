@@ -149,6 +149,9 @@ export interface NativeWhiteoutsRequest {
 
 export type OpaqueValue = 'y' | 'x';
 
+/** One entry (xattr '') or one xattr of an entry that exportLayer did not write: [path bytes, xattr, errno, reason]. */
+export type NativeExportSkip = [Buffer, string, number, string];
+
 /** An xattr as the addon hands it over: name and raw value. */
 export type NativeXattr = [name: string, value: Buffer];
 
@@ -197,6 +200,9 @@ export interface NativeBinding {
   /** A layer's changes walked natively: every path NUL-ended in one Buffer, and their kinds ('A', 'C', 'D') as one string. */
   layerChanges(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): Promise<[Buffer, string]>;
   layerChangesSync(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): [Buffer, string];
+  /** An upper written in OCI form into the empty directory dest; resolves to what was skipped: [path bytes, xattr ('' for the entry), errno, reason]. */
+  exportLayer(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): Promise<NativeExportSkip[]>;
+  exportLayerSync(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): NativeExportSkip[];
 }
 
 function load(): NativeBinding {

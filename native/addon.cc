@@ -13,6 +13,7 @@ void InitReplace(Napi::Env env, Napi::Object exports);
 void InitXattrs(Napi::Env env, Napi::Object exports);
 void InitFileTimes(Napi::Env env, Napi::Object exports);
 void InitLayerChanges(Napi::Env env, Napi::Object exports);
+void InitLayerExport(Napi::Env env, Napi::Object exports);
 }  // namespace ovl
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -26,6 +27,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitXattrs(env, exports);
   ovl::InitFileTimes(env, exports);
   ovl::InitLayerChanges(env, exports);
+  ovl::InitLayerExport(env, exports);
   return exports;
 }
 

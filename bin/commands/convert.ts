@@ -1,7 +1,7 @@
 // ovl convert: a layer between OCI image form and overlay form.
 import { fromOci, toOci } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
-import { escapeName } from '../cli/display';
+import { escapeAnyName } from '../cli/escape-bytes';
 import { EXIT_OK } from '../cli/exit-codes';
 import { UsageError } from '../cli/usage-error';
 import { textArgument } from '../cli/raw-args';
@@ -16,9 +16,9 @@ const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] SRC
 --to oci: write the OCI form of the upper layer SRC to DEST (new, or an empty
   directory; not SRC or inside it), all or nothing: whiteouts become empty .wh.NAME files, opaque directories get
   .wh..wh..opq. Extended attributes are kept, but the overlay's own marks.
-  Entries Node cannot create (devices, fifos, sockets) and xattrs DEST
-  refuses (no xattr support, no privilege for trusted.*) are skipped, each
-  named on stderr.
+  Hard links, devices, fifos, sparse files, owners, set-id bits and
+  nanosecond times are kept; sockets and xattrs DEST refuses (no xattr
+  support, no privilege for trusted.*) are skipped, each named on stderr.
 Nothing is written outside the tree: symlinks in it are never followed.
 
 Options:
@@ -49,7 +49,7 @@ const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async (
   if (dest === undefined) throw new UsageError('DEST is missing');
   if (extra.length) throw new UsageError('too many arguments');
   const { skipped } = await toOci(src, dest, { userxattr });
-  for (const s of skipped) process.stderr.write(`ovl: convert: skipped ${escapeName(s.path)}: ${s.reason}\n`);
+  for (const s of skipped) process.stderr.write(`ovl: convert: skipped ${escapeAnyName(s.path)}: ${s.reason}\n`);
   return EXIT_OK;
 });
 
