@@ -138,23 +138,6 @@ class ChangesWalk {
     return {};
   }
 
-  // The names the lower stack shows in its directory: each layer's names, less those a higher layer hides.
-  SysError VisibleNames(const std::vector<LowerDir>& stack, const std::string& rel, std::vector<std::string>& visible) {
-    std::vector<std::string> all, names;
-    for (const LowerDir& dir : stack) {
-      if (!ReadNames(dir.fd.get(), names)) return SysError::FromErrno("getdents64", LowerPath(dir.layer, rel), LowerField(dir.layer));
-      all.insert(all.end(), names.begin(), names.end());
-    }
-    std::sort(all.begin(), all.end());
-    all.erase(std::unique(all.begin(), all.end()), all.end());
-    for (const std::string& name : all) {
-      LowerLookup found;
-      if (auto e = LookUp(stack, name, rel + "/" + name, false, found)) return e;
-      if (found.found) visible.push_back(name);
-    }
-    return {};
-  }
-
   // Lists the entries of the upper directory open at dirFd (its `names` read by
   // the caller); `any` becomes true when an entry beneath was added or deleted.
   SysError Walk(int dirFd, const std::string& rel, const std::vector<LowerDir>& lowers, const std::vector<std::string>& names, bool& any) {
@@ -175,6 +158,26 @@ class ChangesWalk {
       const bool isDir = S_ISDIR(st.st_mode);
       LowerLookup lower;
       if (auto e = LookUp(lowers, name, childRel, isDir, lower)) return e;
+      UniqueFd child;
+      if (isDir) {
+        child = OpenDirAt(dirFd, name);
+        if (!child.valid()) return SysError::FromErrno("openat", UpperPath(childRel), "upper");
+      }
+      // An opaque directory over one the lowers show was deleted and made again:
+      // D, as Docker and Podman list it; what it holds now is listed beneath.
+      if (isDir && lower.found) {
+        int opaque = OpaqueOf(child.get(), r_.userxattr);
+        if (opaque < 0) return SysError::FromErrno("fgetxattr", UpperPath(childRel), "upper");
+        if (opaque == 'y') {
+          out_.push_back({childRel, 'D'});
+          any = true;
+          std::vector<std::string> childNames;
+          if (!ReadNames(child.get(), childNames)) return SysError::FromErrno("getdents64", UpperPath(childRel), "upper");
+          bool below = false;
+          if (auto e = Walk(child.get(), childRel, lower.below, childNames, below)) return e;
+          continue;
+        }
+      }
       size_t at = out_.size();
       out_.push_back({childRel, lower.found ? 'C' : 'A'});
       if (!lower.found) any = true;
@@ -189,25 +192,9 @@ class ChangesWalk {
         bool readable = !S_ISLNK(was.st_mode) || ::fstatat(lower.fd, name.c_str(), &was, 0) == 0;
         conditional = readable && S_ISDIR(was.st_mode) && was.st_mode == st.st_mode && was.st_size == st.st_size && SameDirTime(was.st_mtim, st.st_mtim);
       }
-      UniqueFd child = OpenDirAt(dirFd, name);
-      if (!child.valid()) return SysError::FromErrno("openat", UpperPath(childRel), "upper");
       std::vector<std::string> childNames;
       if (!ReadNames(child.get(), childNames)) return SysError::FromErrno("getdents64", UpperPath(childRel), "upper");
       bool below = false;
-      if (lower.found && S_ISDIR(lower.st.st_mode)) {
-        int opaque = OpaqueOf(child.get(), r_.userxattr);
-        if (opaque < 0) return SysError::FromErrno("fgetxattr", UpperPath(childRel), "upper");
-        // An opaque directory deletes what the lowers show directly beneath it, unless it holds the name again.
-        if (opaque == 'y') {
-          std::vector<std::string> gone;
-          if (auto e = VisibleNames(lower.below, childRel, gone)) return e;
-          for (const std::string& g : gone) {
-            if (std::binary_search(childNames.begin(), childNames.end(), g)) continue;
-            out_.push_back({childRel + "/" + g, 'D'});
-            below = true;
-          }
-        }
-      }
       if (auto e = Walk(child.get(), childRel, lower.below, childNames, below)) return e;
       if (conditional && !below) out_[at].dropped = true;
       any = any || below;
