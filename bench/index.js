@@ -33,6 +33,7 @@ const PLANS = {
     liveIterations: 100,
     layerEntries: 36000,
     layerRounds: 5,
+    ociMarkers: 20000,
   },
   quick: {
     rounds: 2,
@@ -48,6 +49,7 @@ const PLANS = {
     liveIterations: 5,
     layerEntries: 2000,
     layerRounds: 1,
+    ociMarkers: 500,
   },
 };
 
@@ -64,7 +66,7 @@ async function main() {
   const started = Date.now();
   try {
     const binDir = workspace.dir('bin');
-    const binaries = { mountLoop: compile('mount_loop', binDir), whiteoutLoop: compile('whiteout_loop', binDir), liveLoop: compile('live_loop', binDir), layerWalk: compile('layer_walk', binDir) };
+    const binaries = { mountLoop: compile('mount_loop', binDir), whiteoutLoop: compile('whiteout_loop', binDir), liveLoop: compile('live_loop', binDir), layerWalk: compile('layer_walk', binDir), ociWhiteoutLoop: compile('oci_whiteout_loop', binDir) };
     report.note(`overlay-native bench: node ${process.version}, kernel ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, workspace ${workspace.root} (tmpfs)`);
     // Other work on the machine moves every number; say how busy it was.
     report.note(`load average at start: ${loadAverage()}`);

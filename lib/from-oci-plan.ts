@@ -1,8 +1,9 @@
 // fromOci's first stage: the whole unpacked OCI layer read and checked, and
 // what converting it will do written down, before anything is changed.
-import type * as fs from 'node:fs';
 import * as path from 'node:path';
-import { lstatStep, readdirStep } from './layer-steps';
+import { isUtf8 } from 'node:buffer';
+import * as fs from 'node:fs';
+import { fsStep, lstatStep } from './layer-steps';
 import { joinRel } from './lower-lookup';
 import { layerRefusal, META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX } from './oci-names';
 import { step, type Walk } from './sync-or-async';
@@ -23,8 +24,21 @@ export interface ConversionPlan {
   written: Set<string>;
 }
 
+// Names as bytes: one that is not UTF-8 is refused by name (its bytes escaped),
+// never read back under a U+FFFD look-alike and silently left unconverted.
+function* namesIn(root: string, rel: string): Walk<string[]> {
+  const dir = path.join(root, rel);
+  const raw = yield* step(fsStep(() => fs.readdirSync(dir, { encoding: 'buffer' }), () => fs.promises.readdir(dir, { encoding: 'buffer' })));
+  for (const name of raw) {
+    if (isUtf8(name)) continue;
+    const shown = [...name].map((b) => (b > 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : '\\' + b.toString(8).padStart(3, '0'))).join('');
+    throw layerRefusal(joinRel(rel, shown), `'${shown}' is not valid UTF-8: fromOci does not convert such names yet (nothing was changed)`);
+  }
+  return raw.map((name) => name.toString('utf8')).sort();
+}
+
 function* planDir(root: string, rel: string, markedOpaque: boolean, plan: ConversionPlan): Walk<void> {
-  const names = yield* step(readdirStep(path.join(root, rel)));
+  const names = yield* namesIn(root, rel);
   const here = new Set(names);
   const dirRel = rel === '' ? '.' : rel;
   const opaque = markedOpaque || here.has(OPAQUE_MARKER);

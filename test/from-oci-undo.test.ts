@@ -104,3 +104,10 @@ t.test('an injected failure on the last marker: every marker comes back with its
   t.equal(isOpaqueSync('b', { root: s.path('oci') }), 'y');
   t.notOk(fs.existsSync(s.path('oci/c/.wh.link')));
 });
+
+t.test('a name that is not UTF-8 is refused by name, before anything changes', needsRoot, async (t) => {
+  const s = scratch(t);
+  writeLayer(s, 'oci');
+  execFileSync('sh', ['-c', 'printf "" > "$(printf "%s/z/.wh.caf\\351" "$1")"', 'sh', s.path('oci')]);
+  await expectUntouched(t, s, () => fromOci(s.path('oci')), { code: 'EINVAL', field: '/z/.wh.caf\\351' });
+});

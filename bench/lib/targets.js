@@ -39,6 +39,7 @@ function checkTargets(rows, sections) {
     ratio('changesSync', find(rows, sections.layerTools, 'changesSync'), 1.5);
     ratio('changes (Promise)', find(rows, sections.layerTools, 'changes (Promise)'), 1.5);
     ratio('toOciSync against cp -a', find(rows, sections.layerTools, 'toOciSync'), 1.25);
+    ratio('fromOciSync against a C loop', find(rows, sections.layerTools, 'fromOciSync'), 1.5);
   }
   return checks;
 }

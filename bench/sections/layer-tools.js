@@ -113,6 +113,42 @@ async function benchLayerTools({ ovl, workspace, binaries, report, plan }) {
   const exported = await interleave(exportCandidates, plan.layerRounds);
   const cpNs = median(exported.get('cp -a of the same tree').samplesNs);
   for (const [name, r] of exported) report.add(SECTION, name, r.samplesNs, { referenceNs: cpNs, runs: `${plan.layerRounds}x${total} entries` });
+
+  // fromOci against a C loop making the same whiteouts: a fresh OCI layer of
+  // `markers` .wh.* files in one directory each round, made untimed.
+  const markers = plan.ociMarkers;
+  const freshLayer = () => {
+    const dir = workspace.dir('lt-fromoci');
+    for (let i = 0; i < markers; i++) fs.writeFileSync(path.join(dir, `.wh.w${String(i).padStart(7, '0')}`), '');
+    return dir;
+  };
+  const convertCandidates = [
+    {
+      name: `fromOciSync, ${markers} markers`,
+      iterations: markers,
+      run: (n) => {
+        const dir = freshLayer();
+        const start = nowNs();
+        ovl.fromOciSync(dir);
+        const ns = elapsedNs(start);
+        fs.rmSync(dir, { recursive: true, force: true });
+        return (ns * n) / markers;
+      },
+    },
+    {
+      name: 'C loop, unlinkat + mknodat each',
+      iterations: markers,
+      run: (n) => {
+        const dir = freshLayer();
+        const ns = runTimed(binaries.ociWhiteoutLoop, [dir, String(markers)]);
+        fs.rmSync(dir, { recursive: true, force: true });
+        return (ns * n) / markers;
+      },
+    },
+  ];
+  const converted = await interleave(convertCandidates, plan.layerRounds);
+  const loopNs = median(converted.get('C loop, unlinkat + mknodat each').samplesNs);
+  for (const [name, r] of converted) report.add(SECTION, name, r.samplesNs, { referenceNs: loopNs, runs: `${plan.layerRounds}x${markers}` });
 }
 
 module.exports = { benchLayerTools, SECTION };
