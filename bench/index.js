@@ -15,6 +15,7 @@ const { benchWhiteouts, SECTION: WHITEOUTS } = require('./sections/whiteouts');
 const { benchLayerScaling } = require('./sections/layer-scaling');
 const { benchEventLoop, SECTION: EVENT_LOOP } = require('./sections/event-loop');
 const { benchLive } = require('./sections/live');
+const { benchLayerTools, SECTION: LAYER_TOOLS } = require('./sections/layer-tools');
 const { benchApply, SECTION: APPLY } = require('./sections/apply');
 
 // Iteration counts sized to keep a full run under about three minutes on a 2-core VM.
@@ -31,6 +32,9 @@ const PLANS = {
     scalingBudget: 500, // iterations = budget / layers, at least 3
     eventLoopMounts: 200,
     liveIterations: 100,
+    layerEntries: 36000,
+    layerRounds: 5,
+    ociMarkers: 20000,
     applyStacks: 100,
   },
   quick: {
@@ -45,6 +49,9 @@ const PLANS = {
     scalingBudget: 20,
     eventLoopMounts: 20,
     liveIterations: 5,
+    layerEntries: 2000,
+    layerRounds: 1,
+    ociMarkers: 500,
     applyStacks: 5,
   },
 };
@@ -62,7 +69,7 @@ async function main() {
   const started = Date.now();
   try {
     const binDir = workspace.dir('bin');
-    const binaries = { mountLoop: compile('mount_loop', binDir), whiteoutLoop: compile('whiteout_loop', binDir), liveLoop: compile('live_loop', binDir), applyLoop: compile('apply_loop', binDir) };
+    const binaries = { mountLoop: compile('mount_loop', binDir), whiteoutLoop: compile('whiteout_loop', binDir), liveLoop: compile('live_loop', binDir), applyLoop: compile('apply_loop', binDir), layerWalk: compile('layer_walk', binDir), ociWhiteoutLoop: compile('oci_whiteout_loop', binDir) };
     report.note(`overlay-native bench: node ${process.version}, kernel ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, workspace ${workspace.root} (tmpfs)`);
     // Other work on the machine moves every number; say how busy it was.
     report.note(`load average at start: ${loadAverage()}`);
@@ -73,12 +80,13 @@ async function main() {
     await benchEventLoop(context);
     await benchLive(context);
     await benchApply(context);
+    await benchLayerTools(context);
   } finally {
     workspace.cleanup();
   }
   report.printTables();
   report.note(`\nTargets (informational):`);
-  for (const line of checkTargets(report.rows, { mount: MOUNT, handoff: HANDOFF, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, apply: APPLY })) report.note(`  ${line}`);
+  for (const line of checkTargets(report.rows, { mount: MOUNT, handoff: HANDOFF, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, apply: APPLY, layerTools: LAYER_TOOLS })) report.note(`  ${line}`);
   report.note(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, load average at end: ${loadAverage()}`);
 }
 

@@ -159,6 +159,9 @@ export interface NativeWhiteoutsRequest {
 
 export type OpaqueValue = 'y' | 'x';
 
+/** One entry (xattr '') or one xattr of an entry that exportLayer did not write: [path bytes, xattr, errno, reason]. */
+export type NativeExportSkip = [Buffer, string, number, string];
+
 /** An xattr the destination refused to take: name and positive errno (ENOTSUP, EPERM). */
 export type NativeXattrRefusal = [name: string, errno: number];
 
@@ -201,6 +204,15 @@ export interface NativeBinding {
   /** Copies every xattr of `from` whose name does not start with `skipPrefix` ('' copies all) onto `to`; symlinks are not followed. */
   copyXattrs(from: string, to: string, skipPrefix: string): Promise<NativeXattrRefusal[]>;
   copyXattrsSync(from: string, to: string, skipPrefix: string): NativeXattrRefusal[];
+  /** utimensat, the last component not followed; times are [atimeSec, atimeNsec, mtimeSec, mtimeNsec]. */
+  setTimes(path: string, times: [number, number, number, number]): Promise<void>;
+  setTimesSync(path: string, times: [number, number, number, number]): void;
+  /** A layer's changes walked natively: every path NUL-ended in one Buffer, and their kinds ('A', 'C', 'D') as one string. */
+  layerChanges(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): Promise<[Buffer, string]>;
+  layerChangesSync(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): [Buffer, string];
+  /** An upper written in OCI form into the empty directory dest; resolves to what was skipped: [path bytes, xattr ('' for the entry), errno, reason]. */
+  exportLayer(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): Promise<NativeExportSkip[]>;
+  exportLayerSync(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): NativeExportSkip[];
 }
 
 const packageRoot = path.join(__dirname, '..', '..');
