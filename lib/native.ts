@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
 import { OverlayError, type OverlayErrorInfo } from './errors';
-import type { Atime, MechanismName, Propagation } from './mount-options';
+import type { Atime, MechanismName, Propagation } from './mount-words';
 
 /** What the addon takes for idmapped layers: map lines as /proc/PID/uid_map reads them, or a namespace path. */
 export type NativeIdmap = { uidMap: string; gidMap: string } | { userns: string };
