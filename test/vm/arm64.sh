@@ -14,22 +14,25 @@
 # on the host outside its cache and one temp dir: no loop devices, no mounts.
 #
 # Environment:
-#   OVERLAY_ARM64_KERNEL   Debian arm64 kernel package [linux-image-arm64]
+#   OVERLAY_ARM64_KERNELS  Debian 12 arm64 kernel packages to boot, each once
+#                          [linux-image-arm64 linux-image-6.12-arm64]: 6.1
+#                          takes mount(2), 6.12 lowerdir+, replace's
+#                          MOVE_MOUNT_BENEATH and xattr whiteouts
 #   OVERLAY_ARM64_NODE     Node major version for the guest [24]
 #   OVERLAY_ARM64_TESTS    test files to run, relative to the project
 #                          [the kernel-touching files listed below]
 #   OVERLAY_ARM64_CPU      qemu -cpu model [cortex-a72]
-#   OVERLAY_ARM64_TIMEOUT  seconds for the whole guest run [1200]
+#   OVERLAY_ARM64_TIMEOUT  seconds per kernel boot, whole suite [1200]
 #   OVERLAY_VM_TEST_TIMEOUT  seconds per test file in the guest [600]
 #   OVERLAY_ARM64_CACHE    cache dir [${XDG_CACHE_HOME:-~/.cache}/overlay-native-arm64]
-# The TAP output, serial log and probe report are kept in
+# Each kernel's TAP output, serial log and probe report are kept in
 # $OVERLAY_ARM64_CACHE/results/<kernel release>/ until the next run.
 set -euo pipefail
 
 project=$(cd "$(dirname "$0")/../.." && pwd)
 here="$project/test/vm"
 cache=${OVERLAY_ARM64_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/overlay-native-arm64}
-kernel=${OVERLAY_ARM64_KERNEL:-linux-image-arm64}
+read -r -a kernels <<< "${OVERLAY_ARM64_KERNELS:-linux-image-arm64 linux-image-6.12-arm64}"
 node_major=${OVERLAY_ARM64_NODE:-24}
 cpu=${OVERLAY_ARM64_CPU:-cortex-a72}
 guest_timeout=${OVERLAY_ARM64_TIMEOUT:-1200}
@@ -111,9 +114,12 @@ mkdir -p "$root"/{proc,sys,dev,tmp,run,etc,usr/local/bin,"${guest_project#/}"}
 echo 'root:x:0:0:root:/tmp:/bin/sh' > "$root/etc/passwd"
 echo 'root:x:0:' > "$root/etc/group"
 
-stage "kernel"
-prepare_kernel "$kernel" "$cache" "$root/bin/busybox"
-release=$(cat "$kernel_dir/release")
+stage "kernels"
+kernel_dirs=()
+for meta in "${kernels[@]}"; do
+  prepare_kernel "$meta" "$cache" "$root/bin/busybox"
+  kernel_dirs+=("$kernel_dir")
+done
 
 stage "project disk"
 # What a user's npm install of the tarball unpacks, plus the compiled tests
@@ -128,16 +134,20 @@ cp "$project"/test/*.mjs "$guest/test/"
 cp -r "$project/node_modules" "$guest/node_modules"
 project_disk "$guest" "$tmp/project.img"
 
-stage "boot $release on qemu-system-aarch64 -cpu $cpu (TCG, limit ${guest_timeout}s)"
-out="$tmp/out-$release"
-mkdir -p "$out"
-printf '%s\n' "${tests[@]}" > "$out/tests"
-echo "$guest_project" > "$out/project"
-cp "$here/guest.sh" "$out/guest.sh"
-# Run by init-root in the switched root: busybox's applets go on PATH, the
-# guest says what it is and which addon file Node loads, then guest.sh runs
-# the tests as it does for test:vm.
-cat > "$out/start" << EOF
+outs=()
+status=0
+for kdir in "${kernel_dirs[@]}"; do
+  release=$(cat "$kdir/release")
+  stage "boot $release on qemu-system-aarch64 -cpu $cpu (TCG, limit ${guest_timeout}s)"
+  out="$tmp/out-$release"
+  mkdir -p "$out"
+  printf '%s\n' "${tests[@]}" > "$out/tests"
+  echo "$guest_project" > "$out/project"
+  cp "$here/guest.sh" "$out/guest.sh"
+  # Run by init-root in the switched root: busybox's applets go on PATH, the
+  # guest says what it is and which addon file Node loads, then guest.sh runs
+  # the tests as it does for test:vm.
+  cat > "$out/start" << EOF
 #!/bin/sh
 bb=/run/vm-init/busybox
 \$bb mount -t tmpfs -o mode=755 tmpfs /usr/local/bin && \$bb --install -s /usr/local/bin || exit 91
@@ -149,36 +159,36 @@ echo "vm-guest: uname -m \$(uname -m), node \$(cat /run/vm-out/node)" > /dev/con
 export OVERLAY_VM_TEST_TIMEOUT=${OVERLAY_VM_TEST_TIMEOUT:-600}
 exec sh /run/vm-out/guest.sh /run/vm-out $guest_project
 EOF
-truncate -s 1G "$out.ext4" && mkfs.ext4 -q -F "$out.ext4"
-qemu_rc=0
-timeout -k 10 "$guest_timeout" qemu-system-aarch64 -machine virt -accel tcg,thread=multi -cpu "$cpu" -smp 2 -m 2048 \
-  -display none -monitor none -nic none -serial "file:$out.serial" -no-reboot \
-  -kernel "$kernel_dir/vmlinuz" -initrd "$kernel_dir/initrd.img" \
-  -append "console=ttyAMA0 panic=-1 loglevel=4" \
-  -virtfs "local,path=$root,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
-  -virtfs "local,path=$out,mount_tag=vmout,security_model=none" \
-  -drive "file=$tmp/project.img,format=raw,if=virtio,readonly=on" \
-  -drive "file=$out.ext4,format=raw,if=virtio,cache=unsafe" \
-  < /dev/null > "$out.qemu" 2>&1 || qemu_rc=$?
-grep -a '^vm-' "$out.serial" || true
-
-status=0
-if [ "$qemu_rc" -ne 0 ] || [ ! -f "$out/status" ]; then
-  if [ "$qemu_rc" -eq 124 ]; then echo "TIMEOUT: the guest did not finish in ${guest_timeout}s"; else echo "qemu exited $qemu_rc"; fi
-  echo "--- qemu output"; cat "$out.qemu"
-  echo "--- serial console"; cat "$out.serial"
-  echo "---"
-  status=1
-fi
-machine=$(cat "$out/machine" 2> /dev/null || echo '(not reported)')
-echo "guest uname -m: $machine"
-echo "guest node: $(cat "$out/node" 2> /dev/null || echo '(not reported)')"
-[ "$machine" = aarch64 ] || status=1
-grep -q "linux-arm64/overlay-native.glibc.node\$" "$out/node" 2> /dev/null ||
-  { echo "the guest's Node did not resolve the tarball's linux-arm64 prebuild"; status=1; }
-node "$project/dist/test/vm/report.js" detail "$out" || status=1
-keep_results "$out" "$cache/results/$release"
+  truncate -s 1G "$out.ext4" && mkfs.ext4 -q -F "$out.ext4"
+  qemu_rc=0
+  timeout -k 10 "$guest_timeout" qemu-system-aarch64 -machine virt -accel tcg,thread=multi -cpu "$cpu" -smp 2 -m 2048 \
+    -display none -monitor none -nic none -serial "file:$out.serial" -no-reboot \
+    -kernel "$kdir/vmlinuz" -initrd "$kdir/initrd.img" \
+    -append "console=ttyAMA0 panic=-1 loglevel=4" \
+    -virtfs "local,path=$root,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+    -virtfs "local,path=$out,mount_tag=vmout,security_model=none" \
+    -drive "file=$tmp/project.img,format=raw,if=virtio,readonly=on" \
+    -drive "file=$out.ext4,format=raw,if=virtio,cache=unsafe" \
+    < /dev/null > "$out.qemu" 2>&1 || qemu_rc=$?
+  grep -a '^vm-' "$out.serial" || true
+  if [ "$qemu_rc" -ne 0 ] || [ ! -f "$out/status" ]; then
+    if [ "$qemu_rc" -eq 124 ]; then echo "TIMEOUT: $release did not finish in ${guest_timeout}s"; else echo "qemu exited $qemu_rc"; fi
+    echo "--- qemu output"; cat "$out.qemu"
+    echo "--- serial console of $release"; cat "$out.serial"
+    echo "---"
+    status=1
+  fi
+  machine=$(cat "$out/machine" 2> /dev/null || echo '(not reported)')
+  echo "guest uname -m: $machine"
+  echo "guest node: $(cat "$out/node" 2> /dev/null || echo '(not reported)')"
+  [ "$machine" = aarch64 ] || status=1
+  grep -q "linux-arm64/overlay-native.glibc.node\$" "$out/node" 2> /dev/null ||
+    { echo "the guest's Node did not resolve the tarball's linux-arm64 prebuild"; status=1; }
+  node "$project/dist/test/vm/report.js" detail "$out" || status=1
+  keep_results "$out" "$cache/results/$release"
+  outs+=("$cache/results/$release")
+done
 
 stage "summary"
-node "$project/dist/test/vm/report.js" summary "$cache/results/$release" || status=1
+node "$project/dist/test/vm/report.js" summary "${outs[@]}" || status=1
 exit "$status"
