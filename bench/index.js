@@ -15,6 +15,7 @@ const { benchWhiteouts, SECTION: WHITEOUTS } = require('./sections/whiteouts');
 const { benchLayerScaling } = require('./sections/layer-scaling');
 const { benchEventLoop, SECTION: EVENT_LOOP } = require('./sections/event-loop');
 const { benchLive } = require('./sections/live');
+const { benchLayerTools, SECTION: LAYER_TOOLS } = require('./sections/layer-tools');
 const { benchApply, SECTION: APPLY } = require('./sections/apply');
 const { benchImageLayers, SECTION: IMAGES } = require('./sections/image-layers');
 
@@ -35,6 +36,9 @@ const PLANS = {
     imageCounts: [1, 10, 50],
     imageBudget: 20, // iterations = budget / images, at least 1: a loop-backed image's umount costs tens of ms
     imageRounds: 5,
+    layerEntries: 36000,
+    layerRounds: 5,
+    ociMarkers: 20000,
     applyStacks: 100,
   },
   quick: {
@@ -52,6 +56,9 @@ const PLANS = {
     imageCounts: [1],
     imageBudget: 2,
     imageRounds: 1,
+    layerEntries: 2000,
+    layerRounds: 1,
+    ociMarkers: 500,
     applyStacks: 5,
   },
 };
@@ -75,6 +82,8 @@ async function main() {
       liveLoop: compile('live_loop', binDir),
       applyLoop: compile('apply_loop', binDir),
       imageLoop: compile('image_loop', binDir),
+      layerWalk: compile('layer_walk', binDir),
+      ociWhiteoutLoop: compile('oci_whiteout_loop', binDir),
     };
     report.note(`overlay-native bench: node ${process.version}, kernel ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, workspace ${workspace.root} (tmpfs)`);
     // Other work on the machine moves every number; say how busy it was.
@@ -87,12 +96,13 @@ async function main() {
     await benchLive(context);
     await benchApply(context);
     await benchImageLayers(context);
+    await benchLayerTools(context);
   } finally {
     workspace.cleanup();
   }
   report.printTables();
   report.note(`\nTargets (informational):`);
-  const sections = { mount: MOUNT, handoff: HANDOFF, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, apply: APPLY, images: IMAGES };
+  const sections = { mount: MOUNT, handoff: HANDOFF, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, apply: APPLY, images: IMAGES, layerTools: LAYER_TOOLS };
   for (const line of checkTargets(report.rows, sections)) report.note(`  ${line}`);
   report.note(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, load average at end: ${loadAverage()}`);
 }

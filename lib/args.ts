@@ -55,6 +55,13 @@ export function checkKnownKeys(options: object, known: ReadonlySet<string>, call
   }
 }
 
+/** An options argument whose every key the call knows (left out: `{}`), ready to read. */
+export function checkOptions<T extends object>(options: T | undefined, known: readonly string[], call: string): Partial<Record<keyof T, unknown>> {
+  const o = checkOptionsObject('options', options);
+  checkKnownKeys(o, new Set(known), call);
+  return o as Partial<Record<keyof T, unknown>>;
+}
+
 // Already absolute, without '//', '.', '..' or a trailing '/': path.resolve
 // would return it unchanged, so skip its re-parse (measurable at 500 layers).
 const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|.\/$/;

@@ -67,3 +67,29 @@ export function copyXattrsStep(from: string, to: string, skipPrefix: string): St
 export function fsStep<T>(sync: () => T, async: () => Promise<T>): Step<T> {
   return { sync, async };
 }
+
+/** atime and mtime to the nanosecond, as setTimesStep takes them: [atimeSec, atimeNsec, mtimeSec, mtimeNsec]. */
+export type FileTimes = [number, number, number, number];
+
+const NS = 1_000_000_000n;
+const split = (ns: bigint): [number, number] => {
+  const sec = ns / NS;
+  const rem = ns % NS;
+  // Before 1970 the remainder is negative: borrow a second so nanoseconds stay in [0, 1e9).
+  return rem < 0n ? [Number(sec - 1n), Number(rem + NS)] : [Number(sec), Number(rem)];
+};
+
+/** The times of `st` read with `{ bigint: true }`, to the nanosecond. */
+export function fileTimes(st: fs.BigIntStats): FileTimes {
+  return [...split(st.atimeNs), ...split(st.mtimeNs)] as FileTimes;
+}
+
+/** lstat with nanosecond times. */
+export function lstatBigStep(file: string): Step<fs.BigIntStats> {
+  return { sync: () => fs.lstatSync(file, { bigint: true }), async: () => fs.promises.lstat(file, { bigint: true }) };
+}
+
+/** Sets atime and mtime to the nanosecond; a symlink itself, never followed. */
+export function setTimesStep(file: string, times: FileTimes): Step<void> {
+  return { sync: () => native.setTimesSync(file, times), async: () => native.setTimes(file, times) };
+}

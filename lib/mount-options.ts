@@ -1,19 +1,12 @@
-// The words of a mount request, each list written once: the checks, the
+// The shape of a mount request, and every key it may have: the checks, the
 // types and the CLI all read them from here.
 import type { IdmapOptions } from './idmap';
 import type { LayerSource } from './image-layers';
+import type { Atime, MechanismName, Propagation } from './mount-words';
 import { LSM_KEYS, type LsmLabels } from './lsm-options';
 import { FEATURES, type OverlayFeatures } from './overlay-options';
 
-export const ATIMES = ['relatime', 'noatime', 'strictatime'] as const;
-export type Atime = (typeof ATIMES)[number];
-
-export const PROPAGATIONS = ['private', 'shared', 'slave', 'unbindable'] as const;
-export type Propagation = (typeof PROPAGATIONS)[number];
-
-/** The ways the addon can hand an overlay to the kernel, best first (see the README's table). */
-export const MECHANISMS = ['fsconfig-fd', 'fsconfig-path', 'mount', 'mount-fd-path', 'mount-fd-relative'] as const;
-export type MechanismName = (typeof MECHANISMS)[number];
+export { ATIMES, MECHANISMS, PROPAGATIONS, type Atime, type MechanismName, type Propagation } from './mount-words';
 
 /** Per-mount flags, as mount(8) -o knows them. */
 export interface MountFlags {

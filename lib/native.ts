@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
 import { OverlayError, type OverlayErrorInfo } from './errors';
 import type { NativeImages, NativeImageSpec } from './image-layers';
-import type { Atime, MechanismName, Propagation } from './mount-options';
+import type { Atime, MechanismName, Propagation } from './mount-words';
 
 /** What the addon takes for idmapped layers: map lines as /proc/PID/uid_map reads them, or a namespace path. */
 export type NativeIdmap = { uidMap: string; gidMap: string } | { userns: string };
@@ -174,6 +174,9 @@ export interface NativeWhiteoutsRequest {
 
 export type OpaqueValue = 'y' | 'x';
 
+/** One entry (xattr '') or one xattr of an entry that exportLayer did not write: [path bytes, xattr, errno, reason]. */
+export type NativeExportSkip = [Buffer, string, number, string];
+
 /** An xattr the destination refused to take: name and positive errno (ENOTSUP, EPERM). */
 export type NativeXattrRefusal = [name: string, errno: number];
 
@@ -217,6 +220,15 @@ export interface NativeBinding {
   /** The mountinfo id of the mount with this unique id (statmount, 6.8+), 0 when none is mounted in this namespace. */
   mountIdOfUnique(uniqueMountId: number): Promise<number>;
   mountIdOfUniqueSync(uniqueMountId: number): number;
+  /** utimensat, the last component not followed; times are [atimeSec, atimeNsec, mtimeSec, mtimeNsec]. */
+  setTimes(path: string, times: [number, number, number, number]): Promise<void>;
+  setTimesSync(path: string, times: [number, number, number, number]): void;
+  /** A layer's changes walked natively: every path NUL-ended in one Buffer, and their kinds ('A', 'C', 'D') as one string. */
+  layerChanges(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): Promise<[Buffer, string]>;
+  layerChangesSync(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): [Buffer, string];
+  /** An upper written in OCI form into the empty directory dest; resolves to what was skipped: [path bytes, xattr ('' for the entry), errno, reason]. */
+  exportLayer(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): Promise<NativeExportSkip[]>;
+  exportLayerSync(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): NativeExportSkip[];
 }
 
 const packageRoot = path.join(__dirname, '..', '..');

@@ -1,17 +1,18 @@
 // An upper layer written out in OCI form to a new directory: whiteouts
-// become empty `.wh.NAME` files, opaque directories get `.wh..wh..opq`.
-// Everything is created fresh beneath `dest` (exclusive creates, no symlink
-// ever written through), and the upper is read without following symlinks.
+// become empty `.wh.NAME` files, opaque directories get `.wh..wh..opq`. The
+// tree is written natively (native/layer_export.cc), fd-relative, exclusive
+// creates only; this module checks where it goes and makes it all or nothing.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { OverlayError } from './errors';
-import { checkBoolean, checkPath } from './args';
-import { checkOptionsObject } from './args';
-import { copyXattrsStep, fsStep, lstatStep, mayBeWhiteout, opaqueStep, overlayXattrPrefix, readdirStep, whiteoutStep, type MarkOptions } from './layer-steps';
-import { joinRel } from './lower-lookup';
-import { layerRefusal, OPAQUE_MARKER, WHITEOUT_PREFIX } from './oci-names';
-import { runAsync, runSync, step, type Walk } from './sync-or-async';
+import { checkBoolean, checkOptions, checkPath } from './args';
+import { checkMarksReadable } from './layer-checks';
+import { decodeName } from './layer-names';
+import { copyXattrsStep, fileTimes, fsStep, lstatBigStep, lstatStep, overlayXattrPrefix, readdirStep, setTimesStep, type MarkOptions } from './layer-steps';
+import { native } from './native';
+import { layerRefusal } from './oci-names';
+import { runAsync, runSync, step, type Step, type Walk } from './sync-or-async';
 
 export interface ToOciOptions {
   /** Read user.overlay.* marks instead of trusted.overlay.*. */
@@ -20,7 +21,8 @@ export interface ToOciOptions {
 
 /** An entry of the upper that was not written, or one of its xattrs, and why. */
 export interface SkippedEntry {
-  path: string;
+  /** As `changes()` gives paths: a string, or a Buffer of the bytes of a path that is not UTF-8. */
+  path: string | Buffer;
   reason: string;
   /** Set when the entry was written but this extended attribute of it was not: the destination refused it. */
   xattr?: string;
@@ -28,14 +30,18 @@ export interface SkippedEntry {
 
 export interface ToOciResult {
   /**
-   * Device files (other than whiteouts), fifos and sockets, which Node cannot
-   * make; and each xattr the destination refused (ENOTSUP, or EPERM), with `xattr` set.
+   * Sockets, which OCI layers (tar) cannot hold; and each xattr the
+   * destination refused (ENOTSUP, or EPERM), with `xattr` set.
    */
   skipped: SkippedEntry[];
 }
 
+const ENOENT = 2;
 const EEXIST = 17;
+const EINVAL = 22;
 const ENOTEMPTY = 39;
+/** A new DEST is built as `.NAME.ovl-oci-XXXXXX` beside it, an empty one in `.ovl-oci-XXXXXX` inside it. */
+const TEMP_INFIX = '.ovl-oci-';
 
 interface Request {
   upper: string;
@@ -44,91 +50,148 @@ interface Request {
   skipped: SkippedEntry[];
 }
 
-function* writeEmpty(file: string): Walk<void> {
-  yield* step(fsStep(() => fs.writeFileSync(file, '', { flag: 'wx', mode: 0o644 }), () => fs.promises.writeFile(file, '', { flag: 'wx', mode: 0o644 })));
+// The dest root's own metadata (after its entries were moved in): owner, then
+// mode (chown clears set-id bits), then xattrs, then times to the nanosecond.
+function* copyRootMetadata(req: Request, dest: string): Walk<void> {
+  const st = yield* step(lstatBigStep(req.upper));
+  const [uid, gid, mode] = [Number(st.uid), Number(st.gid), Number(st.mode) & 0o7777];
+  yield* step(fsStep(() => fs.chownSync(dest, uid, gid), () => fs.promises.chown(dest, uid, gid)));
+  yield* step(fsStep(() => fs.chmodSync(dest, mode), () => fs.promises.chmod(dest, mode)));
+  const refused = yield* step(copyXattrsStep(req.upper, dest, overlayXattrPrefix(req.marks)));
+  for (const [name, errno] of refused) req.skipped.push(xattrSkip('/', name, errno));
+  yield* step(setTimesStep(dest, fileTimes(st)));
 }
 
-// All but the overlay's own marks; the ones `dest` refuses are listed, never dropped unsaid.
-function* copyXattrs(req: Request, rel: string): Walk<void> {
-  const refused = yield* step(copyXattrsStep(path.join(req.upper, rel), path.join(req.dest, rel), overlayXattrPrefix(req.marks)));
-  for (const [name, errno] of refused) {
-    req.skipped.push({ path: '/' + rel, xattr: name, reason: `xattr '${name}' not kept: the destination refused it (${getSystemErrorName(-errno)})` });
+function xattrSkip(p: string | Buffer, name: string, errno: number): SkippedEntry {
+  return { path: p, xattr: name, reason: `xattr '${name}' not kept: the destination refused it (${getSystemErrorName(-errno)})` };
+}
+
+// The whole tree, natively (native/layer_export.cc), into the empty directory `into`.
+function* exportTree(req: Request, into: string): Walk<void> {
+  const skips = yield* step(fsStep(() => native.exportLayerSync(req.upper, into, req.marks.userxattr), () => native.exportLayer(req.upper, into, req.marks.userxattr)));
+  for (const [bytes, xattr, errno, reason] of skips) {
+    const p = decodeName(bytes);
+    req.skipped.push(xattr ? xattrSkip(p, xattr, errno) : { path: p, reason });
   }
 }
 
-// Owner, then mode (chown clears set-id bits), then xattrs (chown clears
-// security.capability), then times: the last write to the entry.
-function* copyMetadata(req: Request, rel: string, st: fs.Stats): Walk<void> {
-  const file = path.join(req.dest, rel);
-  if (st.isSymbolicLink()) {
-    yield* step(fsStep(() => fs.lchownSync(file, st.uid, st.gid), () => fs.promises.lchown(file, st.uid, st.gid)));
-    yield* copyXattrs(req, rel);
-    yield* step(fsStep(() => fs.lutimesSync(file, st.atime, st.mtime), () => fs.promises.lutimes(file, st.atime, st.mtime)));
-    return;
-  }
-  yield* step(fsStep(() => fs.chownSync(file, st.uid, st.gid), () => fs.promises.chown(file, st.uid, st.gid)));
-  yield* step(fsStep(() => fs.chmodSync(file, st.mode & 0o7777), () => fs.promises.chmod(file, st.mode & 0o7777)));
-  yield* copyXattrs(req, rel);
-  yield* step(fsStep(() => fs.utimesSync(file, st.atime, st.mtime), () => fs.promises.utimes(file, st.atime, st.mtime)));
+interface Identity {
+  dev: number;
+  ino: number;
 }
 
-function* copyEntry(req: Request, child: string, st: fs.Stats): Walk<void> {
-  const from = path.join(req.upper, child);
-  const to = path.join(req.dest, child);
-  if (st.isDirectory()) {
-    yield* step(fsStep(() => fs.mkdirSync(to, { mode: 0o700 }), () => fs.promises.mkdir(to, { mode: 0o700 })));
-    yield* copyDir(req, child);
-  } else if (st.isFile()) {
-    const excl = fs.constants.COPYFILE_EXCL;
-    yield* step(fsStep(() => fs.copyFileSync(from, to, excl), () => fs.promises.copyFile(from, to, excl)));
-  } else if (st.isSymbolicLink()) {
-    const target = yield* step(fsStep(() => fs.readlinkSync(from), () => fs.promises.readlink(from)));
-    yield* step(fsStep(() => fs.symlinkSync(target, to), () => fs.promises.symlink(target, to)));
-  } else {
-    req.skipped.push({ path: '/' + child, reason: 'a device, fifo or socket: Node cannot create one' });
-    return;
-  }
-  yield* copyMetadata(req, child, st);
+const same = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino;
+
+function statStep(file: string): Step<fs.Stats> {
+  return fsStep(() => fs.statSync(file), () => fs.promises.stat(file));
 }
 
-function* copyDir(req: Request, rel: string): Walk<void> {
-  if ((yield* step(opaqueStep(rel === '' ? '.' : rel, req.marks))) === 'y') yield* writeEmpty(path.join(req.dest, rel, OPAQUE_MARKER));
-  for (const name of yield* step(readdirStep(path.join(req.upper, rel)))) {
-    const child = joinRel(rel, name);
-    if (name.startsWith(WHITEOUT_PREFIX)) throw layerRefusal(child, `'${name}' starts with '${WHITEOUT_PREFIX}', which OCI reserves for whiteouts`);
-    const st = yield* step(lstatStep(path.join(req.upper, child)));
-    if (st === undefined) continue;
-    if (mayBeWhiteout(st) && (yield* step(whiteoutStep(child, req.marks)))) {
-      yield* writeEmpty(path.join(req.dest, rel, WHITEOUT_PREFIX + name));
-      continue;
+// Whether `target` is `dir` itself or lies beneath it: `dir`'s identity looked
+// for among `from` and its parents, climbed by '..' as the kernel resolves it
+// (after symlinks and across mounts), so no spelling of the paths can hide it.
+function* isAtOrBeneath(from: string, dir: Identity): Walk<boolean> {
+  let at = from;
+  let here = yield* step(statStep(at));
+  for (;;) {
+    if (same(here, dir)) return true;
+    const up = `${at}/..`;
+    const parent = yield* step(statStep(up));
+    if (same(parent, here)) return false;
+    at = up;
+    here = parent;
+  }
+}
+
+// Where dest is, checked before anything is written: the copy must not land in its own source.
+function* checkDest(upper: string, top: Identity, dest: string): Walk<fs.Stats | undefined> {
+  const there = yield* step(lstatStep(dest));
+  const parent = path.dirname(dest);
+  const parentSt = yield* step(lstatStep(parent));
+  if (parentSt === undefined) throw new OverlayError({ errno: ENOENT, field: 'dest', path: dest, reason: `the directory '${parent}' that would hold '${dest}' does not exist` });
+  if (yield* isAtOrBeneath(there?.isDirectory() ? dest : parent, top)) {
+    throw new OverlayError({ errno: EINVAL, field: 'dest', path: dest, reason: `'${dest}' is '${upper}' itself or inside it: the copy would copy itself` });
+  }
+  if (there !== undefined && !there.isDirectory()) {
+    throw new OverlayError({ errno: EEXIST, field: 'dest', path: dest, reason: `'${dest}' exists and is not an empty directory` });
+  }
+  if (there === undefined) return undefined;
+  if (yield* isAtOrBeneath(upper, there)) throw new OverlayError({ errno: EINVAL, field: 'dest', path: dest, reason: `'${upper}' is inside '${dest}'` });
+  if ((yield* step(readdirStep(dest))).length > 0) {
+    throw new OverlayError({ errno: ENOTEMPTY, field: 'dest', path: dest, reason: `'${dest}' is not empty` });
+  }
+  return there;
+}
+
+function* removeTree(dir: string): Walk<void> {
+  const opts = { recursive: true, force: true };
+  yield* step(fsStep(() => fs.rmSync(dir, opts), () => fs.promises.rm(dir, opts)));
+}
+
+function* rename(from: string, to: string): Walk<void> {
+  yield* step(fsStep(() => fs.renameSync(from, to), () => fs.promises.rename(from, to)));
+}
+
+// dest is new: the tree is built beside it and renamed into place whole.
+function* exportBeside(req: Request, dest: string): Walk<void> {
+  const prefix = path.join(path.dirname(dest), `.${path.basename(dest)}${TEMP_INFIX}`);
+  req.dest = yield* step(fsStep(() => fs.mkdtempSync(prefix), () => fs.promises.mkdtemp(prefix)));
+  try {
+    yield* exportTree(req, req.dest);
+    // Into a free name; a dest made meanwhile refuses (EEXIST, ENOTEMPTY) unless it is empty.
+    yield* rename(req.dest, dest);
+  } catch (err) {
+    yield* removeTree(req.dest);
+    throw err;
+  }
+}
+
+// dest is an empty directory (perhaps a mount point, so it stays): the tree is
+// built in a temporary directory inside it, and its entries moved up at the end.
+function* exportInside(req: Request, dest: string, was: fs.Stats): Walk<void> {
+  const temp = yield* step(fsStep(() => fs.mkdtempSync(path.join(dest, TEMP_INFIX)), () => fs.promises.mkdtemp(path.join(dest, TEMP_INFIX))));
+  req.dest = temp;
+  const moved: string[] = [];
+  try {
+    yield* exportTree(req, temp);
+    for (const name of yield* step(readdirStep(temp))) {
+      yield* rename(path.join(temp, name), path.join(dest, name));
+      moved.push(name);
     }
-    yield* copyEntry(req, child, st);
+    yield* step(fsStep(() => fs.rmdirSync(temp), () => fs.promises.rmdir(temp)));
+    req.dest = dest;
+    yield* copyRootMetadata(req, dest);
+  } catch (err) {
+    for (const name of moved) yield* removeTree(path.join(dest, name));
+    yield* removeTree(temp);
+    // dest's own owner and mode as they were, should the root's metadata have been half applied.
+    yield* step(fsStep(() => fs.chownSync(dest, was.uid, was.gid), () => fs.promises.chown(dest, was.uid, was.gid)));
+    yield* step(fsStep(() => fs.chmodSync(dest, was.mode & 0o7777), () => fs.promises.chmod(dest, was.mode & 0o7777)));
+    throw err;
   }
 }
 
 function* exportWalk(upperArg: string, destArg: string, options: ToOciOptions | undefined): Walk<ToOciResult> {
-  const o = checkOptionsObject('options', options) as Record<string, unknown>;
+  const o = checkOptions(options, ['userxattr'], 'toOci()');
   const upper = path.resolve(checkPath('upper', upperArg));
   const dest = path.resolve(checkPath('dest', destArg));
+  const userxattr = checkBoolean('userxattr', o.userxattr);
+  checkMarksReadable(userxattr);
   const top = yield* step(lstatStep(upper));
   if (!top?.isDirectory()) throw layerRefusal('', `upper '${upper}' is not a directory`);
-  const there = yield* step(lstatStep(dest));
-  if (there === undefined) {
-    yield* step(fsStep(() => fs.mkdirSync(dest, { mode: 0o700 }), () => fs.promises.mkdir(dest, { mode: 0o700 })));
-  } else if (!there.isDirectory()) {
-    throw new OverlayError({ errno: EEXIST, field: 'dest', path: dest, reason: `'${dest}' exists and is not an empty directory` });
-  } else if ((yield* step(readdirStep(dest))).length > 0) {
-    throw new OverlayError({ errno: ENOTEMPTY, field: 'dest', path: dest, reason: `'${dest}' is not empty` });
-  }
-  const req: Request = { upper, dest, marks: { root: upper, userxattr: checkBoolean('userxattr', o.userxattr) }, skipped: [] };
-  yield* copyDir(req, '');
-  yield* copyMetadata(req, '', top);
+  const there = yield* checkDest(upper, top, dest);
+  const req: Request = { upper, dest, marks: { root: upper, userxattr }, skipped: [] };
+  if (there) yield* exportInside(req, dest, there);
+  else yield* exportBeside(req, dest);
   return { skipped: req.skipped };
 }
 
 /**
  * Writes the OCI form of `upper` to `dest`, which must not exist or be an
- * empty directory. Contents, symlinks, modes, owners, times and extended
+ * empty directory, nor be `upper` or lie inside it (nor `upper` inside it):
+ * compared by device and inode up the parents, before anything is written.
+ * The tree is built in a temporary sibling of a new `dest` and renamed into
+ * place (in a temporary directory inside an empty `dest`, its entries moved
+ * up at the end), so on failure there is no `dest`, or the empty one given. Contents, symlinks, modes, owners, times and extended
  * attributes are kept, but the overlay's own (`trusted.overlay.*`, or
  * `user.overlay.*` with `userxattr`); hard links are not (see README).
  * An xattr `dest` refuses (ENOTSUP, or EPERM for a namespace closed to the

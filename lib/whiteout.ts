@@ -16,7 +16,7 @@ export interface WhiteoutOptions extends LayerPathOptions {
 
 export type WhiteoutsOptions = Omit<WhiteoutOptions, 'root'>;
 
-/** The error {@link whiteouts} rejects with: `index` is the position in `paths` that failed. */
+/** The error {@link whiteouts} rejects with: `index` is the position in `paths` that failed; nothing of the batch stays made. */
 export interface WhiteoutsError extends OverlayError {
   index: number;
 }
@@ -68,10 +68,12 @@ export function whiteoutSync(path: string, options?: WhiteoutOptions): void {
 }
 
 /**
- * Creates many whiteouts beneath `root` in one native call, in order. Every
- * path is checked before any is made; then the first failure stops the batch
- * with a {@link WhiteoutsError}: those before `index` are made and stay, the
- * rest are not attempted.
+ * Creates many whiteouts beneath `root` in one native call, all or nothing.
+ * Every path is resolved and its name checked before any is made; then they
+ * are made in order, and a failure undoes those already made (an entry
+ * replaced with `force` comes back: a hard link to it is kept until the batch
+ * is done) and rejects with a {@link WhiteoutsError}, `index` the position in
+ * `paths` that failed. What could not be undone is listed in `detail`.
  */
 export async function whiteouts(root: string, paths: readonly string[], options?: WhiteoutsOptions): Promise<void> {
   try {

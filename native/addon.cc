@@ -12,6 +12,9 @@ void InitOpaque(Napi::Env env, Napi::Object exports);
 void InitRemount(Napi::Env env, Napi::Object exports);
 void InitReplace(Napi::Env env, Napi::Object exports);
 void InitXattrs(Napi::Env env, Napi::Object exports);
+void InitFileTimes(Napi::Env env, Napi::Object exports);
+void InitLayerChanges(Napi::Env env, Napi::Object exports);
+void InitLayerExport(Napi::Env env, Napi::Object exports);
 void InitApplyBuild(Napi::Env env, Napi::Object exports);
 void InitApplySwitch(Napi::Env env, Napi::Object exports);
 void InitImageRecordLookup(Napi::Env env, Napi::Object exports);
@@ -28,6 +31,9 @@ void InitAddon(Napi::Env env, Napi::Object exports) {
   InitXattrs(env, exports);
   InitApplyBuild(env, exports);
   InitApplySwitch(env, exports);
+  InitFileTimes(env, exports);
+  InitLayerChanges(env, exports);
+  InitLayerExport(env, exports);
   InitImageRecordLookup(env, exports);
 }
 }  // namespace ovl

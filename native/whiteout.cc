@@ -1,8 +1,15 @@
 // whiteout / whiteouts / isWhiteout (and their *Sync twins): whiteouts made
 // and recognised inside a layer, beneath an optional root.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <napi.h>
 
+#include <cstring>
+#include <vector>
+
 #include "entry_request.h"
+#include "overlay_xattr.h"
 #include "util/twin.h"
 #include "whiteout_fs.h"
 
@@ -54,15 +61,78 @@ WhiteoutsRequest ParseWhiteoutsRequest(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// In order, stopping at the first failure: the error's field says which
-// (paths[k]); the whiteouts before it are made and stay.
+std::string PathField(size_t i) { return "paths[" + std::to_string(i) + "]"; }
+
+// What undoing one made whiteout needs: the hard link kept of the entry it
+// replaced (force), and whether its directory was marked opaque 'x' for it.
+struct MadeWhiteout {
+  std::string backup;
+  bool markedOpaque = false;
+};
+
+void NoteNotUndone(SysError& error, const Entry& entry, const char* what) {
+  error.detail.push_back("not undone: " + entry.display + ": " + what + ": " + std::strerror(errno));
+}
+
+// Undoes made[0..] in reverse, so a path given twice comes back to its first state.
+void UndoWhiteouts(EntryResolver& resolver, const WhiteoutsRequest& r, const std::vector<MadeWhiteout>& made, SysError& error) {
+  for (size_t j = made.size(); j-- > 0;) {
+    auto entry = resolver.Find(r.paths[j], PathField(j));
+    if (entry.error) {
+      error.detail.push_back("not undone: " + entry.error.path + ": its directory cannot be opened again");
+      continue;
+    }
+    const Entry& e = entry.value;
+    const MadeWhiteout& m = made[j];
+    if (!m.backup.empty()) {
+      if (::renameat(e.dirFd, m.backup.c_str(), e.dirFd, e.name.c_str()) != 0) NoteNotUndone(error, e, "renameat");
+    } else if (::unlinkat(e.dirFd, e.name.c_str(), 0) != 0) {
+      NoteNotUndone(error, e, "unlinkat");
+    }
+    if (m.markedOpaque) {
+      Entry parent{e.dirFd, ".", e.display, e.field};
+      auto dir = OpenDirectory(parent);
+      if (dir.error || RemoveOpaque(dir.value.get(), r.spec.userxattr, parent)) NoteNotUndone(error, e, "removexattr");
+    }
+  }
+}
+
+// All or nothing: every path is resolved and its name checked before any
+// whiteout is made; then they are made in order, and a failure undoes those
+// already made (an entry replaced with force comes back from the hard link
+// kept of it) before the error, whose field says which path (paths[k]), is
+// returned. Anything that could not be undone is listed in the error's detail.
 Outcome<Nothing> RunWhiteouts(const WhiteoutsRequest& r) {
   auto resolver = EntryResolver::Open(r.root, r.resolver);
   if (resolver.error) return resolver.error;
   for (size_t i = 0; i < r.paths.size(); i++) {
-    auto entry = resolver.value.Find(r.paths[i], "paths[" + std::to_string(i) + "]");
+    auto entry = resolver.value.Find(r.paths[i], PathField(i));
     if (entry.error) return entry.error;
-    if (auto e = MakeWhiteout(entry.value, r.spec)) return e;
+    if (auto e = CheckWhiteoutName(entry.value)) return e;
+  }
+  std::vector<MadeWhiteout> made;
+  made.reserve(r.paths.size());
+  for (size_t i = 0; i < r.paths.size(); i++) {
+    auto entry = resolver.value.Find(r.paths[i], PathField(i));
+    SysError error = entry.error;
+    MadeWhiteout m;
+    if (!error && r.spec.force) {
+      auto backup = LinkUnderTempName(entry.value);
+      if (backup.error) error = backup.error;
+      else m.backup = backup.value;
+    }
+    if (!error) error = MakeWhiteout(entry.value, r.spec, &m.markedOpaque);
+    if (error) {
+      if (!m.backup.empty()) ::unlinkat(entry.value.dirFd, m.backup.c_str(), 0);
+      UndoWhiteouts(resolver.value, r, made, error);
+      return error;
+    }
+    made.push_back(std::move(m));
+  }
+  for (size_t i = 0; i < made.size(); i++) {
+    if (made[i].backup.empty()) continue;
+    auto entry = resolver.value.Find(r.paths[i], PathField(i));
+    if (!entry.error) ::unlinkat(entry.value.dirFd, made[i].backup.c_str(), 0);
   }
   return Nothing{};
 }

@@ -18,6 +18,8 @@ namespace ovl {
 namespace {
 
 constexpr int kTempAttempts = 32;
+constexpr char kTempPrefix[] = ".ovl-wh-";
+constexpr size_t kTempRandom = 8;
 
 std::string TempName() {
   static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -31,7 +33,7 @@ std::string TempName() {
       x >>= 8;
     }
   }
-  std::string name = ".ovl-wh-";
+  std::string name = kTempPrefix;
   for (unsigned char b : bytes) name += kAlphabet[b % (sizeof kAlphabet - 1)];
   return name;
 }
@@ -99,7 +101,7 @@ SysError PlaceXattrFile(const Entry& entry, const WhiteoutSpec& spec) {
 
 // The kernel honours xattr whiteouts only in a directory marked opaque=x, so
 // the parent is marked first: a whiteout it would not honour never appears.
-SysError MakeXattrWhiteout(const Entry& entry, const WhiteoutSpec& spec) {
+SysError MakeXattrWhiteout(const Entry& entry, const WhiteoutSpec& spec, bool* markedOpaque) {
   Entry parent{entry.dirFd, ".", entry.display, entry.field};
   auto dir = OpenDirectory(parent);
   if (dir.error) return dir.error;
@@ -117,16 +119,52 @@ SysError MakeXattrWhiteout(const Entry& entry, const WhiteoutSpec& spec) {
   }
   SysError error = PlaceXattrFile(entry, spec);
   if (error && markedNow) RemoveOpaque(dir.value.get(), spec.userxattr, parent);
+  if (!error && markedOpaque != nullptr) *markedOpaque = markedNow;
   return error;
 }
 
 }  // namespace
 
-SysError MakeWhiteout(const Entry& entry, const WhiteoutSpec& spec) {
+SysError CheckWhiteoutName(const Entry& entry) {
   if (entry.name == "." || entry.name == "..") {
     return SysError::Invalid(entry.field, entry.display, "'" + entry.display + "' names a directory's own entry (the root itself?), not an entry in it");
   }
-  return spec.kind == WhiteoutKind::Xattr ? MakeXattrWhiteout(entry, spec) : MakeChardevWhiteout(entry, spec.force);
+  return {};
+}
+
+SysError MakeWhiteout(const Entry& entry, const WhiteoutSpec& spec, bool* markedOpaque) {
+  if (markedOpaque != nullptr) *markedOpaque = false;
+  if (auto e = CheckWhiteoutName(entry)) return e;
+  return spec.kind == WhiteoutKind::Xattr ? MakeXattrWhiteout(entry, spec, markedOpaque) : MakeChardevWhiteout(entry, spec.force);
+}
+
+Outcome<std::string> LinkUnderTempName(const Entry& entry) {
+  for (int i = 0; i < kTempAttempts; i++) {
+    std::string name = TempName();
+    if (::linkat(entry.dirFd, entry.name.c_str(), entry.dirFd, name.c_str(), 0) == 0) return name;
+    if (errno == ENOENT) return std::string();
+    // A directory cannot be linked, nor replaced by the whiteout: say so as the rename would.
+    if (errno == EPERM) {
+      struct stat st {};
+      if (::fstatat(entry.dirFd, entry.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        return SysError::FromErrno("renameat", entry.display, entry.field);
+      }
+      errno = EPERM;
+    }
+    if (errno != EEXIST) break;
+  }
+  return SysError::FromErrno("linkat", entry.display, entry.field);
+}
+
+bool IsWhiteoutTempName(const std::string& name) {
+  const size_t prefix = sizeof kTempPrefix - 1;
+  if (name.size() != prefix + kTempRandom || name.compare(0, prefix, kTempPrefix) != 0) return false;
+  for (size_t i = prefix; i < name.size(); i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
 }
 
 Outcome<WhiteoutKind> ProbeWhiteout(const Entry& entry, bool userxattr) {

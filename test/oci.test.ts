@@ -121,7 +121,9 @@ t.test('toOci keeps owners and times, and refuses a dest in use', needsRoot, asy
   const st = fs.statSync(s.path('empty/f'));
   t.same([st.uid, st.gid, st.mtimeMs], [1234, 5678, 2000000]);
   t.throws(() => toOciSync(s.path('upper'), s.path('dest-used')), { code: 'ENOTEMPTY', field: 'dest' });
-  t.throws(() => toOciSync(s.path('upper'), s.path('upper/f')), { code: 'EEXIST', field: 'dest' });
+  t.throws(() => toOciSync(s.path('upper'), s.path('upper/f')), { code: 'EINVAL', field: 'dest' }, 'inside upper');
+  s.write({ 'file': '' });
+  t.throws(() => toOciSync(s.path('upper'), s.path('file')), { code: 'EEXIST', field: 'dest' });
   s.write({ 'upper/.wh.weird': '' });
   t.throws(() => toOciSync(s.path('upper'), s.path('d2')), { code: 'EINVAL', message: /\.wh\.weird/ }, 'a name OCI reserves cannot be written');
 });

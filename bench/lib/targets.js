@@ -42,6 +42,12 @@ function checkTargets(rows, sections) {
     const r = applied.medianUs / loop.medianUs;
     checks.push(`${r <= 1.2 ? 'met   ' : 'MISSED'} applySync against replaceSync in a loop: ${r.toFixed(2)}x (target <= 1.2x); ${applied.ratioToC.toFixed(2)}x of C`);
   }
+  if (sections.layerTools) {
+    ratio('changesSync', find(rows, sections.layerTools, 'changesSync'), 1.5);
+    ratio('changes (Promise)', find(rows, sections.layerTools, 'changes (Promise)'), 1.5);
+    ratio('toOciSync against cp -a', find(rows, sections.layerTools, 'toOciSync'), 1.25);
+    ratio('fromOciSync against a C loop', find(rows, sections.layerTools, 'fromOciSync'), 1.5);
+  }
   // Issue 19: each image-layer stack within 1.25x of C making the same system calls.
   for (const row of rows.filter((r) => sections.images && r.section === sections.images && !r.name.includes('C reference'))) {
     ratio(row.name, row, 1.25);

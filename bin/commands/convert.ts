@@ -2,26 +2,26 @@
 import * as path from 'node:path';
 import { fromOci, toOci } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
-import { escapeName } from '../cli/display';
+import { escapeAnyName } from '../cli/escape-bytes';
 import { EXIT_OK } from '../cli/exit-codes';
 import { refuseMountedLayers } from '../cli/mounted-layers';
 import { UsageError } from '../cli/usage-error';
+import { textArgument } from '../cli/raw-args';
 
 const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] [--allow-mounted] [--json] SRC
        ovl convert --to oci [--userxattr] [--allow-mounted] [--json] SRC DEST
 
---to overlay: convert the unpacked OCI layer SRC in place: each .wh.NAME
+--to overlay: convert the unpacked OCI layer SRC in place, all or nothing
+  (a failure puts back what was changed): each .wh.NAME
   becomes a whiteout NAME (a char device 0/0, or with --xattr an xattr
   whiteout), each .wh..wh..opq an opaque mark on its directory.
 --to oci: write the OCI form of the upper layer SRC to DEST (new, or an empty
-  directory): whiteouts become empty .wh.NAME files, opaque directories get
+  directory; not SRC or inside it), all or nothing: whiteouts become empty .wh.NAME files, opaque directories get
   .wh..wh..opq. Extended attributes are kept, but the overlay's own marks.
-  Entries Node cannot create (devices, fifos, sockets) and xattrs DEST
-  refuses (no xattr support, no privilege for trusted.*) are skipped, each
-  named on stderr.
-Nothing is written outside the tree: symlinks in it are never followed. What is
-written (SRC with --to overlay, DEST with --to oci) must not lie in a layer of an
-overlay mounted now, unless --allow-mounted.
+  Hard links, devices, fifos, sparse files, owners, set-id bits and
+  nanosecond times are kept; sockets and xattrs DEST refuses (no xattr
+  support, no privilege for trusted.*) are skipped, each named on stderr.
+Nothing is written outside the tree: symlinks in it are never followed.
 
 Options:
       --to FORM     overlay or oci
@@ -45,7 +45,7 @@ const OPTIONS = {
 
 const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async ({ values, positionals }, json) => {
   const userxattr = !!values.userxattr;
-  const [src, dest, ...extra] = positionals;
+  const [src, dest, ...extra] = positionals.map((p, i) => textArgument(p, i === 0 ? 'SRC' : 'DEST'));
   if (values.to !== 'overlay' && values.to !== 'oci') throw new UsageError(values.to === undefined ? '--to is missing' : `--to must be overlay or oci, got '${values.to}'`);
   if (src === undefined) throw new UsageError('SRC is missing');
   if (values.to === 'overlay') {
@@ -60,8 +60,7 @@ const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async (
   if (extra.length) throw new UsageError('too many arguments');
   if (!values['allow-mounted']) refuseMountedLayers('convert', [path.resolve(dest)], () => 'dest');
   const { skipped } = await toOci(src, dest, { userxattr });
-  if (json) process.stdout.write(JSON.stringify({ to: 'oci', src: path.resolve(src), dest: path.resolve(dest), skipped }) + '\n');
-  else for (const s of skipped) process.stderr.write(`ovl: convert: skipped ${escapeName(s.path)}: ${s.reason}\n`);
+  for (const s of skipped) process.stderr.write(`ovl: convert: skipped ${escapeAnyName(s.path)}: ${s.reason}\n`);
   return EXIT_OK;
 });
 

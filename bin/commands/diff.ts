@@ -1,7 +1,8 @@
 // ovl diff: what an upper layer changed over its lowers, as docker diff prints it.
 import { changes } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
-import { escapeName } from '../cli/display';
+import { escapeAnyName, jsonName } from '../cli/escape-bytes';
+import { rawArgument } from '../cli/raw-args';
 import { EXIT_OK } from '../cli/exit-codes';
 import { UsageError } from '../cli/usage-error';
 
@@ -12,16 +13,20 @@ path, sorted, as docker diff prints them:
   A /path   added: no lower layer shows this path
   C /path   changed: a lower shows it, the upper holds it
   D /path   deleted: a whiteout, or an entry beneath an opaque directory
-Names are escaped as mountinfo does (a space is \\040). --json prints an array
-of {"path","kind"} with names as they are.
+Names are escaped as mountinfo does (a space is \\040); a name that is not
+valid UTF-8 has every byte outside printable ASCII escaped. --json prints an
+array of {"path","kind"} with names as they are (one not UTF-8: escaped, and
+its exact bytes in "pathBase64").
 
 Options:
       --lower DIR   a lower layer, repeatable, the first is the top
       --userxattr   read user.overlay.* marks instead of trusted.overlay.*
+                    (trusted.* needs CAP_SYS_ADMIN: refused without it)
       --json        JSON output; errors as JSON on stderr
   -h, --help        show this help
 
-Exit status: 0 listed; 1 wrong usage, or a layer could not be read.`;
+Exit status: 0 listed; 1 wrong usage, a --lower missing or not a directory,
+or a layer could not be read.`;
 
 const OPTIONS = {
   lower: { type: 'string', multiple: true },
@@ -31,9 +36,12 @@ const OPTIONS = {
 
 const run = framedRun({ name: 'diff', help: HELP, options: OPTIONS }, async ({ values, positionals }, json) => {
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'one UPPER only' : 'UPPER is missing');
-  const list = await changes(positionals[0] as string, { lower: values.lower ?? [], userxattr: !!values.userxattr });
-  if (json) process.stdout.write(JSON.stringify(list) + '\n');
-  else if (list.length) process.stdout.write(list.map((c) => `${c.kind} ${escapeName(c.path)}`).join('\n') + '\n');
+  // Names that are not UTF-8 are taken as their raw bytes, never as the U+FFFD text Node decoded.
+  const upper = rawArgument(positionals[0] as string, 'UPPER');
+  const lower = (values.lower ?? []).map((l, i) => rawArgument(l, `--lower[${i}]`));
+  const list = await changes(upper, { lower, userxattr: !!values.userxattr });
+  if (json) process.stdout.write(JSON.stringify(list.map((c) => ({ ...jsonName(c.path), kind: c.kind }))) + '\n');
+  else if (list.length) process.stdout.write(list.map((c) => `${c.kind} ${escapeAnyName(c.path)}`).join('\n') + '\n');
   return EXIT_OK;
 });
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Usage: prepare-kernel.sh PACKAGE VERSION CACHE_DIR INIT_SCRIPT ROOT_INIT_SCRIPT
+# Usage: prepare-kernel.sh PACKAGE VERSION CACHE_DIR INIT_SCRIPT ROOT_INIT_SCRIPT [BUSYBOX]
 # Makes CACHE_DIR/kernels/PACKAGE_VERSION/{vmlinuz,initrd.img,release} for one
 # Debian kernel package, without installing it: the .deb is fetched with
 # apt-get download (kept in CACHE_DIR/debs), unpacked into a temp dir, and the
@@ -7,9 +7,10 @@
 # the order to load them in, and the two init scripts (the initramfs's, and
 # init-root, PID 1 once the guest has switched to its real root). Both are
 # reused while the package, the init scripts and busybox are unchanged.
+# BUSYBOX is a static busybox for the kernel's architecture [/bin/busybox].
 # Prints the kernel's directory.
 set -euo pipefail
-pkg=$1 version=$2 cache=$3 init=$4 root_init=$5
+pkg=$1 version=$2 cache=$3 init=$4 root_init=$5 busybox=${6:-/bin/busybox}
 
 # What the guest must load: virtio PCI and block (the ext4 disk), 9p over
 # virtio (the host's root and the results share), overlay, ext4, loop (tests
@@ -26,7 +27,7 @@ if [ -z "$deb" ]; then
   [ -n "$deb" ] || { echo "apt-get download $pkg=$version produced no .deb" >&2; exit 1; }
 fi
 
-key=$(cat "$init" "$root_init" /bin/busybox <(echo "${MODULES[*]}" "$deb") | sha256sum | cut -d' ' -f1)
+key=$(cat "$init" "$root_init" "$busybox" <(echo "${MODULES[*]}" "$deb") | sha256sum | cut -d' ' -f1)
 if [ -f "$dir/initrd.img" ] && [ "$(cat "$dir/initrd.key" 2>/dev/null)" = "$key" ]; then
   echo "$dir"
   exit 0
@@ -42,7 +43,7 @@ depmod -b "$work/pkg" "$release"
 
 root="$work/initramfs"
 mkdir -p "$root/bin" "$root/lib/modules"
-cp /bin/busybox "$root/bin/busybox"
+cp "$busybox" "$root/bin/busybox"
 install -m 0755 "$init" "$root/init"
 install -m 0755 "$root_init" "$root/init-root"
 : > "$root/lib/modules/load-order"

@@ -44,12 +44,8 @@ read -r -a excluded <<< "$(echo ${OVERLAY_VM_EXCLUDE-$default_excluded})"
 kernel_timeout=${OVERLAY_VM_TIMEOUT:-900}
 accel=${OVERLAY_VM_ACCEL:-auto}
 export DEBIAN_FRONTEND=noninteractive
-
-stage_start=$SECONDS
-stage() {
-  printf '\n== test:vm: %s (previous stage %ss, %ss since start)\n' "$1" "$((SECONDS - stage_start))" "$SECONDS"
-  stage_start=$SECONDS
-}
+stage_name=test:vm
+. "$here/host-lib.sh"
 
 [ "$(id -u)" = 0 ] || { echo "test:vm needs root (apt-get, and the guest runs the tests as root)" >&2; exit 1; }
 
@@ -57,23 +53,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/overlay-native-vm.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 stage "host packages"
-apt_updated=
-apt_update() {
-  [ -n "$apt_updated" ] && return
-  apt-get update -qq < /dev/null
-  apt_updated=1
-}
-# command -> Debian package; busybox-static because the initramfs has no libc.
-declare -A needs=([qemu-system-x86_64]=qemu-system-x86 [cpio]=cpio [xz]=xz-utils
-  [depmod]=kmod [mkfs.ext4]=e2fsprogs [dpkg-deb]=dpkg [timeout]=coreutils)
-missing=()
-for tool in "${!needs[@]}"; do command -v "$tool" > /dev/null || missing+=("${needs[$tool]}"); done
-dpkg-query -W -f='${Status}' busybox-static 2> /dev/null | grep -q 'ok installed' || missing+=(busybox-static)
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  apt_update
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" < /dev/null > /dev/null
-fi
+# busybox-static because the initramfs has no libc.
+install_missing qemu-system-x86_64=qemu-system-x86 cpio=cpio xz=xz-utils depmod=kmod \
+  mkfs.ext4=e2fsprogs dpkg-deb=dpkg timeout=coreutils busybox-static
 
 stage "compile TypeScript"
 [ -d "$project/node_modules" ] || { echo "run npm install first" >&2; exit 1; }
@@ -95,39 +77,15 @@ echo "tests: ${tests[*]}"
 [ "${#tests[@]}" -gt 0 ] || { echo "no test files selected" >&2; exit 1; }
 
 stage "kernels (cache: $cache)"
-# A meta package (linux-image-amd64) names the current kernel in its
-# Depends; an exact package has no linux-image dependency and names itself.
-resolve() {
-  local info
-  info=$(apt-cache show --no-all-versions "$1" 2> /dev/null) || return 1
-  local dep
-  dep=$(sed -n 's/^Depends: .*\(linux-image-[^ ,]*\) (= \([^)]*\)).*/\1 \2/p' <<< "$info" | head -n 1)
-  if [ -n "$dep" ]; then echo "$dep"; else sed -n 's/^Version: //p' <<< "$info" | sed "s/^/$1 /" | head -n 1; fi
-}
 kernel_dirs=()
 for meta in "${kernels[@]}"; do
-  if ! spec=$(resolve "$meta"); then
-    apt_update
-    spec=$(resolve "$meta") || { echo "apt-cache knows no package $meta" >&2; exit 1; }
-  fi
-  read -r pkg version <<< "$spec"
-  echo "$meta -> $pkg $version"
-  if ! dir=$("$here/prepare-kernel.sh" "$pkg" "$version" "$cache" "$here/init" "$here/init-root"); then
-    # The lists may name a version the archive no longer has: refresh once.
-    apt_update
-    spec=$(resolve "$meta")
-    read -r pkg version <<< "$spec"
-    dir=$("$here/prepare-kernel.sh" "$pkg" "$version" "$cache" "$here/init" "$here/init-root")
-  fi
-  kernel_dirs+=("$dir")
+  prepare_kernel "$meta" "$cache"
+  kernel_dirs+=("$kernel_dir")
 done
 
 stage "project disk"
-# A read-only ext4 copy of the project for the guest to mount over its 9p
-# view (see init): built from the directory by mkfs.ext4 -d, no loop device.
-size_mb=$(( $(du -sm "$project" | cut -f1) * 3 / 2 + 64 ))
-mkfs.ext4 -q -F -L project -d "$project" "$tmp/project.img" "${size_mb}M"
-echo "$((size_mb))M image of $project"
+# Mounted over the project's 9p view: under TCG every 9p lookup is slow.
+project_disk "$project" "$tmp/project.img"
 
 # boot KERNEL_DIR OUT_DIR ACCEL TIMEOUT: one guest run; OUT_DIR holds `start`
 # (run in the guest's root) and receives the results. Returns qemu's status, or 124
@@ -191,12 +149,8 @@ for kdir in "${kernel_dirs[@]}"; do
     status=1
   fi
   node "$project/dist/test/vm/report.js" detail "$out" || status=1
-  # Keep what the guest reported (TAP, serial log) for after the run.
   kept="$cache/results/$release"
-  rm -rf "$kept" && mkdir -p "$kept"
-  cp -r "$out/." "$kept/"
-  cp "$out.serial" "$kept/serial.log"
-  cp "$out.qemu" "$kept/qemu.log"
+  keep_results "$out" "$kept"
   outs+=("$kept")
 done
 
