@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { fromOci, toOci } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
-import { escapeAnyName } from '../cli/escape-bytes';
+import { escapeAnyName, jsonName } from '../cli/escape-bytes';
 import { EXIT_OK } from '../cli/exit-codes';
 import { refuseMountedLayers } from '../cli/mounted-layers';
 import { UsageError } from '../cli/usage-error';
@@ -60,7 +60,13 @@ const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async (
   if (extra.length) throw new UsageError('too many arguments');
   if (!values['allow-mounted']) refuseMountedLayers('convert', [path.resolve(dest)], () => 'dest');
   const { skipped } = await toOci(src, dest, { userxattr });
-  for (const s of skipped) process.stderr.write(`ovl: convert: skipped ${escapeAnyName(s.path)}: ${s.reason}\n`);
+  if (json) {
+    // Instead of the lines on stderr; a path that is not UTF-8 as diff --json gives it (jsonName).
+    const rows = skipped.map((s) => ({ ...s, ...jsonName(s.path) }));
+    process.stdout.write(JSON.stringify({ to: 'oci', src: path.resolve(src), dest: path.resolve(dest), skipped: rows }) + '\n');
+  } else {
+    for (const s of skipped) process.stderr.write(`ovl: convert: skipped ${escapeAnyName(s.path)}: ${s.reason}\n`);
+  }
   return EXIT_OK;
 });
 
