@@ -59,7 +59,7 @@ t.test('twenty stacks over v1, upgraded to v2 under a reader: no miss, uppers ke
   t.same(first.actions.map((a) => a.action), Array(20).fill('mount'));
   for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(h.target(i), 'mine'), `written in ${i}`);
   const stop = h.s.path('stop');
-  const reader = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'apply-reader.js'), stop, ...Array.from({ length: 20 }, (_, i) => h.target(i))], {
+  const reader = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'path-reader.js'), stop, ...Array.from({ length: 20 }, (_, i) => path.join(h.target(i), 'version'))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

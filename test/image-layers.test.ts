@@ -278,7 +278,7 @@ t.test('replacing an erofs stack with a squashfs one and back: a reader through 
   const [target] = s.mkdirs('merged');
   let current = mountSync({ ...a, target: target! });
   const stop = s.path('stop');
-  const reader = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'replace-reader.js'), path.join(target!, 'f'), stop], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const reader = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'path-reader.js'), stop, path.join(target!, 'f')], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   reader.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => reader.on('close', resolve));

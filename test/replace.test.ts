@@ -85,7 +85,7 @@ t.test(`a reader never fails across ${REPLACEMENTS} replacements`, { ...needsOve
   await streamWarmUp();
   const stop = s.path('stop');
   const fds = openFdLinks();
-  const reader = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'replace-reader.js'), path.join(target, 'f'), stop], {
+  const reader = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'path-reader.js'), stop, path.join(target, 'f')], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
