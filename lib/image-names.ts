@@ -3,7 +3,7 @@
 // `/sub`), so the name comes from this package's record (lib/image-record.ts),
 // and a listing says so in `notes`, or says that no record explains a name.
 import type { ImageLayerName, ImageRecord, LiveRecord } from './image-record';
-import type { LayerNote, OverlayMountInfo } from './mountinfo';
+import type { LayerNote, OverlayMountInfo } from './overlay-mount-info';
 
 const CHECKED_BY = {
   'unique-mount-id': "per this package's record",

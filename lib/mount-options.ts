@@ -70,3 +70,6 @@ export const MOUNT_OPTION_KEYS: ReadonlySet<string> = new Set([
   'idmap',
   'mechanism',
 ]);
+
+/** The new stack of a replace: everything `mount` takes except the target. */
+export type ReplaceOptions = Omit<MountOptions, 'target'>;

@@ -5,56 +5,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkKnownKeys, checkOptionsObject, typeError } from './args';
 import type { Propagation } from './mount-options';
-import { liveRecords, liveRecordsSync, type MountedImage } from './image-record';
+import { liveRecords, liveRecordsSync } from './image-record';
 import { applyImageRecords } from './image-names';
 import { decodeOctal, MOUNTINFO, parseMountTableLine } from './mount-table';
 
 /** Why a layer's name, as mountinfo shows it, is not a path to that layer. */
-/** 'image': named from this package's record of an image layer; 'detached': a detached tree's root no record names. */
-export type LayerNoteKind = 'fd-name' | 'relative' | 'image' | 'detached';
-
-export interface LayerNote {
-  /** The layer: 'lower[0]', 'data[1]', 'upper' or 'work'. */
-  field: string;
-  /** The name as mountinfo shows it. */
-  name: string;
-  kind: LayerNoteKind;
-  /** One sentence for people. */
-  note: string;
-}
-
-/** One overlay mount, as /proc/self/mountinfo shows it. */
-export interface OverlayMountInfo {
-  /** The kernel's mount id (mountinfo's first field); OverlayMount.mountId. */
-  mountId: number;
-  parentId: number;
-  /** Where it is mounted. */
-  target: string;
-  /** The directory of the overlay mounted there: '/' unless a subtree was bind-mounted. */
-  root: string;
-  /** The source given at mount time ('overlay', 'none', ...). */
-  source: string;
-  /** Lower layers, the top one first, as the kernel names them. */
-  lower: string[];
-  /** Data-only lower layers. */
-  data: string[];
-  upper?: string;
-  work?: string;
-  /** The superblock's other options, decoded: 'rw', 'redirect_dir=on', 'uuid=on'... */
-  options: string[];
-  /** This mount's own flags: 'rw', 'nosuid', 'relatime'... */
-  mountOptions: string[];
-  /** Layers whose names are not paths to them (fd names, relative names). */
-  notes: LayerNote[];
-  /** How mount events propagate: a mount both shared and a slave (`shared:N master:M`) is 'slave'. */
-  propagation: Propagation;
-  /** The peer group it shares events with (mountinfo `shared:N`). */
-  peerGroup?: number;
-  /** The peer group it receives events from (mountinfo `master:N`). */
-  master?: number;
-  /** The image files its layers came from, from this package's record (listMounts only). */
-  images?: MountedImage[];
-}
+export type { LayerNote, LayerNoteKind, OverlayMountInfo } from './overlay-mount-info';
+import type { LayerNote, OverlayMountInfo } from './overlay-mount-info';
 
 export interface ListMountsOptions {
   /** Only the overlays mounted on this directory (all of them, bottom first, when stacked). */

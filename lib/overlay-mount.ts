@@ -4,7 +4,7 @@
 // stack mounted on top, a later mount on the same path or a replacement is
 // never taken for it.
 import { invalid, OverlayError } from './errors';
-import type { MechanismName, MountOptions } from './mount-options';
+import type { MechanismName, ReplaceOptions } from './mount-options';
 import { mountById } from './mount-table';
 import { native, type NativeMountResult } from './native';
 import { replaceWalk } from './replace-stack';
@@ -13,7 +13,7 @@ import { umountFlags, type UmountOptions } from './umount';
 import { recordFileOf, removeRecord, toMountedImages, type MountedImage } from './image-record';
 
 /** The new stack: everything `mount` takes except the target. */
-export type ReplaceOptions = Omit<MountOptions, 'target'>;
+export type { ReplaceOptions } from './mount-options';
 
 const EINVAL = 22;
 const EBUSY = 16;

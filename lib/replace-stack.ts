@@ -7,7 +7,7 @@ import { withRecord, withRecordSync } from './image-record';
 import { toReplaceRequest } from './mount-request';
 import type { NativeMountResult } from './native';
 import { replaceOverlay, replaceOverlaySync } from './native-mount';
-import type { ReplaceOptions } from './overlay-mount';
+import type { ReplaceOptions } from './mount-options';
 import { againstLiveStack } from './replace-live-stack';
 import { step, type Walk } from './sync-or-async';
 
