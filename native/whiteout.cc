@@ -92,8 +92,13 @@ void UndoWhiteouts(EntryResolver& resolver, const WhiteoutsRequest& r, const std
     const Entry& e = entry.value;
     const MadeWhiteout& m = made[j];
     if (m.backups.kept()) {
-      if (::renameat(e.dirFd, m.backups.first.c_str(), e.dirFd, e.name.c_str()) != 0) NoteNotUndone(error, e, "renameat");
-      else ::unlinkat(e.dirFd, m.backups.second.c_str(), 0);
+      if (::renameat(e.dirFd, m.backups.first.c_str(), e.dirFd, e.name.c_str()) != 0) {
+        // The links are then the entry's only names: say where, before a later cleaning takes them for a crash's.
+        NoteNotUndone(error, e, "renameat");
+        error.detail.back() += " (what it replaced is kept as " + m.backups.first + " and " + m.backups.second + " beside it)";
+      } else {
+        ::unlinkat(e.dirFd, m.backups.second.c_str(), 0);
+      }
     } else if (::unlinkat(e.dirFd, e.name.c_str(), 0) != 0) {
       NoteNotUndone(error, e, "unlinkat");
     }
