@@ -1,5 +1,5 @@
 'use strict';
-// npm run bench [-- --json] [-- --quick]
+// npm run bench [-- --json] [-- --quick] [-- --only images,layer-tools]
 // Measures overlay-native against the system calls themselves (a C loop)
 // and against spawning mount(8). Needs root. Everything it mounts lives
 // under one temp dir and is unmounted before it exits, also on failure.
@@ -63,6 +63,30 @@ const PLANS = {
   },
 };
 
+// In the order a full run takes them; `--only a,b` runs just those (to
+// measure one section again without the others' minutes).
+const SECTIONS = {
+  mount: benchMountUmount,
+  whiteouts: benchWhiteouts,
+  'layer-scaling': benchLayerScaling,
+  'event-loop': benchEventLoop,
+  live: benchLive,
+  apply: benchApply,
+  images: benchImageLayers,
+  'layer-tools': benchLayerTools,
+};
+
+function chosenSections(argv) {
+  const at = argv.indexOf('--only');
+  if (at < 0) return Object.keys(SECTIONS);
+  const names = (argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((n) => !(n in SECTIONS));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`--only takes section names separated by commas (${Object.keys(SECTIONS).join(', ')})${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
+  }
+  return Object.keys(SECTIONS).filter((n) => names.includes(n));
+}
+
 function loadAverage() {
   return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
@@ -70,6 +94,7 @@ function loadAverage() {
 async function main() {
   const json = process.argv.includes('--json');
   const plan = process.argv.includes('--quick') ? PLANS.quick : PLANS.full;
+  const chosen = chosenSections(process.argv);
   if (process.getuid() !== 0) throw new Error('the bench mounts overlays: run it as root');
   const report = new Report({ json });
   const workspace = new Workspace();
@@ -89,14 +114,7 @@ async function main() {
     // Other work on the machine moves every number; say how busy it was.
     report.note(`load average at start: ${loadAverage()}`);
     const context = { ovl, workspace, binaries, report, plan };
-    await benchMountUmount(context);
-    await benchWhiteouts(context);
-    await benchLayerScaling(context);
-    await benchEventLoop(context);
-    await benchLive(context);
-    await benchApply(context);
-    await benchImageLayers(context);
-    await benchLayerTools(context);
+    for (const name of chosen) await SECTIONS[name](context);
   } finally {
     workspace.cleanup();
   }

@@ -39,3 +39,11 @@ t.test('npm run bench -- --quick --json prints one result object per line', need
   t.ok(names.some((n) => n.startsWith('1 layers, fsconfig-fd')), 'has the layer scaling rows');
   t.ok(names.some((n) => n.includes('Promise mounts in flight')), 'has the event-loop rows');
 });
+
+t.test('--only runs just the sections named, and refuses a name it does not know', needsOverlay, async (t) => {
+  const out = execFileSync(process.execPath, [BENCH, '--quick', '--json', '--only', 'whiteouts'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const names = out.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { name: string }).name);
+  t.ok(names.some((n) => n.startsWith('C reference, mknodat')), 'the whiteout rows');
+  t.notOk(names.includes('mountSync + unmountSync'), 'no mount rows');
+  t.throws(() => execFileSync(process.execPath, [BENCH, '--quick', '--only', 'whiteout,images'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), { status: 1, stderr: /unknown: whiteout\b/ });
+});
