@@ -10,10 +10,10 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import t, { type Test } from 'tap';
-import { kernelFeatures, listMountsSync, mount, mountSync, replace, replaceSync, umountSync, type MountOptions } from '../lib/index';
+import { kernelFeatures, listMountsSync, mount, mountSync, replace, replaceSync, umountSync, type MechanismName, type MountOptions } from '../lib/index';
 import { toNativeRequest } from '../lib/mount-request';
 import { pack } from '../lib/native-mount';
-import { needsIdmap } from './helpers/idmap';
+import { needsUserNamespaces } from './helpers/idmap';
 import { erofsSuperblocks, loopsBackedBy, makeErofs, makeExt4, makeSquashfs, needsImages } from './helpers/images';
 import { childPids, newFds, openFdLinks } from './helpers/live';
 import { mountsAt } from './helpers/mounts';
@@ -26,7 +26,7 @@ const SHIFT = { uidMap: [[0, 100000, 65536] as const] };
 const kernel = kernelFeatures();
 const release = os.release().split('.').map((n) => parseInt(n, 10));
 const atLeast = (major: number, minor: number): boolean => release[0]! > major || (release[0] === major && release[1]! >= minor);
-const skip = { skip: needsImages.skip || needsIdmap.skip };
+const skip = { skip: needsImages.skip || needsUserNamespaces.skip };
 const noReplace = !(kernel.moveMountBeneath && kernel.lowerdirPlus) && 'replace needs MOVE_MOUNT_BENEATH and lowerdir+ (6.8+)';
 const noTestAddon = !fs.existsSync(testAddonPath) && `${testAddonPath} is not built (npm run build:cmake)`;
 
@@ -154,6 +154,26 @@ for (const type of ['erofs', 'ext4'] as const) {
   });
 }
 
+t.test('every mechanism this kernel has, mount(2) ones (all 6.1 has) through the private namespace: idmapped, nothing left', skip, async (t) => {
+  const s = scratch(t);
+  const img = makeImages(s);
+  const [target] = s.mkdirs('merged');
+  const mechanisms: MechanismName[] = ['mount', 'mount-fd-path', 'mount-fd-relative', ...(kernel.lowerdirPlus ? (['fsconfig-path'] as const) : []), ...(kernel.layerFd ? (['fsconfig-fd'] as const) : [])];
+  for (const mechanism of mechanisms) {
+    const before = imageTraces();
+    const fds = openFdLinks();
+    const children = childPids();
+    const m = mountSync({ lower: [{ image: img.erofs }, { image: img.ext4, path: 'sub' }, img.plain], target: target!, idmap: SHIFT, mechanism });
+    t.equal(m.mechanism, mechanism);
+    t.equal(fs.readFileSync(`${target}/f`, 'utf8'), 'erofs', `${mechanism}: the top image wins`);
+    t.same(['f', 'only-er', 'only-ex', 'p'].map((name) => fs.statSync(`${target}/${name}`).uid), [100000, 100000, 100000, 100000], `${mechanism}: every layer idmapped`);
+    t.same(listMountsSync({ target: target! })[0]?.lower.slice(0, 2), [img.erofs, img.ext4], 'listMounts names both images');
+    const loops = loopsOf([img.erofs, img.ext4]);
+    m.unmountSync();
+    assertNothingLeft(t, [img.erofs, img.ext4], loops, before, fds, children);
+  }
+});
+
 t.test('squashfs: idmapped where the kernel lets it (6.2+), else refused naming the layer, the filesystem and the version', skip, async (t) => {
   const s = scratch(t);
   const img = makeImages(s);
@@ -273,16 +293,19 @@ t.test('the detour failing at each step: the layer named, nothing left', detour,
     ['idmap-attached.mount_setattr', { code: 'EIO', syscall: 'mount_setattr', field: 'lower[0]' }],
     ['idmap-attached.move_mount', { code: 'EIO', syscall: 'move_mount', field: 'lower[0]' }],
   ];
-  for (const [point, expected] of steps) {
-    const before = imageTraces();
-    const fds = openFdLinks();
-    const children = childPids();
-    testAddon().injectFault('idmap.open_tree', EINVAL);
-    testAddon().injectFault(point, EIO);
-    t.throws(() => mountThroughTestAddon(options), expected, point);
-    t.same(testAddon().takeArmedFaults(), [], `${point}: both failure points were reached`);
-    t.same(mountsAt(target!), [], `${point}: nothing mounted`);
-    assertNothingLeft(t, [img.ext4, img.erofs], [], before, fds, children);
+  // The best mechanism here, and mount(2), whose detour (all 6.1 has) is built the same way.
+  for (const mechanism of [undefined, 'mount'] as const) {
+    for (const [point, expected] of steps) {
+      const before = imageTraces();
+      const fds = openFdLinks();
+      const children = childPids();
+      testAddon().injectFault('idmap.open_tree', EINVAL);
+      testAddon().injectFault(point, EIO);
+      t.throws(() => mountThroughTestAddon({ ...options, mechanism }), expected, `${point} (${mechanism ?? 'auto'})`);
+      t.same(testAddon().takeArmedFaults(), [], `${point}: both failure points were reached`);
+      t.same(mountsAt(target!), [], `${point}: nothing mounted`);
+      assertNothingLeft(t, [img.ext4, img.erofs], [], before, fds, children);
+    }
   }
   // Where the clone is made while the image is detached (6.15+), failing there leaves nothing either.
   const before = imageTraces();
