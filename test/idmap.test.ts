@@ -96,7 +96,7 @@ for (const mechanism of ['fsconfig-fd', 'fsconfig-path'] as const) {
   });
 }
 
-t.test('idmap from an existing user namespace (userns path)', needsIdmap, async (t) => {
+t.test('idmap from an existing user namespace (userns path)', needsUserNamespaces, async (t) => {
   const s = scratch(t);
   const [a, b, target] = s.mkdirs('a', 'b', 'm');
   s.write({ 'a/root-file': '', 'a/user-file': '' });
@@ -116,7 +116,7 @@ t.test('idmap from an existing user namespace (userns path)', needsIdmap, async 
   m.unmountSync();
 });
 
-t.test('refusals: not a user namespace, a filesystem without idmap; nothing left', needsIdmap, async (t) => {
+t.test('refusals: not a user namespace, a filesystem without idmap; nothing left', needsUserNamespaces, async (t) => {
   const s = scratch(t);
   const [a, b, ramfs, target] = s.mkdirs('a', 'b', 'ramfs', 'm');
   execFileSync('mount', ['-t', 'ramfs', 'ramfs', ramfs]);
@@ -141,7 +141,7 @@ t.test('refusals: not a user namespace, a filesystem without idmap; nothing left
   execFileSync('umount', [ramfs]);
 });
 
-t.test('replace into an idmapped stack', { ...needsIdmap, skip: needsIdmap.skip || (!kernelFeatures().moveMountBeneath && 'no MOVE_MOUNT_BENEATH') }, async (t) => {
+t.test('replace into an idmapped stack', { skip: needsUserNamespaces.skip || (!kernelFeatures().moveMountBeneath && 'no MOVE_MOUNT_BENEATH') || (!kernelFeatures().lowerdirPlus && 'no lowerdir+') }, async (t) => {
   const s = scratch(t);
   const [a, b, target] = s.mkdirs('a', 'b', 'm');
   s.write({ 'a/f': '' });

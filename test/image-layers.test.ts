@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { kernelFeatures, listMountsSync, mount, mountSync, replace, replaceSync, type MechanismName, type OverlayMount } from '../lib/index';
+import { needsUserNamespaces } from './helpers/idmap';
 import { erofsSuperblocks, loopBacking, loopsBackedBy, makeErofs, makeExt4, makeSquashfs, needsImages } from './helpers/images';
 import { newFds, openFdLinks } from './helpers/live';
 import { scratch, type Scratch } from './helpers/scratch';
@@ -250,7 +251,7 @@ t.test('overlay itself refusing the stack (overlapping layers in one image) leav
   }
 });
 
-t.test('idmapped image layers: each layer inside an image cloned and idmapped like a directory', { skip: needsImages.skip || (!kernel.lowerdirPlus && 'idmapped layers need lowerdir+ (6.8+)') }, async (t) => {
+t.test('idmapped image layers: each layer inside an image cloned and idmapped like a directory', { skip: needsImages.skip || needsUserNamespaces.skip }, async (t) => {
   const s = scratch(t);
   const img = makeImages(s);
   const [target] = s.mkdirs('merged');
