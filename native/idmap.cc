@@ -75,6 +75,18 @@ bool MapIsEmpty(const std::string& procDir, const char* name) {
   return fd.valid() && ::read(fd.get(), &byte, 1) == 0;
 }
 
+// What a userns given by /proc/PID/ns/user lacks: "" when both maps are
+// written (or they cannot be read: the kernel then has the last word).
+std::string MissingMaps(const IdmapRequest& idmap) {
+  std::string procDir = ProcDirOf(idmap.userns);
+  if (procDir.empty()) return {};
+  bool noUidMap = MapIsEmpty(procDir, "uid_map"), noGidMap = MapIsEmpty(procDir, "gid_map");
+  if (!noUidMap && !noGidMap) return {};
+  const char* missing = noUidMap && noGidMap ? "uid_map nor gid_map" : noUidMap ? "uid_map" : "gid_map";
+  return "the user namespace of '" + idmap.userns + "' has no " + std::string(missing) +
+         " written: an idmapped mount takes its mapping from them (write them first, or give uidMap and gidMap)";
+}
+
 // The kernel refuses two user namespaces that exist (EPERM and EINVAL,
 // which read as "needs root" and "filesystem"): the initial one, whose
 // identity mapping means "not idmapped", and one with no maps written. Asked
@@ -87,13 +99,7 @@ std::string UserNamespaceFault(const IdmapRequest& idmap, int usernsFd, int refu
     return "'" + idmap.userns + "' is the initial user namespace (or one this process is inside of), whose identity mapping cannot idmap a mount: "
            "give a user namespace with its own uid and gid maps";
   }
-  std::string procDir = ProcDirOf(idmap.userns);
-  if (procDir.empty()) return {};
-  bool noUidMap = MapIsEmpty(procDir, "uid_map"), noGidMap = MapIsEmpty(procDir, "gid_map");
-  if (!noUidMap && !noGidMap) return {};
-  const char* missing = noUidMap && noGidMap ? "uid_map nor gid_map" : noUidMap ? "uid_map" : "gid_map";
-  return "the user namespace of '" + idmap.userns + "' has no " + std::string(missing) +
-         " written: an idmapped mount takes its mapping from them (write them first, or give uidMap and gidMap)";
+  return MissingMaps(idmap);
 }
 
 // Failure points (util/fault.h) for each step, named by where it runs.
@@ -168,6 +174,12 @@ Outcome<UniqueFd> OpenIdmapUserNamespace(const IdmapRequest& idmap) {
 SysError IdmapLowerLayers(const IdmapRequest& idmap, OpenedLayers* layers) {
   auto userns = OpenIdmapUserNamespace(idmap);
   if (userns.error) return userns.error;
+  // 6.1 idmaps with a namespace that has no maps (every id then shows as
+  // the overflow id); later kernels refuse it: refused here alike, before any clone.
+  if (!idmap.userns.empty()) {
+    std::string missing = MissingMaps(idmap);
+    if (!missing.empty()) return SysError::Invalid("idmap.userns", idmap.userns, missing);
+  }
   bool deferred = false;
   SysError e = IdmapAll(&layers->lower, userns.value.get(), layers->images, &deferred);
   if (!e) e = IdmapAll(&layers->data, userns.value.get(), layers->images, &deferred);
