@@ -40,7 +40,7 @@ export interface MountOptions extends OverlayLayers, OverlayFeatures, MountFlags
   target: string;
   /** Mount propagation, so mounts beneath it do or do not spread to other mount namespaces. */
   propagation?: Propagation;
-  /** Idmapped lower layers (5.19+ overlay, here 6.8+ for `lowerdir+`; each lower's filesystem must support idmapped mounts). */
+  /** Idmapped lower layers (5.19+ overlay; before 6.8 through mount(2) in a private mount namespace; each lower's filesystem must support idmapped mounts). */
   idmap?: IdmapOptions;
   /**
    * Force one mechanism instead of the best this kernel offers (for tests and

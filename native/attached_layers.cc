@@ -8,6 +8,8 @@
 
 #include <cerrno>
 
+#include "idmap.h"
+#include "util/fault.h"
 #include "util/own_thread.h"
 #include "util/sys.h"
 
@@ -18,6 +20,7 @@ Layer Duplicate(const Layer& layer) {
   Layer copy{layer.path, layer.role, layer.index, UniqueFd(::fcntl(layer.fd.get(), F_DUPFD_CLOEXEC, 0))};
   copy.detached = layer.detached;
   copy.image = layer.image;
+  copy.idmapDeferred = layer.idmapDeferred;
   return copy;
 }
 
@@ -93,6 +96,29 @@ SysError AttachImages(const OpenedLayers& layers, int* attached) {
   return {};
 }
 
+// The layers inside images that could not be cloned while their image was
+// detached: now that it is attached here, each is cloned and idmapped
+// (idmap.h), and the idmapped tree stacked on the target's path like the
+// images, to be a mount of this namespace too; the layer is then its root.
+SysError IdmapDeferredLayers(const OpenedLayers& layers, std::vector<Layer>* group, int* attached) {
+  for (Layer& layer : *group) {
+    if (!layer.idmapDeferred) continue;
+    if (auto e = IdmapAttachedImageLayer(layers, &layer)) return e;
+    int moved = sys::move_mount(layer.fd.get(), "", AT_FDCWD, layers.target.path.c_str(), MOVE_MOUNT_F_EMPTY_PATH);
+    if (int injected = FaultAt("idmap-attached.move_mount")) {
+      if (moved == 0) ++*attached;  // stacked already: taken off again with the images
+      moved = -1;
+      errno = injected;
+    }
+    if (moved != 0) return SysError::FromErrno("move_mount", layer.path, layer.field());
+    ++*attached;
+    UniqueFd root(::open(layers.target.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root.valid()) return SysError::FromErrno("open", layer.path, layer.field());
+    layer.fd = std::move(root);
+  }
+  return {};
+}
+
 // Takes the images off the target's path again before the thread ends. Left
 // to the namespace's end, their release would run after the thread has gone,
 // from a kernel work queue: a loop device could still be bound for a moment
@@ -118,6 +144,8 @@ SysError AttachedCopy(const OpenedLayers& layers, OpenedLayers* copy, int* attac
   copy->target = Duplicate(layers.target);  // attached by the caller, in its own namespace
   if (!layers.images.empty()) {
     if (auto e = AttachImages(layers, attachedImages)) return e;
+    if (auto e = IdmapDeferredLayers(layers, &copy->lower, attachedImages)) return e;
+    if (auto e = IdmapDeferredLayers(layers, &copy->data, attachedImages)) return e;
     // With images stacked on the target's path, a layer named by its path
     // could resolve into them: every layer goes by fd (or its fd's name).
     for (auto* group : {&copy->lower, &copy->data}) {

@@ -1,11 +1,12 @@
-// Image layers where overlay has no `lowerdir+` (6.1 and others before 6.8):
-// there are no layer fds to hand over, and a detached image mount is no
-// mount of the caller's namespace, which overlay requires before 6.15. So,
-// in a thread with a private mount namespace (attached_layers.h), the image
-// mounts are attached, the overlay is mounted with mount(2) naming every layer
-// by /proc/self/fd/N, cloned detached with open_tree(OPEN_TREE_CLONE), and the
-// clone handed back; the namespace, and every mount in it, ends with the
-// thread. The caller attaches the clone as it does a fsmount()ed overlay.
+// Image and idmapped layers where overlay has no `lowerdir+` (6.1 and others
+// before 6.8): there are no layer fds to hand over, and a detached image
+// mount or idmapped tree is no mount of the caller's namespace, which overlay
+// requires before 6.15. So, in a thread with a private mount namespace
+// (attached_layers.h), the image mounts and idmapped trees are attached, the
+// overlay is mounted with mount(2) naming every layer by /proc/self/fd/N,
+// cloned detached with open_tree(OPEN_TREE_CLONE), and the clone handed back;
+// the namespace, and every mount in it, ends with the thread. The caller
+// attaches the clone as it does a fsmount()ed overlay.
 #include <fcntl.h>
 #include <sys/mount.h>
 

@@ -1,5 +1,7 @@
-// Image layers on kernels without `lowerdir+` (before 6.8): the overlay is
-// made with mount(2) in a private mount namespace and handed back detached.
+// Image and idmapped layers on kernels without `lowerdir+` (before 6.8), or
+// with a mount(2) mechanism asked for: the overlay is made with mount(2) in a
+// private mount namespace, where those detached trees are attached, and
+// handed back detached.
 #pragma once
 
 #include "layers.h"

@@ -22,6 +22,7 @@ struct Layer {
   std::string field() const { return index < 0 ? role : std::string(role) + "[" + std::to_string(index) + "]"; }
   bool detached = false;  // a detached (idmapped) tree no path reaches: hand it over by fd only
   int image = -1;         // index into OpenedLayers::images when the layer lives in an image file
+  bool idmapDeferred = false;  // in an image this kernel cannot clone detached (before 6.15): idmapped once attached (attached_layers.h)
 };
 
 // An image file's filesystem, mounted detached for the layers inside it.
@@ -31,11 +32,20 @@ struct ImageMount {
   UniqueFd mount;     // fsmount()'s fd: the image is mounted as long as this or an overlay holds it
 };
 
+// The user namespace for layers whose idmap waits for the private mount
+// namespace (Layer::idmapDeferred), and the request it came from, for errors.
+struct DeferredIdmap {
+  IdmapRequest request;
+  UniqueFd userns;
+  bool wanted() const { return userns.valid(); }
+};
+
 struct OpenedLayers {
   std::vector<Layer> lower, data;
   Layer upper, work, target;
   bool hasUpper = false;
   std::vector<ImageMount> images;  // the layer fds inside each keep its mount alive on their own
+  DeferredIdmap deferredIdmap;
 };
 
 Outcome<OpenedLayers> OpenLayers(const MountRequest& request);

@@ -19,7 +19,9 @@ Outcome<MountResult> RunMount(const MountRequest& request) {
   auto layers = PrepareLayers(request, &mechanism);
   if (layers.error) return layers.error;
   if (IsFsconfig(mechanism)) return MountWithFsconfig(request, layers.value, mechanism);
-  return request.hasImages() ? MountImagesWithMount2(request, layers.value, mechanism) : MountWithMount2(request, layers.value, mechanism);
+  // Image and idmapped layers are detached trees, which mount(2) reaches only once attached (image_mount2.h).
+  bool detached = request.hasImages() || request.idmap.wanted();
+  return detached ? MountImagesWithMount2(request, layers.value, mechanism) : MountWithMount2(request, layers.value, mechanism);
 }
 
 const Operation<MountRequest, MountResult> kMountOverlay{"mountOverlay", ParseMountRequest, RunMount, MountResultToJs};

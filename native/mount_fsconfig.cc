@@ -163,7 +163,8 @@ Outcome<DetachedOverlay> CreateWithAttachedLayers(const MountRequest& request, c
 
 Outcome<DetachedOverlay> CreateDetachedOverlay(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
   if (!HasDetachedLayers(layers)) return CreateOverlay(request, layers, mechanism);
-  if (gDetachedLayers.load() == DetachedLayers::Refused) return CreateWithAttachedLayers(request, layers, mechanism);
+  // Layers still to be idmapped exist only in the private namespace (idmap.h).
+  if (layers.deferredIdmap.wanted() || gDetachedLayers.load() == DetachedLayers::Refused) return CreateWithAttachedLayers(request, layers, mechanism);
   auto overlay = CreateOverlay(request, layers, mechanism);
   bool refusedAtCreate = overlay.error.errnum == EINVAL && overlay.error.syscall == "fsconfig" && overlay.error.subject == "create";
   if (!overlay.error) {

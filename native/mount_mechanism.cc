@@ -31,12 +31,8 @@ Outcome<OpenedLayers> PrepareLayers(const MountRequest& request, Mechanism* mech
   if (chosen.error) return chosen.error;
   *mechanism = chosen.value;
   if (request.idmap.wanted()) {
-    if (!IsFsconfig(*mechanism)) {
-      return SysError::Invalid("idmap", request.target,
-                               std::string("idmapped layers go to overlay by fd with `lowerdir+` (Linux 6.8+; overlay takes idmapped layers since 5.19), "
-                                           "which the mechanism '") + MechanismName(*mechanism) + "' cannot do",
-                               EOPNOTSUPP);
-    }
+    // mount(2) (no `lowerdir+`, 6.1) takes idmapped trees too, once attached
+    // in a private mount namespace (image_mount2.h): nothing to refuse here.
     if (auto e = IdmapLowerLayers(request.idmap, &layers.value)) return e;
   }
   return layers;

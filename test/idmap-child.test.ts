@@ -6,14 +6,14 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { mount, mountSync, type IdmapOptions } from '../lib/index';
 import { childPids, openFdCount } from './helpers/live';
-import { needsIdmap } from './helpers/idmap';
+import { needsUserNamespaces } from './helpers/idmap';
 import { scratch } from './helpers/scratch';
 
 const SHIFT: IdmapOptions = { uidMap: [[0, 100000, 65536]], gidMap: [[0, 100000, 65536]] };
 const ROUNDS = 200;
 
 
-t.test(`${ROUNDS} idmapped mounts leave no child and no fd behind`, needsIdmap, async (t) => {
+t.test(`${ROUNDS} idmapped mounts leave no child and no fd behind`, needsUserNamespaces, async (t) => {
   const s = scratch(t);
   const [lower, upper, work, target] = s.mkdirs('lower', 'upper', 'work', 'm');
   s.write({ 'lower/file': 'x' });

@@ -6,11 +6,11 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { mount, mountSync } from '../lib/index';
-import { needsIdmap } from './helpers/idmap';
+import { needsUserNamespaces } from './helpers/idmap';
 import { waitFor } from './helpers/mounts';
 import { mountsBeneath, scratch } from './helpers/scratch';
 
-t.test('the initial user namespace', needsIdmap, async (t) => {
+t.test('the initial user namespace', needsUserNamespaces, async (t) => {
   const s = scratch(t);
   const [a, b, target] = s.mkdirs('a', 'b', 'merged');
   const wanted = { name: 'OverlayError', code: 'EINVAL', field: 'idmap.userns', message: /initial user namespace/ };
@@ -19,7 +19,7 @@ t.test('the initial user namespace', needsIdmap, async (t) => {
   t.same(mountsBeneath(s.dir), [], 'nothing mounted');
 });
 
-t.test('a user namespace with no maps written', needsIdmap, async (t) => {
+t.test('a user namespace with no maps written', needsUserNamespaces, async (t) => {
   const s = scratch(t);
   const [a, b, target] = s.mkdirs('a', 'b', 'merged');
   // A process in a new user namespace whose maps nobody writes.

@@ -14,9 +14,16 @@ function inChroot(): boolean {
   }
 }
 
-/** Options for t.test: skip with the reason where idmapped layers cannot be tried (asked when read, not at import). */
+/** Options for t.test: skip with the reason where idmapped layers cannot be tried through `lowerdir+` (asked when read, not at import). */
 export const needsIdmap = {
   get skip(): string | false {
     return needsOverlay.skip || (!kernelFeatures().lowerdirPlus && 'no lowerdir+ on this kernel') || (inChroot() && 'user namespaces cannot be made inside a chroot');
+  },
+};
+
+/** The same where only user namespaces matter: mount(2) takes idmapped layers on every kernel here (6.1 too). */
+export const needsUserNamespaces = {
+  get skip(): string | false {
+    return needsOverlay.skip || (inChroot() && 'user namespaces cannot be made inside a chroot');
   },
 };
