@@ -194,14 +194,14 @@ t.test('break and return() end the walk and close every fd; a loop that stops re
   t.equal(openFds(), before);
 });
 
-t.test('a walk that fails mid-way rejects with an OverlayError after the changes before it, and closes', needsRoot, async (t) => {
+t.test('a walk that cannot start rejects its first next() with an OverlayError; bad arguments throw at the call', needsRoot, async (t) => {
   const s = scratch(t);
   s.write({ 'upper/a/f': 'x', 'upper/b/f': 'x' });
   const before = openFds();
   const it = changesIterator(s.path('upper'));
   const first = await it.next();
   t.same(first.value, { path: '/a', kind: 'A' });
-  t.rejects(changesIterator('/nonexistent-ovl-upper').next(), { code: 'ENOENT', syscall: 'open', field: 'upper' });
+  await t.rejects(changesIterator('/nonexistent-ovl-upper').next(), { code: 'ENOENT', syscall: 'open', field: 'upper' });
   await it.return(undefined);
   t.throws(() => changesIterator(''), { code: 'EINVAL', field: 'upper' }, 'arguments are checked at the call');
   t.throws(() => changesIteratorSync('/tmp', { lower: 'x' as unknown as string[] }), { code: 'ERR_INVALID_ARG_TYPE', field: 'lower' });
