@@ -26,6 +26,9 @@ Options:
       --json        JSON output; errors as JSON on stderr
   -h, --help        show this help
 
+Lines are printed as the walk goes, so a tree too big to hold is listed all
+the same; a failure midway exits 1 after the lines before it.
+
 Exit status: 0 listed; 1 wrong usage, a --lower missing or not a directory,
 or a layer could not be read.`;
 
