@@ -108,3 +108,44 @@ t.test('streaming 200,000 changes holds a batch; changes() holds the list', need
   t.ok(m.held > 10 * 1024 * 1024, `the list holds ${(m.held / 2 ** 20).toFixed(1)} MiB`);
   t.ok(m.peak * 10 < m.held, `the stream held at most ${(m.peak / 2 ** 20).toFixed(2)} MiB, under a tenth of the list's`);
 });
+
+t.test('held back only while undecided: a directory copied up unchanged holds the changes beneath it until an addition decides it', needsRoot, async (t) => {
+  const s = scratch(t);
+  // Both layers on tmpfs, where a directory's size counts its entries: the same names, the same size.
+  const [lower, upper] = s.mkdirs('lower', 'upper');
+  for (const dir of [lower, upper] as string[]) execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', dir]);
+  t.teardown(() => {
+    for (const dir of [lower, upper] as string[]) execFileSync('umount', [dir]);
+  });
+  const files = 6000;
+  for (const [layer, text] of [[lower, 'old'], [upper, 'edited']] as Array<[string, string]>) {
+    fs.mkdirSync(path.join(layer, 'big'));
+    for (const name of ['a-x', ...Array.from({ length: files }, (_, f) => `f${String(f).padStart(5, '0')}`)]) fs.writeFileSync(path.join(layer, 'big', name), text);
+    fs.chmodSync(path.join(layer, 'big'), 0o755);
+    fs.utimesSync(path.join(layer, 'big'), 1_600_000_000, 1_600_000_000);
+  }
+  const peakOf = () => {
+    const walk = addon().layerChangesOpen(upper as string, [lower as string], false);
+    const kinds: string[] = [];
+    for (let done = false; !done; ) {
+      const [, k, last] = addon().layerChangesNextSync(walk, 4096);
+      kinds.push(k);
+      done = last;
+    }
+    return { peak: addon().layerChangesPeakQueued(walk), listed: kinds.join('').length };
+  };
+  const undecided = peakOf();
+  const big = (layer: string) => fs.statSync(path.join(layer, 'big'));
+  t.same([big(upper as string).size, big(upper as string).mode, big(upper as string).mtimeMs], [big(lower as string).size, big(lower as string).mode, big(lower as string).mtimeMs], '/big the same in both');
+  t.equal(undecided.listed, files + 1, 'every file C, /big itself not listed: nothing was added or deleted beneath it');
+  t.ok(undecided.peak >= files, `the worst case: all ${files} changes beneath the undecided /big were held (${undecided.peak})`);
+  // An addition that sorts first decides /big at once: nothing waits on it after that.
+  // (a-x goes, so /big keeps its size: only the addition can decide it.)
+  fs.rmSync(path.join(upper as string, 'big', 'a-x'));
+  fs.writeFileSync(path.join(upper as string, 'big', 'a-new'), 'new');
+  fs.utimesSync(path.join(upper as string, 'big'), 1_600_000_000, 1_600_000_000);
+  const decided = peakOf();
+  t.equal(big(upper as string).size, big(lower as string).size);
+  t.equal(decided.listed, files + 2, '/big, its new file and every changed file');
+  t.ok(decided.peak <= 4096, `decided early: held one batch at most (${decided.peak})`);
+});
