@@ -22,6 +22,7 @@ export { fromGraphDriver, splitLowerDir, type GraphDriverRecord, type GraphDrive
 export { listMounts, listMountsSync, parseMountinfo, type OverlayMountInfo, type ListMountsOptions, type LayerNote, type LayerNoteKind } from './mountinfo';
 export { hasCapSysAdmin } from './privilege';
 export { changes, changesSync, type ChangesOptions, type LayerChange, type ChangeKind } from './layer-changes';
+export { changesIterator, changesIteratorSync } from './layer-changes-iterator';
 export { fromOci, fromOciSync, toOci, toOciSync, type FromOciOptions, type ToOciOptions, type ToOciResult, type SkippedEntry } from './oci';
 export type { ImageLayer, ImageType, LayerSource } from './image-layers';
 export type { MountedImage } from './image-record';

@@ -83,6 +83,9 @@ export type NativeImageInfo = [image: string, type: string, dev: number, ino: nu
 export type PackedMountResult = [string, number, string[], number, NativeImageInfo[]?, string?];
 
 /** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
+/** A layer walk held by the addon (an External): only layerChanges* read it. */
+export type NativeChangesWalk = { readonly __nativeChangesWalk: unique symbol };
+
 export type PackedBuiltOverlay = [number, string, number, number, string[]];
 /** fds, targets, modes (0 attach, 1 replace, 2 unmount), expected [mountId, uniqueId] pairs flat, propagations ('' none). */
 export type PackedSwitchSteps = [number[], string[], number[], number[], string[]];
@@ -223,9 +226,13 @@ export interface NativeBinding {
   /** utimensat, the last component not followed; times are [atimeSec, atimeNsec, mtimeSec, mtimeNsec]. */
   setTimes(path: string, times: [number, number, number, number]): Promise<void>;
   setTimesSync(path: string, times: [number, number, number, number]): void;
-  /** A layer's changes walked natively: every path NUL-ended in one Buffer, and their kinds ('A', 'C', 'D') as one string. */
-  layerChanges(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): Promise<[Buffer, string]>;
-  layerChangesSync(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): [Buffer, string];
+  /** A walk of a layer's changes, opened lazily by its first batch; nothing is touched yet. */
+  layerChangesOpen(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): NativeChangesWalk;
+  /** The walk's next `max` changes at most, in path order: every path NUL-ended in one Buffer, their kinds ('A', 'C', 'D') as one string, and whether the walk is over (then closed). */
+  layerChangesNext(walk: NativeChangesWalk, max: number): Promise<[Buffer, string, boolean]>;
+  layerChangesNextSync(walk: NativeChangesWalk, max: number): [Buffer, string, boolean];
+  /** Closes the walk's fds; false (nothing done) while a batch is being read in a worker. */
+  layerChangesClose(walk: NativeChangesWalk): boolean;
   /** An upper written in OCI form into the empty directory dest; resolves to what was skipped: [path bytes, xattr ('' for the entry), errno, reason]. */
   exportLayer(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): Promise<NativeExportSkip[]>;
   exportLayerSync(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): NativeExportSkip[];

@@ -1,9 +1,10 @@
 'use strict';
 // 6. Layer tools on a real-sized upper: a copy of part of /usr/share (copied
 // up as a package install would leave it) plus new files and whiteouts, over
-// /usr as the lower. changes() Sync and Promise against a C walk making the
-// same system calls (bench/c/layer_walk.c); toOci against `cp -a` of the same
-// tree; fromOci against a C loop making the same whiteouts.
+// /usr as the lower. changes() Sync and Promise, and changesIterator() read
+// to its end, against a C walk making the same system calls
+// (bench/c/layer_walk.c); toOci against `cp -a` of the same tree; fromOci
+// against a C loop making the same whiteouts.
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -73,6 +74,16 @@ async function benchLayerTools({ ovl, workspace, binaries, report, plan }) {
       run: async () => {
         const start = nowNs();
         await ovl.changes(upper, { lower: [LOWER] });
+        return elapsedNs(start);
+      },
+    },
+    {
+      // The stream, read to its end one change at a time, as ovl diff reads it.
+      name: 'changesIterator (for await)',
+      iterations: 1,
+      run: async () => {
+        const start = nowNs();
+        for await (const c of ovl.changesIterator(upper, { lower: [LOWER] })) void c;
         return elapsedNs(start);
       },
     },

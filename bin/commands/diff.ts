@@ -1,9 +1,10 @@
 // ovl diff: what an upper layer changed over its lowers, as docker diff prints it.
-import { changes } from '../../lib/index';
+import { changesIterator } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { escapeAnyName, jsonName } from '../cli/escape-bytes';
 import { rawArgument } from '../cli/raw-args';
 import { EXIT_OK } from '../cli/exit-codes';
+import { StdoutChunks } from '../cli/stdout-chunks';
 import { UsageError } from '../cli/usage-error';
 
 const HELP = `Usage: ovl diff [--lower DIR]... [--userxattr] [--json] UPPER
@@ -25,6 +26,9 @@ Options:
       --json        JSON output; errors as JSON on stderr
   -h, --help        show this help
 
+Lines are printed as the walk goes, so a tree too big to hold is listed all
+the same; a failure midway exits 1 after the lines before it.
+
 Exit status: 0 listed; 1 wrong usage, a --lower missing or not a directory,
 or a layer could not be read.`;
 
@@ -39,9 +43,18 @@ const run = framedRun({ name: 'diff', help: HELP, options: OPTIONS }, async ({ v
   // Names that are not UTF-8 are taken as their raw bytes, never as the U+FFFD text Node decoded.
   const upper = rawArgument(positionals[0] as string, 'UPPER');
   const lower = (values.lower ?? []).map((l, i) => rawArgument(l, `--lower[${i}]`));
-  const list = await changes(upper, { lower, userxattr: !!values.userxattr });
-  if (json) process.stdout.write(JSON.stringify(list.map((c) => ({ ...jsonName(c.path), kind: c.kind }))) + '\n');
-  else if (list.length) process.stdout.write(list.map((c) => `${c.kind} ${escapeAnyName(c.path)}`).join('\n') + '\n');
+  // Printed as the walk goes, a batch at a time: a tree too big to hold is
+  // listed all the same, and a slow reader slows the walk. A failure midway
+  // leaves the lines before it printed (the JSON array unended) and exits non-zero.
+  const out = new StdoutChunks();
+  let first = true;
+  for await (const c of changesIterator(upper, { lower, userxattr: !!values.userxattr })) {
+    if (json) await out.line((first ? '[' : ',') + JSON.stringify({ ...jsonName(c.path), kind: c.kind }));
+    else await out.line(`${c.kind} ${escapeAnyName(c.path)}\n`);
+    first = false;
+  }
+  if (json) await out.line(first ? '[]\n' : ']\n');
+  await out.flush();
   return EXIT_OK;
 });
 
