@@ -13,10 +13,18 @@ export class StdoutChunks {
   private failure: Error | undefined;
 
   constructor(private readonly out: NodeJS.WritableStream & EventEmitter = process.stdout) {
-    // A reader gone away (EPIPE) fails the command at its next write, not as an uncaught error.
+    // A write error fails the command at its next write, not as an uncaught error.
     this.out.on('error', (err: Error) => {
       this.failure ??= err;
     });
+  }
+
+  /**
+   * The reader went away (EPIPE: `ovl diff | head`): not the command's
+   * failure. It stops, as a C tool dies of SIGPIPE, but quietly with its status.
+   */
+  get readerGone(): boolean {
+    return (this.failure as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
   }
 
   async line(text: string): Promise<void> {

@@ -48,13 +48,19 @@ const run = framedRun({ name: 'diff', help: HELP, options: OPTIONS }, async ({ v
   // leaves the lines before it printed (the JSON array unended) and exits non-zero.
   const out = new StdoutChunks();
   let first = true;
-  for await (const c of changesIterator(upper, { lower, userxattr: !!values.userxattr })) {
-    if (json) await out.line((first ? '[' : ',') + JSON.stringify({ ...jsonName(c.path), kind: c.kind }));
-    else await out.line(`${c.kind} ${escapeAnyName(c.path)}\n`);
-    first = false;
+  try {
+    for await (const c of changesIterator(upper, { lower, userxattr: !!values.userxattr })) {
+      if (json) await out.line((first ? '[' : ',') + JSON.stringify({ ...jsonName(c.path), kind: c.kind }));
+      else await out.line(`${c.kind} ${escapeAnyName(c.path)}\n`);
+      first = false;
+    }
+    if (json) await out.line(first ? '[]\n' : ']\n');
+    await out.flush();
+  } catch (err) {
+    // `ovl diff | head`: the walk is closed by leaving the loop; nothing to report.
+    if (out.readerGone) return EXIT_OK;
+    throw err;
   }
-  if (json) await out.line(first ? '[]\n' : ']\n');
-  await out.flush();
   return EXIT_OK;
 });
 

@@ -1,9 +1,9 @@
 // ovl diff and ovl convert, run as subprocesses the way people and scripts run them.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { isOpaqueSync, isWhiteoutSync, whiteoutSync, setOpaqueSync } from '../../lib/index';
-import { ovl, stderrJson } from '../helpers/cli';
+import { OVL, ovl, stderrJson } from '../helpers/cli';
 import { mountTmpfs } from '../helpers/filesystems';
 import { needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
@@ -95,4 +95,19 @@ t.test('ovl convert: wrong usage exits 1', async (t) => {
     t.match(r.stderr, message);
     t.match(r.stderr, /\(see 'ovl convert --help'\)\n$/);
   }
+});
+
+t.test('ovl diff whose reader goes away (| head -1) stops quietly', needsRoot, async (t) => {
+  const s = scratch(t);
+  const [upper] = s.mkdirs('upper');
+  for (let i = 0; i < 20000; i++) fs.writeFileSync(`${upper}/f${i}`, '');
+  const child = spawn(process.execPath, [OVL, 'diff', upper as string], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+  const firstChunk = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(String(d))));
+  child.stdout.destroy(); // as head does once it has its line
+  const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.match(firstChunk, /^A \/f/);
+  t.equal(status, 0, 'no failure: the reader only stopped reading');
+  t.equal(stderr, '', 'nothing said');
 });
