@@ -229,6 +229,9 @@ export interface NativeBinding {
   /** An upper written in OCI form into the empty directory dest; resolves to what was skipped: [path bytes, xattr ('' for the entry), errno, reason]. */
   exportLayer(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): Promise<NativeExportSkip[]>;
   exportLayerSync(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): NativeExportSkip[];
+  /** Only upper's own owner, mode, xattrs (but the overlay's) and times, onto the directory dest; resolves to what was skipped, as exportLayer. */
+  exportLayerRoot(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): Promise<NativeExportSkip[]>;
+  exportLayerRootSync(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): NativeExportSkip[];
   /** An unpacked OCI layer converted in place to overlay form, all or nothing (native/oci_convert.cc); what an undo could not put back is in the error's detail, each line starting 'not undone: '. */
   convertOciLayer(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): Promise<void>;
   convertOciLayerSync(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): void;

@@ -68,6 +68,19 @@ class Exporter {
  public:
   explicit Exporter(const ExportRequest& r) : r_(r), overlayPrefix_(r.userxattr ? "user.overlay." : "trusted.overlay.") {}
 
+  // Only the root's own metadata (owner, mode, xattrs, times) onto dest: for
+  // an empty dest given by the caller, whose entries were built elsewhere.
+  Outcome<ExportResult> RunRootOnly() {
+    UniqueFd upper(::open(r_.upper.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!upper.valid()) return SysError::FromErrno("open", r_.upper, "upper");
+    UniqueFd dest(::open(r_.dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dest.valid()) return SysError::FromErrno("open", r_.dest, "dest");
+    struct stat st {};
+    if (::fstat(upper.get(), &st) != 0) return SysError::FromErrno("fstat", r_.upper, "upper");
+    if (auto e = Finish(dest.get(), nullptr, st, "")) return e;
+    return std::move(result_);
+  }
+
   Outcome<ExportResult> Run() {
     UniqueFd upper(::open(r_.upper.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!upper.valid()) return SysError::FromErrno("open", r_.upper, "upper");
@@ -314,10 +327,16 @@ Napi::Value ExportToJs(Napi::Env env, const ExportResult& result) {
   return out;
 }
 
+Outcome<ExportResult> RunExportRoot(const ExportRequest& r) { return Exporter(r).RunRootOnly(); }
+
 const Operation<ExportRequest, ExportResult> kExportLayer{"exportLayer", ParseExportRequest, RunExport, ExportToJs};
+const Operation<ExportRequest, ExportResult> kExportLayerRoot{"exportLayerRoot", ParseExportRequest, RunExportRoot, ExportToJs};
 
 }  // namespace
 
-void InitLayerExport(Napi::Env env, Napi::Object exports) { ExportOperation(env, exports, kExportLayer); }
+void InitLayerExport(Napi::Env env, Napi::Object exports) {
+  ExportOperation(env, exports, kExportLayer);
+  ExportOperation(env, exports, kExportLayerRoot);
+}
 
 }  // namespace ovl
