@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { OverlayError } from './errors';
-import { checkBoolean, checkOptions } from './args';
+import { checkBoolean, checkChoice, checkOptions } from './args';
 import { checkMarksReadable } from './layer-checks';
 import { checkPathLike, decodeName, displayPath, type PathLike } from './layer-names';
 import { fsStep } from './layer-steps';
@@ -14,12 +14,23 @@ import { layerRefusal } from './oci-names';
 import { baseOf, canonicalPath, joinPath, parentOf } from './path-bytes';
 import { runAsync, runSync, step, type Step, type Walk } from './sync-or-async';
 
+/** What toOci does with what the caller's privileges cannot keep (see ToOciOptions.unprivileged). */
+export type UnprivilegedExport = 'refuse' | 'report';
+
 export interface ToOciOptions {
   /** Read user.overlay.* marks instead of trusted.overlay.*. */
   userxattr?: boolean;
+  /**
+   * What the caller's privileges cannot keep (an owner other than its own
+   * without CAP_CHOWN, a device node without CAP_MKNOD, file capabilities
+   * without CAP_SETFCAP), found before anything is written: 'refuse'
+   * (default) rejects naming the first such entry; 'report' exports anyway,
+   * listing each owner or device node not kept in `skipped`.
+   */
+  unprivileged?: UnprivilegedExport;
 }
 
-/** An entry of the upper that was not written, or one of its xattrs, and why. */
+/** An entry of the upper that was not written, or not with all it has (an xattr, its owner), and why. */
 export interface SkippedEntry {
   /** As `changes()` gives paths: a string, or a Buffer of the bytes of a path that is not UTF-8. */
   path: string | Buffer;
@@ -37,6 +48,7 @@ export interface ToOciResult {
 }
 
 const ENOENT = 2;
+const EACCES = 13;
 const EEXIST = 17;
 const EINVAL = 22;
 const ENOTEMPTY = 39;
@@ -47,6 +59,7 @@ interface Request {
   upper: PathLike;
   dest: PathLike;
   userxattr: boolean;
+  lossy: boolean;
   skipped: SkippedEntry[];
 }
 
@@ -86,7 +99,7 @@ function collectSkips(req: Request, skips: Awaited<ReturnType<typeof native.expo
 // The dest root's own metadata (after its entries were moved in), natively as
 // every entry's: owner, then mode (chown clears set-id bits), then xattrs, then times.
 function* copyRootMetadata(req: Request, dest: PathLike): Walk<void> {
-  const skips = yield* step(fsStep(() => native.exportLayerRootSync(req.upper, dest, req.userxattr), () => native.exportLayerRoot(req.upper, dest, req.userxattr)));
+  const skips = yield* step(fsStep(() => native.exportLayerRootSync(req.upper, dest, req.userxattr, req.lossy), () => native.exportLayerRoot(req.upper, dest, req.userxattr, req.lossy)));
   collectSkips(req, skips);
 }
 
@@ -96,7 +109,7 @@ function xattrSkip(p: string | Buffer, name: string, errno: number): SkippedEntr
 
 // The whole tree, natively (native/layer_export.cc), into the empty directory `into`.
 function* exportTree(req: Request, into: PathLike): Walk<void> {
-  const skips = yield* step(fsStep(() => native.exportLayerSync(req.upper, into, req.userxattr), () => native.exportLayer(req.upper, into, req.userxattr)));
+  const skips = yield* step(fsStep(() => native.exportLayerSync(req.upper, into, req.userxattr, req.lossy), () => native.exportLayer(req.upper, into, req.userxattr, req.lossy)));
   collectSkips(req, skips);
 }
 
@@ -204,16 +217,37 @@ function* exportInside(req: Request, dest: PathLike, was: fs.Stats): Walk<void> 
   }
 }
 
+// Before anything is written: what the caller's privileges cannot keep is
+// refused ('refuse'), and what it cannot read at all in either mode.
+function* checkKeepable(upper: PathLike, userxattr: boolean, mode: UnprivilegedExport): Walk<void> {
+  const unreadableOnly = mode === 'report';
+  const found = yield* step(fsStep(() => native.findUnkeepableSync(upper, userxattr, unreadableOnly), () => native.findUnkeepable(upper, userxattr, unreadableOnly)));
+  if (found === undefined) return;
+  const [bytes, reason, errno] = found;
+  const rel = escapeBytesForMessage(bytes);
+  const hint = errno === EACCES ? '' : ` (unprivileged: 'report' exports without it and lists it in skipped)`;
+  throw new OverlayError({ errno, field: rel, path: displayPath(joinPath(upper, bytes.subarray(1))), reason: `'${rel}' cannot be exported as it is: ${reason}; nothing was written${hint}` });
+}
+
+// A path from the addon for a message or a field: its bytes, escaped where they are not UTF-8.
+function escapeBytesForMessage(bytes: Buffer): string {
+  const name = decodeName(bytes);
+  if (typeof name === 'string') return name;
+  return [...name].map((b) => (b > 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : '\\' + b.toString(8).padStart(3, '0'))).join('');
+}
+
 function* exportWalk(upperArg: PathLike, destArg: PathLike, options: ToOciOptions | undefined): Walk<ToOciResult> {
-  const o = checkOptions(options, ['userxattr'], 'toOci()');
+  const o = checkOptions(options, ['userxattr', 'unprivileged'], 'toOci()');
   const upper = canonicalPath(checkPathLike('upper', upperArg));
   const dest = canonicalPath(checkPathLike('dest', destArg));
   const userxattr = checkBoolean('userxattr', o.userxattr);
+  const unprivileged = checkChoice<UnprivilegedExport>('unprivileged', o.unprivileged, ['refuse', 'report']) ?? 'refuse';
   checkMarksReadable(userxattr);
   const top = yield* step(lstatStep(upper));
   if (!top?.isDirectory()) throw layerRefusal('', `upper '${displayPath(upper)}' is not a directory`);
   const there = yield* checkDest(upper, top, dest);
-  const req: Request = { upper, dest, userxattr, skipped: [] };
+  yield* checkKeepable(upper, userxattr, unprivileged);
+  const req: Request = { upper, dest, userxattr, lossy: unprivileged === 'report', skipped: [] };
   if (there) yield* exportInside(req, dest, there);
   else yield* exportBeside(req, dest);
   return { skipped: req.skipped };

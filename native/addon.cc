@@ -16,6 +16,7 @@ void InitFileTimes(Napi::Env env, Napi::Object exports);
 void InitLayerChanges(Napi::Env env, Napi::Object exports);
 void InitLayerExport(Napi::Env env, Napi::Object exports);
 void InitOciConvert(Napi::Env env, Napi::Object exports);
+void InitLayerSurvey(Napi::Env env, Napi::Object exports);
 void InitApplyBuild(Napi::Env env, Napi::Object exports);
 void InitApplySwitch(Napi::Env env, Napi::Object exports);
 void InitImageRecordLookup(Napi::Env env, Napi::Object exports);
@@ -36,6 +37,7 @@ void InitAddon(Napi::Env env, Napi::Object exports) {
   InitLayerChanges(env, exports);
   InitLayerExport(env, exports);
   InitOciConvert(env, exports);
+  InitLayerSurvey(env, exports);
   InitImageRecordLookup(env, exports);
 }
 }  // namespace ovl

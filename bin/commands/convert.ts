@@ -10,7 +10,7 @@ import { displayPath } from '../../lib/layer-names';
 import { canonicalPath } from '../../lib/path-bytes';
 
 const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] [--allow-mounted] [--json] SRC
-       ovl convert --to oci [--userxattr] [--allow-mounted] [--json] SRC DEST
+       ovl convert --to oci [--userxattr] [--unprivileged report] [--allow-mounted] [--json] SRC DEST
 
 --to overlay: convert the unpacked OCI layer SRC in place, all or nothing
   (a failure puts back what was changed): each .wh.NAME
@@ -30,6 +30,11 @@ Options:
       --to FORM     overlay or oci
       --xattr       (--to overlay) make xattr whiteouts, for a layer mounted as a lower
       --userxattr   user.overlay.* marks instead of trusted.overlay.*
+      --unprivileged refuse|report
+                    (--to oci) what the caller's privileges cannot keep (owners
+                    without CAP_CHOWN, device nodes without CAP_MKNOD): refuse
+                    before writing anything (default), or export and name each one
+                    not kept as skipped
       --allow-mounted
                     write even in a layer of a mounted overlay
       --json        print {"to","src"} (--to oci: and "dest", "skipped": [{"path","reason","xattr"?}]
@@ -42,6 +47,7 @@ const OPTIONS = {
   to: { type: 'string' },
   xattr: { type: 'boolean' },
   userxattr: { type: 'boolean' },
+  unprivileged: { type: 'string' },
   'allow-mounted': { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -54,6 +60,7 @@ const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async (
   if (values.to !== 'overlay' && values.to !== 'oci') throw new UsageError(values.to === undefined ? '--to is missing' : `--to must be overlay or oci, got '${values.to}'`);
   if (src === undefined) throw new UsageError('SRC is missing');
   if (values.to === 'overlay') {
+    if (values.unprivileged !== undefined) throw new UsageError('--unprivileged is for --to oci');
     if (dest !== undefined) throw new UsageError('--to overlay converts SRC in place: no DEST');
     if (!values['allow-mounted']) refuseMountedLayers('convert', [canonicalPath(src)], () => 'src');
     await fromOci(src, { kind: values.xattr ? 'xattr' : 'chardev', userxattr });
@@ -61,10 +68,12 @@ const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async (
     return EXIT_OK;
   }
   if (values.xattr) throw new UsageError('--xattr is for --to overlay');
+  const unprivileged = values.unprivileged;
+  if (unprivileged !== undefined && unprivileged !== 'refuse' && unprivileged !== 'report') throw new UsageError(`--unprivileged must be refuse or report, got '${unprivileged}'`);
   if (dest === undefined) throw new UsageError('DEST is missing');
   if (extra.length) throw new UsageError('too many arguments');
   if (!values['allow-mounted']) refuseMountedLayers('convert', [canonicalPath(dest)], () => 'dest');
-  const { skipped } = await toOci(src, dest, { userxattr });
+  const { skipped } = await toOci(src, dest, { userxattr, ...(unprivileged ? { unprivileged } : {}) });
   if (json) {
     // Instead of the lines on stderr; a path that is not UTF-8 as diff --json gives it (jsonName).
     const rows = skipped.map((s) => ({ ...s, ...jsonName(s.path) }));
