@@ -136,7 +136,10 @@ int StageFault(const char* point, size_t n) {
 
 class Converter {
  public:
-  explicit Converter(const ConvertRequest& r) : r_(r) { spec_.kind = r.kind, spec_.userxattr = r.userxattr; }
+  explicit Converter(const ConvertRequest& r) : r_(r) {
+    spec_.kind = r.kind;
+    spec_.userxattr = r.userxattr;
+  }
 
   Outcome<Nothing> Run() {
     UniqueFd root(::open(r_.root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
