@@ -241,10 +241,11 @@ class Converter {
       int fd = cursor.Open(plan.rel);
       if (fd < 0) return Failed("openat", plan.rel);
       for (size_t i = 0; i < plan.whiteouts.size(); i++) {
-        std::string rel = JoinRel(plan.rel, plan.whiteouts[i]);
-        if (int injected = StageFault("fromOci:whiteout", n++)) return Injected(injected, "mknodat", rel, "fromOci:whiteout");
+        const std::string& name = plan.whiteouts[i];
+        if (int injected = StageFault("fromOci:whiteout", n++)) return Injected(injected, "mknodat", JoinRel(plan.rel, name), "fromOci:whiteout");
         bool marked = false;
-        if (auto e = MakeWhiteout(Entry{fd, plan.whiteouts[i], Display(rel), OciField(rel)}, spec_, &marked)) return e;
+        // Messages are made only on failure: a layer may hold tens of thousands of markers.
+        if (auto e = MakeWhiteout(Entry{fd, name, {}, {}}, spec_, &marked)) return Named(std::move(e), JoinRel(plan.rel, name));
         done_.push_back({marked ? Done::WhiteoutMarkedDir : Done::Whiteout, d, i});
       }
     }
@@ -267,7 +268,10 @@ class Converter {
 
   // What a marker's undo needs beyond its fstatat: OCI markers are empty, so
   // a file's content is read only when it has any.
-  SysError KeepContent(int fd, Marker& m, const std::string& rel) {
+  SysError KeepContent(int fd, Marker& m, const std::string& dirRel) {
+    const bool hasContent = S_ISLNK(m.st.st_mode) || m.st.st_size > 0;
+    if (!hasContent) return {};
+    std::string rel = JoinRel(dirRel, m.name);
     if (S_ISLNK(m.st.st_mode)) {
       m.content.assign(static_cast<size_t>(m.st.st_size > 0 ? m.st.st_size : 256) + 1, '\0');
       for (;;) {
@@ -280,7 +284,6 @@ class Converter {
         m.content.resize(m.content.size() * 2);
       }
     }
-    if (m.st.st_size == 0) return {};
     UniqueFd file(::openat(fd, m.name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
     if (!file.valid()) return Failed("openat", rel);
     char buf[64 * 1024];
@@ -301,14 +304,20 @@ class Converter {
       if (fd < 0) return Failed("openat", plan.rel);
       for (size_t i = 0; i < plan.markers.size(); i++) {
         Marker& m = plan.markers[i];
-        std::string rel = JoinRel(plan.rel, m.name);
-        if (auto e = KeepContent(fd, m, rel)) return e;
-        if (int injected = StageFault("fromOci:unlink", n++)) return Injected(injected, "unlinkat", rel, "fromOci:unlink");
-        if (::unlinkat(fd, m.name.c_str(), 0) != 0) return Failed("unlinkat", rel);
+        if (auto e = KeepContent(fd, m, plan.rel)) return e;
+        if (int injected = StageFault("fromOci:unlink", n++)) return Injected(injected, "unlinkat", JoinRel(plan.rel, m.name), "fromOci:unlink");
+        if (::unlinkat(fd, m.name.c_str(), 0) != 0) return Failed("unlinkat", JoinRel(plan.rel, m.name));
         done_.push_back({Done::Marker, d, i});
       }
     }
     return {};
+  }
+
+  // An error of a call made without messages, given its path and field.
+  SysError Named(SysError e, const std::string& rel) const {
+    e.path = Display(rel);
+    e.field = OciField(rel);
+    return e;
   }
 
   SysError Injected(int errnum, const char* call, const std::string& rel, const char* point) const {
