@@ -10,8 +10,10 @@
 
 #include "entry_request.h"
 #include "overlay_xattr.h"
+#include "util/fault.h"
 #include "util/twin.h"
 #include "whiteout_fs.h"
+#include "whiteout_temps.h"
 
 namespace ovl {
 namespace {
@@ -36,8 +38,13 @@ WhiteoutRequest ParseWhiteoutRequest(const Napi::CallbackInfo& info) {
   return {ParseEntryRequest(obj), ParseSpec(obj)};
 }
 
+// Whether whiteouts of this spec are made under a temporary name first.
+bool UsesTempNames(const WhiteoutSpec& spec) { return spec.force || spec.kind == WhiteoutKind::Xattr; }
+
 Outcome<Nothing> RunWhiteout(const WhiteoutRequest& r) {
   return WithEntry(r.entry, "path", [&](const Entry& entry) -> Outcome<Nothing> {
+    TempNameDirs dirs;
+    if (UsesTempNames(r.spec)) dirs.Enter(entry.dirFd);
     if (auto e = MakeWhiteout(entry, r.spec)) return e;
     return Nothing{};
   });
@@ -63,10 +70,10 @@ WhiteoutsRequest ParseWhiteoutsRequest(const Napi::CallbackInfo& info) {
 
 std::string PathField(size_t i) { return "paths[" + std::to_string(i) + "]"; }
 
-// What undoing one made whiteout needs: the hard link kept of the entry it
+// What undoing one made whiteout needs: the hard links kept of the entry it
 // replaced (force), and whether its directory was marked opaque 'x' for it.
 struct MadeWhiteout {
-  std::string backup;
+  Backups backups;
   bool markedOpaque = false;
 };
 
@@ -84,8 +91,14 @@ void UndoWhiteouts(EntryResolver& resolver, const WhiteoutsRequest& r, const std
     }
     const Entry& e = entry.value;
     const MadeWhiteout& m = made[j];
-    if (!m.backup.empty()) {
-      if (::renameat(e.dirFd, m.backup.c_str(), e.dirFd, e.name.c_str()) != 0) NoteNotUndone(error, e, "renameat");
+    if (m.backups.kept()) {
+      if (::renameat(e.dirFd, m.backups.first.c_str(), e.dirFd, e.name.c_str()) != 0) {
+        // The links are then the entry's only names: say where, before a later cleaning takes them for a crash's.
+        NoteNotUndone(error, e, "renameat");
+        error.detail.back() += " (what it replaced is kept as " + m.backups.first + " and " + m.backups.second + " beside it)";
+      } else {
+        ::unlinkat(e.dirFd, m.backups.second.c_str(), 0);
+      }
     } else if (::unlinkat(e.dirFd, e.name.c_str(), 0) != 0) {
       NoteNotUndone(error, e, "unlinkat");
     }
@@ -110,29 +123,39 @@ Outcome<Nothing> RunWhiteouts(const WhiteoutsRequest& r) {
     if (entry.error) return entry.error;
     if (auto e = CheckWhiteoutName(entry.value)) return e;
   }
+  // Held until the batch is done: its backups live as long as it runs.
+  TempNameDirs dirs;
   std::vector<MadeWhiteout> made;
   made.reserve(r.paths.size());
   for (size_t i = 0; i < r.paths.size(); i++) {
     auto entry = resolver.value.Find(r.paths[i], PathField(i));
     SysError error = entry.error;
     MadeWhiteout m;
+    if (!error && UsesTempNames(r.spec)) dirs.Enter(entry.value.dirFd);
     if (!error && r.spec.force) {
-      auto backup = LinkUnderTempName(entry.value);
-      if (backup.error) error = backup.error;
-      else m.backup = backup.value;
+      auto backups = KeepBackups(entry.value);
+      if (backups.error) error = backups.error;
+      else m.backups = std::move(backups.value);
     }
     if (!error) error = MakeWhiteout(entry.value, r.spec, &m.markedOpaque);
     if (error) {
-      if (!m.backup.empty()) ::unlinkat(entry.value.dirFd, m.backup.c_str(), 0);
+      DropBackups(entry.value, m.backups);
       UndoWhiteouts(resolver.value, r, made, error);
       return error;
     }
+    bool replaced = m.backups.kept();
     made.push_back(std::move(m));
+    if (int injected = replaced ? FaultAt("whiteouts.replaced") : 0) {
+      errno = injected;
+      SysError failure = SysError::FromErrno("renameat", entry.value.display, entry.value.field);
+      UndoWhiteouts(resolver.value, r, made, failure);
+      return failure;
+    }
   }
   for (size_t i = 0; i < made.size(); i++) {
-    if (made[i].backup.empty()) continue;
+    if (!made[i].backups.kept()) continue;
     auto entry = resolver.value.Find(r.paths[i], PathField(i));
-    if (!entry.error) ::unlinkat(entry.value.dirFd, made[i].backup.c_str(), 0);
+    if (!entry.error) DropBackups(entry.value, made[i].backups);
   }
   return Nothing{};
 }

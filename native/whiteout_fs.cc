@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "overlay_xattr.h"
+#include "util/fault.h"
 #include "util/unique_fd.h"
 
 namespace ovl {
@@ -53,6 +54,12 @@ Outcome<std::string> MakeUnderTempName(const Entry& entry, const char* syscall, 
 // if nothing is there. On failure the temporary goes and the entry stays.
 SysError PlaceOver(const Entry& entry, const std::string& temp, bool replace) {
   const char* syscall = replace ? "renameat" : "renameat2";
+  if (int injected = FaultAt("whiteout.temp-made")) {
+    errno = injected;
+    SysError error = SysError::FromErrno(syscall, entry.display, entry.field);
+    ::unlinkat(entry.dirFd, temp.c_str(), 0);
+    return error;
+  }
   int rc = replace ? ::renameat(entry.dirFd, temp.c_str(), entry.dirFd, entry.name.c_str())
                    : ::renameat2(entry.dirFd, temp.c_str(), entry.dirFd, entry.name.c_str(), RENAME_NOREPLACE);
   if (rc != 0 && !replace && errno == EINVAL) {
@@ -138,10 +145,12 @@ SysError MakeWhiteout(const Entry& entry, const WhiteoutSpec& spec, bool* marked
   return spec.kind == WhiteoutKind::Xattr ? MakeXattrWhiteout(entry, spec, markedOpaque) : MakeChardevWhiteout(entry, spec.force);
 }
 
-Outcome<std::string> LinkUnderTempName(const Entry& entry) {
+namespace {
+
+Outcome<std::string> LinkUnderTempName(const Entry& entry, const std::string& from) {
   for (int i = 0; i < kTempAttempts; i++) {
     std::string name = TempName();
-    if (::linkat(entry.dirFd, entry.name.c_str(), entry.dirFd, name.c_str(), 0) == 0) return name;
+    if (::linkat(entry.dirFd, from.c_str(), entry.dirFd, name.c_str(), 0) == 0) return name;
     if (errno == ENOENT) return std::string();
     // A directory cannot be linked, nor replaced by the whiteout: say so as the rename would.
     if (errno == EPERM) {
@@ -155,6 +164,36 @@ Outcome<std::string> LinkUnderTempName(const Entry& entry) {
     if (errno != EEXIST) break;
   }
   return SysError::FromErrno("linkat", entry.display, entry.field);
+}
+
+}  // namespace
+
+Outcome<Backups> KeepBackups(const Entry& entry) {
+  auto first = LinkUnderTempName(entry, entry.name);
+  if (first.error) return first.error;
+  if (first.value.empty()) return Backups{};
+  // Linked from the first backup: the entry's name may have changed hands since.
+  auto second = LinkUnderTempName(entry, first.value);
+  if (second.error || second.value.empty()) {
+    ::unlinkat(entry.dirFd, first.value.c_str(), 0);
+    if (second.error) return second.error;
+    errno = ENOENT;
+    return SysError::FromErrno("linkat", entry.display, entry.field);
+  }
+  return Backups{first.value, second.value};
+}
+
+void DropBackups(const Entry& entry, Backups& backups) {
+  if (!backups.kept()) return;
+  struct stat st {};
+  if (::fstatat(entry.dirFd, backups.first.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 2 && st.st_size > 0) {
+    UniqueFd file(::openat(entry.dirFd, backups.first.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (file.valid()) ::ftruncate(file.get(), 0);
+  }
+  FaultAt("whiteouts.dropping-backups");
+  ::unlinkat(entry.dirFd, backups.first.c_str(), 0);
+  ::unlinkat(entry.dirFd, backups.second.c_str(), 0);
+  backups = Backups{};
 }
 
 bool IsWhiteoutTempName(const std::string& name) {

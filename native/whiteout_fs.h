@@ -26,10 +26,24 @@ SysError MakeWhiteout(const Entry& entry, const WhiteoutSpec& spec, bool* marked
 // one left by a killed process is no entry of the user's.
 bool IsWhiteoutTempName(const std::string& name);
 
-// Hard-links what is at entry (never a directory: force cannot replace one)
-// to a fresh temporary name beside it, so a replacement can be undone; "" when
-// nothing is there.
-Outcome<std::string> LinkUnderTempName(const Entry& entry);
+// Two hard links kept of an entry a forced whiteout replaces, under temporary
+// names beside it, so the replacement can be undone. Two, so that while they
+// exist the inode has more than one link even once its own name is gone: a
+// killed process's backups then have a shape no user's entry of that name
+// has (IsWhiteoutLeftover), and are cleaned, not reported as the user's.
+struct Backups {
+  std::string first, second;
+  bool kept() const { return !first.empty(); }
+};
+
+// Keeps two links of what is at entry (never a directory: force cannot
+// replace one); none when nothing is there.
+Outcome<Backups> KeepBackups(const Entry& entry);
+
+// Removes backups no longer needed. A regular file only they still hold is
+// emptied first, so that a kill between the two unlinks leaves an empty file,
+// again a temporary's shape.
+void DropBackups(const Entry& entry, Backups& backups);
 
 // Refuses a path naming a directory's own entry ("." or ".."), which no whiteout can replace.
 SysError CheckWhiteoutName(const Entry& entry);

@@ -1,7 +1,9 @@
 // The test addon's failure points (util/fault.h): armed from JS with
-// injectFault(point, errno, mountTmpfsOn?), each fires once, on whichever
+// injectFault(point, errno, mountTmpfsOn?, kill?), each fires once, on whichever
 // thread reaches it (the Promise forms run on libuv's).
 #include <sys/mount.h>
+
+#include <csignal>
 
 #include <napi.h>
 
@@ -18,6 +20,7 @@ namespace {
 struct Fault {
   int errnum = 0;
   std::string mountTmpfsOn;  // a mount made by "someone else" at this point
+  bool kill = false;         // the process killed at this point, as a crash would
 };
 
 std::mutex gMutex;
@@ -28,6 +31,7 @@ void InjectFault(const Napi::CallbackInfo& info) {
   Fault fault;
   fault.errnum = static_cast<int>(args::Uint32At(info, 1, "errno"));
   fault.mountTmpfsOn = args::StringAt(info, 2, "mountTmpfsOn", false);
+  fault.kill = info.Length() > 3 && info[3].ToBoolean().Value();
   std::lock_guard<std::mutex> lock(gMutex);
   gArmed[point] = fault;
 }
@@ -53,6 +57,7 @@ int FaultAt(const char* point) {
     fault = it->second;
     gArmed.erase(it);
   }
+  if (fault.kill) ::raise(SIGKILL);
   if (!fault.mountTmpfsOn.empty()) ::mount("tmpfs", fault.mountTmpfsOn.c_str(), "tmpfs", 0, "size=64k");
   return fault.errnum;
 }

@@ -21,8 +21,9 @@ export interface TestBinding extends NativeBinding {
    * Arms a failure point of native/ (util/fault.h) once: when reached it
    * mounts a tmpfs on `mountTmpfsOn` if given (a mount made by someone
    * else), and reports `errno` as the failure of its system call if not 0.
+   * With `kill` the process is killed there (SIGKILL), as a crash would.
    */
-  injectFault(point: string, errno: number, mountTmpfsOn?: string): void;
+  injectFault(point: string, errno: number, mountTmpfsOn?: string, kill?: boolean): void;
   /** The points armed and not reached since; disarms them. */
   takeArmedFaults(): string[];
 }
