@@ -26,6 +26,7 @@
 #include "overlay_xattr.h"
 #include "util/twin.h"
 #include "whiteout_fs.h"
+#include "whiteout_temps.h"
 
 namespace ovl {
 namespace {
@@ -240,6 +241,9 @@ class Converter {
       if (plan.whiteouts.empty()) continue;
       int fd = cursor.Open(plan.rel);
       if (fd < 0) return Failed("openat", plan.rel);
+      // An xattr whiteout is made under a temporary name: the directory is
+      // held as whiteout_temps.h says, so no one cleans it as a leftover.
+      if (spec_.kind == WhiteoutKind::Xattr) tempDirs_.Enter(fd);
       for (size_t i = 0; i < plan.whiteouts.size(); i++) {
         const std::string& name = plan.whiteouts[i];
         if (int injected = StageFault("fromOci:whiteout", n++)) return Injected(injected, "mknodat", JoinRel(plan.rel, name), "fromOci:whiteout");
@@ -385,6 +389,7 @@ class Converter {
   WhiteoutSpec spec_;
   std::vector<DirPlan> plans_;
   std::vector<Action> done_;
+  TempNameDirs tempDirs_;  // held until the conversion (and any undo) is over
 };
 
 Outcome<Nothing> RunConvert(const ConvertRequest& r) { return Converter(r).Run(); }
