@@ -145,7 +145,7 @@ class Converter {
   Outcome<Nothing> Run() {
     UniqueFd root(::open(r_.root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root.valid()) {
-      if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return SysError::Invalid("/", "", "'" + r_.root + "' is not a directory");
+      if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return SysError::Invalid("/", "", "'" + OciShown(r_.root) + "' is not a directory");
       return SysError::FromErrno("open", r_.root, "dir");
     }
     if (auto e = PlanDir(root.get(), "", false)) return e;
@@ -178,19 +178,20 @@ class Converter {
     std::vector<std::string> replaced;
     for (const std::string& name : names) {
       if (!StartsWith(name, kWhiteoutPrefix)) continue;
-      std::string child = JoinRel(rel, name);
+      // The path for a message only: made when one is needed.
+      auto child = [&] { return JoinRel(rel, name); };
       bool isOpaqueMarker = name == kOpaqueMarker;
-      if (!isOpaqueMarker && StartsWith(name, kMetaPrefix)) return Refuse(child, "'" + OciShown(name) + "' is tooling metadata (aufs), not an OCI whiteout");
+      if (!isOpaqueMarker && StartsWith(name, kMetaPrefix)) return Refuse(child(), "'" + OciShown(name) + "' is tooling metadata (aufs), not an OCI whiteout");
       std::string target = name.substr(std::strlen(kWhiteoutPrefix));
-      if (!isOpaqueMarker && (target.empty() || target == "." || target == "..")) return Refuse(child, "'" + OciShown(name) + "' names no entry");
+      if (!isOpaqueMarker && (target.empty() || target == "." || target == "..")) return Refuse(child(), "'" + OciShown(name) + "' names no entry");
       Marker marker{name, {}, {}};
       if (::fstatat(dirFd, name.c_str(), &marker.st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;
-        return Failed("fstatat", child);
+        return Failed("fstatat", child());
       }
-      if (S_ISDIR(marker.st.st_mode)) return Refuse(child, "whiteout marker '" + OciShown(name) + "' is a directory");
+      if (S_ISDIR(marker.st.st_mode)) return Refuse(child(), "whiteout marker '" + OciShown(name) + "' is a directory");
       // Only what can be made again is removed, so a failed conversion can put every marker back.
-      if (!S_ISREG(marker.st.st_mode) && !S_ISLNK(marker.st.st_mode)) return Refuse(child, "whiteout marker '" + OciShown(name) + "' is not a file or a symlink");
+      if (!S_ISREG(marker.st.st_mode) && !S_ISLNK(marker.st.st_mode)) return Refuse(child(), "whiteout marker '" + OciShown(name) + "' is not a file or a symlink");
       plan.markers.push_back(std::move(marker));
       if (isOpaqueMarker) continue;
       if (here(target)) replaced.push_back(target);
@@ -201,13 +202,13 @@ class Converter {
     std::sort(replaced.begin(), replaced.end());
     for (const std::string& name : names) {
       if (StartsWith(name, kWhiteoutPrefix)) continue;
-      std::string child = JoinRel(rel, name);
       struct stat st {};
       if (::fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;
-        return Failed("fstatat", child);
+        return Failed("fstatat", JoinRel(rel, name));
       }
       if (!S_ISDIR(st.st_mode)) continue;
+      std::string child = JoinRel(rel, name);
       UniqueFd sub = OpenDirAt(dirFd, name);
       if (!sub.valid()) return Failed("openat", child);
       if (auto e = PlanDir(sub.get(), child, std::binary_search(replaced.begin(), replaced.end(), name))) return e;
