@@ -23,7 +23,7 @@ export { listMounts, listMountsSync, parseMountinfo, type OverlayMountInfo, type
 export { hasCapSysAdmin } from './privilege';
 export { changes, changesSync, type ChangesOptions, type LayerChange, type ChangeKind } from './layer-changes';
 export { changesIterator, changesIteratorSync } from './layer-changes-iterator';
-export { fromOci, fromOciSync, toOci, toOciSync, type FromOciOptions, type ToOciOptions, type ToOciResult, type SkippedEntry } from './oci';
+export { fromOci, fromOciSync, toOci, toOciSync, type FromOciError, type FromOciOptions, type ToOciOptions, type ToOciResult, type SkippedEntry, type UnprivilegedExport } from './oci';
 export type { ImageLayer, ImageType, LayerSource } from './image-layers';
 export type { MountedImage } from './image-record';
 export { apply, applySync, appliedStacks, appliedStacksSync, DEFAULT_STATE_FILE, STATE_FILE_ENV, type ApplyOptions, type ApplyResult, type ApplyAction, type Declaration, type StackDeclaration, type SkippedRecord, type AppliedStack } from './apply';

@@ -234,8 +234,17 @@ export interface NativeBinding {
   /** Closes the walk's fds; false (nothing done) while a batch is being read in a worker. */
   layerChangesClose(walk: NativeChangesWalk): boolean;
   /** An upper written in OCI form into the empty directory dest; resolves to what was skipped: [path bytes, xattr ('' for the entry), errno, reason]. */
-  exportLayer(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): Promise<NativeExportSkip[]>;
-  exportLayerSync(upper: string | Buffer, dest: string | Buffer, userxattr: boolean): NativeExportSkip[];
+  exportLayer(upper: string | Buffer, dest: string | Buffer, userxattr: boolean, lossy?: boolean): Promise<NativeExportSkip[]>;
+  exportLayerSync(upper: string | Buffer, dest: string | Buffer, userxattr: boolean, lossy?: boolean): NativeExportSkip[];
+  /** The first entry of upper the caller's privileges cannot export as it is ([path bytes, reason, errno the export would fail with]); unreadableOnly: only what it cannot read at all. */
+  findUnkeepable(upper: string | Buffer, userxattr: boolean, unreadableOnly: boolean): Promise<[Buffer, string, number] | undefined>;
+  findUnkeepableSync(upper: string | Buffer, userxattr: boolean, unreadableOnly: boolean): [Buffer, string, number] | undefined;
+  /** Only upper's own owner, mode, xattrs (but the overlay's) and times, onto the directory dest; resolves to what was skipped, as exportLayer. */
+  exportLayerRoot(upper: string | Buffer, dest: string | Buffer, userxattr: boolean, lossy?: boolean): Promise<NativeExportSkip[]>;
+  exportLayerRootSync(upper: string | Buffer, dest: string | Buffer, userxattr: boolean, lossy?: boolean): NativeExportSkip[];
+  /** An unpacked OCI layer converted in place to overlay form, all or nothing (native/oci_convert.cc); what an undo could not put back is in the error's detail, each line starting 'not undone: '. */
+  convertOciLayer(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): Promise<void>;
+  convertOciLayerSync(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): void;
 }
 
 const packageRoot = path.join(__dirname, '..', '..');

@@ -1,12 +1,8 @@
-// The names OCI image layers use for deletions (image-spec layer.md).
+// Refusals of the OCI layer tools. The names OCI image layers use for
+// deletions (image-spec layer.md: `.wh.NAME`, `.wh..wh..opq`, and `.wh..wh.*`
+// for tooling metadata) are read natively, in native/oci_convert.cc (fromOci)
+// and native/layer_export.cc (toOci).
 import { OverlayError } from './errors';
-
-/** `.wh.NAME` deletes NAME from the layers beneath. */
-export const WHITEOUT_PREFIX = '.wh.';
-/** `.wh..wh..opq` in a directory hides everything the layers beneath have in it. */
-export const OPAQUE_MARKER = '.wh..wh..opq';
-/** `.wh..wh.` starts names that are tooling metadata (aufs), not deletions. */
-export const META_PREFIX = '.wh..wh.';
 
 const EINVAL = 22;
 

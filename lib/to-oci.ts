@@ -3,23 +3,34 @@
 // tree is written natively (native/layer_export.cc), fd-relative, exclusive
 // creates only; this module checks where it goes and makes it all or nothing.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { OverlayError } from './errors';
-import { checkBoolean, checkOptions, checkPath } from './args';
+import { checkBoolean, checkChoice, checkOptions } from './args';
 import { checkMarksReadable } from './layer-checks';
-import { decodeName } from './layer-names';
-import { copyXattrsStep, fileTimes, fsStep, lstatBigStep, lstatStep, overlayXattrPrefix, readdirStep, setTimesStep, type MarkOptions } from './layer-steps';
+import { checkPathLike, decodeName, displayPath, type PathLike } from './layer-names';
+import { fsStep } from './layer-steps';
 import { native } from './native';
 import { layerRefusal } from './oci-names';
+import { baseOf, canonicalPath, joinPath, parentOf } from './path-bytes';
 import { runAsync, runSync, step, type Step, type Walk } from './sync-or-async';
+
+/** What toOci does with what the caller's privileges cannot keep (see ToOciOptions.unprivileged). */
+export type UnprivilegedExport = 'refuse' | 'report';
 
 export interface ToOciOptions {
   /** Read user.overlay.* marks instead of trusted.overlay.*. */
   userxattr?: boolean;
+  /**
+   * What the caller's privileges cannot keep (an owner other than its own
+   * without CAP_CHOWN, a device node without CAP_MKNOD, file capabilities
+   * without CAP_SETFCAP), found before anything is written: 'refuse'
+   * (default) rejects naming the first such entry; 'report' exports anyway,
+   * listing each owner or device node not kept in `skipped`.
+   */
+  unprivileged?: UnprivilegedExport;
 }
 
-/** An entry of the upper that was not written, or one of its xattrs, and why. */
+/** An entry of the upper that was not written, or not with all it has (an xattr, its owner), and why. */
 export interface SkippedEntry {
   /** As `changes()` gives paths: a string, or a Buffer of the bytes of a path that is not UTF-8. */
   path: string | Buffer;
@@ -37,6 +48,7 @@ export interface ToOciResult {
 }
 
 const ENOENT = 2;
+const EACCES = 13;
 const EEXIST = 17;
 const EINVAL = 22;
 const ENOTEMPTY = 39;
@@ -44,22 +56,51 @@ const ENOTEMPTY = 39;
 const TEMP_INFIX = '.ovl-oci-';
 
 interface Request {
-  upper: string;
-  dest: string;
-  marks: MarkOptions;
+  upper: PathLike;
+  dest: PathLike;
+  userxattr: boolean;
+  lossy: boolean;
   skipped: SkippedEntry[];
 }
 
-// The dest root's own metadata (after its entries were moved in): owner, then
-// mode (chown clears set-id bits), then xattrs, then times to the nanosecond.
-function* copyRootMetadata(req: Request, dest: string): Walk<void> {
-  const st = yield* step(lstatBigStep(req.upper));
-  const [uid, gid, mode] = [Number(st.uid), Number(st.gid), Number(st.mode) & 0o7777];
-  yield* step(fsStep(() => fs.chownSync(dest, uid, gid), () => fs.promises.chown(dest, uid, gid)));
-  yield* step(fsStep(() => fs.chmodSync(dest, mode), () => fs.promises.chmod(dest, mode)));
-  const refused = yield* step(copyXattrsStep(req.upper, dest, overlayXattrPrefix(req.marks)));
-  for (const [name, errno] of refused) req.skipped.push(xattrSkip('/', name, errno));
-  yield* step(setTimesStep(dest, fileTimes(st)));
+// Paths are strings, or Buffers for bytes that are not UTF-8: each step below takes either.
+function lstatStep(file: PathLike): Step<fs.Stats | undefined> {
+  const missing = (err: unknown) => {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  };
+  return fsStep(
+    () => {
+      try {
+        return fs.lstatSync(file);
+      } catch (err) {
+        return missing(err);
+      }
+    },
+    () => fs.promises.lstat(file).catch(missing),
+  );
+}
+
+function readdirStep(dir: PathLike): Step<Buffer[]> {
+  return fsStep(
+    () => fs.readdirSync(dir, { encoding: 'buffer' }),
+    () => fs.promises.readdir(dir, { encoding: 'buffer' }),
+  );
+}
+
+function collectSkips(req: Request, skips: Awaited<ReturnType<typeof native.exportLayer>>): void {
+  for (const [bytes, xattr, errno, reason] of skips) {
+    const p = decodeName(bytes);
+    req.skipped.push(xattr ? xattrSkip(p, xattr, errno) : { path: p, reason });
+  }
+}
+
+// The dest root's own metadata (after its entries were moved in), natively as
+// every entry's: owner, then mode (chown clears set-id bits), then xattrs, then times.
+function* copyRootMetadata(req: Request, dest: PathLike): Walk<void> {
+  const skips = yield* step(fsStep(() => native.exportLayerRootSync(req.upper, dest, req.userxattr, req.lossy), () => native.exportLayerRoot(req.upper, dest, req.userxattr, req.lossy)));
+  collectSkips(req, skips);
 }
 
 function xattrSkip(p: string | Buffer, name: string, errno: number): SkippedEntry {
@@ -67,12 +108,9 @@ function xattrSkip(p: string | Buffer, name: string, errno: number): SkippedEntr
 }
 
 // The whole tree, natively (native/layer_export.cc), into the empty directory `into`.
-function* exportTree(req: Request, into: string): Walk<void> {
-  const skips = yield* step(fsStep(() => native.exportLayerSync(req.upper, into, req.marks.userxattr), () => native.exportLayer(req.upper, into, req.marks.userxattr)));
-  for (const [bytes, xattr, errno, reason] of skips) {
-    const p = decodeName(bytes);
-    req.skipped.push(xattr ? xattrSkip(p, xattr, errno) : { path: p, reason });
-  }
+function* exportTree(req: Request, into: PathLike): Walk<void> {
+  const skips = yield* step(fsStep(() => native.exportLayerSync(req.upper, into, req.userxattr, req.lossy), () => native.exportLayer(req.upper, into, req.userxattr, req.lossy)));
+  collectSkips(req, skips);
 }
 
 interface Identity {
@@ -82,19 +120,19 @@ interface Identity {
 
 const same = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino;
 
-function statStep(file: string): Step<fs.Stats> {
+function statStep(file: PathLike): Step<fs.Stats> {
   return fsStep(() => fs.statSync(file), () => fs.promises.stat(file));
 }
 
 // Whether `target` is `dir` itself or lies beneath it: `dir`'s identity looked
 // for among `from` and its parents, climbed by '..' as the kernel resolves it
 // (after symlinks and across mounts), so no spelling of the paths can hide it.
-function* isAtOrBeneath(from: string, dir: Identity): Walk<boolean> {
+function* isAtOrBeneath(from: PathLike, dir: Identity): Walk<boolean> {
   let at = from;
   let here = yield* step(statStep(at));
   for (;;) {
     if (same(here, dir)) return true;
-    const up = `${at}/..`;
+    const up = joinPath(at, '..');
     const parent = yield* step(statStep(up));
     if (same(parent, here)) return false;
     at = up;
@@ -103,38 +141,47 @@ function* isAtOrBeneath(from: string, dir: Identity): Walk<boolean> {
 }
 
 // Where dest is, checked before anything is written: the copy must not land in its own source.
-function* checkDest(upper: string, top: Identity, dest: string): Walk<fs.Stats | undefined> {
-  const there = yield* step(lstatStep(dest));
-  const parent = path.dirname(dest);
+function* checkDest(upperPath: PathLike, top: Identity, destPath: PathLike): Walk<fs.Stats | undefined> {
+  const [upper, dest] = [displayPath(upperPath), displayPath(destPath)];
+  const there = yield* step(lstatStep(destPath));
+  const parent = parentOf(destPath);
   const parentSt = yield* step(lstatStep(parent));
-  if (parentSt === undefined) throw new OverlayError({ errno: ENOENT, field: 'dest', path: dest, reason: `the directory '${parent}' that would hold '${dest}' does not exist` });
-  if (yield* isAtOrBeneath(there?.isDirectory() ? dest : parent, top)) {
+  if (parentSt === undefined) throw new OverlayError({ errno: ENOENT, field: 'dest', path: dest, reason: `the directory '${displayPath(parent)}' that would hold '${dest}' does not exist` });
+  if (yield* isAtOrBeneath(there?.isDirectory() ? destPath : parent, top)) {
     throw new OverlayError({ errno: EINVAL, field: 'dest', path: dest, reason: `'${dest}' is '${upper}' itself or inside it: the copy would copy itself` });
   }
   if (there !== undefined && !there.isDirectory()) {
     throw new OverlayError({ errno: EEXIST, field: 'dest', path: dest, reason: `'${dest}' exists and is not an empty directory` });
   }
   if (there === undefined) return undefined;
-  if (yield* isAtOrBeneath(upper, there)) throw new OverlayError({ errno: EINVAL, field: 'dest', path: dest, reason: `'${upper}' is inside '${dest}'` });
-  if ((yield* step(readdirStep(dest))).length > 0) {
+  if (yield* isAtOrBeneath(upperPath, there)) throw new OverlayError({ errno: EINVAL, field: 'dest', path: dest, reason: `'${upper}' is inside '${dest}'` });
+  if ((yield* step(readdirStep(destPath))).length > 0) {
     throw new OverlayError({ errno: ENOTEMPTY, field: 'dest', path: dest, reason: `'${dest}' is not empty` });
   }
   return there;
 }
 
-function* removeTree(dir: string): Walk<void> {
+function* makeTempDir(prefix: PathLike): Walk<PathLike> {
+  if (typeof prefix === 'string') return yield* step(fsStep(() => fs.mkdtempSync(prefix), () => fs.promises.mkdtemp(prefix)));
+  const opts = { encoding: 'buffer' } as const;
+  return yield* step(fsStep(() => fs.mkdtempSync(prefix as unknown as string, opts), () => fs.promises.mkdtemp(prefix as unknown as string, opts)));
+}
+
+function* removeTree(dir: PathLike): Walk<void> {
   const opts = { recursive: true, force: true };
   yield* step(fsStep(() => fs.rmSync(dir, opts), () => fs.promises.rm(dir, opts)));
 }
 
-function* rename(from: string, to: string): Walk<void> {
+function* rename(from: PathLike, to: PathLike): Walk<void> {
   yield* step(fsStep(() => fs.renameSync(from, to), () => fs.promises.rename(from, to)));
 }
 
 // dest is new: the tree is built beside it and renamed into place whole.
-function* exportBeside(req: Request, dest: string): Walk<void> {
-  const prefix = path.join(path.dirname(dest), `.${path.basename(dest)}${TEMP_INFIX}`);
-  req.dest = yield* step(fsStep(() => fs.mkdtempSync(prefix), () => fs.promises.mkdtemp(prefix)));
+function* exportBeside(req: Request, dest: PathLike): Walk<void> {
+  const base = baseOf(dest);
+  const name = typeof base === 'string' ? `.${base}${TEMP_INFIX}` : Buffer.concat([Buffer.from('.'), base, Buffer.from(TEMP_INFIX)]);
+  const prefix = joinPath(parentOf(dest), name);
+  req.dest = yield* makeTempDir(prefix);
   try {
     yield* exportTree(req, req.dest);
     // Into a free name; a dest made meanwhile refuses (EEXIST, ENOTEMPTY) unless it is empty.
@@ -147,21 +194,21 @@ function* exportBeside(req: Request, dest: string): Walk<void> {
 
 // dest is an empty directory (perhaps a mount point, so it stays): the tree is
 // built in a temporary directory inside it, and its entries moved up at the end.
-function* exportInside(req: Request, dest: string, was: fs.Stats): Walk<void> {
-  const temp = yield* step(fsStep(() => fs.mkdtempSync(path.join(dest, TEMP_INFIX)), () => fs.promises.mkdtemp(path.join(dest, TEMP_INFIX))));
+function* exportInside(req: Request, dest: PathLike, was: fs.Stats): Walk<void> {
+  const temp = yield* makeTempDir(joinPath(dest, TEMP_INFIX));
   req.dest = temp;
-  const moved: string[] = [];
+  const moved: Buffer[] = [];
   try {
     yield* exportTree(req, temp);
     for (const name of yield* step(readdirStep(temp))) {
-      yield* rename(path.join(temp, name), path.join(dest, name));
+      yield* rename(joinPath(temp, name), joinPath(dest, name));
       moved.push(name);
     }
     yield* step(fsStep(() => fs.rmdirSync(temp), () => fs.promises.rmdir(temp)));
     req.dest = dest;
     yield* copyRootMetadata(req, dest);
   } catch (err) {
-    for (const name of moved) yield* removeTree(path.join(dest, name));
+    for (const name of moved) yield* removeTree(joinPath(dest, name));
     yield* removeTree(temp);
     // dest's own owner and mode as they were, should the root's metadata have been half applied.
     yield* step(fsStep(() => fs.chownSync(dest, was.uid, was.gid), () => fs.promises.chown(dest, was.uid, was.gid)));
@@ -170,16 +217,37 @@ function* exportInside(req: Request, dest: string, was: fs.Stats): Walk<void> {
   }
 }
 
-function* exportWalk(upperArg: string, destArg: string, options: ToOciOptions | undefined): Walk<ToOciResult> {
-  const o = checkOptions(options, ['userxattr'], 'toOci()');
-  const upper = path.resolve(checkPath('upper', upperArg));
-  const dest = path.resolve(checkPath('dest', destArg));
+// Before anything is written: what the caller's privileges cannot keep is
+// refused ('refuse'), and what it cannot read at all in either mode.
+function* checkKeepable(upper: PathLike, userxattr: boolean, mode: UnprivilegedExport): Walk<void> {
+  const unreadableOnly = mode === 'report';
+  const found = yield* step(fsStep(() => native.findUnkeepableSync(upper, userxattr, unreadableOnly), () => native.findUnkeepable(upper, userxattr, unreadableOnly)));
+  if (found === undefined) return;
+  const [bytes, reason, errno] = found;
+  const rel = escapeBytesForMessage(bytes);
+  const hint = errno === EACCES ? '' : ` (unprivileged: 'report' exports without it and lists it in skipped)`;
+  throw new OverlayError({ errno, field: rel, path: displayPath(joinPath(upper, bytes.subarray(1))), reason: `'${rel}' cannot be exported as it is: ${reason}; nothing was written${hint}` });
+}
+
+// A path from the addon for a message or a field: its bytes, escaped where they are not UTF-8.
+function escapeBytesForMessage(bytes: Buffer): string {
+  const name = decodeName(bytes);
+  if (typeof name === 'string') return name;
+  return [...name].map((b) => (b > 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : '\\' + b.toString(8).padStart(3, '0'))).join('');
+}
+
+function* exportWalk(upperArg: PathLike, destArg: PathLike, options: ToOciOptions | undefined): Walk<ToOciResult> {
+  const o = checkOptions(options, ['userxattr', 'unprivileged'], 'toOci()');
+  const upper = canonicalPath(checkPathLike('upper', upperArg));
+  const dest = canonicalPath(checkPathLike('dest', destArg));
   const userxattr = checkBoolean('userxattr', o.userxattr);
+  const unprivileged = checkChoice<UnprivilegedExport>('unprivileged', o.unprivileged, ['refuse', 'report']) ?? 'refuse';
   checkMarksReadable(userxattr);
   const top = yield* step(lstatStep(upper));
-  if (!top?.isDirectory()) throw layerRefusal('', `upper '${upper}' is not a directory`);
+  if (!top?.isDirectory()) throw layerRefusal('', `upper '${displayPath(upper)}' is not a directory`);
   const there = yield* checkDest(upper, top, dest);
-  const req: Request = { upper, dest, marks: { root: upper, userxattr }, skipped: [] };
+  yield* checkKeepable(upper, userxattr, unprivileged);
+  const req: Request = { upper, dest, userxattr, lossy: unprivileged === 'report', skipped: [] };
   if (there) yield* exportInside(req, dest, there);
   else yield* exportBeside(req, dest);
   return { skipped: req.skipped };
@@ -197,11 +265,11 @@ function* exportWalk(upperArg: string, destArg: string, options: ToOciOptions | 
  * An xattr `dest` refuses (ENOTSUP, or EPERM for a namespace closed to the
  * caller) is listed in `skipped` with `xattr` set; any other failure rejects.
  */
-export async function toOci(upper: string, dest: string, options?: ToOciOptions): Promise<ToOciResult> {
+export async function toOci(upper: PathLike, dest: PathLike, options?: ToOciOptions): Promise<ToOciResult> {
   return runAsync(exportWalk(upper, dest, options));
 }
 
 /** Synchronous twin of {@link toOci}. */
-export function toOciSync(upper: string, dest: string, options?: ToOciOptions): ToOciResult {
+export function toOciSync(upper: PathLike, dest: PathLike, options?: ToOciOptions): ToOciResult {
   return runSync(exportWalk(upper, dest, options));
 }

@@ -15,6 +15,8 @@ void InitXattrs(Napi::Env env, Napi::Object exports);
 void InitFileTimes(Napi::Env env, Napi::Object exports);
 void InitLayerChanges(Napi::Env env, Napi::Object exports);
 void InitLayerExport(Napi::Env env, Napi::Object exports);
+void InitOciConvert(Napi::Env env, Napi::Object exports);
+void InitLayerSurvey(Napi::Env env, Napi::Object exports);
 void InitApplyBuild(Napi::Env env, Napi::Object exports);
 void InitApplySwitch(Napi::Env env, Napi::Object exports);
 void InitImageRecordLookup(Napi::Env env, Napi::Object exports);
@@ -34,6 +36,8 @@ void InitAddon(Napi::Env env, Napi::Object exports) {
   InitFileTimes(env, exports);
   InitLayerChanges(env, exports);
   InitLayerExport(env, exports);
+  InitOciConvert(env, exports);
+  InitLayerSurvey(env, exports);
   InitImageRecordLookup(env, exports);
 }
 }  // namespace ovl

@@ -36,6 +36,9 @@ struct ExportRequest {
   std::string upper;
   std::string dest;  // an empty directory, made by the caller
   bool userxattr = false;
+  // toOci's unprivileged: 'report': an owner or a device node the caller
+  // may not make (EPERM) is reported in `skipped`, not a failure.
+  bool lossy = false;
 };
 
 std::string Bytes(Napi::Env env, Napi::Value v, const char* what) {
@@ -48,7 +51,7 @@ std::string Bytes(Napi::Env env, Napi::Value v, const char* what) {
 }
 
 ExportRequest ParseExportRequest(const Napi::CallbackInfo& info) {
-  return {Bytes(info.Env(), info[0], "upper"), Bytes(info.Env(), info[1], "dest"), info[2].ToBoolean().Value()};
+  return {Bytes(info.Env(), info[0], "upper"), Bytes(info.Env(), info[1], "dest"), info[2].ToBoolean().Value(), info[3].ToBoolean().Value()};
 }
 
 struct Skipped {
@@ -67,6 +70,19 @@ bool StartsWith(const std::string& s, const char* prefix) { return s.compare(0, 
 class Exporter {
  public:
   explicit Exporter(const ExportRequest& r) : r_(r), overlayPrefix_(r.userxattr ? "user.overlay." : "trusted.overlay.") {}
+
+  // Only the root's own metadata (owner, mode, xattrs, times) onto dest: for
+  // an empty dest given by the caller, whose entries were built elsewhere.
+  Outcome<ExportResult> RunRootOnly() {
+    UniqueFd upper(::open(r_.upper.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!upper.valid()) return SysError::FromErrno("open", r_.upper, "upper");
+    UniqueFd dest(::open(r_.dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dest.valid()) return SysError::FromErrno("open", r_.dest, "dest");
+    struct stat st {};
+    if (::fstat(upper.get(), &st) != 0) return SysError::FromErrno("fstat", r_.upper, "upper");
+    if (auto e = Finish(dest.get(), nullptr, st, "")) return e;
+    return std::move(result_);
+  }
 
   Outcome<ExportResult> Run() {
     UniqueFd upper(::open(r_.upper.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -94,9 +110,16 @@ class Exporter {
   SysError Finish(int dirFd, const char* name, const struct stat& st, const std::string& rel) {
     const char* at = name ? name : "";
     int flags = name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH;
-    if (::fchownat(dirFd, at, st.st_uid, st.st_gid, flags) != 0) return DestError("fchownat", rel);
+    mode_t mode = st.st_mode & 07777;
+    if (::fchownat(dirFd, at, st.st_uid, st.st_gid, flags) != 0) {
+      if (!r_.lossy || errno != EPERM) return DestError("fchownat", rel);
+      // Set-id bits would now grant the caller's ids, not the owner's: they go too.
+      std::string dropped = (mode & (S_ISUID | S_ISGID)) ? ", and its set-id bits dropped" : "";
+      mode &= ~static_cast<mode_t>(S_ISUID | S_ISGID);
+      result_.skipped.push_back({rel, "", 0, "owner " + std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid) + " not kept (changing owners needs CAP_CHOWN)" + dropped});
+    }
     if (!S_ISLNK(st.st_mode)) {
-      int rc = name ? ::fchmodat(dirFd, name, st.st_mode & 07777, 0) : ::fchmod(dirFd, st.st_mode & 07777);
+      int rc = name ? ::fchmodat(dirFd, name, mode, 0) : ::fchmod(dirFd, mode);
       if (rc != 0) return DestError("fchmodat", rel);
     }
     if (auto e = CopyXattrs(UpperPath(rel), DestPath(rel), rel)) return e;
@@ -238,7 +261,10 @@ class Exporter {
       case S_IFCHR:
       case S_IFBLK:
       case S_IFIFO:
-        if (::mknodat(destDir, name.c_str(), st.st_mode & (S_IFMT | 0600), st.st_rdev) != 0) return DestError("mknodat", rel);
+        if (::mknodat(destDir, name.c_str(), st.st_mode & (S_IFMT | 0600), st.st_rdev) == 0) return {};
+        if (!r_.lossy || errno != EPERM || S_ISFIFO(st.st_mode)) return DestError("mknodat", rel);
+        result_.skipped.push_back({rel, "", 0, std::string("a ") + (S_ISCHR(st.st_mode) ? "character" : "block") + " device: making one needs CAP_MKNOD"});
+        made = false;
         return {};
       default:
         result_.skipped.push_back({rel, "", 0, "a socket: OCI layers (tar) do not hold sockets"});
@@ -305,7 +331,8 @@ Napi::Value ExportToJs(Napi::Env env, const ExportResult& result) {
   for (size_t i = 0; i < result.skipped.size(); i++) {
     const Skipped& s = result.skipped[i];
     Napi::Array item = Napi::Array::New(env, 4);
-    item.Set(0u, Napi::Buffer<char>::Copy(env, s.path.data(), s.path.size()));
+    const std::string& p = s.path.empty() ? std::string("/") : s.path;  // "" is the root itself
+    item.Set(0u, Napi::Buffer<char>::Copy(env, p.data(), p.size()));
     item.Set(1u, Napi::String::New(env, s.xattr));
     item.Set(2u, Napi::Number::New(env, s.errnum));
     item.Set(3u, Napi::String::New(env, s.reason));
@@ -314,10 +341,16 @@ Napi::Value ExportToJs(Napi::Env env, const ExportResult& result) {
   return out;
 }
 
+Outcome<ExportResult> RunExportRoot(const ExportRequest& r) { return Exporter(r).RunRootOnly(); }
+
 const Operation<ExportRequest, ExportResult> kExportLayer{"exportLayer", ParseExportRequest, RunExport, ExportToJs};
+const Operation<ExportRequest, ExportResult> kExportLayerRoot{"exportLayerRoot", ParseExportRequest, RunExportRoot, ExportToJs};
 
 }  // namespace
 
-void InitLayerExport(Napi::Env env, Napi::Object exports) { ExportOperation(env, exports, kExportLayer); }
+void InitLayerExport(Napi::Env env, Napi::Object exports) {
+  ExportOperation(env, exports, kExportLayer);
+  ExportOperation(env, exports, kExportLayerRoot);
+}
 
 }  // namespace ovl

@@ -58,12 +58,27 @@ for (const [form, exportTo] of FORMS) {
   });
 }
 
-t.test('without CAP_CHOWN an owner cannot be kept: EPERM, and no DEST', needsRoot, async (t) => {
+t.test('without CAP_CHOWN an owner cannot be kept: refused up front (EPERM, naming it), and no DEST', needsRoot, async (t) => {
   const s = scratch(t);
   s.write({ 'upper/a': 'x', 'upper/b': 'y' });
   fs.chownSync(s.path('upper/b'), 1234, 5678);
   const r = ovlThrough(['env', '-u', 'NODE_OPTIONS', 'setpriv', '--inh-caps=-chown', '--bounding-set=-chown'], ['convert', '--to', 'oci', s.path('upper'), s.path('oci')]);
   t.equal(r.status, 1, r.stderr);
-  t.match(r.stderr, /EPERM/);
+  t.match(r.stderr, /EPERM.*'\/b' cannot be exported as it is: owned by 1234:5678/);
   t.same(fs.readdirSync(s.dir).sort(), ['upper'], 'no DEST, no temporary');
+});
+
+t.test("ovl convert --unprivileged report: exported without CAP_CHOWN, each owner not kept named on stderr", needsRoot, async (t) => {
+  const s = scratch(t);
+  s.write({ 'upper/a': 'x', 'upper/b': 'y' });
+  fs.chownSync(s.path('upper/b'), 1234, 5678);
+  const wrapper = ['env', '-u', 'NODE_OPTIONS', 'setpriv', '--inh-caps=-chown', '--bounding-set=-chown'];
+  const r = ovlThrough(wrapper, ['convert', '--to', 'oci', '--unprivileged', 'report', s.path('upper'), s.path('oci')]);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stderr, /^ovl: convert: skipped \/b: owner 1234:5678 not kept/m);
+  t.equal(fs.readFileSync(s.path('oci/b'), 'utf8'), 'y', 'the entry itself is written');
+  t.same([fs.lstatSync(s.path('oci/b')).uid], [0], "with the caller's owner");
+  const bad = ovlThrough([], ['convert', '--to', 'oci', '--unprivileged', 'skip', s.path('upper'), s.path('oci2')]);
+  t.equal(bad.status, 1);
+  t.match(bad.stderr, /--unprivileged must be refuse or report/);
 });

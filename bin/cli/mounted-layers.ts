@@ -3,8 +3,9 @@
 // underlying filesystems"). So each PATH is looked up among the layers of the
 // overlays mounted now, by device and inode, and refused when it lies in one.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { listMountsSync, OverlayError, type OverlayMountInfo } from '../../lib/index';
+import { displayPath, type PathLike } from '../../lib/layer-names';
+import { canonicalPath, parentOf } from '../../lib/path-bytes';
 
 const EBUSY = 16;
 
@@ -49,12 +50,13 @@ export function mountedLayers(): Map<string, LayerUse> {
 }
 
 /** The deepest existing directory on the way to `p`, symlinks resolved as the library resolves them. */
-function existingAncestor(p: string): string | undefined {
-  for (let dir = p; ; dir = path.dirname(dir)) {
+function existingAncestor(p: PathLike): PathLike | undefined {
+  for (let dir = p; ; dir = parentOf(dir)) {
     try {
-      return fs.realpathSync(dir);
+      // A path that is not UTF-8 stays bytes (lib/path-bytes.ts).
+      return typeof dir === 'string' ? fs.realpathSync(dir) : fs.realpathSync(dir, { encoding: 'buffer' });
     } catch {
-      if (dir === path.dirname(dir)) return undefined;
+      if (Buffer.from(dir).equals(Buffer.from(parentOf(dir)))) return undefined;
     }
   }
 }
@@ -65,16 +67,16 @@ function existingAncestor(p: string): string | undefined {
  * with the layer directories. A layer never spans a mount point, so the walk
  * stops where the device changes.
  */
-export function layerHolding(p: string, layers: Map<string, LayerUse>): LayerUse | undefined {
+export function layerHolding(p: PathLike, layers: Map<string, LayerUse>): LayerUse | undefined {
   if (layers.size === 0) return undefined;
-  let dir = existingAncestor(path.resolve(p));
+  let dir = existingAncestor(canonicalPath(p));
   if (dir === undefined) return undefined;
   let st = fs.statSync(dir, { bigint: true });
   for (;;) {
     const use = layers.get(key(st));
     if (use) return use;
-    const parent = path.dirname(dir);
-    if (parent === dir) return undefined;
+    const parent = parentOf(dir);
+    if (Buffer.from(parent).equals(Buffer.from(dir))) return undefined;
     const up: fs.BigIntStats = fs.statSync(parent, { bigint: true });
     if (up.dev !== st.dev) return undefined;
     [dir, st] = [parent, up];
@@ -82,7 +84,7 @@ export function layerHolding(p: string, layers: Map<string, LayerUse>): LayerUse
 }
 
 /** Refuses (EBUSY, naming the mount and the layer) the first path that lies in a mounted overlay's layer. */
-export function refuseMountedLayers(command: string, paths: string[], field: (i: number) => string): void {
+export function refuseMountedLayers(command: string, paths: PathLike[], field: (i: number) => string): void {
   const layers = mountedLayers();
   paths.forEach((p, i) => {
     const use = layerHolding(p, layers);
@@ -90,8 +92,8 @@ export function refuseMountedLayers(command: string, paths: string[], field: (i:
     throw new OverlayError({
       errno: EBUSY,
       field: field(i),
-      path: p,
-      reason: `'${p}' is in ${use.field} ('${use.layer}') of the overlay mounted on '${use.target}'; the kernel expects no change to a mounted layer: unmount it first, or 'ovl ${command} --allow-mounted'`,
+      path: displayPath(p),
+      reason: `'${displayPath(p)}' is in ${use.field} ('${use.layer}') of the overlay mounted on '${use.target}'; the kernel expects no change to a mounted layer: unmount it first, or 'ovl ${command} --allow-mounted'`,
     });
   });
 }
