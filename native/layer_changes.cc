@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "layer_changes_walk.h"
+#include "util/args.h"
 #include "util/twin.h"
 
 namespace ovl {
@@ -29,28 +30,13 @@ using SharedWalk = std::shared_ptr<WalkHandle>;
 // Marks our handles, so another External passed in is refused, not misread.
 constexpr napi_type_tag kWalkTag = {0x6f766c5f6368616eULL, 0x6765735f77616c6bULL};
 
-// A path given as a string or a Buffer (names that are not UTF-8), as bytes.
-std::string PathBytes(Napi::Env env, Napi::Value v, const std::string& what) {
-  std::string bytes;
-  if (v.IsBuffer()) {
-    auto b = v.As<Napi::Buffer<char>>();
-    bytes.assign(b.Data(), b.Length());
-  } else if (v.IsString()) {
-    bytes = v.As<Napi::String>().Utf8Value();
-  } else {
-    throw Napi::TypeError::New(env, what + " must be a string or a Buffer");
-  }
-  if (bytes.empty() || bytes.find('\0') != std::string::npos) throw Napi::TypeError::New(env, what + " must be a non-empty path without NUL");
-  return bytes;
-}
-
 Napi::Value Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ChangesRequest r;
-  r.upper = PathBytes(env, info[0], "upper");
+  r.upper = args::PathBytes(env, info[0], "upper");
   if (!info[1].IsArray()) throw Napi::TypeError::New(env, "lower must be an array");
   Napi::Array lowers = info[1].As<Napi::Array>();
-  for (uint32_t i = 0; i < lowers.Length(); i++) r.lowers.push_back(PathBytes(env, lowers.Get(i), "lower[" + std::to_string(i) + "]"));
+  for (uint32_t i = 0; i < lowers.Length(); i++) r.lowers.push_back(args::PathBytes(env, lowers.Get(i), "lower[" + std::to_string(i) + "]"));
   r.userxattr = info[2].ToBoolean().Value();
   auto handle = Napi::External<SharedWalk>::New(env, new SharedWalk(std::make_shared<WalkHandle>(std::move(r))), [](Napi::Env, SharedWalk* w) { delete w; });
   handle.TypeTag(&kWalkTag);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "layer_dir.h"
+#include "util/args.h"
 #include "util/twin.h"
 
 namespace ovl {
@@ -41,17 +42,8 @@ struct ExportRequest {
   bool lossy = false;
 };
 
-std::string Bytes(Napi::Env env, Napi::Value v, const char* what) {
-  if (v.IsBuffer()) {
-    auto b = v.As<Napi::Buffer<char>>();
-    return std::string(b.Data(), b.Length());
-  }
-  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
-  throw Napi::TypeError::New(env, std::string(what) + " must be a string or a Buffer");
-}
-
 ExportRequest ParseExportRequest(const Napi::CallbackInfo& info) {
-  return {Bytes(info.Env(), info[0], "upper"), Bytes(info.Env(), info[1], "dest"), info[2].ToBoolean().Value(), info[3].ToBoolean().Value()};
+  return {args::PathBytes(info.Env(), info[0], "upper"), args::PathBytes(info.Env(), info[1], "dest"), info[2].ToBoolean().Value(), info[3].ToBoolean().Value()};
 }
 
 struct Skipped {

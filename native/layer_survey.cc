@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "layer_dir.h"
+#include "util/args.h"
 #include "util/twin.h"
 
 namespace ovl {
@@ -35,17 +36,8 @@ struct Unkeepable {
   int errnum = 0;  // what the export would have failed with
 };
 
-std::string PathBytes(Napi::Env env, Napi::Value v, const char* what) {
-  if (v.IsBuffer()) {
-    auto b = v.As<Napi::Buffer<char>>();
-    return std::string(b.Data(), b.Length());
-  }
-  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
-  throw Napi::TypeError::New(env, std::string(what) + " must be a string or a Buffer");
-}
-
 SurveyRequest ParseSurveyRequest(const Napi::CallbackInfo& info) {
-  return {PathBytes(info.Env(), info[0], "upper"), info[1].ToBoolean().Value(), info[2].ToBoolean().Value()};
+  return {args::PathBytes(info.Env(), info[0], "upper"), info[1].ToBoolean().Value(), info[2].ToBoolean().Value()};
 }
 
 bool HasCapability(int cap) {

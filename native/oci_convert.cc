@@ -24,6 +24,7 @@
 #include "layer_dir.h"
 #include "oci_names.h"
 #include "overlay_xattr.h"
+#include "util/args.h"
 #include "util/twin.h"
 #include "whiteout_fs.h"
 #include "whiteout_temps.h"
@@ -41,19 +42,10 @@ struct ConvertRequest {
   bool userxattr = false;
 };
 
-std::string PathBytes(Napi::Env env, Napi::Value v, const char* what) {
-  if (v.IsBuffer()) {
-    auto b = v.As<Napi::Buffer<char>>();
-    return std::string(b.Data(), b.Length());
-  }
-  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
-  throw Napi::TypeError::New(env, std::string(what) + " must be a string or a Buffer");
-}
-
 // (root, kind, userxattr), positional.
 ConvertRequest ParseConvertRequest(const Napi::CallbackInfo& info) {
   ConvertRequest r;
-  r.root = PathBytes(info.Env(), info[0], "dir");
+  r.root = args::PathBytes(info.Env(), info[0], "dir");
   if (r.root.empty() || r.root.find('\0') != std::string::npos) throw Napi::TypeError::New(info.Env(), "dir must be a non-empty path without NUL");
   std::string kind = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "chardev";
   if (kind == "xattr") r.kind = WhiteoutKind::Xattr;

@@ -23,6 +23,22 @@ inline std::string ToString(Napi::Env env, Napi::Value v, const char* what, bool
   return s;
 }
 
+// A path given as a string or a Buffer (a name that is not UTF-8), as its
+// bytes: non-empty and without NUL, which would cut it short at the kernel.
+inline std::string PathBytes(Napi::Env env, Napi::Value v, const std::string& what) {
+  std::string bytes;
+  if (v.IsBuffer()) {
+    auto b = v.As<Napi::Buffer<char>>();
+    bytes.assign(b.Data(), b.Length());
+  } else if (v.IsString()) {
+    bytes = v.As<Napi::String>().Utf8Value();
+  } else {
+    throw Napi::TypeError::New(env, what + " must be a string or a Buffer");
+  }
+  if (bytes.empty() || bytes.find('\0') != std::string::npos) throw Napi::TypeError::New(env, what + " must be a non-empty path without NUL");
+  return bytes;
+}
+
 inline std::vector<std::string> ToStrings(Napi::Env env, Napi::Value v, const char* what) {
   if (v.IsUndefined()) return {};
   if (!v.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array of strings");
