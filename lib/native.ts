@@ -223,9 +223,6 @@ export interface NativeBinding {
   /** The mountinfo id of the mount with this unique id (statmount, 6.8+), 0 when none is mounted in this namespace. */
   mountIdOfUnique(uniqueMountId: number): Promise<number>;
   mountIdOfUniqueSync(uniqueMountId: number): number;
-  /** utimensat, the last component not followed; times are [atimeSec, atimeNsec, mtimeSec, mtimeNsec]. */
-  setTimes(path: string, times: [number, number, number, number]): Promise<void>;
-  setTimesSync(path: string, times: [number, number, number, number]): void;
   /** A walk of a layer's changes, opened lazily by its first batch; nothing is touched yet. */
   layerChangesOpen(upper: string | Buffer, lower: Array<string | Buffer>, userxattr: boolean): NativeChangesWalk;
   /** The walk's next `max` changes at most, in path order: every path NUL-ended in one Buffer, their kinds ('A', 'C', 'D') as one string, and whether the walk is over (then closed). */

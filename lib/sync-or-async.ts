@@ -10,6 +10,11 @@ export interface Step<T> {
 
 export type Walk<R> = Generator<Step<unknown>, R, unknown>;
 
+/** A step that is the same operation written for both drivers: `fsStep(() => fs.statSync(p), () => fs.promises.stat(p))`. */
+export function fsStep<T>(sync: () => T, async: () => Promise<T>): Step<T> {
+  return { sync, async };
+}
+
 /** Inside a walk: `const st = yield* step(lstatStep(p))`, typed. */
 export function* step<T>(s: Step<T>): Generator<Step<unknown>, T, unknown> {
   return (yield s as Step<unknown>) as T;

@@ -8,11 +8,10 @@ import { OverlayError } from './errors';
 import { checkBoolean, checkChoice, checkOptions } from './args';
 import { checkMarksReadable } from './layer-checks';
 import { checkPathLike, decodeName, displayPath, type PathLike } from './layer-names';
-import { fsStep } from './layer-steps';
 import { native } from './native';
 import { layerRefusal } from './oci-names';
 import { baseOf, canonicalPath, joinPath, parentOf } from './path-bytes';
-import { runAsync, runSync, step, type Step, type Walk } from './sync-or-async';
+import { fsStep, runAsync, runSync, step, type Step, type Walk } from './sync-or-async';
 
 /** What toOci does with what the caller's privileges cannot keep (see ToOciOptions.unprivileged). */
 export type UnprivilegedExport = 'refuse' | 'report';

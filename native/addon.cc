@@ -12,7 +12,6 @@ void InitOpaque(Napi::Env env, Napi::Object exports);
 void InitRemount(Napi::Env env, Napi::Object exports);
 void InitReplace(Napi::Env env, Napi::Object exports);
 void InitXattrs(Napi::Env env, Napi::Object exports);
-void InitFileTimes(Napi::Env env, Napi::Object exports);
 void InitLayerChanges(Napi::Env env, Napi::Object exports);
 void InitLayerExport(Napi::Env env, Napi::Object exports);
 void InitOciConvert(Napi::Env env, Napi::Object exports);
@@ -33,7 +32,6 @@ void InitAddon(Napi::Env env, Napi::Object exports) {
   InitXattrs(env, exports);
   InitApplyBuild(env, exports);
   InitApplySwitch(env, exports);
-  InitFileTimes(env, exports);
   InitLayerChanges(env, exports);
   InitLayerExport(env, exports);
   InitOciConvert(env, exports);
