@@ -58,7 +58,7 @@ export interface ImageRecord {
   images: MountedImage[];
   /** Every layer as requested (an image layer by its image file): names for the fd names some kernels show. */
   paths: { lower: string[]; data: string[]; upper: string | null; work: string | null };
-  /** Each loop device and its sysfs backing_file when mounted: what a record without a unique id is checked by. */
+  /** Each loop device and its sysfs backing_file when mounted: what a record without a unique id is checked by (empty in one with a unique id). */
   loops: Array<[device: string, backing: string]>;
 }
 
@@ -126,16 +126,20 @@ function* writeWalk(request: NativeMountRequest, result: NativeMountResult): Wal
   const file = recordFileOf(result);
   if (!request.images || !file) return undefined;
   const images = toMountedImages(result.images);
+  // Only a record without a unique mount id is checked by its loop devices: read sysfs for those alone.
   const loops: Array<[string, string]> = [];
-  for (const image of images) if (image.loopDevice) loops.push([image.loopDevice, yield* readOrEmpty(backingFile(image.loopDevice))]);
+  if (!result.uniqueMountId) {
+    for (const image of images) if (image.loopDevice) loops.push([image.loopDevice, yield* readOrEmpty(backingFile(image.loopDevice))]);
+  }
   if (!result.uniqueMountId && loops.length === 0) return NO_RECORD;
   const [lower, data, upper, work] = request.images;
+  const mountNs = mountNamespace();
   const record: ImageRecord = {
     version: 1,
     uniqueMountId: result.uniqueMountId ?? 0,
     mountId: result.mountId,
     superblock: result.superblock ?? '',
-    mountNs: mountNamespace(),
+    mountNs,
     target: request.target,
     lower: lower.map(nameOf),
     data: data.map(nameOf),
@@ -145,15 +149,21 @@ function* writeWalk(request: NativeMountRequest, result: NativeMountResult): Wal
     paths: { lower: request.lower, data: request.data, upper: request.upper ?? null, work: request.work ?? null },
     loops,
   };
+  const text = JSON.stringify(record);
   try {
-    yield* step(mkdirStep(recordDir()));
-    yield* step(writeStep(`${file}.tmp`, JSON.stringify(record)));
+    try {
+      yield* step(writeStep(`${file}.tmp`, text));
+    } catch (err) {
+      // The directory is made on first use only: a mkdir on every mount is a cost with nothing to show.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      yield* step(mkdirStep(recordDir()));
+      yield* step(writeStep(`${file}.tmp`, text));
+    }
     yield* step(renameStep(`${file}.tmp`, file));
   } catch (err) {
     return `no record of the image layers: ${(err as Error).message}`;
   }
-  // Records of overlays unmounted elsewhere (umount(8), ovl umount) go here, or at the next listing.
-  yield* liveWalk();
+  yield* pruneWalk(path.basename(file), mountNs);
   return undefined;
 }
 
@@ -168,7 +178,12 @@ export const writeRecord = (request: NativeMountRequest, result: NativeMountResu
 
 /** Drops a record (of an overlay this process unmounted; a listing would drop it anyway). */
 export function removeRecord(file: string | undefined): void {
-  if (file) fs.rmSync(file, { force: true });
+  if (!file) return;
+  try {
+    fs.unlinkSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 function parseRecord(text: string): ImageRecord | undefined {
@@ -200,40 +215,70 @@ function* stillBound(record: ImageRecord, devices: Map<number, string>): Generat
   return true;
 }
 
+// The records a check meets, and what it learnt on the way (mountinfo is read at most once).
+interface CheckState {
+  ns: string;
+  live: Map<number, LiveRecord>;
+  devices?: Map<number, string>;
+}
+
+// Believes the record in `name` (into state.live) or, when its overlay is gone, removes it.
+// A record of another namespace is left alone: it cannot be checked from here.
+function* checkWalk(name: string, state: CheckState): Walk<void> {
+  const file = path.join(recordDir(), name);
+  const record = parseRecord(yield* readOrEmpty(file));
+  if (!record || record.mountNs !== state.ns) return;
+  if (record.uniqueMountId) {
+    let mountId: number;
+    try {
+      mountId = yield* step(lookupStep(record.uniqueMountId));
+    } catch {
+      return; // no statmount here: unverifiable, so not believed
+    }
+    if (mountId === 0) removeRecord(file);
+    else if (mountId === record.mountId) state.live.set(mountId, { record, checkedBy: 'unique-mount-id' });
+    return;
+  }
+  state.devices ??= devicesByMountId(yield* readOrEmpty('/proc/self/mountinfo'));
+  if (yield* stillBound(record, state.devices)) state.live.set(record.mountId, { record, checkedBy: 'superblock-and-loops' });
+  else removeRecord(file);
+}
+
+function* recordNamesWalk(): Walk<string[]> {
+  try {
+    return (yield* step(readdirStep(recordDir()))).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+}
+
 /**
  * The records of overlays still mounted in this namespace, by mountinfo id;
  * one of this namespace whose overlay is gone is removed.
  */
 function* liveWalk(): Walk<Map<number, LiveRecord>> {
-  const live = new Map<number, LiveRecord>();
-  let names: string[];
-  try {
-    names = yield* step(readdirStep(recordDir()));
-  } catch {
-    return live;
+  const state: CheckState = { ns: mountNamespace(), live: new Map() };
+  for (const name of yield* recordNamesWalk()) yield* checkWalk(name, state);
+  return state.live;
+}
+
+/** How many other records each image mount checks. */
+export const PRUNE_SAMPLE = 4;
+
+// Records of overlays unmounted elsewhere (umount(8), ovl umount) are removed
+// by the next listing, and meanwhile by image mounts: each checks a few others
+// picked at random, not all, so that a mount costs the same beside a thousand
+// live stacks as beside none. Each mount leaves at most one record behind and
+// finds a stale one among its PRUNE_SAMPLE with the odds of their share, so
+// stale records stay a bounded fraction of live ones (about a third at worst).
+function* pruneWalk(own: string, ns: string): Walk<void> {
+  const others = (yield* recordNamesWalk()).filter((n) => n !== own);
+  const state: CheckState = { ns, live: new Map() };
+  for (let i = 0; i < PRUNE_SAMPLE && others.length > 0; i++) {
+    const pick = Math.floor(Math.random() * others.length);
+    const [name] = others.splice(pick, 1);
+    yield* checkWalk(name!, state);
   }
-  const ns = mountNamespace();
-  let devices: Map<number, string> | undefined;
-  for (const name of names.filter((n) => n.endsWith('.json'))) {
-    const file = path.join(recordDir(), name);
-    const record = parseRecord(yield* readOrEmpty(file));
-    if (!record || record.mountNs !== ns) continue;
-    if (record.uniqueMountId) {
-      let mountId: number;
-      try {
-        mountId = yield* step(lookupStep(record.uniqueMountId));
-      } catch {
-        continue; // no statmount here: unverifiable, so not believed
-      }
-      if (mountId === 0) removeRecord(file);
-      else if (mountId === record.mountId) live.set(mountId, { record, checkedBy: 'unique-mount-id' });
-      continue;
-    }
-    devices ??= devicesByMountId(yield* readOrEmpty('/proc/self/mountinfo'));
-    if (yield* stillBound(record, devices)) live.set(record.mountId, { record, checkedBy: 'superblock-and-loops' });
-    else removeRecord(file);
-  }
-  return live;
 }
 
 export const liveRecordsSync = (): Map<number, LiveRecord> => runSync(liveWalk());

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { listMounts, listMountsSync, mountSync, umountSync } from '../lib/index';
+import { PRUNE_SAMPLE } from '../lib/image-record';
 import { makeExt4, makeSquashfs, needsImages } from './helpers/images';
 import { scratch, type Scratch } from './helpers/scratch';
 
@@ -58,8 +59,13 @@ t.test('without a unique mount id: a record is checked by superblock and loop de
   mountSync({ lower: [{ image }, s.path('a')], target: target! });
   // What a kernel before 6.8 leaves: the same record, with no unique id, named by mount id and superblock.
   const [file] = recordFiles(dir);
-  const record = JSON.parse(fs.readFileSync(path.join(dir, file!), 'utf8')) as { uniqueMountId: number; mountId: number; superblock: string };
+  const record = JSON.parse(fs.readFileSync(path.join(dir, file!), 'utf8')) as { uniqueMountId: number; mountId: number; superblock: string; loops: string[][]; images: Array<{ loopDevice: string | null }> };
   fs.rmSync(path.join(dir, file!));
+  if (record.uniqueMountId) {
+    // A record with a unique id is checked by it alone and lists no loop devices; one without lists each with its backing file.
+    t.same(record.loops, [], 'a record with a unique id reads no sysfs');
+    record.loops = record.images.map(({ loopDevice }) => [loopDevice!, fs.readFileSync(`/sys/block/${path.basename(loopDevice!)}/loop/backing_file`, 'utf8').trim()]);
+  }
   record.uniqueMountId = 0;
   const fallback = path.join(dir, `m${record.mountId}-${record.superblock.replace(':', '_')}.json`);
   fs.writeFileSync(fallback, JSON.stringify(record));
@@ -103,4 +109,30 @@ t.test('the next image mount drops records of overlays unmounted elsewhere', nee
   t.equal(recordFiles(dir).length, 1, "only the new mount's record is left");
   m.unmountSync();
   t.same(recordFiles(dir), []);
+});
+
+t.test('an image mount checks a few other records, not all; a listing checks every one', needsImages, async (t) => {
+  const s = scratch(t);
+  const dir = recordsIn(s);
+  s.write({ 'src/f': 'x', 'a/f': 'a' });
+  const image = makeSquashfs(s.path('src'), s.path('sq.img'));
+  const [one, two] = s.mkdirs('one', 'two');
+  mountSync({ lower: [{ image }, s.path('a')], target: one! });
+  const [own] = recordFiles(dir);
+  const stale = fs.readFileSync(path.join(dir, own!), 'utf8');
+  umountSync(one!); // its record now names an overlay that is gone
+  fs.rmSync(path.join(dir, own!));
+  // Ten records of gone overlays, as ovl umount or umount(8) leave them.
+  for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(dir, `stale${i}.json`), stale);
+  const m = mountSync({ lower: [{ image }, s.path('a')], target: two! });
+  const left = recordFiles(dir).filter((n) => n.startsWith('stale'));
+  t.equal(left.length, 10 - PRUNE_SAMPLE, `the mount checked ${PRUNE_SAMPLE} others and removed those, stale, only`);
+  const mine = recordFiles(dir).filter((n) => !n.startsWith('stale'));
+  t.equal(mine.length, 1, 'its own record is written');
+  // And one of another namespace, which nothing here can check.
+  fs.writeFileSync(path.join(dir, 'elsewhere.json'), JSON.stringify({ ...JSON.parse(stale), mountNs: 'mnt:[1]' }));
+  listMountsSync();
+  t.same(recordFiles(dir).sort(), [...mine, 'elsewhere.json'].sort(), 'a listing removes every stale one of this namespace');
+  m.unmountSync();
+  t.same(recordFiles(dir), ['elsewhere.json'], 'a record of another namespace is never judged from here');
 });
