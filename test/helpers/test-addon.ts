@@ -26,6 +26,8 @@ export interface TestBinding extends NativeBinding {
   injectFault(point: string, errno: number, mountTmpfsOn?: string, kill?: boolean): void;
   /** The points armed and not reached since; disarms them. */
   takeArmedFaults(): string[];
+  /** Bytes glibc's malloc has handed out and not had back (mallinfo2). */
+  mallocInUse(): number;
 }
 
 export const testAddonPath =
