@@ -7,14 +7,19 @@
  * /dev/loop-control LOOP_CTL_GET_FREE, open /dev/loopN, LOOP_CONFIGURE
  * (read-only, autoclear), fsopen(type) with the loop fd's name as source;
  * then "ro", FSCONFIG_CMD_CREATE, fsmount(MOUNT_ATTR_RDONLY), openat2 of its
- * root beneath it. Then the overlay as overlay_steps.h builds it (layers by
- * fd, the plain directory last), move_mount, statx for the mount id and the
- * unique mount id, the record file written and renamed; umount2, the record
- * removed.
+ * root beneath it. Then the layer checks (each layer's path read back; an
+ * image root's path is "/", so the addon compares devices with fstat where
+ * those paths meet), the overlay as overlay_steps.h builds it (layers by fd,
+ * the plain directory last, no upper; the fs log read), move_mount, statx for the mount
+ * id, the unique mount id and the superblock; the record: the mount
+ * namespace's name read, the file written and renamed, the record directory
+ * read (the other records a mount checks: none here); the unmount as a mount
+ * object makes it (statx of the target, umount2), the record removed.
  * Usage: image_loop ITERATIONS TARGET RECORD_DIR PLAIN_DIR IMAGE...
  * Prints the loop's total wall time in nanoseconds.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <linux/loop.h>
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
@@ -120,6 +125,27 @@ static int mount_image(const char *image, int *mntOut) {
   return root;
 }
 
+/* The addon's overlap check on these layers: each one's path read back; the
+ * image roots all read "/", so each later one is compared with the first by
+ * device, and so is the plain directory, beneath "/". */
+static void check_overlap(const struct layers *l, int nimages) {
+  struct stat a, b;
+  for (int j = 0; j < l->nlower; j++) real_path(l->lower[j]);
+  for (int j = 1; j < nimages; j++) {
+    if (fstat(l->lower[0], &a) != 0 || fstat(l->lower[j], &b) != 0) die("fstat");
+  }
+  if (nimages > 0 && (fstat(l->lower[nimages], &a) != 0 || fstat(l->lower[0], &b) != 0)) die("fstat");
+}
+
+/* The record directory read, as a mount does to check a few other records. */
+static void read_records(const char *records) {
+  DIR *dir = opendir(records);
+  if (!dir) die("opendir records");
+  while (readdir(dir)) {
+  }
+  closedir(dir);
+}
+
 int main(int argc, char **argv) {
   if (argc < 6) {
     fprintf(stderr, "usage: image_loop ITERATIONS TARGET RECORD_DIR PLAIN_DIR IMAGE...\n");
@@ -137,6 +163,7 @@ int main(int argc, char **argv) {
     int mounts[MAX_LAYERS];
     for (int j = 0; j < nimages; j++) l.lower[j] = mount_image(images[j], &mounts[j]);
     l.lower[nimages] = open_dir(plain);
+    check_overlap(&l, nimages);
     int targetfd = open_dir(target);
     int fsfd = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
     if (fsfd < 0) die("fsopen");
@@ -147,11 +174,15 @@ int main(int argc, char **argv) {
     if (fs_config(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) die("fsconfig create");
     int mntfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
     if (mntfd < 0) die("fsmount");
+    char log[4096];
+    while (read(fsfd, log, sizeof(log) - 1) > 0) {
+    }
     close(fsfd);
     if (move_mount_fds(mntfd, targetfd, 0) != 0) die("move_mount");
     mount_id(mntfd);
-    struct statx stx;
+    struct statx stx, sb;
     if (statx(mntfd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) != 0) die("statx unique");
+    if (statx(mntfd, "", AT_EMPTY_PATH, 0, &sb) != 0) die("statx superblock");
     close(mntfd);
     close(targetfd);
     for (int j = 0; j < l.nlower; j++) close(l.lower[j]);
@@ -160,12 +191,14 @@ int main(int argc, char **argv) {
     char tmp[4200], file[4096];
     snprintf(file, sizeof(file), "%s/%llu.json", records, (unsigned long long)stx.stx_mnt_id);
     snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-    if (mkdir(records, 0700) != 0 && errno != EEXIST) die("mkdir records");
+    char ns[64];
+    if (readlink("/proc/self/ns/mnt", ns, sizeof(ns)) <= 0) die("readlink ns");
     int rec = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (rec < 0 || write(rec, "{}", 2) != 2) die("record");
     close(rec);
     if (rename(tmp, file) != 0) die("rename record");
-    if (syscall(SYS_umount2, target, 0) != 0) die("umount2");
+    read_records(records);
+    if (umount_own(target, 0) != 0) die("umount2");
     if (unlink(file) != 0) die("unlink record");
   }
   clock_gettime(CLOCK_MONOTONIC, &end);
