@@ -5,13 +5,18 @@
  * live_loop replace ITERATIONS TARGET UPPER_A WORK_A UPPER_B WORK_B LOWER...
  *   Mounts stack A on TARGET, then replaces it ITERATIONS times, B, A, B...
  *   (two uppers: one upper in two live overlays at once is refused or
- *   warned about by the kernel). Per replacement: statx the target's unique
- *   mount id (the mount object's own check), open the target, statx it
+ *   warned about by the kernel). Per replacement, the library's calls one
+ *   for one (compared with strace): statx the target's unique mount id (the
+ *   mount object's own check); the checks made in JavaScript (the target's
+ *   real path, an lstat per component; mountinfo read; stat of the old
+ *   upper and work and the new work and upper); open the target, statx it
  *   (a mount root?) and fstatfs it (an overlay?); open and check the new
- *   layers; fsopen .. fsmount; move_mount beneath the running overlay;
- *   open the target again and compare mount ids (still on top?);
- *   umount2(MNT_DETACH) the old one; statx the new mount's ids. Unmounts the
- *   last stack at the end (not timed).
+ *   layers; open the target; fsopen .. fsmount; its propagation set;
+ *   statx both mounts' ids, the target opened and compared (still the old
+ *   one on top?); move_mount beneath the running overlay; open the target
+ *   again and compare mount ids; umount2(MNT_DETACH) the old one by its fd;
+ *   the propagation set again; statx the new mount's ids. Unmounts the last
+ *   stack at the end (not timed).
  *
  * live_loop idmap ITERATIONS TARGET UPPER WORK LOWER...
  *   ITERATIONS mount+umount of an overlay whose lower layers are idmapped
@@ -43,6 +48,9 @@
 #define MNT_DETACH 2
 #endif
 #define OVERLAY_MAGIC 0x794c7630
+#ifndef MS_PRIVATE
+#define MS_PRIVATE (1 << 18)
+#endif
 
 static int umount2(const char *target, int flags) { return (int)syscall(SYS_umount2, target, flags); }
 
@@ -63,20 +71,66 @@ static int open_overlay_root(const char *target) {
   return fd;
 }
 
-static void replace_once(const char *target, const char *upper, const char *work, char **lower, int nlower) {
+/* What replace checks in JavaScript before the addon's call: the target's
+ * real path (an lstat per component, as fs.realpathSync walks it), the
+ * overlays mountinfo shows there, and the device and inode of the old
+ * stack's upper and work and of the new work and upper. */
+static void check_live_stack(const char *target, const char *old_upper, const char *old_work, const char *upper, const char *work) {
+  char prefix[PATH_MAX];
+  struct statx stx; /* Node's stat and lstat are statx calls */
+  for (const char *slash = strchr(target + 1, '/');; slash = strchr(slash + 1, '/')) {
+    size_t n = slash ? (size_t)(slash - target) : strlen(target);
+    memcpy(prefix, target, n);
+    prefix[n] = '\0';
+    if (statx(AT_FDCWD, prefix, AT_SYMLINK_NOFOLLOW, STATX_ALL, &stx) != 0) die("lstat");
+    if (!slash) break;
+  }
+  int info = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (info < 0) die("mountinfo");
+  char buf[8192];
+  while (read(info, buf, sizeof(buf)) > 0) {
+  }
+  close(info);
+  const char *dirs[] = {old_upper, old_work, work, upper};
+  for (int i = 0; i < 4; i++) {
+    if (statx(AT_FDCWD, dirs[i], 0, STATX_ALL, &stx) != 0) die("stat layer");
+  }
+}
+
+/* The mount's propagation set as the old one's (private here), before the move and once it is done. */
+static void set_private(int mnt) {
+  struct mount_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.propagation = MS_PRIVATE;
+  if (syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0) die("mount_setattr");
+}
+
+static void replace_once(const char *target, const char *upper, const char *work, const char *old_upper, const char *old_work, char **lower, int nlower) {
   unique_mount_id(AT_FDCWD, target, 0); /* the mount object's check that the target is its own */
+  check_live_stack(target, old_upper, old_work, upper, work);
   int old = open_overlay_root(target);
   struct layers l;
   open_layers(&l, upper, work, lower, nlower);
+  int targetfd = open_dir(target);
   int mnt = create_overlay(&l);
+  set_private(mnt);
+  unsigned long long old_id = mount_id(old);
+  mount_id(mnt);
+  int before = open_dir(target); /* still the old one on top, just before the move */
+  if (mount_id(before) != old_id) { errno = EBUSY; die("another mount on top"); }
+  close(before);
   if (move_mount_fds(mnt, old, MOVE_MOUNT_BENEATH) != 0) die("move_mount beneath");
   int top = open_dir(target);
-  if (mount_id(top) != mount_id(old)) { errno = EBUSY; die("another mount on top"); }
+  if (mount_id(top) != old_id) { errno = EBUSY; die("another mount on top"); }
   close(top);
-  if (umount2(target, MNT_DETACH) != 0) die("umount2 detach");
+  char oldpath[64];
+  snprintf(oldpath, sizeof(oldpath), "/proc/self/fd/%d", old);
+  if (umount2(oldpath, MNT_DETACH) != 0) die("umount2 detach");
+  set_private(mnt);
   mount_id(mnt);
   unique_mount_id(mnt, "", AT_EMPTY_PATH);
   close(mnt);
+  close(targetfd);
   close(old);
   close_layers(&l);
 }
@@ -89,7 +143,7 @@ static int run_replace(long iterations, char **argv, int argc) {
   int nlower = argc - 5;
   mount_once(target, upper[0], work[0], lower, nlower);
   long long start = now_ns();
-  for (long i = 0; i < iterations; i++) replace_once(target, upper[(i + 1) % 2], work[(i + 1) % 2], lower, nlower);
+  for (long i = 0; i < iterations; i++) replace_once(target, upper[(i + 1) % 2], work[(i + 1) % 2], upper[i % 2], work[i % 2], lower, nlower);
   long long ns = now_ns() - start;
   if (umount2(target, 0) != 0) die("umount2");
   printf("%lld\n", ns);
