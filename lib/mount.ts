@@ -3,7 +3,7 @@ import type { MountOptions } from './mount-options';
 import { toNativeRequest } from './mount-request';
 import { mountOverlay, mountOverlaySync } from './native-mount';
 import { OverlayMount } from './overlay-mount';
-import { withRecord, withRecordSync } from './image-record';
+import { withRecord, withRecordSync } from './image-record-write';
 
 /**
  * Mounts an overlay, off the event loop. Every layer is opened and checked

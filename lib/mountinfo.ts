@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkKnownKeys, checkOptionsObject, typeError } from './args';
 import type { Propagation } from './mount-options';
-import { liveRecords, liveRecordsSync } from './image-record';
+import { liveRecords, liveRecordsSync } from './image-record-live';
 import { applyImageRecords } from './image-names';
 import { decodeOctal, MOUNTINFO, parseMountTableLine } from './mount-table';
 

@@ -3,7 +3,7 @@
 // against the stack it replaces (replace-live-stack.ts), the kernel's
 // replace, the record of the new stack's images, and a busy layer explained.
 import { explainBusyLayer } from './busy-layers';
-import { withRecord, withRecordSync } from './image-record';
+import { withRecord, withRecordSync } from './image-record-write';
 import { toReplaceRequest } from './mount-request';
 import type { NativeMountResult } from './native';
 import { replaceOverlay, replaceOverlaySync } from './native-mount';

@@ -2,9 +2,9 @@
 // overlay, is never taken for another mount's, and says when it is missing.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { listMounts, listMountsSync, mountSync, umountSync } from '../lib/index';
-import { PRUNE_SAMPLE } from '../lib/image-record';
+import { PRUNE_SAMPLE } from '../lib/image-record-live';
 import { makeExt4, makeSquashfs, needsImages } from './helpers/images';
 import { scratch, type Scratch } from './helpers/scratch';
 
@@ -96,35 +96,36 @@ t.test('a listing says when no record names a detached layer', needsImages, asyn
   m.unmountSync();
 });
 
-t.test('the next image mount drops records of overlays unmounted elsewhere', needsImages, async (t) => {
+/** A squashfs image, two targets, and the image mounted on the first: its record written. */
+function mountedOnOne(t: Test): { s: Scratch; dir: string; image: string; one: string; two: string } {
   const s = scratch(t);
   const dir = recordsIn(s);
   s.write({ 'src/f': 'x', 'a/f': 'a' });
   const image = makeSquashfs(s.path('src'), s.path('sq.img'));
   const [one, two] = s.mkdirs('one', 'two');
   mountSync({ lower: [{ image }, s.path('a')], target: one! });
-  umountSync(one!); // as umount(8) or ovl umount would: the record stays for now
+  return { s, dir, image, one: one!, two: two! };
+}
+
+t.test('the next image mount drops records of overlays unmounted elsewhere', needsImages, async (t) => {
+  const { s, dir, image, one, two } = mountedOnOne(t);
+  umountSync(one); // as umount(8) or ovl umount would: the record stays for now
   t.equal(recordFiles(dir).length, 1);
-  const m = mountSync({ lower: [{ image }, s.path('a')], target: two! });
+  const m = mountSync({ lower: [{ image }, s.path('a')], target: two });
   t.equal(recordFiles(dir).length, 1, "only the new mount's record is left");
   m.unmountSync();
   t.same(recordFiles(dir), []);
 });
 
 t.test('an image mount checks a few other records, not all; a listing checks every one', needsImages, async (t) => {
-  const s = scratch(t);
-  const dir = recordsIn(s);
-  s.write({ 'src/f': 'x', 'a/f': 'a' });
-  const image = makeSquashfs(s.path('src'), s.path('sq.img'));
-  const [one, two] = s.mkdirs('one', 'two');
-  mountSync({ lower: [{ image }, s.path('a')], target: one! });
+  const { s, dir, image, one, two } = mountedOnOne(t);
   const [own] = recordFiles(dir);
   const stale = fs.readFileSync(path.join(dir, own!), 'utf8');
-  umountSync(one!); // its record now names an overlay that is gone
+  umountSync(one); // its record now names an overlay that is gone
   fs.rmSync(path.join(dir, own!));
   // Ten records of gone overlays, as ovl umount or umount(8) leave them.
   for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(dir, `stale${i}.json`), stale);
-  const m = mountSync({ lower: [{ image }, s.path('a')], target: two! });
+  const m = mountSync({ lower: [{ image }, s.path('a')], target: two });
   const left = recordFiles(dir).filter((n) => n.startsWith('stale'));
   t.equal(left.length, 10 - PRUNE_SAMPLE, `the mount checked ${PRUNE_SAMPLE} others and removed those, stale, only`);
   const mine = recordFiles(dir).filter((n) => !n.startsWith('stale'));
