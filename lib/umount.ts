@@ -1,4 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { checkBoolean, checkKnownKeys, checkOptionsObject, checkPath } from './args';
+import { recordDir, removeRecord } from './image-record';
 import { native } from './native';
 
 export interface UmountOptions {
@@ -28,12 +31,54 @@ export function umountFlags(options: UmountOptions | undefined, call = 'umount()
   return bits;
 }
 
+// The record of an image stack (lib/image-record.ts) unmounted by path goes
+// with it, as when its OverlayMount unmounts it; else a listing or a later
+// image mount would find it stale. Named by the unique id of what is on top
+// now, and removed only once that mount is gone: whatever went, a record of a
+// mount that is gone is stale.
+function recordOnTop(target: string): [file: string, unique: number] | undefined {
+  let unique: number;
+  try {
+    [, unique] = native.mountAt(target, true);
+  } catch {
+    return undefined; // nothing to look at there: the unmount says why
+  }
+  const file = unique ? path.join(recordDir(), `${unique}.json`) : undefined;
+  return file && fs.existsSync(file) ? [file, unique] : undefined;
+}
+
+// Best effort, after the unmount succeeded: a lookup or a removal that fails leaves the record to a listing.
+function lookupOrUnknown(lookup: () => number): number {
+  try {
+    return lookup();
+  } catch {
+    return -1;
+  }
+}
+
+function dropIfGone([file]: [string, number], mountId: number): void {
+  if (mountId !== 0) return;
+  try {
+    removeRecord(file);
+  } catch {
+    // a listing removes it
+  }
+}
+
 /** Unmounts `target` (umount2). Rejects with an OverlayError: EINVAL if nothing is mounted there, EBUSY if busy. */
 export async function umount(target: string, options?: UmountOptions): Promise<void> {
-  await native.umountOverlay(checkPath('target', target), umountFlags(options));
+  const checked = checkPath('target', target);
+  const flags = umountFlags(options);
+  const record = recordOnTop(checked);
+  await native.umountOverlay(checked, flags);
+  if (record) dropIfGone(record, await native.mountIdOfUnique(record[1]).catch(() => -1));
 }
 
 /** Synchronous twin of {@link umount}. */
 export function umountSync(target: string, options?: UmountOptions): void {
-  native.umountOverlaySync(checkPath('target', target), umountFlags(options));
+  const checked = checkPath('target', target);
+  const flags = umountFlags(options);
+  const record = recordOnTop(checked);
+  native.umountOverlaySync(checked, flags);
+  if (record) dropIfGone(record, lookupOrUnknown(() => native.mountIdOfUniqueSync(record[1])));
 }

@@ -1,9 +1,10 @@
 // The record listMounts names image layers from: it never outlives its
 // overlay, is never taken for another mount's, and says when it is missing.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { listMounts, listMountsSync, mountSync, umountSync } from '../lib/index';
+import { listMounts, listMountsSync, mountSync, umount, umountSync } from '../lib/index';
 import { PRUNE_SAMPLE } from '../lib/image-record-live';
 import { makeExt4, makeSquashfs, needsImages } from './helpers/images';
 import { scratch, type Scratch } from './helpers/scratch';
@@ -14,6 +15,9 @@ function recordsIn(s: Scratch): string {
   t.teardown(() => delete process.env.OVERLAY_NATIVE_RECORD_DIR);
   return dir;
 }
+
+/** Unmounted as umount(8) or another tool would: nothing here hears of it. */
+const umountElsewhere = (target: string): void => void execFileSync('umount', [target]);
 
 const recordFiles = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.json')) : []);
 
@@ -26,7 +30,7 @@ t.test('a record outlives no overlay and names no other mount, even one with the
   const first = mountSync({ lower: [{ image }, s.path('a')], target: target! });
   t.equal(recordFiles(dir).length, 1, 'one record written');
   // Unmounted behind the object's back: the record stays until a listing meets it.
-  umountSync(target!);
+  umountElsewhere(target!);
   const second = mountSync({ lower: [s.path('a'), s.path('b')], target: target! });
   const [listed] = listMountsSync({ target: target! });
   t.same(listed?.lower, [s.path('a'), s.path('b')], 'the new mount is listed by its own layers');
@@ -109,7 +113,7 @@ function mountedOnOne(t: Test): { s: Scratch; dir: string; image: string; one: s
 
 t.test('the next image mount drops records of overlays unmounted elsewhere', needsImages, async (t) => {
   const { s, dir, image, one, two } = mountedOnOne(t);
-  umountSync(one); // as umount(8) or ovl umount would: the record stays for now
+  umountElsewhere(one); // the record stays for now
   t.equal(recordFiles(dir).length, 1);
   const m = mountSync({ lower: [{ image }, s.path('a')], target: two });
   t.equal(recordFiles(dir).length, 1, "only the new mount's record is left");
@@ -121,7 +125,7 @@ t.test('an image mount checks a few other records, not all; a listing checks eve
   const { s, dir, image, one, two } = mountedOnOne(t);
   const [own] = recordFiles(dir);
   const stale = fs.readFileSync(path.join(dir, own!), 'utf8');
-  umountSync(one); // its record now names an overlay that is gone
+  umountElsewhere(one); // its record now names an overlay that is gone
   fs.rmSync(path.join(dir, own!));
   // Ten records of gone overlays, as ovl umount or umount(8) leave them.
   for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(dir, `stale${i}.json`), stale);
@@ -136,4 +140,23 @@ t.test('an image mount checks a few other records, not all; a listing checks eve
   t.same(recordFiles(dir).sort(), [...mine, 'elsewhere.json'].sort(), 'a listing removes every stale one of this namespace');
   m.unmountSync();
   t.same(recordFiles(dir), ['elsewhere.json'], 'a record of another namespace is never judged from here');
+});
+
+t.test('umount and umountSync by path remove the record of the image stack they unmount, and only that one', needsImages, async (t) => {
+  const { s, dir, image, one, two } = mountedOnOne(t);
+  t.equal(recordFiles(dir).length, 1);
+  umountSync(one);
+  t.same(recordFiles(dir), [], 'umountSync: gone with its overlay');
+  mountSync({ lower: [{ image }, s.path('a')], target: two });
+  await umount(two);
+  t.same(recordFiles(dir), [], 'umount: the same');
+  // A plain overlay stacked on an image stack: unmounting the top one leaves the record beneath.
+  const below = mountSync({ lower: [{ image }, s.path('a')], target: one });
+  const [record] = recordFiles(dir);
+  mountSync({ lower: [s.path('a'), s.path('src')], target: one });
+  umountSync(one);
+  t.same(recordFiles(dir), [record], 'the stack beneath keeps its record');
+  t.same(listMountsSync({ target: one })[0]?.lower, [image, s.path('a')], 'and is still named by it');
+  below.unmountSync();
+  t.same(recordFiles(dir), []);
 });

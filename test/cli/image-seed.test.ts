@@ -4,8 +4,10 @@
 // debugfs, without mounting it.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { kernelFeatures, listMountsSync, mountSync } from '../../lib/index';
+import { recordDir } from '../../lib/image-record';
 import { ovl } from '../helpers/cli';
 import { debugfsCat, debugfsList, loopBacking, loopsBackedBy, makeExt4, needsImages } from '../helpers/images';
 import { mountsAt } from '../helpers/mounts';
@@ -26,6 +28,19 @@ function seedImages(s: Scratch): { lower: string; upper: string } {
 }
 
 /** What the seed does in the overlay: a new file, and the lower's file deleted. */
+/** The records (lib/image-record.ts) that name `target`: the ovl processes write where this one reads. */
+function recordsNaming(target: string): string[] {
+  const dir = recordDir();
+  const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.json')) : [];
+  return names.filter((n) => {
+    try {
+      return (JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as { target?: string }).target === target;
+    } catch {
+      return false; // removed meanwhile by another test's listing
+    }
+  });
+}
+
 function useOverlay(t: Test, merged: string): void {
   t.equal(fs.readFileSync(`${merged}/lower-file.txt`, 'utf8'), 'hello world\n', "the lower image's file shows");
   t.ok(fs.existsSync(`${merged}/lost+found`), "the ext4 root's lost+found shows, as in the seed's tree");
@@ -91,8 +106,10 @@ t.test('seed 004 through ovl: --lower-image and --upper-image, ovl ls names the 
   t.match(table.stdout, /upper-fs\.img/, 'the table names the upper image');
   t.match(table.stderr, /inside image files/);
   useOverlay(t, s.path('overlay'));
+  t.equal(recordsNaming(s.path('overlay')).length, 1, 'a record names the stack');
   const u = ovl(['umount', 'overlay'], { cwd: s.dir });
   t.equal(u.status, 0, u.stderr);
+  t.same(recordsNaming(s.path('overlay')), [], 'ovl umount removed it with the stack');
   for (const device of loops) t.equal(loopBacking(device), '', `${device} is unbound`);
   checkImages(t, images, 'upper', 'work');
 });
