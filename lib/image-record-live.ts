@@ -74,12 +74,13 @@ function* liveWalk(): Walk<Map<number, LiveRecord>> {
 /** How many other records each image mount checks. */
 export const PRUNE_SAMPLE = 4;
 
-// Records of overlays unmounted elsewhere (umount(8), ovl umount) are removed
-// by the next listing, and meanwhile by image mounts: each checks a few others
-// picked at random, not all, so that a mount costs the same beside a thousand
-// live stacks as beside none. Each mount leaves at most one record behind and
-// finds a stale one among its PRUNE_SAMPLE with the odds of their share, so
-// stale records stay a bounded fraction of live ones (about a third at worst).
+// Records of overlays unmounted by other tools (umount(8)) are removed by the
+// next listing, and meanwhile by image mounts: each checks a few others picked
+// at random, not all, so that a mount costs the same beside a thousand live
+// stacks as beside none. Each mount leaves at most one record behind and finds
+// a stale one among its PRUNE_SAMPLE with the odds of their share, so stale
+// records stay a bounded share of live ones (a third, when every stack is
+// unmounted behind the library's back).
 export function* pruneWalk(own: string, ns: string): Walk<void> {
   const others = (yield* recordNamesWalk()).filter((n) => n !== own);
   const state: CheckState = { ns, live: new Map() };
