@@ -91,5 +91,13 @@ export function* pruneWalk(own: string, ns: string): Walk<void> {
   }
 }
 
+// After an unmount by path: the record of what was on top, judged as a
+// listing would judge it, and so removed only if its overlay is gone.
+function* dropIfGoneWalk(name: string): Walk<void> {
+  yield* checkWalk(name, { ns: mountNamespace(), live: new Map() });
+}
+export const dropIfGoneSync = (name: string): void => runSync(dropIfGoneWalk(name));
+export const dropIfGone = (name: string): Promise<void> => runAsync(dropIfGoneWalk(name));
+
 export const liveRecordsSync = (): Map<number, LiveRecord> => runSync(liveWalk());
 export const liveRecords = (): Promise<Map<number, LiveRecord>> => runAsync(liveWalk());

@@ -84,8 +84,12 @@ export const backingFile = (device: string): string => `/sys/block/${path.basena
 /** The file a record is kept in: by unique mount id, else by mount id and superblock. */
 export function recordFileOf(result: NativeMountResult): string | undefined {
   if (!result.images) return undefined;
-  const name = result.uniqueMountId ? `${result.uniqueMountId}` : `m${result.mountId}-${(result.superblock ?? '').replace(':', '_')}`;
-  return path.join(recordDir(), `${name}.json`);
+  return path.join(recordDir(), recordName(result.uniqueMountId, result.mountId, result.superblock ?? ''));
+}
+
+/** A record's file name: by unique mount id where there is one, else by mount id and superblock ('0:45'). */
+export function recordName(uniqueMountId: number, mountId: number, superblock: string): string {
+  return uniqueMountId ? `${uniqueMountId}.json` : `m${mountId}-${superblock.replace(':', '_')}.json`;
 }
 
 // Each file-system step in both forms, for the walks that write and check records.

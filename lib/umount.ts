@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkBoolean, checkKnownKeys, checkOptionsObject, checkPath } from './args';
-import { recordDir, removeRecord } from './image-record';
+import { recordDir, recordName } from './image-record';
+import { dropIfGone, dropIfGoneSync } from './image-record-live';
 import { native } from './native';
 
 export interface UmountOptions {
@@ -33,35 +34,34 @@ export function umountFlags(options: UmountOptions | undefined, call = 'umount()
 
 // The record of an image stack (lib/image-record.ts) unmounted by path goes
 // with it, as when its OverlayMount unmounts it; else a listing or a later
-// image mount would find it stale. Named by the unique id of what is on top
-// now, and removed only once that mount is gone: whatever went, a record of a
-// mount that is gone is stale.
-function recordOnTop(target: string): [file: string, unique: number] | undefined {
-  let unique: number;
+// image mount would find it stale. Named from what is on top now, and judged
+// after the unmount as a listing judges it: removed only if that overlay is
+// gone, whatever the unmount took.
+function recordOnTop(target: string): string | undefined {
   try {
-    [, unique] = native.mountAt(target, true);
+    const [mountId, unique] = native.mountAt(target, false);
+    const name = recordName(unique, mountId, unique ? '' : superblockOf(target));
+    return fs.existsSync(path.join(recordDir(), name)) ? name : undefined;
   } catch {
     return undefined; // nothing to look at there: the unmount says why
   }
-  const file = unique ? path.join(recordDir(), `${unique}.json`) : undefined;
-  return file && fs.existsSync(file) ? [file, unique] : undefined;
 }
 
-// Best effort, after the unmount succeeded: a lookup or a removal that fails leaves the record to a listing.
-function lookupOrUnknown(lookup: () => number): number {
-  try {
-    return lookup();
-  } catch {
-    return -1;
-  }
+// The device of the filesystem at `target`, as mountinfo shows it ('0:45').
+function superblockOf(target: string): string {
+  const dev = fs.statSync(target, { bigint: true }).dev;
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
 }
 
-function dropIfGone([file]: [string, number], mountId: number): void {
-  if (mountId !== 0) return;
+// Best effort, after the unmount succeeded: a record that cannot be judged now is left to a listing.
+function dropRecordSync(name: string | undefined): void {
+  if (name === undefined) return;
   try {
-    removeRecord(file);
+    dropIfGoneSync(name);
   } catch {
-    // a listing removes it
+    // a listing judges it
   }
 }
 
@@ -71,7 +71,7 @@ export async function umount(target: string, options?: UmountOptions): Promise<v
   const flags = umountFlags(options);
   const record = recordOnTop(checked);
   await native.umountOverlay(checked, flags);
-  if (record) dropIfGone(record, await native.mountIdOfUnique(record[1]).catch(() => -1));
+  if (record !== undefined) await dropIfGone(record).catch(() => undefined); // best effort, as in umountSync
 }
 
 /** Synchronous twin of {@link umount}. */
@@ -80,5 +80,5 @@ export function umountSync(target: string, options?: UmountOptions): void {
   const flags = umountFlags(options);
   const record = recordOnTop(checked);
   native.umountOverlaySync(checked, flags);
-  if (record) dropIfGone(record, lookupOrUnknown(() => native.mountIdOfUniqueSync(record[1])));
+  dropRecordSync(record);
 }

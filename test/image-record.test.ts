@@ -124,10 +124,12 @@ t.test('the next image mount drops records of overlays unmounted elsewhere', nee
 t.test('an image mount checks a few other records, not all; a listing checks every one', needsImages, async (t) => {
   const { s, dir, image, one, two } = mountedOnOne(t);
   const [own] = recordFiles(dir);
-  const stale = fs.readFileSync(path.join(dir, own!), 'utf8');
-  umountElsewhere(one); // its record now names an overlay that is gone
+  // Ten records of overlays that are gone, as umount(8) leaves them. Their ids are ones no mount has: the
+  // kernel reuses mount ids (and, before 6.8, the next mount here could be this one again, record and all).
+  const record = JSON.parse(fs.readFileSync(path.join(dir, own!), 'utf8')) as { uniqueMountId: number };
+  const stale = JSON.stringify({ ...record, mountId: 2 ** 31 - 1, uniqueMountId: record.uniqueMountId ? 2 ** 53 - 1 : 0 });
+  umountElsewhere(one);
   fs.rmSync(path.join(dir, own!));
-  // Ten records of gone overlays, as ovl umount or umount(8) leave them.
   for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(dir, `stale${i}.json`), stale);
   const m = mountSync({ lower: [{ image }, s.path('a')], target: two });
   const left = recordFiles(dir).filter((n) => n.startsWith('stale'));
