@@ -200,8 +200,8 @@ export interface NativeBinding {
   /** flags: detach 1, force 2, expire 4, noFollow 8. With the ids of the caller's own mount it unmounts only that mount, else resolves to [mount id, is a mount root] of what it found there. */
   umountOverlay(target: string, flags: number, ownMountId?: number, ownUniqueId?: number): Promise<undefined | [number, boolean]>;
   umountOverlaySync(target: string, flags: number, ownMountId?: number, ownUniqueId?: number): undefined | [number, boolean];
-  /** [mountId, uniqueMountId (0 before 6.8), is a mount root] of the topmost mount at `path`; `uniqueOnly` leaves mountId 0 where the unique id is known. */
-  mountAt(path: string, uniqueOnly?: boolean): [number, number, boolean];
+  /** [mountId, uniqueMountId (0 before 6.8), is a mount root, its superblock's device ('0:45')] of the topmost mount at `path`; `uniqueOnly` leaves mountId 0 where the unique id is known. */
+  mountAt(path: string, uniqueOnly?: boolean): [number, number, boolean, string];
   kernelFeatures(): NativeKernelFeatures;
   checkOverlay(request: NativeCheckRequest): Promise<NativeCheckReport>;
   checkOverlaySync(request: NativeCheckRequest): NativeCheckReport;

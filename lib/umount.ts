@@ -39,20 +39,12 @@ export function umountFlags(options: UmountOptions | undefined, call = 'umount()
 // gone, whatever the unmount took.
 function recordOnTop(target: string): string | undefined {
   try {
-    const [mountId, unique] = native.mountAt(target, false);
-    const name = recordName(unique, mountId, unique ? '' : superblockOf(target));
+    const [mountId, unique, , device] = native.mountAt(target, true);
+    const name = recordName(unique, mountId, device);
     return fs.existsSync(path.join(recordDir(), name)) ? name : undefined;
   } catch {
     return undefined; // nothing to look at there: the unmount says why
   }
-}
-
-// The device of the filesystem at `target`, as mountinfo shows it ('0:45').
-function superblockOf(target: string): string {
-  const dev = fs.statSync(target, { bigint: true }).dev;
-  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
-  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
-  return `${major}:${minor}`;
 }
 
 // Best effort, after the unmount succeeded: a record that cannot be judged now is left to a listing.

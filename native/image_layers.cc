@@ -10,6 +10,7 @@
 
 #include "loop_device.h"
 #include "mount_fsconfig.h"
+#include "mount_identity.h"
 #include "util/sys.h"
 #include "util/unique_fd.h"
 
@@ -137,7 +138,7 @@ void DescribeImages(const OpenedLayers& layers, int overlayFd, MountResult* resu
   for (const ImageMount& image : layers.images) result->images.push_back(image.info);
   struct statx stx {};
   if (::statx(overlayFd, "", AT_EMPTY_PATH, 0, &stx) != 0) return;
-  result->superblock = std::to_string(stx.stx_dev_major) + ":" + std::to_string(stx.stx_dev_minor);
+  result->superblock = DeviceOf(stx);
 }
 
 std::string DetectImageType(int fd) {

@@ -56,6 +56,8 @@ bool IsMountRoot(const struct statx& stx) {
   return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
+std::string DeviceOf(const struct statx& stx) { return std::to_string(stx.stx_dev_major) + ":" + std::to_string(stx.stx_dev_minor); }
+
 MountIdentity MountAt(const std::string& path, bool followSymlinks, bool uniqueOnly) {
   MountIdentity out;
   int flags = followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW;
@@ -63,6 +65,7 @@ MountIdentity MountAt(const std::string& path, bool followSymlinks, bool uniqueO
   if (StatxMount(AT_FDCWD, path.c_str(), flags, STATX_MNT_ID_UNIQUE, &stx)) {
     out.unique = stx.stx_mnt_id;
     out.isRoot = IsMountRoot(stx);
+    out.device = DeviceOf(stx);
     if (uniqueOnly) return out;
   }
   if (!StatxMount(AT_FDCWD, path.c_str(), flags, STATX_MNT_ID, &stx)) {
@@ -71,6 +74,7 @@ MountIdentity MountAt(const std::string& path, bool followSymlinks, bool uniqueO
   }
   out.id = stx.stx_mnt_id;
   out.isRoot = IsMountRoot(stx);
+  out.device = DeviceOf(stx);
   return out;
 }
 

@@ -4,6 +4,8 @@
 // reuses, which is what lets an object tell its own mount from a later one.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <string>
 
@@ -13,11 +15,16 @@ struct MountIdentity {
   uint64_t id = 0;      // short id, 0 when the kernel cannot say
   uint64_t unique = 0;  // never reused; 0 before 6.8
   bool isRoot = false;  // the path is that mount's root (something is mounted there)
+  std::string device;   // its superblock's device as mountinfo shows it ('0:45'), '' when not looked at
   int errnum = 0;       // why the path could not be looked at, or 0
 };
 
 // The unique id of fd's mount, 0 when the kernel has none.
 uint64_t UniqueMountIdOf(int fd);
+
+// A filesystem's device as mountinfo's third field shows it ('0:45'): what an
+// image stack's record is named by before 6.8.
+std::string DeviceOf(const struct statx& stx);
 
 // The topmost mount at `path`, as umount2 would find it: both ids, or with
 // `uniqueOnly` just the unique one (one statx instead of two, for a check).

@@ -87,9 +87,9 @@ Napi::Value UmountResultToJs(Napi::Env env, const UmountResult& result) {
 
 const Operation<UmountRequest, UmountResult> kUmountOverlay{"umountOverlay", ParseUmountRequest, RunUmount, UmountResultToJs};
 
-// [mountId, uniqueMountId, isMountRoot] of the topmost mount at a path, as
-// umount2 would find it; with a true second argument only the unique id
-// where the kernel has one (mountId is then 0).
+// [mountId, uniqueMountId, isMountRoot, device] of the topmost mount at a
+// path, as umount2 would find it; with a true second argument only the
+// unique id where the kernel has one (mountId is then 0).
 Napi::Value MountAtToJs(const Napi::CallbackInfo& info) {
   std::string path = args::StringAt(info, 0, "path");
   MountIdentity found = MountAt(path, true, info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value());
@@ -97,10 +97,11 @@ Napi::Value MountAtToJs(const Napi::CallbackInfo& info) {
     errno = found.errnum;
     throw Napi::Error(info.Env(), MakeJsError(info.Env(), SysError::FromErrno("statx", path)));
   }
-  Napi::Array out = Napi::Array::New(info.Env(), 3);
+  Napi::Array out = Napi::Array::New(info.Env(), 4);
   out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(found.id)));
   out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(found.unique)));
   out.Set(2u, Napi::Boolean::New(info.Env(), found.isRoot));
+  out.Set(3u, Napi::String::New(info.Env(), found.device));
   return out;
 }
 
