@@ -109,7 +109,9 @@ t.test('idmap from an existing user namespace (userns path)', needsUserNamespace
     await exited;
   });
   const userns = `/proc/${holder.pid}/ns/user`;
-  await waitFor('the child to enter its user namespace', () => fs.readlinkSync(userns) !== fs.readlinkSync('/proc/self/ns/user'));
+  // unshare enters the namespace first and writes uid_map, then gid_map, then execs sleep:
+  // wait for the exec, so that both maps are in place (the VM's 6.1 once mounted in between).
+  await waitFor('unshare to write its maps and exec sleep', () => fs.readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim() === 'sleep');
   const m = mountSync({ lower: [a, b], target, idmap: { userns } });
   t.equal(fs.statSync(path.join(target, 'root-file')).uid, 0);
   t.equal(fs.statSync(path.join(target, 'user-file')).uid, 65534, 'unmapped ids show as the overflow id');
