@@ -35,6 +35,12 @@ t.test('npm run bench -- --quick --json prints one result object per line', need
   if (k.moveMountBeneath && k.lowerdirPlus) {
     for (const prefix of ['applySync, ', 'await apply, ', 'replaceSync x ', "C reference, apply's system calls"]) t.ok(names.some((n) => n.startsWith(prefix)), `has "${prefix}..."`);
   }
+  if (!whyNoImages()) {
+    for (const type of ['erofs', 'squashfs', 'ext4']) {
+      const prefix = `1 ${type} images, C reference spending the library's user time (`;
+      t.ok(names.some((n) => n.startsWith(prefix)), `has "${prefix}..."`);
+    }
+  }
   t.ok(names.some((n) => n.startsWith('C reference, mknodat')), 'has the whiteout C reference');
   t.ok(names.some((n) => n.startsWith('1 layers, fsconfig-fd')), 'has the layer scaling rows');
   t.ok(names.some((n) => n.includes('Promise mounts in flight')), 'has the event-loop rows');

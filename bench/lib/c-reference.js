@@ -15,9 +15,10 @@ function compile(name, outDir) {
   return binary;
 }
 
-/** Runs a compiled reference; returns the nanoseconds it reports. */
-function runTimed(binary, args) {
-  const out = execFileSync(binary, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+/** Runs a compiled reference (with extra environment variables, if any); returns the nanoseconds it reports. */
+function runTimed(binary, args, extraEnv) {
+  const env = extraEnv ? { ...process.env, ...extraEnv } : process.env;
+  const out = execFileSync(binary, args, { encoding: 'utf8', maxBuffer: 1 << 20, env });
   const ns = Number(out.trim());
   if (!Number.isFinite(ns)) throw new Error(`${path.basename(binary)} printed ${JSON.stringify(out)}`);
   return ns;
