@@ -1,12 +1,12 @@
 // check() probes only inside the work directory it was given, and removes
 // what a check killed half way (kill -9) left there; a running check's
 // scratch directory is locked, so a second check never takes it for stale.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { check, checkSync } from '../lib/index';
+import { holdLock } from './helpers/lock-holder';
 import { needsOverlay, scratch } from './helpers/scratch';
 
 const PREFIX = '.overlay-native-check-';
@@ -44,14 +44,12 @@ t.test('a scratch directory a killed check left is removed; a live one is not', 
   const locked = path.join(work!, `${PREFIX}00000000000000aa`);
   fs.mkdirSync(locked);
   fs.utimesSync(locked, hourAgo, hourAgo);
-  const holder = spawn('flock', [locked, 'sleep', '30'], { stdio: 'ignore' });
-  t.teardown(() => holder.kill('SIGKILL'));
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  const holder = await holdLock(t, locked, 'exclusive');
 
   const result = checkSync({ upper: upper!, work: work! });
   t.notOk(fs.existsSync(stale), 'the killed check’s leftover is gone');
   t.ok(fs.existsSync(fresh), 'a fresh one may be a check that is just starting: kept');
   t.ok(fs.existsSync(locked), 'a locked one belongs to a running check: kept');
   t.same(result.probes && result.findings.filter((f) => f.id === 'probe-cleanup'), [], 'nothing reported as left over');
-  holder.kill('SIGKILL');
+  await holder.release();
 });

@@ -2,12 +2,13 @@
 // the protocol of native/whiteout_temps.h: a directory it writes in is
 // entered (its leftovers of a killed process cleaned, no one else's), and
 // held until the conversion is over.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { fromOciSync, isWhiteoutSync } from '../lib/index';
 import { needsRoot, tempsIn, whyNoXattrWhiteouts } from './helpers/layer';
+import { holdLock } from './helpers/lock-holder';
 import { scratch } from './helpers/scratch';
 
 const skip = needsRoot.skip || whyNoXattrWhiteouts();
@@ -27,10 +28,7 @@ t.test('xattr kind: a leftover of a live process (its shared lock held) is left 
   s.write({ 'oci/d/.wh.gone': '' });
   const dir = s.path('oci/d');
   execFileSync('mknod', [path.join(dir, '.ovl-wh-abc123xy'), 'c', '0', '0']);
-  // Its own process group, so the teardown ends flock and the shell it runs together.
-  const holder = spawn('flock', ['-s', dir, 'sh', '-c', 'echo locked; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-  t.teardown(() => process.kill(-holder.pid!, 'SIGKILL'));
-  await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+  await holdLock(t, dir, 'shared');
   fromOciSync(s.path('oci'), { kind: 'xattr' });
   t.equal(isWhiteoutSync('d/gone', { root: s.path('oci') }), 'xattr', 'converted');
   t.same(tempsIn(dir), ['.ovl-wh-abc123xy'], 'the live temporary stays');

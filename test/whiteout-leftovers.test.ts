@@ -4,13 +4,13 @@
 // holds a shared flock on the directory), and is never reported as the
 // user's meanwhile. The kills are real: a child process loads the test addon
 // and is SIGKILLed at a failure point between two system calls.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { changesSync, toOciSync, whiteout, whiteoutSync, whiteoutsSync } from '../lib/index';
 import { isCharDevice00, needsRoot, tempsIn, whyNoXattrWhiteouts } from './helpers/layer';
-import { waitFor } from './helpers/mounts';
+import { holdLock } from './helpers/lock-holder';
 import { scratch } from './helpers/scratch';
 import { testAddon, testAddonPath } from './helpers/test-addon';
 
@@ -61,24 +61,12 @@ t.test('temporaries of a live process (its shared lock held) are left alone', { 
   const s = scratch(t);
   const [dir] = s.mkdirs('l/d');
   const planted = plantLeftovers(dir as string);
-  // flock(1) holds a shared lock on the directory as a process making temporaries there does.
-  // Its own process group, so that killing the group frees the lock whichever process holds it.
-  const holder = spawn('flock', ['-s', dir as string, 'sh', '-c', 'echo locked; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-  const release = () => {
-    try {
-      process.kill(-(holder.pid as number), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  t.teardown(release);
-  await new Promise((resolve) => holder.stdout.once('data', resolve));
+  // A shared lock on the directory, as a process making temporaries there holds one.
+  const holder = await holdLock(t, dir as string, 'shared');
   whiteoutSync('d/a', { root: s.path('l'), force: true });
   whiteoutsSync(s.path('l'), ['d/b', 'd/c'], { force: true });
   t.same(tempsIn(dir as string).sort(), planted, 'nothing removed while another process may be using them');
-  release();
-  // Every process of the group has closed its copy of the lock's fd.
-  await waitFor('the lock to be free', () => spawnSync('flock', ['-n', dir as string, 'true']).status === 0);
+  await holder.release();
   whiteoutSync('d/a', { root: s.path('l'), force: true });
   t.same(tempsIn(dir as string), [], 'cleaned once the lock is free');
 });
