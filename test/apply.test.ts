@@ -65,11 +65,10 @@ t.test('twenty stacks over v1, upgraded to v2 under a reader: no miss, uppers ke
   let out = '';
   reader.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => reader.on('close', resolve));
-  await waitFor('the reader to start', () => fs.existsSync(`${stop}.ready`));
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor('the reader to see v1', () => fs.existsSync(`${stop}.saw-1`));
 
   const upgrade = await apply(h.declare(20, 'v2'), { stateFile: h.stateFile });
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor('the reader to see v2', () => fs.existsSync(`${stop}.saw-2`));
   fs.writeFileSync(stop, '');
   t.equal(await exited, 0);
   const seen = JSON.parse(out) as { reads: number; seen: Record<string, number>; errors: Record<string, number> };

@@ -10,6 +10,7 @@ import { kernelFeatures, listMountsSync, mount, mountSync, replace, replaceSync,
 import { needsUserNamespaces } from './helpers/idmap';
 import { erofsSuperblocks, loopBacking, loopsBackedBy, makeErofs, makeExt4, makeSquashfs, needsImages } from './helpers/images';
 import { newFds, openFdLinks } from './helpers/live';
+import { waitFor } from './helpers/mounts';
 import { scratch, type Scratch } from './helpers/scratch';
 
 // What this kernel offers: fsconfig mechanisms need `lowerdir+` (6.8+), layer fds 6.13+; replace needs MOVE_MOUNT_BENEATH and `lowerdir+`.
@@ -276,10 +277,11 @@ t.test('replacing an erofs stack with a squashfs one and back: a reader through 
   let out = '';
   reader.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => reader.on('close', resolve));
-  while (!fs.existsSync(`${stop}.ready`)) await new Promise((r) => setTimeout(r, 5));
+  await waitFor('the reader to see the first stack', () => fs.existsSync(`${stop}.saw-A`));
   for (let i = 0; i < 30; i++) {
     const next = i % 2 === 0 ? b : a;
     current = i % 3 === 0 ? replaceSync(target!, next) : await replace(target!, next);
+    if (i === 0) await waitFor('the reader to see the second stack', () => fs.existsSync(`${stop}.saw-B`));
   }
   fs.writeFileSync(stop, '');
   t.equal(await exited, 0);
