@@ -9,14 +9,10 @@ import t from 'tap';
 import { mountSync } from '../lib/index';
 import { makeDebianRoot, whyNoDebianRoot } from './helpers/debian-root';
 import { debugfsCat, debugfsList, erofsSuperblocks, loopBacking, loopsBackedBy, makeErofs, makeExt4, needsImages } from './helpers/images';
+import { settled } from './helpers/mounts';
 import { scratch } from './helpers/scratch';
 
 const skip = needsImages.skip || whyNoDebianRoot() || false;
-
-async function until(check: () => boolean): Promise<boolean> {
-  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
-  return check();
-}
 
 t.test('a Debian root as an erofs image, the lower of a container session', { skip }, async (t) => {
   const s = scratch(t);
@@ -53,10 +49,10 @@ t.test('a Debian root as an erofs image, the lower of a container session', { sk
   t.equal(fs.readFileSync(`${merged}/root/greeting`, 'utf8'), 'hello\n');
   m.unmountSync();
   // The session's namespace goes with its last process; its copy of the overlay may take a moment more.
-  t.ok(await until(() => m.images.every((i) => !i.loopDevice || loopBacking(i.loopDevice) === '')), 'every loop device unbound');
+  t.ok(await settled(() => m.images.every((i) => !i.loopDevice || loopBacking(i.loopDevice) === '')), 'every loop device unbound');
   t.same(loopsBackedBy(rw), []);
   t.same(loopsBackedBy(root), []);
-  t.ok(await until(() => [...erofsSuperblocks()].every((id) => erofsBefore.has(id))), 'no erofs superblock left');
+  t.ok(await settled(() => [...erofsSuperblocks()].every((id) => erofsBefore.has(id))), 'no erofs superblock left');
 
   t.equal(debugfsCat(rw, '/upper/root/greeting'), 'hello\n', 'the write is in container.img');
   t.equal(debugfsList(rw, '/upper/etc').get('issue.net'), '20000', 'the deletion is a whiteout in container.img');

@@ -10,7 +10,7 @@ import { kernelFeatures, listMountsSync, mount, mountSync, replace, replaceSync,
 import { needsUserNamespaces } from './helpers/idmap';
 import { erofsSuperblocks, loopBacking, loopsBackedBy, makeErofs, makeExt4, makeSquashfs, needsImages } from './helpers/images';
 import { newFds, openFdLinks } from './helpers/live';
-import { waitFor } from './helpers/mounts';
+import { settled, waitFor } from './helpers/mounts';
 import { scratch, type Scratch } from './helpers/scratch';
 
 // What this kernel offers: fsconfig mechanisms need `lowerdir+` (6.8+), layer fds 6.13+; replace needs MOVE_MOUNT_BENEATH and `lowerdir+`.
@@ -178,7 +178,7 @@ t.test('a lazy unmount frees the images when the last open file closes', needsIm
   t.same(loops.map(loopBacking), [img.squashfs, img.ext4], 'still bound while the file is open');
   fs.closeSync(fd);
   // The last reference goes on the way back from close(); allow the kernel a moment all the same.
-  for (let i = 0; i < 50 && loops.some((d) => loopBacking(d) !== ''); i++) await new Promise((r) => setTimeout(r, 20));
+  await settled(() => loops.every((d) => loopBacking(d) === ''));
   assertFreed(t, m, [img.squashfs, img.ext4], erofsSuperblocks());
 });
 

@@ -38,11 +38,17 @@ export function unmountAtEnd<M extends OverlayMount>(t: Test, m: M): M {
   return m;
 }
 
-/** Polls until `ready()` holds, failing with `what` after `timeoutMs` instead of hanging the run. */
-export async function waitFor(what: string, ready: () => boolean, timeoutMs = 10_000): Promise<void> {
+/** Polls until `ready()` holds or `timeoutMs` passed; returns whether it holds, for a test to assert with its own words. */
+export async function settled(ready: () => boolean, timeoutMs = 10_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+  return true;
+}
+
+/** Polls until `ready()` holds, failing with `what` after `timeoutMs` instead of hanging the run. */
+export async function waitFor(what: string, ready: () => boolean, timeoutMs = 10_000): Promise<void> {
+  if (!(await settled(ready, timeoutMs))) throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
 }
