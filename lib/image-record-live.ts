@@ -24,8 +24,10 @@ function* stillBound(record: ImageRecord, devices: Map<number, string>): Generat
   return true;
 }
 
-// The records a check meets, and what it learnt on the way (mountinfo is read at most once).
+// The records a check meets, and what it learnt on the way (the record directory is looked up
+// once per walk, mountinfo read at most once).
 interface CheckState {
+  dir: string;
   ns: string;
   live: Map<number, LiveRecord>;
   devices?: Map<number, string>;
@@ -34,7 +36,7 @@ interface CheckState {
 // Believes the record in `name` (into state.live) or, when its overlay is gone, removes it.
 // A record of another namespace is left alone: it cannot be checked from here.
 function* checkWalk(name: string, state: CheckState): Walk<void> {
-  const file = path.join(recordDir(), name);
+  const file = path.join(state.dir, name);
   const record = parseRecord(yield* readOrEmpty(file));
   if (!record || record.mountNs !== state.ns) return;
   if (record.uniqueMountId) {
@@ -53,9 +55,9 @@ function* checkWalk(name: string, state: CheckState): Walk<void> {
   else removeRecord(file);
 }
 
-function* recordNamesWalk(): Walk<string[]> {
+function* recordNamesWalk(dir: string): Walk<string[]> {
   try {
-    return (yield* step(readdirStep(recordDir()))).filter((n) => n.endsWith('.json'));
+    return (yield* step(readdirStep(dir))).filter((n) => n.endsWith('.json'));
   } catch {
     return [];
   }
@@ -66,8 +68,8 @@ function* recordNamesWalk(): Walk<string[]> {
  * one of this namespace whose overlay is gone is removed.
  */
 function* liveWalk(): Walk<Map<number, LiveRecord>> {
-  const state: CheckState = { ns: mountNamespace(), live: new Map() };
-  for (const name of yield* recordNamesWalk()) yield* checkWalk(name, state);
+  const state: CheckState = { dir: recordDir(), ns: mountNamespace(), live: new Map() };
+  for (const name of yield* recordNamesWalk(state.dir)) yield* checkWalk(name, state);
   return state.live;
 }
 
@@ -81,9 +83,10 @@ export const PRUNE_SAMPLE = 4;
 // a stale one among its PRUNE_SAMPLE with the odds of their share, so stale
 // records stay a bounded share of live ones (a third, when every stack is
 // unmounted behind the library's back).
-export function* pruneWalk(own: string, ns: string): Walk<void> {
-  const others = (yield* recordNamesWalk()).filter((n) => n !== own);
-  const state: CheckState = { ns, live: new Map() };
+export function* pruneWalk(ownFile: string, ns: string): Walk<void> {
+  const state: CheckState = { dir: path.dirname(ownFile), ns, live: new Map() };
+  const own = path.basename(ownFile);
+  const others = (yield* recordNamesWalk(state.dir)).filter((n) => n !== own);
   for (let i = 0; i < PRUNE_SAMPLE && others.length > 0; i++) {
     const pick = Math.floor(Math.random() * others.length);
     const [name] = others.splice(pick, 1);
@@ -94,7 +97,7 @@ export function* pruneWalk(own: string, ns: string): Walk<void> {
 // After an unmount by path: the record of what was on top, judged as a
 // listing would judge it, and so removed only if its overlay is gone.
 function* dropIfGoneWalk(name: string): Walk<void> {
-  yield* checkWalk(name, { ns: mountNamespace(), live: new Map() });
+  yield* checkWalk(name, { dir: recordDir(), ns: mountNamespace(), live: new Map() });
 }
 export const dropIfGoneSync = (name: string): void => runSync(dropIfGoneWalk(name));
 export const dropIfGone = (name: string): Promise<void> => runAsync(dropIfGoneWalk(name));

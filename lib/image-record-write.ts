@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import type { NativeImageSpec } from './image-layers';
 import { pruneWalk } from './image-record-live';
-import { backingFile, mkdirStep, mountNamespace, readOrEmpty, recordDir, recordFileOf, renameStep, toMountedImages, writeStep, type ImageLayerName, type ImageRecord } from './image-record';
+import { backingFile, mkdirStep, mountNamespace, readOrEmpty, recordFileOf, renameStep, toMountedImages, writeStep, type ImageLayerName, type ImageRecord } from './image-record';
 import type { NativeMountRequest, NativeMountResult } from './native';
 import { runAsync, runSync, step, type Walk } from './sync-or-async';
 
@@ -50,14 +50,14 @@ function* writeWalk(request: NativeMountRequest, result: NativeMountResult): Wal
     } catch (err) {
       // The directory is made on first use only: a mkdir on every mount is a cost with nothing to show.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      yield* step(mkdirStep(recordDir()));
+      yield* step(mkdirStep(path.dirname(file)));
       yield* step(writeStep(`${file}.tmp`, text));
     }
     yield* step(renameStep(`${file}.tmp`, file));
   } catch (err) {
     return `no record of the image layers: ${(err as Error).message}`;
   }
-  yield* pruneWalk(path.basename(file), mountNs);
+  yield* pruneWalk(file, mountNs);
   return undefined;
 }
 
