@@ -73,7 +73,7 @@ function* liveWalk(): Walk<Map<number, LiveRecord>> {
   return state.live;
 }
 
-/** How many other records each image mount checks. */
+/** How many other records each image mount checks (the addon picks them: native/image_record_file.cc). */
 export const PRUNE_SAMPLE = 4;
 
 // Records of overlays unmounted by other tools (umount(8)) are removed by the
@@ -83,15 +83,9 @@ export const PRUNE_SAMPLE = 4;
 // a stale one among its PRUNE_SAMPLE with the odds of their share, so stale
 // records stay a bounded share of live ones (a third, when every stack is
 // unmounted behind the library's back).
-export function* pruneWalk(ownFile: string, ns: string): Walk<void> {
-  const state: CheckState = { dir: path.dirname(ownFile), ns, live: new Map() };
-  const own = path.basename(ownFile);
-  const others = (yield* recordNamesWalk(state.dir)).filter((n) => n !== own);
-  for (let i = 0; i < PRUNE_SAMPLE && others.length > 0; i++) {
-    const pick = Math.floor(Math.random() * others.length);
-    const [name] = others.splice(pick, 1);
-    yield* checkWalk(name!, state);
-  }
+export function* checkSampleWalk(ownFile: string, names: string[]): Walk<void> {
+  const state: CheckState = { dir: path.dirname(ownFile), ns: mountNamespace(), live: new Map() };
+  for (const name of names) yield* checkWalk(name, state);
 }
 
 // After an unmount by path: the record of what was on top, judged as a

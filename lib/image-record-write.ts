@@ -1,84 +1,45 @@
-// Writing the record of a mount that used images (image-record.ts says what
-// it holds and why): atomic by rename, so a listing never reads half a one;
-// each mount also checks a few other records (image-record-live.ts).
-import * as path from 'node:path';
+// The record of a mount that used images (image-record.ts says what it holds
+// and why). The addon writes it in the same call as the mount
+// (native/image_record_file.h says why there): this file gives it the part
+// of the record only the request knows, and afterwards checks the few other
+// records the addon picked (image-record-live.ts).
 import type { NativeImageSpec } from './image-layers';
-import { pruneWalk } from './image-record-live';
-import { backingFile, mkdirStep, mountNamespace, readOrEmpty, recordFileOf, renameStep, toMountedImages, writeStep, type ImageLayerName, type ImageRecord } from './image-record';
-import type { NativeMountRequest, NativeMountResult } from './native';
-import { runAsync, runSync, step, type Walk } from './sync-or-async';
+import { checkSampleWalk, PRUNE_SAMPLE } from './image-record-live';
+import { mountNamespace, recordDir, type ImageLayerName, type ImageRecord } from './image-record';
+import type { NativeMountRequest, NativeMountResult, NativeRecordArgument } from './native';
+import { runAsync, runSync } from './sync-or-async';
 
-const NO_RECORD =
-  'no record of the image layers: this kernel gives no unique mount id (6.8+), and no image went through a loop device to check a record by';
+/** The request's part of a record: every field the addon does not fill in from what it mounted. */
+type RequestFields = Omit<ImageRecord, 'version' | 'uniqueMountId' | 'mountId' | 'superblock' | 'images' | 'loops'>;
 
 function nameOf(spec: NativeImageSpec | null | undefined): ImageLayerName | null {
   return spec ? { image: spec[0], path: `/${spec[1] ?? ''}` } : null;
 }
 
-// The record written, then a few other records checked.
-function* writeWalk(request: NativeMountRequest, result: NativeMountResult): Walk<string | undefined> {
-  const file = recordFileOf(result);
-  if (!request.images || !file) return undefined;
-  const images = toMountedImages(result.images);
-  // Only a record without a unique mount id is checked by its loop devices: read sysfs for those alone.
-  const loops: Array<[string, string]> = [];
-  if (!result.uniqueMountId) {
-    for (const image of images) if (image.loopDevice) loops.push([image.loopDevice, yield* readOrEmpty(backingFile(image.loopDevice))]);
-  }
-  if (!result.uniqueMountId && loops.length === 0) return NO_RECORD;
+/** What the addon takes to record a mount with images: [dir, the request's fields as JSON, how many others to pick]; undefined without images. */
+export function recordArgument(request: NativeMountRequest): NativeRecordArgument | undefined {
+  if (!request.images) return undefined;
   const [lower, data, upper, work] = request.images;
-  const mountNs = mountNamespace();
-  const record: ImageRecord = {
-    version: 1,
-    uniqueMountId: result.uniqueMountId ?? 0,
-    mountId: result.mountId,
-    superblock: result.superblock ?? '',
-    mountNs,
+  const fields: RequestFields = {
+    mountNs: mountNamespace(),
     target: request.target,
     lower: lower.map(nameOf),
     data: data.map(nameOf),
     upper: nameOf(upper),
     work: nameOf(work),
-    images,
     paths: { lower: request.lower, data: request.data, upper: request.upper ?? null, work: request.work ?? null },
-    loops,
   };
-  const text = JSON.stringify(record);
-  try {
-    try {
-      yield* step(writeStep(`${file}.tmp`, text));
-    } catch (err) {
-      // The directory is made on first use only: a mkdir on every mount is a cost with nothing to show.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      yield* step(mkdirStep(path.dirname(file)));
-      yield* step(writeStep(`${file}.tmp`, text));
-    }
-    yield* step(renameStep(`${file}.tmp`, file));
-  } catch (err) {
-    return `no record of the image layers: ${(err as Error).message}`;
-  }
-  yield* pruneWalk(file, mountNs);
-  return undefined;
+  return [recordDir(), JSON.stringify(fields), PRUNE_SAMPLE];
 }
 
-/**
- * Writes the record of a mount that used images. A failure to write does not
- * undo the mount: it comes back as a warning, and listings then say the
- * record is missing.
- */
-export const writeRecordSync = (request: NativeMountRequest, result: NativeMountResult): string | undefined => runSync(writeWalk(request, result));
-export const writeRecord = (request: NativeMountRequest, result: NativeMountResult): Promise<string | undefined> => runAsync(writeWalk(request, result));
-
-/** The result, with the record of its images written; a record that could not be written is one more warning. */
-export function withRecordSync(request: NativeMountRequest, result: NativeMountResult): NativeMountResult {
-  const warning = request.images ? writeRecordSync(request, result) : undefined;
-  if (warning !== undefined) result.warnings.push(warning);
+/** The result, once the other records the addon picked are checked (a stale one is removed). */
+export function pruneOthersSync(result: NativeMountResult): NativeMountResult {
+  if (result.recordFile && result.pruneSample?.length) runSync(checkSampleWalk(result.recordFile, result.pruneSample));
   return result;
 }
 
-/** Promise twin of {@link withRecordSync}. */
-export async function withRecord(request: NativeMountRequest, result: NativeMountResult): Promise<NativeMountResult> {
-  const warning = request.images ? await writeRecord(request, result) : undefined;
-  if (warning !== undefined) result.warnings.push(warning);
+/** Promise twin of {@link pruneOthersSync}. */
+export async function pruneOthers(result: NativeMountResult): Promise<NativeMountResult> {
+  if (result.recordFile && result.pruneSample?.length) await runAsync(checkSampleWalk(result.recordFile, result.pruneSample));
   return result;
 }

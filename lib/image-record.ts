@@ -12,10 +12,11 @@
 //   stack whose images all went without a loop device (erofs from the file)
 //   has nothing to check, and gets no record.
 // /run is emptied at boot. This file: the record's form and its file-system
-// steps; image-record-write.ts writes one, image-record-live.ts checks them.
+// steps; the addon writes one with the mount (image-record-write.ts gives it
+// the request's part), image-record-live.ts checks them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { native, type NativeImageInfo, type NativeMountResult } from './native';
+import { native, type NativeImageInfo } from './native';
 import { step, type Step } from './sync-or-async';
 
 /** Where records live; OVERLAY_NATIVE_RECORD_DIR moves them (tests, the bench). */
@@ -71,37 +72,34 @@ export function toMountedImages(images: NativeImageInfo[] | undefined): MountedI
   return (images ?? []).map(([image, type, , , loop, writable]) => ({ image, type, loopDevice: loop < 0 ? null : `/dev/loop${loop}`, readOnly: !writable }));
 }
 
+let ownMountNamespace: string | undefined;
+
+/**
+ * The mount namespace this process lives in (/proc/self/ns/mnt's link text),
+ * read once: it cannot change. setns and unshare of a mount namespace refuse
+ * a thread that shares its filesystem context, and every Node process has
+ * more than one thread. (The addon's helper threads unshare their own, and
+ * /proc/self names the main thread's.)
+ */
 export function mountNamespace(): string {
-  try {
-    return fs.readlinkSync('/proc/self/ns/mnt');
-  } catch {
-    return '';
+  if (ownMountNamespace === undefined) {
+    try {
+      ownMountNamespace = fs.readlinkSync('/proc/self/ns/mnt');
+    } catch {
+      return '';
+    }
   }
+  return ownMountNamespace;
 }
 
 export const backingFile = (device: string): string => `/sys/block/${path.basename(device)}/loop/backing_file`;
 
-/** The file a record is kept in: by unique mount id, else by mount id and superblock. */
-export function recordFileOf(result: NativeMountResult): string | undefined {
-  if (!result.images) return undefined;
-  return path.join(recordDir(), recordName(result.uniqueMountId, result.mountId, result.superblock ?? ''));
-}
-
-/** A record's file name: by unique mount id where there is one, else by mount id and superblock ('0:45'). */
+/** A record's file name: by unique mount id where there is one, else by mount id and superblock ('0:45'); the addon writes by the same rule (native/image_record_file.cc). */
 export function recordName(uniqueMountId: number, mountId: number, superblock: string): string {
   return uniqueMountId ? `${uniqueMountId}.json` : `m${mountId}-${superblock.replace(':', '_')}.json`;
 }
 
-// Each file-system step in both forms, for the walks that write and check records.
-export const mkdirStep = (dir: string): Step<unknown> => ({
-  sync: () => fs.mkdirSync(dir, { recursive: true, mode: 0o700 }),
-  async: () => fs.promises.mkdir(dir, { recursive: true, mode: 0o700 }),
-});
-export const writeStep = (file: string, text: string): Step<void> => ({
-  sync: () => fs.writeFileSync(file, text, { mode: 0o600 }),
-  async: () => fs.promises.writeFile(file, text, { mode: 0o600 }),
-});
-export const renameStep = (from: string, to: string): Step<void> => ({ sync: () => fs.renameSync(from, to), async: () => fs.promises.rename(from, to) });
+// Each file-system step in both forms, for the walks that check records.
 export const readdirStep = (dir: string): Step<string[]> => ({ sync: () => fs.readdirSync(dir), async: () => fs.promises.readdir(dir) });
 const readStep = (file: string): Step<string> => ({ sync: () => fs.readFileSync(file, 'utf8'), async: () => fs.promises.readFile(file, 'utf8') });
 export const lookupStep = (uniqueMountId: number): Step<number> => ({

@@ -3,7 +3,7 @@ import type { MountOptions } from './mount-options';
 import { toNativeRequest } from './mount-request';
 import { mountOverlay, mountOverlaySync } from './native-mount';
 import { OverlayMount } from './overlay-mount';
-import { withRecord, withRecordSync } from './image-record-write';
+import { pruneOthers, pruneOthersSync } from './image-record-write';
 
 /**
  * Mounts an overlay, off the event loop. Every layer is opened and checked
@@ -12,7 +12,7 @@ import { withRecord, withRecordSync } from './image-record-write';
 export async function mount(options: MountOptions): Promise<OverlayMount> {
   const request = toNativeRequest(options);
   try {
-    return new OverlayMount(request.target, await withRecord(request, await mountOverlay(request)));
+    return new OverlayMount(request.target, await pruneOthers(await mountOverlay(request)));
   } catch (err) {
     throw explainBusyLayer(err, request);
   }
@@ -22,7 +22,7 @@ export async function mount(options: MountOptions): Promise<OverlayMount> {
 export function mountSync(options: MountOptions): OverlayMount {
   const request = toNativeRequest(options);
   try {
-    return new OverlayMount(request.target, withRecordSync(request, mountOverlaySync(request)));
+    return new OverlayMount(request.target, pruneOthersSync(mountOverlaySync(request)));
   } catch (err) {
     throw explainBusyLayer(err, request);
   }

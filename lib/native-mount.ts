@@ -3,7 +3,10 @@
 // cost more user time than the rest of a mount. So mount and replace pass
 // positional arguments, in native/mount_args.h's order, and get back a
 // [mechanism, mountId, warnings] tuple (umount's flags go as bits: lib/umount.ts).
+// A mount or replace with images also takes what the addon needs to write
+// their record in the same call (lib/image-record-write.ts).
 import type { MechanismName } from './mount-options';
+import { recordArgument } from './image-record-write';
 import { native, type NativeMountRequest, type NativeMountResult, type PackedBuiltOverlay, type PackedMountResult } from './native';
 
 const READ_ONLY = 1;
@@ -28,25 +31,37 @@ export function pack(r: NativeMountRequest): PackedMountRequest {
   return [r.target, r.lower, r.data, r.upper, r.work, flatOptions(r.options), flagBits(r), r.atime, r.propagation, r.idmap, r.mechanism, r.images];
 }
 
-function unpack([mechanism, mountId, warnings, uniqueMountId, images, superblock]: PackedMountResult): NativeMountResult {
+/** pack(), and where and what to record of the images: for mount and replace, which keep that record. */
+function packRecorded(r: NativeMountRequest): PackedMountRequest {
+  const packed = pack(r);
+  packed.push(recordArgument(r));
+  return packed;
+}
+
+function unpack([mechanism, mountId, warnings, uniqueMountId, images, superblock, recordFile, pruneSample]: PackedMountResult): NativeMountResult {
   if (images === undefined) return { mechanism: mechanism as MechanismName, mountId, warnings, uniqueMountId };
-  return { mechanism: mechanism as MechanismName, mountId, warnings, uniqueMountId, images, superblock: superblock ?? '' };
+  const result: NativeMountResult = { mechanism: mechanism as MechanismName, mountId, warnings, uniqueMountId, images, superblock: superblock ?? '' };
+  if (recordFile) {
+    result.recordFile = recordFile;
+    result.pruneSample = pruneSample ?? [];
+  }
+  return result;
 }
 
 export async function mountOverlay(r: NativeMountRequest): Promise<NativeMountResult> {
-  return unpack(await native.mountOverlay(...pack(r)));
+  return unpack(await native.mountOverlay(...packRecorded(r)));
 }
 
 export function mountOverlaySync(r: NativeMountRequest): NativeMountResult {
-  return unpack(native.mountOverlaySync(...pack(r)));
+  return unpack(native.mountOverlaySync(...packRecorded(r)));
 }
 
 export async function replaceOverlay(r: NativeMountRequest): Promise<NativeMountResult> {
-  return unpack(await native.replaceOverlay(...pack(r)));
+  return unpack(await native.replaceOverlay(...packRecorded(r)));
 }
 
 export function replaceOverlaySync(r: NativeMountRequest): NativeMountResult {
-  return unpack(native.replaceOverlaySync(...pack(r)));
+  return unpack(native.replaceOverlaySync(...packRecorded(r)));
 }
 
 /** A detached overlay built for `apply`: its fd belongs to the caller, who must close it. */

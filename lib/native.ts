@@ -29,6 +29,9 @@ export interface NativeMountRequest {
   images?: NativeImages;
 }
 
+/** Where the addon records a mount's images, the request's part of that record as JSON, and how many other records it picks (lib/image-record-write.ts). */
+export type NativeRecordArgument = [dir: string, fields: string, sample: number];
+
 /** NativeMountRequest as positional arguments, in native/mount_args.h's order; options flat, a null value is a bare flag. */
 type PackedMountRequest = [
   target: string,
@@ -43,6 +46,7 @@ type PackedMountRequest = [
   idmap: NativeIdmap | undefined,
   mechanism: string | undefined,
   images: NativeImages | undefined,
+  record?: NativeRecordArgument,
 ];
 
 export interface NativeRemountRequest {
@@ -74,13 +78,17 @@ export interface NativeMountResult {
   images?: NativeImageInfo[];
   /** The overlay's device as mountinfo shows it ('0:45'); only when layers came from images. */
   superblock?: string;
+  /** The record the addon wrote of its images (lib/image-record.ts); only when one was. */
+  recordFile?: string;
+  /** A few other records, picked at random, for the caller to check (lib/image-record-live.ts). */
+  pruneSample?: string[];
 }
 
 /** [image, type, dev, ino, loop (-1: none), writable]: one image a mount used. */
 export type NativeImageInfo = [image: string, type: string, dev: number, ino: number, loop: number, writable: boolean];
 
-/** [mechanism, mountId, warnings, uniqueMountId, images?, superblock?], as the addon returns a mount (lib/native-mount.ts unpacks it). */
-export type PackedMountResult = [string, number, string[], number, NativeImageInfo[]?, string?];
+/** [mechanism, mountId, warnings, uniqueMountId, images?, superblock?, recordFile?, pruneSample?], as the addon returns a mount (lib/native-mount.ts unpacks it). */
+export type PackedMountResult = [string, number, string[], number, NativeImageInfo[]?, string?, string?, string[]?];
 
 /** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
 /** A layer walk held by the addon (an External): only layerChanges* read it. */
@@ -198,8 +206,9 @@ export interface NativeBinding {
   switchOverlays(...steps: PackedSwitchSteps): Promise<PackedSwitchResult>;
   switchOverlaysSync(...steps: PackedSwitchSteps): PackedSwitchResult;
   /** flags: detach 1, force 2, expire 4, noFollow 8. With the ids of the caller's own mount it unmounts only that mount, else resolves to [mount id, is a mount root] of what it found there. */
-  umountOverlay(target: string, flags: number, ownMountId?: number, ownUniqueId?: number): Promise<undefined | [number, boolean]>;
-  umountOverlaySync(target: string, flags: number, ownMountId?: number, ownUniqueId?: number): undefined | [number, boolean];
+  // recordFile: the record of the mount's images, removed once it is unmounted.
+  umountOverlay(target: string, flags: number, ownMountId?: number, ownUniqueId?: number, recordFile?: string): Promise<undefined | [number, boolean]>;
+  umountOverlaySync(target: string, flags: number, ownMountId?: number, ownUniqueId?: number, recordFile?: string): undefined | [number, boolean];
   /** [mountId, uniqueMountId (0 before 6.8), is a mount root, its superblock's device ('0:45')] of the topmost mount at `path`; `uniqueOnly` leaves mountId 0 where the unique id is known. */
   mountAt(path: string, uniqueOnly?: boolean): [number, number, boolean, string];
   kernelFeatures(): NativeKernelFeatures;

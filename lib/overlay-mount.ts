@@ -10,7 +10,7 @@ import { native, type NativeMountResult } from './native';
 import { replaceWalk } from './replace-stack';
 import { runAsync, runSync } from './sync-or-async';
 import { umountFlags, type UmountOptions } from './umount';
-import { recordFileOf, removeRecord, toMountedImages, type MountedImage } from './image-record';
+import { removeRecord, toMountedImages, type MountedImage } from './image-record';
 
 /** The new stack: everything `mount` takes except the target. */
 export type { ReplaceOptions } from './mount-options';
@@ -47,7 +47,7 @@ export class OverlayMount implements AsyncDisposable, Disposable {
     this.uniqueMountId = result.uniqueMountId;
     this.warnings = result.warnings;
     this.images = toMountedImages(result.images);
-    this.#recordFile = recordFileOf(result);
+    this.#recordFile = result.recordFile;
   }
 
   /**
@@ -63,12 +63,12 @@ export class OverlayMount implements AsyncDisposable, Disposable {
 
   async unmount(options?: UmountOptions): Promise<void> {
     const flags = this.#ownFlags(options);
-    this.#settle(await native.umountOverlay(this.target, flags, this.mountId, this.uniqueMountId));
+    this.#settle(await native.umountOverlay(this.target, flags, this.mountId, this.uniqueMountId, this.#recordFile));
   }
 
   unmountSync(options?: UmountOptions): void {
     const flags = this.#ownFlags(options);
-    this.#settle(native.umountOverlaySync(this.target, flags, this.mountId, this.uniqueMountId));
+    this.#settle(native.umountOverlaySync(this.target, flags, this.mountId, this.uniqueMountId, this.#recordFile));
   }
 
   /** Replaces this overlay with a new stack (see `replace`); this object then owns no mount. */
@@ -100,16 +100,14 @@ export class OverlayMount implements AsyncDisposable, Disposable {
     return flags;
   }
 
-  // The addon unmounted (undefined) or found another mount: [its id, whether the target is a mount root].
+  // The addon unmounted (undefined), removing the record of its images with it, or found another
+  // mount: [its id, whether the target is a mount root].
   #settle(found: undefined | [number, boolean]): void {
-    if (found === undefined) {
-      this.#release();
-      return;
-    }
-    throw this.#notMine(found);
+    if (found !== undefined) throw this.#notMine(found);
+    this.#released = true;
   }
 
-  // Its mount is gone (unmounted or replaced): so is the record of its images.
+  // Its mount is replaced: the record of its images goes too.
   #release(): void {
     this.#released = true;
     removeRecord(this.#recordFile);

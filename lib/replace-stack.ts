@@ -1,9 +1,10 @@
 // The one replace algorithm, behind replace()/replaceSync() and
 // OverlayMount's replace()/replaceSync(): the request built and checked
 // against the stack it replaces (replace-live-stack.ts), the kernel's
-// replace, the record of the new stack's images, and a busy layer explained.
+// replace (which records the new stack's images), a few other records
+// checked, and a busy layer explained.
 import { explainBusyLayer } from './busy-layers';
-import { withRecord, withRecordSync } from './image-record-write';
+import { pruneOthers, pruneOthersSync } from './image-record-write';
 import { toReplaceRequest } from './mount-request';
 import type { NativeMountResult } from './native';
 import { replaceOverlay, replaceOverlaySync } from './native-mount';
@@ -21,7 +22,7 @@ export function* replaceWalk(target: string, options: ReplaceOptions, beforeRepl
   const request = yield* againstLiveStack(checked);
   try {
     const made = yield* step({ sync: () => replaceOverlaySync(request), async: () => replaceOverlay(request) });
-    const result = yield* step({ sync: () => withRecordSync(request, made), async: () => withRecord(request, made) });
+    const result = yield* step({ sync: () => pruneOthersSync(made), async: () => pruneOthers(made) });
     return [request.target, result];
   } catch (err) {
     throw explainBusyLayer(err, request);

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "image_mount2.h"
+#include "image_record_file.h"
 #include "kernel_features.h"
 #include "mount_args.h"
 #include "mount_fsconfig.h"
@@ -14,7 +15,7 @@
 namespace ovl {
 namespace {
 
-Outcome<MountResult> RunMount(const MountRequest& request) {
+Outcome<MountResult> MountLayers(const MountRequest& request) {
   Mechanism mechanism = request.mechanism;
   auto layers = PrepareLayers(request, &mechanism);
   if (layers.error) return layers.error;
@@ -22,6 +23,12 @@ Outcome<MountResult> RunMount(const MountRequest& request) {
   // Image and idmapped layers are detached trees, which mount(2) reaches only once attached (image_mount2.h).
   bool detached = request.hasImages() || request.idmap.wanted();
   return detached ? MountImagesWithMount2(request, layers.value, mechanism) : MountWithMount2(request, layers.value, mechanism);
+}
+
+Outcome<MountResult> RunMount(const MountRequest& request) {
+  Outcome<MountResult> mounted = MountLayers(request);
+  if (!mounted.error) RecordImages(request, &mounted.value);
+  return mounted;
 }
 
 const Operation<MountRequest, MountResult> kMountOverlay{"mountOverlay", ParseMountRequest, RunMount, MountResultToJs};

@@ -78,6 +78,23 @@ void ParseImages(const Napi::CallbackInfo& info, MountRequest* r) {
   r->workImage = ParseImageSpec(info.Env(), a.Get(3u), "work");
 }
 
+// [dir, fields, sample]: where the record of a mount with images goes, what lib/ puts in it, how many others to pick.
+ImageRecordRequest ParseRecord(const Napi::CallbackInfo& info) {
+  ImageRecordRequest record;
+  if (info[kMountRecord].IsUndefined()) return record;
+  if (!info[kMountRecord].IsArray()) throw Napi::TypeError::New(info.Env(), "record must be [dir, fields, sample]");
+  Napi::Array a = info[kMountRecord].As<Napi::Array>();
+  record.dir = args::ToString(info.Env(), a.Get(0u), "record dir");
+  record.fields = args::ToString(info.Env(), a.Get(1u), "record fields");
+  Napi::Value sample = a.Get(2u);
+  if (!sample.IsNumber()) throw Napi::TypeError::New(info.Env(), "record sample must be a number");
+  record.sample = sample.As<Napi::Number>().Uint32Value();
+  if (record.fields.size() < 2 || record.fields.front() != '{' || record.fields.back() != '}') {
+    throw Napi::TypeError::New(info.Env(), "record fields must be a JSON object");
+  }
+  return record;
+}
+
 }  // namespace
 
 MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {
@@ -101,15 +118,17 @@ MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {
   r.propagation = args::EnumAt(info, kMountPropagation, "propagation", ParsePropagation, Propagation::Keep);
   r.idmap = ParseIdmap(info);
   ParseImages(info, &r);
+  r.record = ParseRecord(info);
   r.mechanism = args::EnumAt(info, kMountMechanism, "mechanism", ParseMechanism, Mechanism::Auto);
   return r;
 }
 
 // [mechanism, mountId, warnings, uniqueMountId] and, when layers came from images,
-// [[image, type, dev, ino, loop, writable], ...] and the overlay's "major:minor":
+// [[image, type, dev, ino, loop, writable], ...], the overlay's "major:minor",
+// the record file ("" when none was written) and the other records to check:
 // a tuple for the same reason the request is one.
 Napi::Value MountResultToJs(Napi::Env env, const MountResult& result) {
-  Napi::Array out = Napi::Array::New(env, result.images.empty() ? 4 : 6);
+  Napi::Array out = Napi::Array::New(env, result.images.empty() ? 4 : 8);
   out.Set(0u, MechanismName(result.mechanism));
   out.Set(1u, Napi::Number::New(env, static_cast<double>(result.mountId)));
   Napi::Array warnings = Napi::Array::New(env, result.warnings.size());
@@ -131,6 +150,10 @@ Napi::Value MountResultToJs(Napi::Env env, const MountResult& result) {
   }
   out.Set(4u, images);
   out.Set(5u, result.superblock);
+  out.Set(6u, result.recordFile);
+  Napi::Array sample = Napi::Array::New(env, result.pruneSample.size());
+  for (size_t i = 0; i < result.pruneSample.size(); i++) sample.Set(i, result.pruneSample[i]);
+  out.Set(7u, sample);
   return out;
 }
 

@@ -51,6 +51,17 @@ struct ImageSpec {
   bool given() const { return !image.empty(); }
 };
 
+// Where and what to record of a mount with images (image_record_file.h):
+// the directory, the request's part of the record as lib/ serialized it (a
+// JSON object), and how many other records to pick for lib/ to check.
+// Empty dir: no record (check, apply's builds).
+struct ImageRecordRequest {
+  std::string dir;
+  std::string fields;
+  uint32_t sample = 0;
+  bool wanted() const { return !dir.empty(); }
+};
+
 struct MountRequest {
   std::vector<std::string> lower;  // first is the top layer
   std::vector<std::string> data;   // data-only layers
@@ -64,6 +75,7 @@ struct MountRequest {
   // string then holds the image's path, for messages.
   std::vector<ImageSpec> lowerImages, dataImages;
   ImageSpec upperImage, workImage;
+  ImageRecordRequest record;
   bool hasImages() const { return !lowerImages.empty() || !dataImages.empty() || upperImage.given() || workImage.given(); }
 };
 
@@ -83,6 +95,8 @@ struct MountResult {
   std::vector<std::string> warnings;  // the kernel's non-fatal messages
   std::vector<ImageInfo> images;      // each image mounted for it, once
   std::string superblock;             // the overlay's device, "major:minor" as mountinfo shows it, only when there are images
+  std::string recordFile;             // the record written of its images ("" when none was)
+  std::vector<std::string> pruneSample;  // other records' names, for lib/ to check
 };
 
 // The result of a mount whose root `mountRootFd` is, as mount and replace both return it.

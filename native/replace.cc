@@ -14,6 +14,7 @@
 #include <napi.h>
 
 #include "image_layers.h"
+#include "image_record_file.h"
 #include "kernel_features.h"
 #include "mount_args.h"
 #include "mount_fsconfig.h"
@@ -112,6 +113,7 @@ Outcome<MountResult> RunReplace(const MountRequest& request) {
   }
   MountResult result = MountResultFor(mechanism, mnt, std::move(overlay.value.warnings));
   DescribeImages(layers.value, mnt, &result);
+  RecordImages(request, &result);
   return result;
 }
 

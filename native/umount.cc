@@ -3,6 +3,7 @@
 // mount: the check and the umount2 are adjacent system calls in one call,
 // because the kernel offers no way to unmount a mount by its id.
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include <napi.h>
 
@@ -18,6 +19,8 @@ struct UmountRequest {
   int flags = 0;
   // The caller's own mount; both 0 means "whatever is mounted there".
   uint64_t ownId = 0, ownUnique = 0;
+  // The record of its images (lib/image-record.ts), removed with it.
+  std::string recordFile;
 };
 
 // What an owned unmount found on the target instead of its mount.
@@ -46,6 +49,7 @@ UmountRequest ParseUmountRequest(const Napi::CallbackInfo& info) {
   if (bits & kNoFollow) r.flags |= UMOUNT_NOFOLLOW;
   r.ownId = OptionalIdAt(info, 2, "mount id");
   r.ownUnique = OptionalIdAt(info, 3, "unique mount id");
+  r.recordFile = args::StringAt(info, 4, "record file", false);
   return r;
 }
 
@@ -73,6 +77,8 @@ Outcome<UmountResult> RunUmount(const UmountRequest& r) {
     }
   }
   if (::umount2(r.target.c_str(), r.flags) != 0) return SysError::FromErrno("umount2", r.target, "target");
+  // Best effort: the overlay is gone whatever happens here, and a listing removes a record it outlived.
+  if (!r.recordFile.empty()) ::unlink(r.recordFile.c_str());
   return result;
 }
 

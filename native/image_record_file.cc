@@ -1,0 +1,164 @@
+#include "image_record_file.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+#include "util/unique_fd.h"
+
+namespace ovl {
+namespace {
+
+constexpr const char* kNoRecord = "no record of the image layers: ";
+
+std::string LoopDevice(int loop) { return "/dev/loop" + std::to_string(loop); }
+
+// The file a loop device is bound to, as sysfs says it ("" when it cannot be read).
+std::string BackingFile(int loop) {
+  UniqueFd fd(::open(("/sys/block/loop" + std::to_string(loop) + "/loop/backing_file").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return "";
+  char buf[4097];
+  ssize_t n = ::read(fd.get(), buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  std::string text(buf, static_cast<size_t>(n));
+  // Trimmed as lib/image-record.ts readOrEmpty() trims what it reads back to compare.
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+}
+
+// The record's text: what the mount made, then the request's part, which lib/ serialized.
+std::string RecordText(const ImageRecordRequest& record, const MountResult& result, const std::vector<int>& loops) {
+  std::string out = "{\"version\":1,\"uniqueMountId\":" + std::to_string(result.uniqueMountId) + ",\"mountId\":" + std::to_string(result.mountId) +
+                    ",\"superblock\":" + JsonString(result.superblock) + ",\"images\":[";
+  for (size_t i = 0; i < result.images.size(); i++) {
+    const ImageInfo& image = result.images[i];
+    out += i == 0 ? "{" : ",{";
+    out += "\"image\":" + JsonString(image.image) + ",\"type\":" + JsonString(image.type) + ",\"loopDevice\":";
+    out += image.loop < 0 ? "null" : JsonString(LoopDevice(image.loop));
+    out += std::string(",\"readOnly\":") + (image.writable ? "false" : "true") + "}";
+  }
+  out += "],\"loops\":[";
+  for (size_t i = 0; i < loops.size(); i++) {
+    out += i == 0 ? "[" : ",[";
+    out += JsonString(LoopDevice(loops[i])) + "," + JsonString(BackingFile(loops[i])) + "]";
+  }
+  out += "],";
+  out.append(record.fields, 1, std::string::npos);  // lib/ checked it is an object: its fields and its closing brace
+  return out;
+}
+
+// Like `mkdir -p`, for the record directory's first use.
+bool MakeDirs(const std::string& dir) {
+  for (size_t slash = dir.find('/', 1); slash != std::string::npos; slash = dir.find('/', slash + 1)) {
+    if (::mkdir(dir.substr(0, slash).c_str(), 0700) != 0 && errno != EEXIST) return false;
+  }
+  return ::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST;
+}
+
+// errno as Node words its errors ("EACCES: Permission denied, open '/run/...'").
+std::string Failure(const char* syscall, const std::string& path) {
+  int errnum = errno;
+  // The _np forms return constant strings: strerror may share a buffer with another thread.
+  const char* name = ::strerrorname_np(errnum);
+  const char* text = ::strerrordesc_np(errnum);
+  return std::string(kNoRecord) + (name ? name : "E" + std::to_string(errnum)) + ": " + (text ? text : "unknown error") + ", " + syscall + " '" + path + "'";
+}
+
+// The text written to `tmp` whole: nullptr, or the system call that failed, with errno.
+const char* WriteFile(const std::string& tmp, const std::string& text) {
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return "open";
+  for (size_t done = 0; done < text.size();) {
+    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return "write";
+    if (n == 0) {
+      errno = EIO;
+      return "write";
+    }
+    done += static_cast<size_t>(n);
+  }
+  return nullptr;
+}
+
+// Up to `count` other records, picked at random: what lib/ checks after this mount.
+std::vector<std::string> PruneSample(const std::string& dir, const std::string& own, size_t count) {
+  std::vector<std::string> others;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return others;
+  while (dirent* entry = ::readdir(d)) {
+    std::string name = entry->d_name;
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0 && name != own) others.push_back(std::move(name));
+  }
+  ::closedir(d);
+  if (others.size() <= count) return others;
+  thread_local std::minstd_rand pick(std::random_device{}());
+  std::shuffle(others.begin(), others.end(), pick);
+  others.resize(count);
+  return others;
+}
+
+}  // namespace
+
+std::string ImageRecordName(uint64_t uniqueMountId, uint64_t mountId, const std::string& superblock) {
+  if (uniqueMountId != 0) return std::to_string(uniqueMountId) + ".json";
+  std::string device = superblock;
+  std::replace(device.begin(), device.end(), ':', '_');
+  return "m" + std::to_string(mountId) + "-" + device + ".json";
+}
+
+std::string JsonString(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+void WriteImageRecord(const ImageRecordRequest& record, MountResult* result) {
+  // Only a record without a unique mount id is checked by its loop devices: sysfs is read for those alone.
+  std::vector<int> loops;
+  if (result->uniqueMountId == 0) {
+    for (const ImageInfo& image : result->images) {
+      if (image.loop >= 0) loops.push_back(image.loop);
+    }
+    if (loops.empty()) {
+      result->warnings.push_back(std::string(kNoRecord) +
+                                 "this kernel gives no unique mount id (6.8+), and no image went through a loop device to check a record by");
+      return;
+    }
+  }
+  std::string name = ImageRecordName(result->uniqueMountId, result->mountId, result->superblock);
+  std::string file = record.dir + "/" + name, tmp = file + ".tmp";
+  std::string text = RecordText(record, *result, loops);
+  const char* failed = WriteFile(tmp, text);
+  // The directory is made on first use only: a mkdir on every mount is a cost with nothing to show.
+  if (failed != nullptr && errno == ENOENT) failed = MakeDirs(record.dir) ? WriteFile(tmp, text) : "mkdir";
+  if (failed == nullptr && ::rename(tmp.c_str(), file.c_str()) != 0) failed = "rename";
+  if (failed != nullptr) {
+    result->warnings.push_back(Failure(failed, std::strcmp(failed, "mkdir") == 0 ? record.dir : tmp));
+    ::unlink(tmp.c_str());
+    return;
+  }
+  result->recordFile = file;
+  result->pruneSample = PruneSample(record.dir, name, record.sample);
+}
+
+}  // namespace ovl
