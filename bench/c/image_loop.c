@@ -1,20 +1,24 @@
 /*
  * The C reference for image layers: the system calls overlay-native makes to
  * mount a stack of image files as lower layers and unmount it, with no
- * JavaScript. Per iteration, for each image: open it, fstat, pread the
- * superblock; erofs: fsopen("erofs") with the file itself as source (once a
- * kernel refuses that, ENOTBLK, a loop device for the rest of the run); others:
- * /dev/loop-control LOOP_CTL_GET_FREE, open /dev/loopN, LOOP_CONFIGURE
- * (read-only, autoclear), fsopen(type) with the loop fd's name as source;
- * then "ro", FSCONFIG_CMD_CREATE, fsmount(MOUNT_ATTR_RDONLY), openat2 of its
- * root beneath it. Then the layer checks (each layer's path read back; an
- * image root's path is "/", so the addon compares devices with fstat where
- * those paths meet), the overlay as overlay_steps.h builds it (layers by fd,
- * the plain directory last, no upper; the fs log read), move_mount, statx for the mount
- * id, the unique mount id and the superblock; the record: the mount
- * namespace's name read, the file written and renamed, the record directory
- * read (the other records a mount checks: none here); the unmount as a mount
- * object makes it (statx of the target, umount2), the record removed.
+ * JavaScript, in the same order (compared with strace). Per iteration: each
+ * image file opened and fstat'ed; then for each, the superblock read
+ * (pread); erofs: fsopen("erofs") with the file itself as source (once a
+ * kernel refuses that, ENOTBLK, a loop device for the rest of the run);
+ * others: /dev/loop-control LOOP_CTL_GET_FREE, open /dev/loopN,
+ * LOOP_CONFIGURE (read-only, autoclear), fsopen(type) with the loop fd's
+ * name as source; then "ro", FSCONFIG_CMD_CREATE, fsmount(MOUNT_ATTR_RDONLY).
+ * The image files closed, each image's root opened beneath it (openat2).
+ * Then the layer checks (each layer's path read back; an image root's path
+ * is "/", so the addon compares devices with fstat where those paths meet),
+ * the overlay as overlay_steps.h builds it (layers by fd, the plain
+ * directory last, no upper; the fs log read), move_mount, statx for the
+ * mount id, the unique mount id and the superblock; the record, as the addon
+ * writes it in the same call: the file written and renamed, the record
+ * directory read (the other records a mount checks: none here). The unmount
+ * as a mount object makes it (statx of the target, umount2), the record
+ * removed in the same call. (The mount namespace's name, also in a record,
+ * is read once per process, as the library does.)
  * Usage: image_loop ITERATIONS TARGET RECORD_DIR PLAIN_DIR IMAGE...
  * Prints the loop's total wall time in nanoseconds.
  *
@@ -98,13 +102,19 @@ static int attach_loop(int imagefd) {
   }
 }
 
-/* Returns the root of the image's detached mount; *mnt keeps the mount fd, which must stay
- * open until overlay has taken the layer (closing it dissolves the detached mount). */
-static int mount_image(const char *image, int *mntOut) {
+/* Each image file opened and its identity read first: the addon names each distinct file (by
+ * device and inode) once, before it mounts any. */
+static int open_image(const char *image) {
   int fd = open(image, O_RDONLY | O_CLOEXEC);
   if (fd < 0) die(image);
   struct stat st;
   if (fstat(fd, &st) != 0) die("fstat");
+  return fd;
+}
+
+/* The image's detached mount; its fd must stay open until overlay has taken the layer (closing it
+ * dissolves the detached mount). */
+static int mount_image(int fd) {
   const char *type = detect(fd);
   char source[64];
   int mnt = -1;
@@ -121,14 +131,17 @@ static int mount_image(const char *image, int *mntOut) {
     if (mnt < 0) die("image create");
     close(loop);
   }
-  close(fd);
+  return mnt;
+}
+
+/* The root of a mounted image, opened beneath it. */
+static int open_root(int mnt) {
   struct open_how how;
   memset(&how, 0, sizeof(how));
   how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
   int root = (int)syscall(SYS_openat2, mnt, ".", &how, sizeof(how));
   if (root < 0) die("openat2");
-  *mntOut = mnt;
   return root;
 }
 
@@ -177,7 +190,11 @@ int main(int argc, char **argv) {
   for (long i = 0; i < iterations; i++) {
     struct layers l = {.nlower = nimages + 1, .upper = -1, .work = -1};
     int mounts[MAX_LAYERS];
-    for (int j = 0; j < nimages; j++) l.lower[j] = mount_image(images[j], &mounts[j]);
+    int files[MAX_LAYERS];
+    for (int j = 0; j < nimages; j++) files[j] = open_image(images[j]);
+    for (int j = 0; j < nimages; j++) mounts[j] = mount_image(files[j]);
+    for (int j = 0; j < nimages; j++) close(files[j]);
+    for (int j = 0; j < nimages; j++) l.lower[j] = open_root(mounts[j]);
     l.lower[nimages] = open_dir(plain);
     check_overlap(&l, nimages);
     int targetfd = open_dir(target);
@@ -207,8 +224,6 @@ int main(int argc, char **argv) {
     char tmp[4200], file[4096];
     snprintf(file, sizeof(file), "%s/%llu.json", records, (unsigned long long)stx.stx_mnt_id);
     snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-    char ns[64];
-    if (readlink("/proc/self/ns/mnt", ns, sizeof(ns)) <= 0) die("readlink ns");
     int rec = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (rec < 0 || write(rec, "{}", 2) != 2) die("record");
     close(rec);
