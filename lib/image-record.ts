@@ -21,7 +21,8 @@ import { step, type Step } from './sync-or-async';
 
 /** Where records live; OVERLAY_NATIVE_RECORD_DIR moves them (tests, the bench). */
 export function recordDir(): string {
-  return process.env.OVERLAY_NATIVE_RECORD_DIR ?? '/run/overlay-native/images';
+  // Empty counts as unset, as for most variables: an empty name would put records in the working directory.
+  return process.env.OVERLAY_NATIVE_RECORD_DIR || '/run/overlay-native/images';
 }
 
 /** One image an overlay's layers came from. */
