@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "util/unique_fd.h"
 
@@ -19,13 +21,40 @@ namespace {
 
 constexpr const char* kNoRecord = "no record of the image layers: ";
 
+// A record's file name, by unique mount id where there is one, else by mount
+// id and superblock ("0:45"); lib/image-record.ts recordName() reads by the same rule.
+std::string RecordName(uint64_t uniqueMountId, uint64_t mountId, const std::string& superblock) {
+  if (uniqueMountId != 0) return std::to_string(uniqueMountId) + ".json";
+  std::string device = superblock;
+  std::replace(device.begin(), device.end(), ':', '_');
+  return "m" + std::to_string(mountId) + "-" + device + ".json";
+}
+
+// `text` as a JSON string literal (quotes and escapes added; UTF-8 passes as it is).
+std::string JsonString(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
 std::string LoopDevice(int loop) { return "/dev/loop" + std::to_string(loop); }
 
 // The file a loop device is bound to, as sysfs says it ("" when it cannot be read).
 std::string BackingFile(int loop) {
   UniqueFd fd(::open(("/sys/block/loop" + std::to_string(loop) + "/loop/backing_file").c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return "";
-  char buf[4097];
+  char buf[8192];  // a path (PATH_MAX) and its newline
   ssize_t n = ::read(fd.get(), buf, sizeof(buf) - 1);
   if (n <= 0) return "";
   std::string text(buf, static_cast<size_t>(n));
@@ -108,30 +137,6 @@ std::vector<std::string> PruneSample(const std::string& dir, const std::string& 
 
 }  // namespace
 
-std::string ImageRecordName(uint64_t uniqueMountId, uint64_t mountId, const std::string& superblock) {
-  if (uniqueMountId != 0) return std::to_string(uniqueMountId) + ".json";
-  std::string device = superblock;
-  std::replace(device.begin(), device.end(), ':', '_');
-  return "m" + std::to_string(mountId) + "-" + device + ".json";
-}
-
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
-      out += escaped;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 void WriteImageRecord(const ImageRecordRequest& record, MountResult* result) {
   // Only a record without a unique mount id is checked by its loop devices: sysfs is read for those alone.
   std::vector<int> loops;
@@ -145,7 +150,7 @@ void WriteImageRecord(const ImageRecordRequest& record, MountResult* result) {
       return;
     }
   }
-  std::string name = ImageRecordName(result->uniqueMountId, result->mountId, result->superblock);
+  std::string name = RecordName(result->uniqueMountId, result->mountId, result->superblock);
   std::string file = record.dir + "/" + name, tmp = file + ".tmp";
   std::string text = RecordText(record, *result, loops);
   const char* failed = WriteFile(tmp, text);

@@ -6,9 +6,6 @@
 // mount+umount took 1.7x to 1.9x of C that way (README.md, Performance).
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include "mount_request.h"
 
 namespace ovl {
@@ -25,12 +22,5 @@ void WriteImageRecord(const ImageRecordRequest& record, MountResult* result);
 inline void RecordImages(const MountRequest& request, MountResult* result) {
   if (request.record.wanted() && !result->images.empty()) WriteImageRecord(request.record, result);
 }
-
-// A record's file name, by unique mount id where there is one, else by mount
-// id and superblock ("0:45"); lib/image-record.ts recordName() reads by the same rule.
-std::string ImageRecordName(uint64_t uniqueMountId, uint64_t mountId, const std::string& superblock);
-
-// `text` as a JSON string literal (quotes and escapes added; UTF-8 passes as it is).
-std::string JsonString(const std::string& text);
 
 }  // namespace ovl
