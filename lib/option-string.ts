@@ -148,12 +148,39 @@ function parseFeature(spec: FeatureSpec, negated: boolean, value: string | undef
 }
 
 /**
+ * One rule for a repeated option: each of overlay's options and LSM labels
+ * names one setting and is taken once; a second is refused naming the key.
+ * mount(8) would pass both and the kernel silently take the last (for paths
+ * a typo in a script then mounts another upper), so refusing is the safe
+ * reading. `lowerdir+`/`datadir+` add a layer each and are meant to repeat,
+ * in the order the kernel takes them. The mount flags (ro/rw, nosuid/suid...)
+ * are mount(8)'s own words for one flag bit: of those the last wins, as
+ * mount(8) reads them.
+ */
+class SeenKeys {
+  private readonly items = new Map<string, string>();
+
+  /** Records `item` as the one giving `setting`; throws naming `key` if another did. */
+  once(setting: string, key: string, item: string): void {
+    const earlier = this.items.get(setting);
+    if (earlier !== undefined) {
+      throw invalid(key, `given more than once ('${earlier}' and '${item}'); each option is taken once, where the kernel would silently take the last`);
+    }
+    this.items.set(setting, item);
+  }
+}
+
+const LOWER_ORDER = 'lowerdir+ and datadir+ cannot follow lowerdir=, nor lowerdir+ follow datadir+ (the kernel refuses both)';
+
+/**
  * Parses a mount(8)-style option string into typed options. Unknown options
- * are refused, naming the option.
+ * are refused, naming the option, and so is an option given twice (SeenKeys).
  */
 export function parseOptions(text: string): ParsedOptions {
   if (typeof text !== 'string') throw typeError('options', 'a string', text);
   const out: ParsedOptions = {};
+  const seen = new SeenKeys();
+  let lowerdirGiven = false;
   for (const item of splitOptions(text)) {
     if (item === '') continue;
     const eq = item.indexOf('=');
@@ -164,17 +191,21 @@ export function parseOptions(text: string): ParsedOptions {
       return value;
     };
     if (key === 'lowerdir') {
-      if (out.lower?.length) throw invalid('lowerdir', 'given more than once (or mixed with lowerdir+)');
+      if (!lowerdirGiven && (out.lower?.length || out.data?.length)) throw invalid('lowerdir', `cannot be mixed with lowerdir+ or datadir+ ('${item}')`);
+      seen.once('lowerdir', key, item);
+      lowerdirGiven = true;
       Object.assign(out, parseLowerdir(needsValue()));
     } else if (key === 'lowerdir+') {
+      if (lowerdirGiven || out.data?.length) throw invalid('lowerdir+', LOWER_ORDER);
       (out.lower ??= []).push(unescape(needsValue()));
     } else if (key === 'datadir+') {
+      if (lowerdirGiven) throw invalid('datadir+', LOWER_ORDER);
       (out.data ??= []).push(unescape(needsValue()));
-    } else if (key === 'upperdir') {
-      out.upper = unescape(needsValue());
-    } else if (key === 'workdir') {
-      out.work = unescape(needsValue());
+    } else if (key === 'upperdir' || key === 'workdir') {
+      seen.once(key, key, item);
+      out[key === 'upperdir' ? 'upper' : 'work'] = unescape(needsValue());
     } else if (isLsmKey(key)) {
+      seen.once(key, key, item);
       out[key] = labelValue(key, needsValue());
     } else if (Object.hasOwn(MOUNT_FLAGS, key)) {
       if (value !== undefined) throw invalid(key, `takes no value, got '${item}'`);
@@ -182,6 +213,7 @@ export function parseOptions(text: string): ParsedOptions {
     } else {
       const feature = featureFromKey(key);
       if (!feature) throw key === '' ? invalid('options', `'${item}' has no option name`) : invalid(key, 'unknown option');
+      seen.once(feature.spec.field, key, item);
       parseFeature(feature.spec, feature.negated, value, out);
     }
   }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkBoolean, checkKnownKeys, checkOptionsObject, checkPath } from './args';
+import { invalid } from './errors';
 import { recordDir, recordName } from './image-record';
 import { dropIfGone, dropIfGoneSync } from './image-record-live';
 import { native } from './native';
@@ -28,6 +29,10 @@ export function umountFlags(options: UmountOptions | undefined, call = 'umount()
   let bits = 0;
   for (const key of ['detach', 'force', 'expire', 'noFollow'] as const) {
     if (checkBoolean(key, options[key])) bits |= FLAG_BITS[key];
+  }
+  // The kernel's rule (do_umount): a bare EINVAL from umount2 reads as "not mounted".
+  if (bits & FLAG_BITS.expire && bits & (FLAG_BITS.detach | FLAG_BITS.force)) {
+    throw invalid('expire', `cannot be combined with ${bits & FLAG_BITS.detach ? 'detach' : 'force'}: the kernel refuses MNT_EXPIRE with MNT_DETACH or MNT_FORCE`);
   }
   return bits;
 }

@@ -24,7 +24,20 @@ Outcome<Mechanism> ChooseMechanism(const MountRequest& request, const OpenedLaye
                            "this kernel has no `lowerdir+` and the options do not fit one page for mount(2) even as fd numbers", E2BIG);
 }
 
+// Data-only layers came with overlay's own parameter parser (6.5). Before it
+// the kernel reads `a::d` as an empty layer ("overlayfs: empty lowerdir" in
+// dmesg, a bare EINVAL): say what is missing instead. Not asked without
+// CAP_SYS_ADMIN (fsopen refused): the mount then fails on its own.
+SysError CheckDataLayersSupported(const MountRequest& request) {
+  if (request.data.empty() && request.dataImages.empty()) return {};
+  const KernelFeatures& kernel = ProbeKernel();
+  bool tooOld = (kernel.newMountApi && !kernel.overlayParsesParams) || kernel.fsopenErrno == ENOSYS;
+  if (!tooOld) return {};
+  return SysError::Invalid("data", request.target, "data-only layers need Linux 6.5+ (overlay's own parameter parser); this kernel's overlay is older", ENOSYS);
+}
+
 Outcome<OpenedLayers> PrepareLayers(const MountRequest& request, Mechanism* mechanism) {
+  if (auto e = CheckDataLayersSupported(request)) return e;
   auto layers = OpenLayers(request);
   if (layers.error) return layers.error;
   auto chosen = ChooseMechanism(request, layers.value);

@@ -12,7 +12,7 @@ function refused(t: Test, options: unknown, field: string, pattern: RegExp): voi
 t.test('layers', async (t) => {
   refused(t, { target: '/mnt' }, 'lower', /at least one lower/);
   refused(t, { ...base, lower: [] }, 'lower', /at least one lower/);
-  refused(t, { ...base, lower: ['/a'] }, 'lower', /at least 2 lower layers/);
+  refused(t, { ...base, lower: ['/a'] }, 'lower', /at least 2 lower layers \(data-only layers count\)/);
   refused(t, { ...base, lower: ['/a', ''] }, 'lower[1]', /must not be empty/);
   refused(t, { ...base, lower: ['/a', 'b\0c'] }, 'lower[1]', /NUL/);
   refused(t, { ...base, lower: ['/a', 7] }, 'lower[1]', /must be a path string, got the number 7/);
@@ -36,14 +36,25 @@ t.test('features and flags', async (t) => {
 });
 
 t.test('combinations the kernel rejects', async (t) => {
-  refused(t, { ...base, verity: 'on', metacopy: false }, 'verity', /needs metacopy/);
-  refused(t, { ...base, metacopy: true, redirectDir: 'follow' }, 'metacopy', /needs redirect_dir=on/);
-  refused(t, { ...base, nfsExport: true, index: false }, 'nfsExport', /needs index=on/);
-  refused(t, { ...base, nfsExport: true, metacopy: true }, 'nfsExport', /metacopy=on/);
+  const rw = { ...base, upper: '/u', work: '/w' };
+  refused(t, { ...rw, metacopy: true, redirectDir: 'follow' }, 'metacopy', /needs redirect_dir=on/);
+  refused(t, { ...rw, nfsExport: true, index: false }, 'nfsExport', /needs index=on/);
+  refused(t, { ...rw, nfsExport: true, metacopy: true }, 'nfsExport', /metacopy=on/);
   refused(t, { ...base, userxattr: true, redirectDir: 'on' }, 'userxattr', /redirect_dir=on/);
   refused(t, { ...base, userxattr: true, metacopy: true }, 'userxattr', /metacopy=on/);
-  refused(t, { ...base, userxattr: true, verity: 'require' }, 'userxattr', /verity=require/);
   refused(t, { ...base, volatile: true }, 'volatile', /needs an upper/);
+});
+
+t.test('combinations the kernel takes on some kernels or without an upper go to the kernel', async (t) => {
+  // test/kernel-rules.test.ts puts each to the kernel: these must not be refused before it.
+  const passes = (options: object, what: string) => t.doesNotThrow(() => toNativeRequest({ ...base, ...options } as MountOptions), what);
+  passes({ metacopy: true, redirectDir: 'follow' }, 'metacopy=on,redirect_dir=follow without an upper');
+  passes({ nfsExport: true, index: false }, 'nfs_export=on,index=off without an upper');
+  passes({ nfsExport: true, metacopy: true }, 'nfs_export=on,metacopy=on without an upper');
+  passes({ verity: 'on', metacopy: false }, 'verity=on,metacopy=off');
+  passes({ userxattr: true, verity: 'require' }, 'userxattr,verity=require');
+  passes({ userxattr: true, redirectDir: 'off' }, 'userxattr,redirect_dir=off');
+  passes({ lower: ['/a'], data: ['/d'] }, 'one lower and a data layer without an upper (composefs)');
 });
 
 t.test('the Promise form rejects instead of throwing', async (t) => {

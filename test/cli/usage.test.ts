@@ -64,7 +64,7 @@ t.test('options the library refuses before the kernel: exit 1, naming the option
     [['mount', '-o', 'lowerdir=/a,bogus', '/x'], /^ovl: mount: EINVAL: bogus: unknown option\n$/],
     [['mount', '-o', 'index=maybe', '--lower', '/a', '/x'], /^ovl: mount: EINVAL: index: must be 'index=on' or 'index=off'/],
     [['mount', '-o', 'upperdir=/u,workdir=/w', '--upper', '/u2', '--lower', '/a', '/x'], /^ovl: mount: upper given twice/],
-    [['mount', '--lower', '/a', '/x'], /^ovl: mount: EINVAL: lower: without an upper layer the kernel needs at least 2 lower layers/],
+    [['mount', '--lower', '/a', '/x'], /^ovl: mount: EINVAL: lower: without an upper layer the kernel needs at least 2 lower layers \(data-only layers count\)/],
     [['mount', '--lower', '/a', '--upper', '/u', '/x'], /^ovl: mount: EINVAL: work: upper and work must be given together/],
     [['mount', '--lower', '/a', '--lower', '/b', '--mechanism', 'telepathy', '/x'], /^ovl: mount: EINVAL: mechanism: must be one of/],
   ];
