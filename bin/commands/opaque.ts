@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { clearOpaque, hasCapSysAdmin, isOpaque, OverlayError, setOpaque, type LayerPathOptions } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { escapeName } from '../cli/display';
-import { EXIT_OK } from '../cli/exit-codes';
+import { EXIT_OK, EXIT_SOME_SUCCEEDED } from '../cli/exit-codes';
+import { reportError } from '../cli/report';
 import { refuseMountedLayers } from '../cli/mounted-layers';
 import { UsageError } from '../cli/usage-error';
 
@@ -30,7 +31,10 @@ Options:
 
 trusted.* xattrs need root (CAP_SYS_ADMIN), to read as well: without it the kernel
 shows none, so --get without --userxattr refuses rather than print a wrong answer.
-Exit status: 0 done (--get: whatever the mark); 1 wrong usage, no privilege, or a DIR refused.`;
+The DIRs are done in order; the first refusal stops, and those done before it
+stay and are named on stderr (with --json, printed on stdout).
+Exit status: 0 done (--get: whatever the mark); 1 wrong usage, no privilege, or a DIR
+refused; 64 some DIRs marked or cleared, then one refused.`;
 
 const OPTIONS = {
   get: { type: 'boolean' },
@@ -66,8 +70,24 @@ const run = framedRun({ name: 'opaque', help: HELP, options: OPTIONS }, async ({
     return EXIT_OK;
   }
   if (!values['allow-mounted']) refuseMountedLayers('opaque', full, (i) => (positionals.length > 1 ? `dirs[${i}]` : 'dir'));
-  for (const dir of positionals) await (values.clear ? clearOpaque(dir, options) : setOpaque(dir, options));
-  if (json) process.stdout.write(JSON.stringify(full.map((p) => ({ path: p, opaque: values.clear ? null : 'y' }))) + '\n');
+  const done: number[] = [];
+  const report = (): void => {
+    if (json) process.stdout.write(JSON.stringify(done.map((i) => ({ path: full[i], opaque: values.clear ? null : 'y' }))) + '\n');
+  };
+  try {
+    for (const [i, dir] of positionals.entries()) {
+      await (values.clear ? clearOpaque(dir, options) : setOpaque(dir, options));
+      done.push(i);
+    }
+  } catch (err) {
+    if (!done.length) throw err;
+    // Some changed and kept: mount(8)'s "some succeeded", with what was changed said.
+    if (!json) process.stderr.write(`ovl: opaque: ${values.clear ? 'cleared' : 'marked'} before the failure, and kept: ${done.map((i) => escapeName(positionals[i] as string)).join(' ')}\n`);
+    report();
+    reportError('opaque', err, json);
+    return EXIT_SOME_SUCCEEDED;
+  }
+  report();
   return EXIT_OK;
 });
 

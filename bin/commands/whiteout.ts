@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { OverlayError, whiteout, whiteouts, type WhiteoutOptions } from '../../lib/index';
 import { escapeName } from '../cli/display';
 import { framedRun, type Command } from '../cli/command';
-import { EXIT_OK } from '../cli/exit-codes';
+import { EXIT_OK, EXIT_SOME_SUCCEEDED } from '../cli/exit-codes';
+import { reportError } from '../cli/report';
 import { refuseMountedLayers } from '../cli/mounted-layers';
 import { UsageError } from '../cli/usage-error';
 import { textArgument } from '../cli/raw-args';
@@ -34,8 +35,9 @@ The directory holding PATH must exist. Something already there is refused (EEXIS
 unless --force. Needs root (CAP_MKNOD; CAP_SYS_ADMIN for trusted.* xattrs).
 Without --root, several PATHs are each checked first (the directory holding it
 exists, nothing is at it unless --force, and never a directory); should one
-still fail, those made before it stay and are named on stderr.
-Exit status: 0 made; 1 wrong usage, or a PATH refused.`;
+still fail, those made before it stay and are named on stderr (with --json,
+printed on stdout).
+Exit status: 0 made; 1 wrong usage, or a PATH refused; 64 some made, then one refused.`;
 
 const OPTIONS = {
   force: { type: 'boolean', short: 'f' },
@@ -85,15 +87,19 @@ const run = framedRun({ name: 'whiteout', help: HELP, options: OPTIONS }, async 
     await whiteouts(values.root, positionals, options);
   } else {
     if (positionals.length > 1) checkEach(positionals, !!values.force);
-    const made: string[] = [];
+    const made: number[] = [];
     try {
-      for (const p of positionals) {
+      for (const [i, p] of positionals.entries()) {
         await whiteout(p, root === undefined ? options : { ...options, root });
-        made.push(p);
+        made.push(i);
       }
     } catch (err) {
-      if (made.length) process.stderr.write(`ovl: whiteout: made before the failure, and kept: ${made.map(escapeName).join(' ')}\n`);
-      throw err;
+      if (!made.length) throw err;
+      // Some made and kept: mount(8)'s "some succeeded", with what was made said.
+      if (json) process.stdout.write(JSON.stringify(made.map((i) => ({ path: full[i], kind: options.kind }))) + '\n');
+      else process.stderr.write(`ovl: whiteout: made before the failure, and kept: ${made.map((i) => escapeName(positionals[i] as string)).join(' ')}\n`);
+      reportError('whiteout', err, json);
+      return EXIT_SOME_SUCCEEDED;
     }
   }
   if (json) process.stdout.write(JSON.stringify(full.map((p) => ({ path: p, kind: options.kind }))) + '\n');
