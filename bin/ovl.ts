@@ -28,7 +28,8 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join('\n')}
 
 Exit status, as mount(8): 0 success; 1 wrong usage, an invalid request or missing
 privilege (root or CAP_SYS_ADMIN), or 'ovl doctor' found a problem; 32 the kernel
-refused the mount or umount.`;
+refused the mount or umount; 64 some of several TARGETs, PATHs or DIRs done, then
+one failed (umount, whiteout, opaque).`;
 
 function version(): string {
   // dist/bin/ovl.js -> the package root

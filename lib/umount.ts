@@ -62,11 +62,18 @@ function dropRecordSync(name: string | undefined): void {
   }
 }
 
+// Any look at the mount (the statx of recordOnTop) is a use that clears an
+// MNT_EXPIRE mark, so a second expire would never unmount: with expire the
+// record is not looked up, and a listing drops it once the overlay is gone.
+function recordFor(target: string, flags: number): string | undefined {
+  return flags & FLAG_BITS.expire ? undefined : recordOnTop(target);
+}
+
 /** Unmounts `target` (umount2). Rejects with an OverlayError: EINVAL if nothing is mounted there, EBUSY if busy. */
 export async function umount(target: string, options?: UmountOptions): Promise<void> {
   const checked = checkPath('target', target);
   const flags = umountFlags(options);
-  const record = recordOnTop(checked);
+  const record = recordFor(checked, flags);
   await native.umountOverlay(checked, flags);
   if (record !== undefined) await dropIfGone(record).catch(() => undefined); // best effort, as in umountSync
 }
@@ -75,7 +82,7 @@ export async function umount(target: string, options?: UmountOptions): Promise<v
 export function umountSync(target: string, options?: UmountOptions): void {
   const checked = checkPath('target', target);
   const flags = umountFlags(options);
-  const record = recordOnTop(checked);
+  const record = recordFor(checked, flags);
   native.umountOverlaySync(checked, flags);
   dropRecordSync(record);
 }

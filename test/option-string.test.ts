@@ -92,5 +92,25 @@ t.test('refusals name the option', async (t) => {
   t.throws(() => parseOptions('lowerdir=/a:::/b'), { field: 'lowerdir', message: /empty layer/ });
   t.throws(() => parseOptions('lowerdir=:/a'), { field: 'lowerdir', message: /empty layer/ });
   t.throws(() => parseOptions('lowerdir=/a,lowerdir=/b'), { field: 'lowerdir', message: /more than once/ });
+  // One rule for a repeated key: every overlay option and label once, whatever the values.
+  for (const [text, field] of [
+    ['lowerdir=/a,upperdir=/u,workdir=/w,upperdir=/v', 'upperdir'],
+    ['lowerdir=/a,upperdir=/u,workdir=/w,workdir=/w', 'workdir'],
+    ['lowerdir=/a,index=on,index=off', 'index'],
+    ['lowerdir=/a,userxattr,userxattr', 'userxattr'],
+    ['lowerdir=/a,override_creds,nooverride_creds', 'nooverride_creds'],
+    ['lowerdir=/a,context=a,context=b', 'context'],
+  ] as const) {
+    t.throws(() => parseOptions(text), { code: 'EINVAL', field, message: /given more than once/ }, text);
+  }
+  // lowerdir+ and datadir+ repeat by design, in the order the kernel takes them.
+  t.same(parseOptions('lowerdir+=/a,lowerdir+=/b,datadir+=/d,datadir+=/e'), { lower: ['/a', '/b'], data: ['/d', '/e'] });
+  t.throws(() => parseOptions('lowerdir=/a,lowerdir+=/b'), { field: 'lowerdir+', message: /cannot follow lowerdir=/ });
+  t.throws(() => parseOptions('datadir+=/d,lowerdir+=/b'), { field: 'lowerdir+', message: /nor lowerdir\+ follow datadir\+/ });
+  t.throws(() => parseOptions('lowerdir=/a,datadir+=/d'), { code: 'EINVAL', field: 'datadir+' });
+  t.throws(() => parseOptions('lowerdir+=/b,lowerdir=/a'), { field: 'lowerdir', message: /cannot be mixed/ });
+  // The mount flags are mount(8)'s words for one bit: the last wins, as mount(8) reads them.
+  t.same(parseOptions('ro,rw,ro'), { readOnly: true });
+  t.same(parseOptions('noatime,relatime'), { atime: 'relatime' });
   t.throws(() => parseOptions(42 as unknown as string), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', field: 'options', message: /got the number 42/ });
 });

@@ -55,9 +55,9 @@ export const MOUNT_FLAGS_HELP = `  -o, --options OPTIONS  mount(8)-style options
                          context="system_u:object_r:container_file_t:s0:c1,c2"), passed to the
                          kernel as they are. May be repeated; of ro, rw and -r the last one wins.
       --lower DIR        a lower layer; repeat for more, the first is the top (after any from -o)
-      --data DIR         a data-only lower layer (6.5+), repeatable; it mounts without metacopy=on,
-                         but its files show only through the redirect of a metacopy file in a
-                         layer above, which overlay follows with metacopy=on
+      --data DIR         a data-only lower layer (6.5+), repeatable; its files show only through
+                         the redirect of a metacopy file in a layer above, which overlay follows
+                         with metacopy=on (which some kernels, 6.12 among them, need to mount it)
       --upper DIR        the writable layer (needs --work)
       --work DIR         overlay's work directory: empty, on the same mount as upper, not inside it
       --lower-image FILE a lower layer from an ext4, erofs or squashfs image file, mounted read-only

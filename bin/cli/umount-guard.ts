@@ -14,15 +14,18 @@ const EINVAL = 22;
  * Throws when what path resolution finds on `target` (the topmost mount) is
  * a mount point of another filesystem. Nothing mounted there, or a path that
  * does not resolve, is left to umount2, whose answer (EINVAL, ENOENT) is the
- * kernel's. The check and the umount2 are two steps: a mount made on TARGET
+ * kernel's. With `expire`, only mountinfo is read, at TARGET as given (a
+ * symlink on the way is not followed there). The check and the umount2 are two steps: a mount made on TARGET
  * in between by someone else is not seen.
  */
-export function refuseNonOverlay(target: string): void {
+export function refuseNonOverlay(target: string, expire = false): void {
   let real: string;
-  let type: number;
+  let type: number | undefined;
   try {
-    real = fs.realpathSync(target);
-    type = Number(fs.statfsSync(real).type);
+    // A path walk into the mount is a use that clears an MNT_EXPIRE mark:
+    // for --expire, mountinfo alone, at the path as given (made absolute).
+    real = expire ? path.resolve(target) : fs.realpathSync(target);
+    type = expire ? undefined : Number(fs.statfsSync(real).type);
   } catch {
     return;
   }
@@ -32,6 +35,7 @@ export function refuseNonOverlay(target: string): void {
   // The top one: no other mount there sits on it (mountinfo's order says nothing once one went beneath).
   const top = here.find((m) => !here.some((other) => other.parentId === m.mountId)) ?? here.at(-1);
   const fstype = top?.fstype ?? 'another filesystem';
+  if (fstype === 'overlay') return;
   throw new OverlayError({
     errno: EINVAL,
     field: 'target',

@@ -78,7 +78,7 @@ const run = framedRun({ name: 'umount', help: HELP, options: OPTIONS }, async ({
   const unmounted: Array<{ target: string }> = [];
   for (const target of positionals) {
     try {
-      if (!values['any-type']) refuseNonOverlay(target);
+      if (!values['any-type']) refuseNonOverlay(target, !!values.expire);
       await umount(target, flags);
       unmounted.push({ target: path.resolve(target) });
       codes.push(EXIT_OK);
