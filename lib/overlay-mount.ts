@@ -96,6 +96,10 @@ export class OverlayMount implements AsyncDisposable, Disposable {
 
   #ownFlags(options: UmountOptions | undefined): number {
     const flags = umountFlags(options, 'unmount()');
+    // The check that the mount is its own walks the target path: a use, which clears an MNT_EXPIRE mark.
+    if (options?.expire) {
+      throw invalid('expire', 'an OverlayMount looks at its mount before unmounting it, which counts as a use and clears the expiry mark, so expire would never unmount it: use umount(target, { expire: true })');
+    }
     if (this.#released) throw this.#notMine(undefined);
     return flags;
   }

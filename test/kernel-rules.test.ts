@@ -183,3 +183,17 @@ t.test('umount: MNT_EXPIRE with MNT_DETACH or MNT_FORCE', needsOverlay, async (t
   native.umountOverlaySync(target!, EXPIRE);
   t.notOk(m.mounted, 'the second expire unmounts it');
 });
+
+t.test('an OverlayMount refuses expire: its own check would clear the mark every time', needsOverlay, async (t) => {
+  const s = scratch(t);
+  const [l1, l2, target] = s.mkdirs('l1', 'l2', 'merged');
+  const m = mountSync({ lower: [l1!, l2!], target: target! });
+  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  // What the refusal says, shown on the kernel: a statx of the target between two expires undoes the mark.
+  t.throws(() => native.umountOverlaySync(target!, 4), { code: 'EAGAIN' });
+  fs.statSync(target!);
+  t.throws(() => native.umountOverlaySync(target!, 4), { code: 'EAGAIN' }, 'a look at the mount in between: marked again, not unmounted');
+  t.throws(() => m.unmountSync({ expire: true }), { code: 'EINVAL', field: 'expire', beforeKernel: true });
+  await t.rejects(m.unmount({ expire: true }), { code: 'EINVAL', field: 'expire' });
+  t.ok(m.mounted, 'still mounted');
+});

@@ -7,7 +7,7 @@ import { CliError, UsageError } from '../cli/usage-error';
 
 const HELP = `Usage: ovl ls [--json] [--state FILE] [TARGET]
 
-List the overlay mounts of this system (from /proc/self/mountinfo), or those on TARGET.
+List the overlay mounts of this mount namespace (from /proc/self/mountinfo), or those on TARGET.
 
 The table shows TARGET, LAYERS (lower layers, +data-only layers), UPPER ('-' when
 read-only without one), OPTIONS and, when 'ovl apply' manages any, APPLY (the
