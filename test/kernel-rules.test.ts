@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { kernelFeatures, mountSync, OverlayError, parseOptions, umountSync } from '../lib/index';
+import { kernelFeatures, mountSync, OverlayError, parseOptions, remountSync, umountSync } from '../lib/index';
 import { native } from '../lib/native';
 import { mountTmpfs } from './helpers/filesystems';
 import { mountsAt } from './helpers/mounts';
@@ -196,4 +196,17 @@ t.test('an OverlayMount refuses expire: its own check would clear the mark every
   t.throws(() => m.unmountSync({ expire: true }), { code: 'EINVAL', field: 'expire', beforeKernel: true });
   await t.rejects(m.unmount({ expire: true }), { code: 'EINVAL', field: 'expire' });
   t.ok(m.mounted, 'still mounted');
+});
+
+t.test('remount with an overlay option: the kernel takes it and changes nothing; the library refuses (ours)', needsOverlay, async (t) => {
+  const s = scratch(t);
+  const [l1, l2, target] = s.mkdirs('l1', 'l2', 'merged');
+  const m = mountSync({ lower: [l1!, l2!], target: target!, redirectDir: 'nofollow' });
+  t.teardown(() => (m.mounted ? m.unmountSync({ detach: true }) : undefined));
+  const before = mountsAt(target!)[0]?.superOptions;
+  const r = spawnSync('mount', ['-o', 'remount,redirect_dir=follow', target!], { encoding: 'utf8' });
+  const after = mountsAt(target!)[0]?.superOptions;
+  t.comment(`mount -o remount,redirect_dir=follow: exit ${r.status}; options ${before} -> ${after}`);
+  t.ok(r.status === 0 ? before === after : true, 'the kernel either refuses it or takes it without changing the overlay: never a change');
+  t.throws(() => remountSync(target!, { redirectDir: 'follow' } as never), { code: 'EINVAL', field: 'redirectDir', message: /cannot change its layers or overlay options on remount/, beforeKernel: true });
 });
