@@ -12,8 +12,15 @@ export function printMounted(command: string, m: OverlayMount, json: boolean): v
   }
 }
 
-/** mount(2) leaves the kernel's reason in the kernel log only: say where to look. */
+/**
+ * mount(2) leaves the kernel's reason in the kernel log only: say where to
+ * look. So does fsconfig for what overlay reports with pr_err rather than to
+ * the fs_context log (conflicting options, data-only layers without
+ * metacopy on 6.12): an EINVAL with no words of the kernel's may have one there.
+ */
 export function kernelLogHint(err: unknown): string | undefined {
-  if (err instanceof OverlayError && err.syscall === 'mount' && err.detail.length === 0 && err.code !== 'EPERM') return "the kernel's reason is in its log: see dmesg";
+  if (!(err instanceof OverlayError) || err.detail.length !== 0 || err.code === 'EPERM') return undefined;
+  if (err.syscall === 'mount') return "the kernel's reason is in its log: see dmesg";
+  if (err.syscall === 'fsconfig' && err.code === 'EINVAL') return "the kernel's reason, if it gave one, is in its log: see dmesg";
   return undefined;
 }
