@@ -69,7 +69,7 @@ function recordFor(target: string, flags: number): string | undefined {
   return flags & FLAG_BITS.expire ? undefined : recordOnTop(target);
 }
 
-/** Unmounts `target` (umount2). Rejects with an OverlayError: EINVAL if nothing is mounted there, EBUSY if busy. */
+/** Unmounts `target` (umount2). Rejects with an OverlayError: EINVAL if nothing is mounted there, EBUSY if busy, EAGAIN when `expire` only marked it. */
 export async function umount(target: string, options?: UmountOptions): Promise<void> {
   const checked = checkPath('target', target);
   const flags = umountFlags(options);

@@ -53,7 +53,8 @@ export const MOUNT_FLAGS_HELP = `  -o, --options OPTIONS  mount(8)-style options
                          noatime, relatime, strictatime, overlay's own options, and the LSM labels
                          context=, fscontext=, defcontext=, rootcontext= (quoted when they hold ',':
                          context="system_u:object_r:container_file_t:s0:c1,c2"), passed to the
-                         kernel as they are. May be repeated; of ro, rw and -r the last one wins.
+                         kernel as they are. May be repeated, but an overlay option or label given
+                         twice is refused, naming it; of ro, rw and -r the last one wins.
       --lower DIR        a lower layer; repeat for more, the first is the top (after any from -o)
       --data DIR         a data-only lower layer (6.5+), repeatable; its files show only through
                          the redirect of a metacopy file in a layer above, which overlay follows
