@@ -33,7 +33,7 @@ expiry); 64 some TARGETs unmounted and some not; else the worst of the failures.
 // has nothing on the TARGET.
 function hintFor(err: unknown): string | undefined {
   if (!(err instanceof OverlayError) || err.syscall !== 'umount2') return undefined;
-  if (err.code === 'EINVAL') return isMountPoint(err.path) ? 'a mount is there, but the kernel would not unmount it: a mount locked by a user namespace, or one of another mount namespace' : 'not mounted';
+  if (err.code === 'EINVAL') return isMountPoint(err.path) ? 'a mount is there, but the kernel would not unmount it: one locked by a user namespace, one of another mount namespace, or the root' : 'not mounted';
   if (err.code === 'EBUSY') return "target is busy; 'ovl umount --lazy' detaches it now";
   return undefined;
 }
