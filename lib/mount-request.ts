@@ -19,9 +19,8 @@ function checkFeature(spec: FeatureSpec, value: unknown): void {
  * test/kernel-rules.test.ts puts each to the kernel), refused here with the
  * reason, which the kernel writes only to dmesg. Without an upper the kernel
  * drops nfs_export and lets metacopy pick its own redirects, so those pairs
- * are refused only with an upper; the verity pairs and userxattr with
- * redirect_dir=off differ between kernels (and kernel configs) and are left
- * to the kernel. The last two refusals are ours: the kernel ignores a work
+ * are refused only with an upper; the verity pairs differ between kernels
+ * (and kernel configs) and are left to the kernel. The last two refusals are ours: the kernel ignores a work
  * directory and volatile without an upper, so asking for them is a mistake.
  */
 function checkCombinations(o: MountOptions): void {
@@ -32,7 +31,7 @@ function checkCombinations(o: MountOptions): void {
   if (hasUpper && o.nfsExport === true && o.index === false) throw invalid('nfsExport', 'nfs_export=on needs index=on');
   if (hasUpper && o.nfsExport === true && o.metacopy === true) throw invalid('nfsExport', 'nfs_export=on cannot be combined with metacopy=on');
   if (o.userxattr) {
-    if (o.redirectDir === 'on' || o.redirectDir === 'follow') throw invalid('userxattr', `userxattr cannot be combined with redirect_dir=${o.redirectDir}`);
+    if (o.redirectDir !== undefined && o.redirectDir !== 'nofollow') throw invalid('userxattr', `userxattr cannot be combined with redirect_dir=${o.redirectDir} (only nofollow)`);
     if (o.metacopy === true) throw invalid('userxattr', 'userxattr cannot be combined with metacopy=on');
   }
   if (o.volatile && !hasUpper) throw invalid('volatile', 'volatile needs an upper layer (the kernel would ignore it)');

@@ -41,6 +41,7 @@ t.test('combinations the kernel rejects', async (t) => {
   refused(t, { ...rw, nfsExport: true, index: false }, 'nfsExport', /needs index=on/);
   refused(t, { ...rw, nfsExport: true, metacopy: true }, 'nfsExport', /metacopy=on/);
   refused(t, { ...base, userxattr: true, redirectDir: 'on' }, 'userxattr', /redirect_dir=on/);
+  refused(t, { ...base, userxattr: true, redirectDir: 'off' }, 'userxattr', /redirect_dir=off \(only nofollow\)/);
   refused(t, { ...base, userxattr: true, metacopy: true }, 'userxattr', /metacopy=on/);
   refused(t, { ...base, volatile: true }, 'volatile', /needs an upper/);
 });
@@ -53,7 +54,6 @@ t.test('combinations the kernel takes on some kernels or without an upper go to 
   passes({ nfsExport: true, metacopy: true }, 'nfs_export=on,metacopy=on without an upper');
   passes({ verity: 'on', metacopy: false }, 'verity=on,metacopy=off');
   passes({ userxattr: true, verity: 'require' }, 'userxattr,verity=require');
-  passes({ userxattr: true, redirectDir: 'off' }, 'userxattr,redirect_dir=off');
   passes({ lower: ['/a'], data: ['/d'] }, 'one lower and a data layer without an upper (composefs)');
 });
 
