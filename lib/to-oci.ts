@@ -57,7 +57,7 @@ const ENOTEMPTY = 39;
  * them is entered first, which removes what a killed convert left there.
  */
 const TEMP_INFIX = '.ovl-oci-';
-const TEMP_NAME = /^\..*\.ovl-oci-[A-Za-z0-9]{6}(\.moved)?$/;
+const TEMP_NAME = /^(\..*)?\.ovl-oci-[A-Za-z0-9]{6}(\.moved)?$/;
 
 interface Request {
   upper: PathLike;

@@ -1,12 +1,12 @@
 #include "oci_temps.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <napi.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -78,10 +78,19 @@ int HexDigit(char c) {
   return -1;
 }
 
-// The journal: one line per moved entry, "INODE HEXNAME\n". A line cut short
-// by a kill is left out (its entry was not moved yet).
-std::multimap<std::string, ino_t> ReadJournal(int dirFd, const std::string& journal) {
-  std::multimap<std::string, ino_t> moved;
+// Who an entry is: its inode, and its birth time where the filesystem keeps
+// one ("-" else), since a freed inode number is handed to the next file made.
+std::string IdentityOf(int dirFd, const std::string& name) {
+  struct statx st {};
+  if (::statx(dirFd, name.c_str(), AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &st) != 0) return {};
+  std::string born = (st.stx_mask & STATX_BTIME) ? std::to_string(st.stx_btime.tv_sec) + "." + std::to_string(st.stx_btime.tv_nsec) : "-";
+  return std::to_string(st.stx_ino) + " " + born;
+}
+
+// The journal: one line per moved entry, "INODE BIRTH HEXNAME\n". A line cut
+// short by a kill is left out (its entry was not moved yet).
+std::multimap<std::string, std::string> ReadJournal(int dirFd, const std::string& journal) {
+  std::multimap<std::string, std::string> moved;
   UniqueFd file(::openat(dirFd, journal.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!file.valid()) return moved;
   std::string text;
@@ -92,7 +101,8 @@ std::multimap<std::string, ino_t> ReadJournal(int dirFd, const std::string& jour
     if (end == std::string::npos) break;
     std::string line = text.substr(at, end - at);
     at = end + 1;
-    size_t space = line.find(' ');
+    size_t first = line.find(' ');
+    size_t space = first == std::string::npos ? first : line.find(' ', first + 1);
     if (space == std::string::npos || (line.size() - space - 1) % 2 != 0) continue;
     std::string name;
     bool ok = true;
@@ -101,21 +111,18 @@ std::multimap<std::string, ino_t> ReadJournal(int dirFd, const std::string& jour
       ok = hi >= 0 && lo >= 0;
       name += static_cast<char>(hi * 16 + lo);
     }
-    if (ok && !name.empty()) moved.emplace(name, static_cast<ino_t>(std::strtoull(line.c_str(), nullptr, 10)));
+    if (ok && !name.empty()) moved.emplace(name, line.substr(0, space));
   }
   return moved;
 }
 
 // One leftover temporary inside a DEST: the entries its journal says it moved
-// (those still holding the inode listed: a user's entry of that name later is
-// another inode), then the temporary, then the journal.
+// (those still the entry listed: a user's entry of that name made later is
+// another inode, or born later), then the temporary, then the journal.
 void RemoveMovedExport(int dirFd, const std::string& temp) {
   const std::string journal = temp + kJournalSuffix;
-  struct stat dir {};
-  if (::fstat(dirFd, &dir) != 0) return;
-  for (const auto& [name, ino] : ReadJournal(dirFd, journal)) {
-    struct stat st {};
-    if (::fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == ino && st.st_dev == dir.st_dev) RemoveTree(dirFd, name);
+  for (const auto& [name, identity] : ReadJournal(dirFd, journal)) {
+    if (IdentityOf(dirFd, name) == identity) RemoveTree(dirFd, name);
   }
   RemoveTree(dirFd, temp);
   ::unlinkat(dirFd, journal.c_str(), 0);
@@ -195,9 +202,9 @@ Outcome<Nothing> RunMoveUp(const TempRequest& r) {
   if (!ReadNames(temp.get(), names)) return SysError::FromErrno("getdents64", tempPath, "dest");
   std::string journal;
   for (const std::string& name : names) {
-    struct stat st {};
-    if (::fstatat(temp.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return SysError::FromErrno("fstatat", tempPath + "/" + name, "dest");
-    journal += std::to_string(st.st_ino) + " " + Hex(name) + "\n";
+    std::string identity = IdentityOf(temp.get(), name);
+    if (identity.empty()) return SysError::FromErrno("statx", tempPath + "/" + name, "dest");
+    journal += identity + " " + Hex(name) + "\n";
   }
   const std::string journalName = r.temp + kJournalSuffix;
   UniqueFd out(::openat(dir.get(), journalName.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));

@@ -4,7 +4,7 @@
 // exist, and whoever gets that lock exclusively removes them.
 //   `.NAME.ovl-oci-XXXXXX`  a new DEST built beside it, renamed into place whole
 //   `.ovl-oci-XXXXXX`       the tree built inside an empty DEST, then moved up
-//   `.ovl-oci-XXXXXX.moved` while moving up: each entry moved (inode, name), so
+//   `.ovl-oci-XXXXXX.moved` while moving up: each entry moved (inode, birth time, name), so
 //                           a leftover's moved entries are told from the user's
 #pragma once
 
