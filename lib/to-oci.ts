@@ -1,7 +1,8 @@
 // An upper layer written out in OCI form to a new directory: whiteouts
 // become empty `.wh.NAME` files, opaque directories get `.wh..wh..opq`. The
 // tree is written natively (native/layer_export.cc), fd-relative, exclusive
-// creates only; this module checks where it goes and makes it all or nothing.
+// creates only; this module checks where it goes and makes it all or nothing,
+// also across a crash (its temporaries: native/oci_temps.h).
 import * as fs from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { OverlayError } from './errors';
@@ -296,7 +297,8 @@ function* exportWalk(upperArg: PathLike, destArg: PathLike, options: ToOciOption
  * compared by device and inode up the parents, before anything is written.
  * The tree is built in a temporary sibling of a new `dest` and renamed into
  * place (in a temporary directory inside an empty `dest`, its entries moved
- * up at the end), so on failure there is no `dest`, or the empty one given. Contents, symlinks, modes, owners, times and extended
+ * up at the end), so on failure there is no `dest`, or the empty one given;
+ * what a killed run left there the next one removes (native/oci_temps.h). Contents, symlinks, modes, owners, times and extended
  * attributes are kept, but the overlay's own (`trusted.overlay.*`, or
  * `user.overlay.*` with `userxattr`); hard links are not (see README).
  * An xattr `dest` refuses (ENOTSUP, or EPERM for a namespace closed to the
