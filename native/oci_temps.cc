@@ -171,7 +171,7 @@ TempRequest ParseDirAndTemp(const Napi::CallbackInfo& info) {
 Outcome<int> RunEnterTempDir(const TempRequest& r) {
   UniqueFd dir(::open(r.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) return SysError::FromErrno("open", r.dir, "dest");
-  UniqueFd held = LockTempDir(dir.get());
+  UniqueFd held = LockTempDir(dir.get(), true);
   int fd = held.get();
   held.release();
   return fd;

@@ -20,7 +20,7 @@ namespace {
 // judged before any is unlinked: a batch's two backups of one file each count
 // the other as its second link. A file those names alone hold is emptied
 // first, so that a kill of this cleaner half way leaves a temporary's shape.
-void RemoveLeftovers(int dirFd) {
+void RemoveLeftovers(int dirFd, bool ociTemps) {
   std::vector<std::string> names;
   if (!ReadNames(dirFd, names)) return;
   std::vector<std::pair<std::string, struct stat>> leftovers;
@@ -29,7 +29,7 @@ void RemoveLeftovers(int dirFd) {
   for (const std::string& name : names) {
     struct stat st {};
     if (::fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    if (IsOciLeftover(name, st)) ociLeftovers.push_back(name);
+    if (ociTemps && IsOciLeftover(name, st)) ociLeftovers.push_back(name);
     if (!IsWhiteoutLeftover(name, st)) continue;
     leftovers.emplace_back(name, st);
     namesOfInode[{st.st_dev, st.st_ino}]++;
@@ -45,13 +45,13 @@ void RemoveLeftovers(int dirFd) {
 
 }  // namespace
 
-UniqueFd LockTempDir(int dirFd) {
+UniqueFd LockTempDir(int dirFd, bool ociTemps) {
   // flock needs a real open file (an O_PATH fd is refused), and its own open
   // file description: the lock belongs to it, not to the process.
   UniqueFd dir(::openat(dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) return dir;
   if (::flock(dir.get(), LOCK_EX | LOCK_NB) == 0) {
-    RemoveLeftovers(dir.get());
+    RemoveLeftovers(dir.get(), ociTemps);
     // Converting to shared may drop the lock for a moment; a cleaner of
     // another process who takes it then finds no temporary of ours yet.
     if (::flock(dir.get(), LOCK_SH) != 0) return UniqueFd();

@@ -19,7 +19,9 @@ namespace ovl {
 // leftovers cleaned when no other process is making temporaries there, then
 // an fd of it returned holding the shared lock; invalid when the directory
 // cannot be opened for reading or locked (then it is not cleaned either).
-UniqueFd LockTempDir(int dirFd);
+// ociTemps: toOci's leftover directories are removed too (only convert asks:
+// a whiteout in a layer never removes a directory of the user's).
+UniqueFd LockTempDir(int dirFd, bool ociTemps = false);
 
 class TempNameDirs {
  public:

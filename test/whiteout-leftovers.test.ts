@@ -48,6 +48,14 @@ t.test('a forced whiteout cleans the leftovers in its directory, and only those'
   t.same(tempsIn(s.path('l/other')).sort(), elsewhere, 'another directory is not touched');
 });
 
+t.test('a forced whiteout never removes a directory, even one named as a convert\'s temporary', { skip }, async (t) => {
+  const s = scratch(t);
+  s.write({ 'l/d/a': 'a', 'l/d/.x.ovl-oci-Ab12Cd/f': 'the user\'s', 'l/d/.ovl-oci-Zz9Yy8/g': 'also' });
+  whiteoutSync('d/a', { root: s.path('l'), force: true });
+  t.equal(fs.readFileSync(s.path('l/d/.x.ovl-oci-Ab12Cd/f'), 'utf8'), 'the user\'s', 'only a convert into that directory cleans those');
+  t.equal(fs.readFileSync(s.path('l/d/.ovl-oci-Zz9Yy8/g'), 'utf8'), 'also');
+});
+
 t.test('a plain whiteout (no temporary name) leaves leftovers to the next forced one', { skip }, async (t) => {
   const s = scratch(t);
   s.mkdirs('l/d');
