@@ -22,6 +22,8 @@ const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] [--allow-m
   Hard links, devices, fifos, sparse files, owners, set-id bits and
   nanosecond times are kept; sockets and xattrs DEST refuses (no xattr
   support, no privilege for trusted.*) are skipped, each named on stderr.
+Killed half way, either form is finished (--to overlay) or its temporaries
+(.ovl-oci-*) removed (--to oci) by the next run of the same command.
 Nothing is written outside the tree: symlinks in it are never followed.
 SRC and DEST that are not UTF-8 are taken as their exact bytes (read from
 /proc/self/cmdline), never as the look-alike Node decodes.
