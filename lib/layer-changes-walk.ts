@@ -4,10 +4,14 @@
 // paths and one string of kinds, so a crossing costs the same for 1 or 4,096
 // changes; the walk holds no more than a batch, save behind a directory
 // still undecided (see the doc of changesIterator).
+import * as fs from 'node:fs';
 import { checkBoolean, checkOptions } from './args';
+import { OverlayError } from './errors';
 import { checkLowerDirs, checkMarksReadable } from './layer-checks';
-import { checkPathLike, unpackNames, type PathLike } from './layer-names';
+import { checkPathLike, displayPath, unpackNames, type PathLike } from './layer-names';
 import { native, type NativeChangesWalk } from './native';
+
+const EINVAL = 22;
 
 export type ChangeKind = 'A' | 'C' | 'D';
 
@@ -47,8 +51,26 @@ export function toChangesRequest(upper: PathLike, options: ChangesOptions | unde
     userxattr: checkBoolean('userxattr', o.userxattr),
   };
   checkLowerDirs(req.lowers);
+  checkNotUpper(req.upper, req.lowers);
   checkMarksReadable(req.userxattr);
   return req;
+}
+
+// The upper given again as a lower would report every entry of it as changed
+// ('C'), which is false: compared by device and inode, so no spelling hides it.
+function checkNotUpper(upper: PathLike, lowers: readonly PathLike[]): void {
+  let top: fs.Stats;
+  try {
+    top = fs.statSync(upper);
+  } catch {
+    return; // a missing upper is the walk's to report
+  }
+  lowers.forEach((lower, i) => {
+    const st = fs.statSync(lower);
+    if (st.dev === top.dev && st.ino === top.ino) {
+      throw new OverlayError({ errno: EINVAL, path: displayPath(lower), field: `lower[${i}]`, reason: `'${displayPath(lower)}' is the upper itself: a layer compared with itself has no changes to list` });
+    }
+  });
 }
 
 /** A walk made; it opens nothing until its first batch. */

@@ -248,6 +248,20 @@ export interface NativeBinding {
   /** Only upper's own owner, mode, xattrs (but the overlay's) and times, onto the directory dest; resolves to what was skipped, as exportLayer. */
   exportLayerRoot(upper: string | Buffer, dest: string | Buffer, userxattr: boolean, lossy?: boolean): Promise<NativeExportSkip[]>;
   exportLayerRootSync(upper: string | Buffer, dest: string | Buffer, userxattr: boolean, lossy?: boolean): NativeExportSkip[];
+  /**
+   * The directory where toOci makes its temporaries, entered as
+   * native/whiteout_temps.h says: a dead convert's leftovers there removed
+   * when no one else holds it, then an fd of it holding a shared flock, which
+   * the caller closes once its own temporaries are gone; -1 when it cannot be locked.
+   */
+  enterTempDir(dir: string | Buffer): Promise<number>;
+  enterTempDirSync(dir: string | Buffer): number;
+  /** The finished temporary `temp` inside dir moved up into dir, each entry first written to the journal `temp.moved`, which the caller removes when done. */
+  moveOciExportUp(dir: string | Buffer, temp: string | Buffer): Promise<void>;
+  moveOciExportUpSync(dir: string | Buffer, temp: string | Buffer): void;
+  /** The temporary `temp` inside dir removed, with what its journal says it moved up (a failed export undone as a crash's is). */
+  removeOciTemp(dir: string | Buffer, temp: string | Buffer): Promise<void>;
+  removeOciTempSync(dir: string | Buffer, temp: string | Buffer): void;
   /** An unpacked OCI layer converted in place to overlay form, all or nothing (native/oci_convert.cc); what an undo could not put back is in the error's detail, each line starting 'not undone: '. */
   convertOciLayer(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): Promise<void>;
   convertOciLayerSync(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): void;

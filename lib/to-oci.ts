@@ -1,7 +1,8 @@
 // An upper layer written out in OCI form to a new directory: whiteouts
 // become empty `.wh.NAME` files, opaque directories get `.wh..wh..opq`. The
 // tree is written natively (native/layer_export.cc), fd-relative, exclusive
-// creates only; this module checks where it goes and makes it all or nothing.
+// creates only; this module checks where it goes and makes it all or nothing,
+// also across a crash (its temporaries: native/oci_temps.h).
 import * as fs from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { OverlayError } from './errors';
@@ -9,7 +10,6 @@ import { checkBoolean, checkChoice, checkOptions } from './args';
 import { checkMarksReadable } from './layer-checks';
 import { checkPathLike, decodeName, displayPath, type PathLike } from './layer-names';
 import { native } from './native';
-import { layerRefusal } from './oci-names';
 import { baseOf, canonicalPath, joinPath, parentOf } from './path-bytes';
 import { fsStep, runAsync, runSync, step, type Step, type Walk } from './sync-or-async';
 
@@ -47,12 +47,18 @@ export interface ToOciResult {
 }
 
 const ENOENT = 2;
+const ENOTDIR = 20;
 const EACCES = 13;
 const EEXIST = 17;
 const EINVAL = 22;
 const ENOTEMPTY = 39;
-/** A new DEST is built as `.NAME.ovl-oci-XXXXXX` beside it, an empty one in `.ovl-oci-XXXXXX` inside it. */
+/**
+ * A new DEST is built as `.NAME.ovl-oci-XXXXXX` beside it, an empty one in
+ * `.ovl-oci-XXXXXX` inside it (native/oci_temps.h): the directory holding
+ * them is entered first, which removes what a killed convert left there.
+ */
 const TEMP_INFIX = '.ovl-oci-';
+const TEMP_NAME = /^(\..*)?\.ovl-oci-[A-Za-z0-9]{6}(\.moved)?$/;
 
 interface Request {
   upper: PathLike;
@@ -139,7 +145,9 @@ function* isAtOrBeneath(from: PathLike, dir: Identity): Walk<boolean> {
   }
 }
 
-// Where dest is, checked before anything is written: the copy must not land in its own source.
+// Where dest is, checked before anything is written: the copy must not land
+// in its own source, nor its source in it. Whether an existing dest is empty
+// is checked once its temporaries are cleaned (checkEmpty).
 function* checkDest(upperPath: PathLike, top: Identity, destPath: PathLike): Walk<fs.Stats | undefined> {
   const [upper, dest] = [displayPath(upperPath), displayPath(destPath)];
   const there = yield* step(lstatStep(destPath));
@@ -147,17 +155,41 @@ function* checkDest(upperPath: PathLike, top: Identity, destPath: PathLike): Wal
   const parentSt = yield* step(lstatStep(parent));
   if (parentSt === undefined) throw new OverlayError({ errno: ENOENT, field: 'dest', path: dest, reason: `the directory '${displayPath(parent)}' that would hold '${dest}' does not exist` });
   if (yield* isAtOrBeneath(there?.isDirectory() ? destPath : parent, top)) {
-    throw new OverlayError({ errno: EINVAL, field: 'dest', path: dest, reason: `'${dest}' is '${upper}' itself or inside it: the copy would copy itself` });
+    const where = there !== undefined && same(there, top) ? 'is the source itself' : `lies inside the source '${upper}'`;
+    throw new OverlayError({ errno: EINVAL, field: 'dest', path: dest, reason: `dest '${dest}' ${where}: the copy would copy itself` });
   }
   if (there !== undefined && !there.isDirectory()) {
     throw new OverlayError({ errno: EEXIST, field: 'dest', path: dest, reason: `'${dest}' exists and is not an empty directory` });
   }
   if (there === undefined) return undefined;
-  if (yield* isAtOrBeneath(upperPath, there)) throw new OverlayError({ errno: EINVAL, field: 'dest', path: dest, reason: `'${upper}' is inside '${dest}'` });
-  if ((yield* step(readdirStep(destPath))).length > 0) {
-    throw new OverlayError({ errno: ENOTEMPTY, field: 'dest', path: dest, reason: `'${dest}' is not empty` });
+  if (yield* isAtOrBeneath(upperPath, there)) {
+    throw new OverlayError({ errno: EINVAL, field: 'dest', path: dest, reason: `dest '${dest}' holds the source '${upper}': dest must be empty, and not a parent of what it copies` });
   }
   return there;
+}
+
+// An existing dest must be empty once a dead convert's temporaries are gone;
+// one still there belongs to a convert holding its lock, and is named as such.
+function* checkEmpty(destPath: PathLike): Walk<void> {
+  const dest = displayPath(destPath);
+  const names = yield* step(readdirStep(destPath));
+  if (names.length === 0) return;
+  const temp = names.find((n) => TEMP_NAME.test(n.toString('latin1')));
+  const reason = temp
+    ? `'${dest}' holds '${decodeName(temp).toString()}', a temporary of another convert into it that is still running (it holds its lock)`
+    : `'${dest}' is not empty`;
+  throw new OverlayError({ errno: ENOTEMPTY, field: 'dest', path: dest, reason });
+}
+
+// The directory the temporaries go in entered (native/oci_temps.h): its
+// leftovers of dead converts removed, then a shared lock held until `close`.
+function* enterTempDir(dir: PathLike): Walk<number> {
+  return yield* step(fsStep(() => native.enterTempDirSync(dir), () => native.enterTempDir(dir)));
+}
+
+function* closeFd(fd: number): Walk<void> {
+  if (fd < 0) return;
+  yield* step(fsStep(() => fs.closeSync(fd), () => new Promise<void>((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve())))));
 }
 
 function* makeTempDir(prefix: PathLike): Walk<PathLike> {
@@ -191,24 +223,24 @@ function* exportBeside(req: Request, dest: PathLike): Walk<void> {
   }
 }
 
-// dest is an empty directory (perhaps a mount point, so it stays): the tree is
-// built in a temporary directory inside it, and its entries moved up at the end.
+// dest is an empty directory (perhaps a mount point, so it stays): the tree
+// is built in a temporary directory inside it and its entries moved up
+// natively, each listed first in a journal beside it; dest's own metadata
+// set, the journal goes. Until then a failure, or the next run after a crash,
+// removes what the journal lists (native/oci_temps.h).
 function* exportInside(req: Request, dest: PathLike, was: fs.Stats): Walk<void> {
   const temp = yield* makeTempDir(joinPath(dest, TEMP_INFIX));
+  const name = baseOf(temp);
   req.dest = temp;
-  const moved: Buffer[] = [];
   try {
     yield* exportTree(req, temp);
-    for (const name of yield* step(readdirStep(temp))) {
-      yield* rename(joinPath(temp, name), joinPath(dest, name));
-      moved.push(name);
-    }
-    yield* step(fsStep(() => fs.rmdirSync(temp), () => fs.promises.rmdir(temp)));
+    yield* step(fsStep(() => native.moveOciExportUpSync(dest, name), () => native.moveOciExportUp(dest, name)));
     req.dest = dest;
     yield* copyRootMetadata(req, dest);
+    const journal = joinPath(dest, typeof name === 'string' ? `${name}.moved` : Buffer.concat([name, Buffer.from('.moved')]));
+    yield* step(fsStep(() => fs.unlinkSync(journal), () => fs.promises.unlink(journal)));
   } catch (err) {
-    for (const name of moved) yield* removeTree(joinPath(dest, name));
-    yield* removeTree(temp);
+    yield* step(fsStep(() => native.removeOciTempSync(dest, name), () => native.removeOciTemp(dest, name)));
     // dest's own owner and mode as they were, should the root's metadata have been half applied.
     yield* step(fsStep(() => fs.chownSync(dest, was.uid, was.gid), () => fs.promises.chown(dest, was.uid, was.gid)));
     yield* step(fsStep(() => fs.chmodSync(dest, was.mode & 0o7777), () => fs.promises.chmod(dest, was.mode & 0o7777)));
@@ -243,13 +275,20 @@ function* exportWalk(upperArg: PathLike, destArg: PathLike, options: ToOciOption
   const unprivileged = checkChoice<UnprivilegedExport>('unprivileged', o.unprivileged, ['refuse', 'report']) ?? 'refuse';
   checkMarksReadable(userxattr);
   const top = yield* step(lstatStep(upper));
-  if (!top?.isDirectory()) throw layerRefusal('', `upper '${displayPath(upper)}' is not a directory`);
+  if (top === undefined) throw new OverlayError({ errno: ENOENT, field: 'upper', path: displayPath(upper), reason: `'${displayPath(upper)}' does not exist` });
+  if (!top.isDirectory()) throw new OverlayError({ errno: ENOTDIR, field: 'upper', path: displayPath(upper), reason: `'${displayPath(upper)}' is not a directory` });
   const there = yield* checkDest(upper, top, dest);
-  yield* checkKeepable(upper, userxattr, unprivileged);
-  const req: Request = { upper, dest, userxattr, lossy: unprivileged === 'report', skipped: [] };
-  if (there) yield* exportInside(req, dest, there);
-  else yield* exportBeside(req, dest);
-  return { skipped: req.skipped };
+  const lock = yield* enterTempDir(there ? dest : parentOf(dest));
+  try {
+    if (there) yield* checkEmpty(dest);
+    yield* checkKeepable(upper, userxattr, unprivileged);
+    const req: Request = { upper, dest, userxattr, lossy: unprivileged === 'report', skipped: [] };
+    if (there) yield* exportInside(req, dest, there);
+    else yield* exportBeside(req, dest);
+    return { skipped: req.skipped };
+  } finally {
+    yield* closeFd(lock);
+  }
 }
 
 /**
@@ -258,7 +297,8 @@ function* exportWalk(upperArg: PathLike, destArg: PathLike, options: ToOciOption
  * compared by device and inode up the parents, before anything is written.
  * The tree is built in a temporary sibling of a new `dest` and renamed into
  * place (in a temporary directory inside an empty `dest`, its entries moved
- * up at the end), so on failure there is no `dest`, or the empty one given. Contents, symlinks, modes, owners, times and extended
+ * up at the end), so on failure there is no `dest`, or the empty one given;
+ * what a killed run left there the next one removes (native/oci_temps.h). Contents, symlinks, modes, owners, times and extended
  * attributes are kept, but the overlay's own (`trusted.overlay.*`, or
  * `user.overlay.*` with `userxattr`); hard links are not (see README).
  * An xattr `dest` refuses (ENOTSUP, or EPERM for a namespace closed to the

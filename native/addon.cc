@@ -15,6 +15,7 @@ void InitXattrs(Napi::Env env, Napi::Object exports);
 void InitLayerChanges(Napi::Env env, Napi::Object exports);
 void InitLayerExport(Napi::Env env, Napi::Object exports);
 void InitOciConvert(Napi::Env env, Napi::Object exports);
+void InitOciTemps(Napi::Env env, Napi::Object exports);
 void InitLayerSurvey(Napi::Env env, Napi::Object exports);
 void InitApplyBuild(Napi::Env env, Napi::Object exports);
 void InitApplySwitch(Napi::Env env, Napi::Object exports);
@@ -35,6 +36,7 @@ void InitAddon(Napi::Env env, Napi::Object exports) {
   InitLayerChanges(env, exports);
   InitLayerExport(env, exports);
   InitOciConvert(env, exports);
+  InitOciTemps(env, exports);
   InitLayerSurvey(env, exports);
   InitImageRecordLookup(env, exports);
 }

@@ -11,6 +11,7 @@
 #include "loop_device.h"
 #include "mount_fsconfig.h"
 #include "mount_identity.h"
+#include "util/fault.h"
 #include "util/sys.h"
 #include "util/unique_fd.h"
 
@@ -122,10 +123,12 @@ SysError MountOne(Pending& p, ImageMount* out) {
   }
   auto loop = AttachLoop(p.fd.get(), p.writable, p.image, p.field);
   if (loop.error) return loop.error;
+  FaultAt("image.loop-attached");
   // The loop's own fd as source: no dependence on /dev; it stays open until
   // the filesystem holds the device, then autoclear ties the device to it.
   auto mnt = MountFilesystem(type, FdPath(loop.value.fd.get()), p.writable, p);
   if (mnt.error) return mnt.error;
+  FaultAt("image.mounted");
   out->info.loop = loop.value.number;
   out->mount = std::move(mnt.value);
   return {};

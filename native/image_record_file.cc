@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "util/fault.h"
 #include "util/unique_fd.h"
 
 namespace ovl {
@@ -101,12 +102,10 @@ std::string Failure(const char* syscall, const std::string& path) {
   return std::string(kNoRecord) + (name ? name : "E" + std::to_string(errnum)) + ": " + (text ? text : "unknown error") + ", " + syscall + " '" + path + "'";
 }
 
-// The text written to `tmp` whole: nullptr, or the system call that failed, with errno.
-const char* WriteFile(const std::string& tmp, const std::string& text) {
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd.valid()) return "open";
+// The text written to fd whole: nullptr, or "write" with errno.
+const char* WriteAll(int fd, const std::string& text) {
   for (size_t done = 0; done < text.size();) {
-    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return "write";
     if (n == 0) {
@@ -116,6 +115,27 @@ const char* WriteFile(const std::string& tmp, const std::string& text) {
     done += static_cast<size_t>(n);
   }
   return nullptr;
+}
+
+// The text written to `tmp` whole: nullptr, or the system call that failed, with errno.
+const char* WriteFile(const std::string& tmp, const std::string& text) {
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return "open";
+  return WriteAll(fd.get(), text);
+}
+
+// The record written into an unnamed file (O_TMPFILE) and linked in whole under
+// its name: a process killed before the link leaves nothing in the directory.
+// A record already of that name is stale (its mount id is this mount's now).
+const char* WriteLinked(const std::string& dir, const std::string& file, const std::string& text) {
+  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  if (!fd.valid()) return "open";
+  if (const char* failed = WriteAll(fd.get(), text)) return failed;
+  FaultAt("imageRecord.written");
+  const std::string self = FdPath(fd.get());
+  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, file.c_str(), AT_SYMLINK_FOLLOW) == 0) return nullptr;
+  if (errno != EEXIST || (::unlink(file.c_str()) != 0 && errno != ENOENT)) return "linkat";
+  return ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, file.c_str(), AT_SYMLINK_FOLLOW) == 0 ? nullptr : "linkat";
 }
 
 // Up to `count` other records, picked at random: what lib/ checks after this mount.
@@ -153,13 +173,21 @@ void WriteImageRecord(const ImageRecordRequest& record, MountResult* result) {
   std::string name = RecordName(result->uniqueMountId, result->mountId, result->superblock);
   std::string file = record.dir + "/" + name, tmp = file + ".tmp";
   std::string text = RecordText(record, *result, loops);
-  const char* failed = WriteFile(tmp, text);
+  const char* failed = WriteLinked(record.dir, file, text);
+  auto openFailed = [&](int errnum) { return failed != nullptr && std::strcmp(failed, "open") == 0 && errno == errnum; };
   // The directory is made on first use only: a mkdir on every mount is a cost with nothing to show.
-  if (failed != nullptr && errno == ENOENT) failed = MakeDirs(record.dir) ? WriteFile(tmp, text) : "mkdir";
-  if (failed == nullptr && ::rename(tmp.c_str(), file.c_str()) != 0) failed = "rename";
+  if (openFailed(ENOENT)) failed = MakeDirs(record.dir) ? WriteLinked(record.dir, file, text) : "mkdir";
+  // A filesystem without O_TMPFILE: a named temporary renamed over, which a kill in between leaves.
+  const bool named = openFailed(EOPNOTSUPP) || openFailed(EISDIR);
+  if (named) {
+    failed = WriteFile(tmp, text);
+    if (failed == nullptr && ::rename(tmp.c_str(), file.c_str()) != 0) failed = "rename";
+  }
   if (failed != nullptr) {
-    result->warnings.push_back(Failure(failed, std::strcmp(failed, "mkdir") == 0 ? record.dir : tmp));
-    ::unlink(tmp.c_str());
+    // The unnamed file is opened in the directory: that is the path an open failed on.
+    const bool atDir = std::strcmp(failed, "mkdir") == 0 || (!named && std::strcmp(failed, "open") == 0);
+    result->warnings.push_back(Failure(failed, atDir ? record.dir : named ? tmp : file));
+    if (named) ::unlink(tmp.c_str());
     return;
   }
   result->recordFile = file;

@@ -25,6 +25,7 @@
 
 #include "layer_dir.h"
 #include "util/args.h"
+#include "util/fault.h"
 #include "util/twin.h"
 
 namespace ovl {
@@ -58,6 +59,16 @@ struct ExportResult {
 };
 
 bool StartsWith(const std::string& s, const char* prefix) { return s.compare(0, std::char_traits<char>::length(prefix), prefix) == 0; }
+
+// The point a test can kill or fail the export at, after its n-th entry (native/util/fault.h).
+int EntryFault(size_t n) {
+#ifdef OVERLAY_NATIVE_TEST
+  return FaultAt(("exportLayer.entry#" + std::to_string(n)).c_str());
+#else
+  (void)n;
+  return 0;
+#endif
+}
 
 class Exporter {
  public:
@@ -301,8 +312,13 @@ class Exporter {
       }
       bool made = false;
       if (auto e = MakeEntry(upperDir, destDir, name, st, childRel, made)) return e;
-      if (!made) continue;
-      if (auto e = Finish(destDir, name.c_str(), st, childRel)) return e;
+      if (made) {
+        if (auto e = Finish(destDir, name.c_str(), st, childRel)) return e;
+      }
+      if (int injected = EntryFault(entries_++)) {
+        errno = injected;
+        return DestError("injected", childRel);
+      }
     }
     return {};
   }
@@ -311,6 +327,7 @@ class Exporter {
   std::string overlayPrefix_;
   int destRoot_ = -1;
   bool useCopyRange_ = true;
+  size_t entries_ = 0;  // non-directory entries written so far, for EntryFault
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // first name written of each inode with several
   ExportResult result_;
 };

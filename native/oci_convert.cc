@@ -5,7 +5,8 @@
 // First the whole tree is read (getdents64, fstatat relative to directory
 // fds, never through a symlink, never out of the layer) and checked: nothing
 // changes until every refusal had its chance. Then three stages over the
-// plan, in tree order: whiteouts, opaque marks, markers removed. A failure at
+// plan: whiteouts, opaque marks, markers removed (each stage leaves a tree the
+// next run plans the rest of, so a killed run is finished by the next). A failure at
 // any stage undoes what the stages did, newest first; what could not be put
 // back is named in the error's detail ("not undone: ...").
 #include <fcntl.h>
@@ -137,7 +138,11 @@ class Converter {
   Outcome<Nothing> Run() {
     UniqueFd root(::open(r_.root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root.valid()) {
-      if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return SysError::Invalid("/", "", "'" + OciShown(r_.root) + "' is not a directory");
+      const std::string shown = "'" + OciShown(r_.root) + "'";
+      if (errno == ENOENT) return SysError::Invalid("dir", r_.root, shown + " does not exist", ENOENT);
+      if (errno == ENOTDIR) return SysError::Invalid("dir", r_.root, shown + " is not a directory", ENOTDIR);
+      // O_NOFOLLOW: the layer is never reached through a symlink, which could lead out of it.
+      if (errno == ELOOP) return SysError::Invalid("dir", r_.root, shown + " is a symlink: name the directory itself", ENOTDIR);
       return SysError::FromErrno("open", r_.root, "dir");
     }
     if (auto e = PlanDir(root.get(), "", false)) return e;
@@ -292,14 +297,25 @@ class Converter {
     }
   }
 
+  // Children before their parent (plans_ is in tree order), and a directory's
+  // `.wh..wh..opq` after its other markers: the markers that make a directory
+  // opaque go last, so a run killed here leaves no marker in a directory that
+  // no longer reads as opaque, and the next run plans exactly the rest.
   SysError RemoveMarkers(DirCursor& cursor) {
     size_t n = 0;
-    for (size_t d = 0; d < plans_.size(); d++) {
+    for (size_t d = plans_.size(); d-- > 0;) {
       DirPlan& plan = plans_[d];
       if (plan.markers.empty()) continue;
       int fd = cursor.Open(plan.rel);
       if (fd < 0) return Failed("openat", plan.rel);
+      std::vector<size_t> order;
       for (size_t i = 0; i < plan.markers.size(); i++) {
+        if (plan.markers[i].name != kOpaqueMarker) order.push_back(i);
+      }
+      for (size_t i = 0; i < plan.markers.size(); i++) {
+        if (plan.markers[i].name == kOpaqueMarker) order.push_back(i);
+      }
+      for (size_t i : order) {
         Marker& m = plan.markers[i];
         if (auto e = KeepContent(fd, m, plan.rel)) return e;
         if (int injected = StageFault("fromOci:unlink", n++)) return Injected(injected, "unlinkat", JoinRel(plan.rel, m.name), "fromOci:unlink");

@@ -1,5 +1,5 @@
-// The temporary names a forced (or xattr) whiteout lives under for a moment,
-// and what a killed process leaves of them. A process making temporaries in
+// The temporary names a forced (or xattr) whiteout lives under for a moment
+// (and toOci's temporaries, oci_temps.h), and what a killed process leaves of them. A process making temporaries in
 // a directory holds a shared flock on it for as long as any may exist; a
 // process that gets the lock exclusively knows no temporary there is alive,
 // and removes the ones a crash left. Nothing else tells a live temporary of
@@ -14,6 +14,14 @@
 #include "util/unique_fd.h"
 
 namespace ovl {
+
+// The directory open at dirFd (an O_PATH fd will do) entered as above: its
+// leftovers cleaned when no other process is making temporaries there, then
+// an fd of it returned holding the shared lock; invalid when the directory
+// cannot be opened for reading or locked (then it is not cleaned either).
+// ociTemps: toOci's leftover directories are removed too (only convert asks:
+// a whiteout in a layer never removes a directory of the user's).
+UniqueFd LockTempDir(int dirFd, bool ociTemps = false);
 
 class TempNameDirs {
  public:

@@ -73,7 +73,8 @@ t.test('a record that cannot be written costs a warning, not the mount, and leav
   for (const form of ['mountSync', 'mount'] as const) {
     const m = form === 'mountSync' ? mountSync({ lower: [{ image }, plain], target }) : await mount({ lower: [{ image }, plain], target });
     t.teardown(() => m.mounted && m.unmountSync());
-    t.match(m.warnings, [/^no record of the image layers: ENOTDIR: Not a directory, open '.*not-a-dir\/[^/]+\.json\.tmp'$/]);
+    // The record is written unnamed (O_TMPFILE) in the directory: the open that fails is the directory's.
+    t.match(m.warnings, [/^no record of the image layers: ENOTDIR: Not a directory, open '.*not-a-dir'$/]);
     t.ok(m.mounted, 'the overlay stays mounted');
     t.equal(fs.readFileSync(path.join(target, 'f'), 'utf8'), 'image');
     const [listed] = listMountsSync({ target });

@@ -112,3 +112,11 @@ t.test('bad arguments', async (t) => {
   t.throws(() => changesSync('/tmp', { lower: 'x' as unknown as string[] }), { code: 'ERR_INVALID_ARG_TYPE', field: 'lower' });
   await t.rejects(changes('/nonexistent-ovl-upper'), { code: 'ENOENT' });
 });
+
+t.test('the upper given again as a lower is refused, not listed as all changed', async (t) => {
+  const s = scratch(t);
+  s.write({ 'up/a/f': 'f' });
+  const expected = { code: 'EINVAL', field: 'lower[1]', path: s.path('up') };
+  t.throws(() => changesSync(s.path('up'), { lower: [s.path('up/a'), s.path('up/../up')] }), expected);
+  await t.rejects(changes(s.path('up'), { lower: [s.path('up/a'), s.path('up')] }), expected);
+});

@@ -8,7 +8,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { changesSync, toOciSync, whiteout, whiteoutSync, whiteoutsSync } from '../lib/index';
+import { changesSync, isWhiteoutSync, toOciSync, whiteout, whiteoutSync, whiteoutsSync } from '../lib/index';
+import { OVL } from './helpers/cli';
 import { isCharDevice00, needsRoot, tempsIn, whyNoXattrWhiteouts } from './helpers/layer';
 import { holdLock } from './helpers/lock-holder';
 import { scratch } from './helpers/scratch';
@@ -45,6 +46,14 @@ t.test('a forced whiteout cleans the leftovers in its directory, and only those'
   t.same(tempsIn(s.path('l/d')), ['.ovl-wh-12345678'], 'the leftovers went; the non-empty single-link file of that name is the user\'s and stays');
   t.equal(fs.readFileSync(s.path('l/d/linked'), 'utf8'), 'also mine', 'the entry a leftover was a link of is untouched');
   t.same(tempsIn(s.path('l/other')).sort(), elsewhere, 'another directory is not touched');
+});
+
+t.test('a forced whiteout never removes a directory, even one named as a convert\'s temporary', { skip }, async (t) => {
+  const s = scratch(t);
+  s.write({ 'l/d/a': 'a', 'l/d/.x.ovl-oci-Ab12Cd/f': 'the user\'s', 'l/d/.ovl-oci-Zz9Yy8/g': 'also' });
+  whiteoutSync('d/a', { root: s.path('l'), force: true });
+  t.equal(fs.readFileSync(s.path('l/d/.x.ovl-oci-Ab12Cd/f'), 'utf8'), 'the user\'s', 'only a convert into that directory cleans those');
+  t.equal(fs.readFileSync(s.path('l/d/.ovl-oci-Zz9Yy8/g'), 'utf8'), 'also');
 });
 
 t.test('a plain whiteout (no temporary name) leaves leftovers to the next forced one', { skip }, async (t) => {
@@ -132,3 +141,30 @@ t.test('a failure after a replacement undoes the batch from the kept links, leav
   t.equal(fs.readFileSync(s.path('l/d/b2'), 'utf8'), 'content of b', 'a replaced entry\'s other hard link keeps its content');
   t.same(tempsIn(s.path('l/d')), []);
 });
+
+// `ovl whiteout` itself killed at each point, then run again as it was: the
+// same whiteouts an uninterrupted run makes, and no temporary left beside them.
+const CLI_POINTS = ['whiteouts', 'whiteout.temps-locked', 'whiteout.temp-made', 'whiteouts.replaced', 'whiteouts.dropping-backups'];
+
+for (const kind of ['chardev', 'xattr'] as const) {
+  t.test(`ovl whiteout --force (${kind}) killed at each point, then run again`, { skip: skip || (kind === 'xattr' && whyNoXattrWhiteouts()) }, async (t) => {
+    const tools = scratch(t);
+    const arm = tools.path('arm.js');
+    fs.writeFileSync(arm, `require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'native.js'))}).native.injectFault(process.env.OVL_KILL_AT, 0, '', true);\n`);
+    for (const point of CLI_POINTS) {
+      await t.test(point, async (t) => {
+        const s = scratch(t);
+        s.write({ 'l/d/a': 'content of a', 'l/d/b': 'content of b', 'l/d/kept': 'k' });
+        const args = ['whiteout', '--force', ...(kind === 'xattr' ? ['--xattr'] : []), '--root', s.path('l'), 'd/a', 'd/b'];
+        const env = { ...process.env, OVERLAY_NATIVE_ADDON: testAddonPath, OVL_KILL_AT: point };
+        const killed = spawnSync(process.execPath, ['--require', arm, OVL, ...args], { encoding: 'utf8', env });
+        t.equal(killed.signal, 'SIGKILL', `killed at ${point} (${killed.stderr.trim() || 'exit ' + killed.status})`);
+        const again = spawnSync(process.execPath, [OVL, ...args], { encoding: 'utf8' });
+        t.equal(again.status, 0, `the rerun succeeds (${again.stderr.trim()})`);
+        for (const name of ['a', 'b']) t.equal(isWhiteoutSync(`d/${name}`, { root: s.path('l') }), kind, `d/${name} is a whiteout`);
+        t.same(fs.readdirSync(s.path('l/d')).sort(), ['a', 'b', 'kept'], 'no temporary left');
+        t.equal(fs.readFileSync(s.path('l/d/kept'), 'utf8'), 'k');
+      });
+    }
+  });
+}

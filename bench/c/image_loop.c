@@ -14,7 +14,7 @@
  * the overlay as overlay_steps.h builds it (layers by fd, the plain
  * directory last, no upper; the fs log read), move_mount, statx for the
  * mount id, the unique mount id and the superblock; the record, as the addon
- * writes it in the same call: the file written and renamed, the record
+ * writes it in the same call: written unnamed (O_TMPFILE) and linked in, the record
  * directory read (the other records a mount checks: none here). The unmount
  * as a mount object makes it (statx of the target, umount2), the record
  * removed in the same call. (The mount namespace's name, also in a record,
@@ -220,14 +220,14 @@ int main(int argc, char **argv) {
     close(targetfd);
     for (int j = 0; j < l.nlower; j++) close(l.lower[j]);
     for (int j = 0; j < nimages; j++) close(mounts[j]);
-    /* The record: written beside, renamed into place; removed at unmount. */
-    char tmp[4200], file[4096];
+    /* The record: written unnamed, linked in under its name; removed at unmount. */
+    char self[64], file[4096];
     snprintf(file, sizeof(file), "%s/%llu.json", records, (unsigned long long)stx.stx_mnt_id);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-    int rec = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rec = open(records, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (rec < 0 || write(rec, "{}", 2) != 2) die("record");
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", rec);
+    if (linkat(AT_FDCWD, self, AT_FDCWD, file, AT_SYMLINK_FOLLOW) != 0) die("link record");
     close(rec);
-    if (rename(tmp, file) != 0) die("rename record");
     read_records(records);
     if (busy_ns > 0) busy_user_time(busy_ns);
     if (umount_own(target, 0) != 0) die("umount2");

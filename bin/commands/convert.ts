@@ -1,5 +1,5 @@
 // ovl convert: a layer between OCI image form and overlay form.
-import { fromOci, toOci } from '../../lib/index';
+import { fromOci, OverlayError, toOci } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { escapeAnyName, jsonName } from '../cli/escape-bytes';
 import { EXIT_OK } from '../cli/exit-codes';
@@ -22,6 +22,8 @@ const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] [--allow-m
   Hard links, devices, fifos, sparse files, owners, set-id bits and
   nanosecond times are kept; sockets and xattrs DEST refuses (no xattr
   support, no privilege for trusted.*) are skipped, each named on stderr.
+Killed half way, either form is finished (--to overlay) or its temporaries
+(.ovl-oci-*) removed (--to oci) by the next run of the same command.
 Nothing is written outside the tree: symlinks in it are never followed.
 SRC and DEST that are not UTF-8 are taken as their exact bytes (read from
 /proc/self/cmdline), never as the look-alike Node decodes.
@@ -52,6 +54,18 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
+// The library names SRC by its own parameter (toOci's upper, fromOci's dir):
+// the command's errors name it as its usage does.
+async function namingSrc<T>(libraryField: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (!(err instanceof OverlayError) || err.field !== libraryField) throw err;
+    const { syscall, path, reason, detail } = err;
+    throw new OverlayError({ errno: -err.errno, field: 'src', detail, ...(syscall !== undefined ? { syscall } : {}), ...(path !== undefined ? { path } : {}), ...(reason !== undefined ? { reason } : {}) });
+  }
+}
+
 const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async ({ values, positionals }, json) => {
   const userxattr = !!values.userxattr;
   // A name that is not UTF-8 is taken as its exact bytes (a Buffer), never as the U+FFFD look-alike.
@@ -63,7 +77,7 @@ const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async (
     if (values.unprivileged !== undefined) throw new UsageError('--unprivileged is for --to oci');
     if (dest !== undefined) throw new UsageError('--to overlay converts SRC in place: no DEST');
     if (!values['allow-mounted']) refuseMountedLayers('convert', [canonicalPath(src)], () => 'src');
-    await fromOci(src, { kind: values.xattr ? 'xattr' : 'chardev', userxattr });
+    await namingSrc('dir', fromOci(src, { kind: values.xattr ? 'xattr' : 'chardev', userxattr }));
     if (json) process.stdout.write(JSON.stringify({ to: 'overlay', src: shown(src) }) + '\n');
     return EXIT_OK;
   }
@@ -73,7 +87,7 @@ const run = framedRun({ name: 'convert', help: HELP, options: OPTIONS }, async (
   if (dest === undefined) throw new UsageError('DEST is missing');
   if (extra.length) throw new UsageError('too many arguments');
   if (!values['allow-mounted']) refuseMountedLayers('convert', [canonicalPath(dest)], () => 'dest');
-  const { skipped } = await toOci(src, dest, { userxattr, ...(unprivileged ? { unprivileged } : {}) });
+  const { skipped } = await namingSrc('upper', toOci(src, dest, { userxattr, ...(unprivileged ? { unprivileged } : {}) }));
   if (json) {
     // Instead of the lines on stderr; a path that is not UTF-8 as diff --json gives it (jsonName).
     const rows = skipped.map((s) => ({ ...s, ...jsonName(s.path) }));

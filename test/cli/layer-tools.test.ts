@@ -111,3 +111,22 @@ t.test('ovl diff whose reader goes away (| head -1) stops quietly', needsRoot, a
   t.equal(status, 0, 'no failure: the reader only stopped reading');
   t.equal(stderr, '', 'nothing said');
 });
+
+t.test('ovl convert names each path by its own field, and says which holds which', async (t) => {
+  const s = scratch(t);
+  s.write({ 'up/a/f': 'f', 'oci/.wh.x': '' });
+  const json = (args: string[], cwd?: string) => stderrJson(ovl(['convert', '--json', ...args], cwd ? { cwd } : {}));
+  t.match(json(['--to', 'oci', s.path('nope'), s.path('out')]), { code: 'ENOENT', field: 'src', path: s.path('nope') }, 'a missing SRC is ENOENT naming src');
+  t.match(json(['--to', 'overlay', s.path('nope')]), { code: 'ENOENT', field: 'src', path: s.path('nope') });
+  t.match(json(['--to', 'oci', s.path('up/a/f'), s.path('out')]), { code: 'ENOTDIR', field: 'src' });
+  t.match(json(['--to', 'overlay', s.path('up/a/f')]), { code: 'ENOTDIR', field: 'src' });
+  // DEST the working directory, a parent of SRC: dest is named, as the one holding SRC.
+  const parent = json(['--to', 'oci', 'up', '.'], s.dir);
+  t.match(parent, { code: 'EINVAL', field: 'dest', path: s.dir });
+  t.match(parent.reason, `dest '${s.dir}' holds the source '${s.path('up')}'`);
+  const inside = json(['--to', 'oci', s.path('up'), s.path('up/a/x')]);
+  t.match(inside, { code: 'EINVAL', field: 'dest', path: s.path('up/a/x') });
+  t.match(inside.reason, `dest '${s.path('up/a/x')}' lies inside the source '${s.path('up')}'`);
+  t.match(json(['--to', 'oci', s.path('up'), s.path('up')]).reason, /is the source itself/);
+  t.notOk(fs.existsSync(s.path('out')), 'nothing was written');
+});
