@@ -2,9 +2,11 @@
 // (it was killed in between). Each is settled against what is on its target:
 // if the mount there is the one it names, the switch happened and it becomes
 // an ordinary entry (the entry it replaced describes a stack that is gone);
-// if not, the switch never happened and it is dropped. Either way the work
-// generation that may now be unused is kept aside, never reused or removed
-// blindly.
+// if not, the switch never happened and it is dropped. The replaced stack's
+// work generation is kept aside (that stack may live on, detached, for its
+// users); a dropped entry's generation was never mounted beyond the killed
+// process, whose detached mount went with it, and is left for
+// lib/apply/orphans.ts to remove.
 import { generationDir } from './work-dirs';
 import type { MountSeen } from './plan';
 import { overlayView, type ApplyRecord, type RecordedStack } from './record';
@@ -33,9 +35,6 @@ export function settlePending(record: ApplyRecord, bootId: string, seen: Map<str
       }
       const { pending: _, ...confirmed } = entry;
       stacks.push({ ...confirmed, overlay: overlayView(now.overlay) });
-    } else {
-      const work = workOf(entry);
-      if (work !== undefined) keptWork.push(work);
     }
   }
   return { ...record, stacks, keptWork };
