@@ -95,7 +95,10 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
  * Brings the overlays to what `declaration` says (`{ stacks: [{ name, target,
  * lower, upper, work, ...any option of mount() }] }`). Every stack is checked
  * and every new one built detached before any target changes; a failure up
- * to then changes nothing. Resolves to what was done to each target and why.
+ * to then changes nothing. Stacks built on other stacks are built once those
+ * are switched in (phases; see the README). Relative paths resolve against
+ * `options.base`, else the working directory. Resolves to what was done to
+ * each target and why.
  */
 export function apply(declaration: Declaration, options: ApplyOptions = {}): Promise<ApplyResult> {
   return runAsync(applyWalk(declaration, options));

@@ -21,7 +21,10 @@ step, keeping its upper (Linux 6.8+); an unchanged one is kept without a mount
 call; one that apply mounted and the file no longer holds is unmounted. Mounts
 apply did not make are never touched. Every stack is checked and built before
 any target changes: a refusal changes nothing. Each mount gets a new work
-directory WORK/gN inside the declared WORK.
+directory WORK/gN inside the declared WORK. Stacks built on stacks (a layer or
+the target inside another stack's target) are done in order: a base before the
+stacks on it, which are rebuilt when it changes. Relative paths resolve against
+FILE's directory (for -, the working directory).
 
 Prints NAME, TARGET, ACTION (mount, replace, keep, unmount) and WHY per stack.
 
@@ -31,7 +34,7 @@ Options:
                     "mountId","previousMountId","work","warnings","stillInUse"}],"skipped","stateFile"};
                     errors as JSON on stderr
       --state FILE  the record of what apply manages (default: $OVL_APPLY_STATE,
-                    else /run/overlay-native/apply.json)
+                    else /run/overlay-native/apply.json); its directory must exist
   -h, --help        show this help
 
 Exit status: 0 done (or planned); 1 wrong usage, an invalid declaration, a stack
