@@ -87,6 +87,25 @@ function checkInnerTargets(built: Move[], all: PlannedAction[]): void {
   }
 }
 
+/**
+ * Without detached builds (before 6.8) an outer stack is mounted before its
+ * inner ones can be looked at: so, before anything changes, every inner
+ * target must be a directory in one of the outer stack's directory layers
+ * (its upper or a lower). Layers from image files cannot be looked into
+ * without mounting them: with one of those the mount itself decides.
+ */
+function checkInnerTargetsInLayers(all: PlannedAction[]): void {
+  for (const inner of all) {
+    const outer = inner.inside;
+    if (inner.stack === undefined || outer?.stack === undefined || inner.action === 'keep' || inner.action === 'unmount' || outer.action === 'keep') continue;
+    const r = outer.stack.request;
+    if (r.images !== undefined) continue;
+    const rel = path.relative(outer.target, inner.target);
+    const layers = [...(r.upper !== undefined ? [r.upper] : []), ...r.lower];
+    if (!layers.some((layer) => fs.statSync(path.join(layer, rel), { throwIfNoEntry: false })?.isDirectory())) throw missingInside(inner, outer, 2 /* ENOENT */);
+  }
+}
+
 /** The mount on top of a target now, for a target that an earlier phase changed. */
 function* seeNow(a: PlannedAction): Walk<MountSeen> {
   try {
@@ -137,6 +156,7 @@ export function* execute(
   let error: unknown;
   let failedAt: PlannedAction | undefined;
   const changed = (): boolean => done.size > 0 || takenAway.size > 0;
+  if (!detached) checkInnerTargetsInLayers(actions);
 
   for (let level = 0; level < phases && error === undefined; level++) {
     const phase = moves.filter((m) => (m.action.level ?? 0) === level);
