@@ -137,8 +137,8 @@ export interface Executed {
  * (`lowerdir+`); where it cannot, only mounts and unmounts are planned, and
  * a phase's stacks are mounted the ordinary way, those of the phase
  * unmounted again if a later one fails. `savePending` writes the record with
- * the stacks about to be switched in marked pending, just before each
- * phase's switch (see RecordedStack.pending).
+ * the stacks about to be switched in (or mounted) marked pending, just before
+ * each phase's switch (see RecordedStack.pending).
  */
 export function* execute(
   actions: PlannedAction[],
@@ -167,13 +167,17 @@ export function* execute(
       if (detached) {
         yield* buildAll(phase);
         checkInnerTargets(phase, actions);
-      } else {
-        yield* mountInPlace(phase, done);
       }
-      if (detached && phase.length) {
-        const pending = moves.filter((m) => done.has(m.action) || phase.includes(m)).map((m): RecordedStack => ({ ...newEntry(m.action, m, m.mountId, m.uniqueId, new Map(), bootId), pending: true }));
+      if (phase.length) {
+        // Built detached, a stack has its ids already; mounted in place it has none yet (0), and a later
+        // call confirms it by its work generation, a directory only this call made (lib/apply/pending.ts).
+        const pending = moves.filter((m) => done.has(m.action) || phase.includes(m)).map((m): RecordedStack => {
+          const ids = done.get(m.action) ?? m;
+          return { ...newEntry(m.action, m, ids.mountId, ids.uniqueId, new Map(), bootId), pending: true };
+        });
         savePending({ ...previous, stacks: [...previous.stacks, ...pending] });
       }
+      if (!detached) yield* mountInPlace(phase, done);
       if (detached) {
         for (const m of phase) {
           // A stack taken away first is attached again, not moved beneath anything.
