@@ -156,6 +156,7 @@ export function* execute(
   let error: unknown;
   let failedAt: PlannedAction | undefined;
   const changed = (): boolean => done.size > 0 || takenAway.size > 0;
+  let saved = false;
   if (!detached) checkInnerTargetsInLayers(actions);
 
   for (let level = 0; level < phases && error === undefined; level++) {
@@ -176,6 +177,7 @@ export function* execute(
           return { ...newEntry(m.action, m, ids.mountId, ids.uniqueId, new Map(), bootId), pending: true };
         });
         savePending({ ...previous, stacks: [...previous.stacks, ...pending] });
+        saved = true;
       }
       if (!detached) yield* mountInPlace(phase, done);
       if (detached) {
@@ -190,7 +192,11 @@ export function* execute(
       closeAll(phase);
       for (const dir of made) removeGeneration(dir);
       for (const m of phase) delete m.generation;
-      if (!changed()) throw err;
+      if (!changed()) {
+        // Mounting in place failed and was undone: the record is put back as it was.
+        if (saved) savePending(previous);
+        throw err;
+      }
       error = err;
       break;
     }
