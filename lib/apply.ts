@@ -4,6 +4,7 @@
 // unmount what apply mounted earlier and the declaration no longer holds.
 // Mounts apply did not make are never touched; see lib/apply/record.ts for
 // how it knows its own.
+import * as path from 'node:path';
 import { kernelFeatures } from './kernel';
 import type { OverlayMountInfo } from './mountinfo';
 import { runAsync, runSync, step, type Walk } from './sync-or-async';
@@ -13,8 +14,10 @@ import { execute, type ApplyAction } from './apply/execute';
 import { lockRecord } from './apply/lock';
 import { appliedWalk, type AppliedStack } from './apply/managed';
 import { settlePending } from './apply/pending';
+import { nestedTargets, orderPlan } from './apply/depends';
+import { removeOrphanGenerations, removeStaleRecordTemps } from './apply/orphans';
 import { makePlan, type MountSeen, type SkippedRecord } from './apply/plan';
-import { bootIdSync, parseRecord, readRecordTextSync, stateFilePath, writeRecordSync } from './apply/record';
+import { bootIdSync, checkStateFile, parseRecord, readRecordTextSync, stateFilePath, writeRecordSync } from './apply/record';
 import { mountsStep, seeStep } from './apply/steps';
 
 export type { Declaration, StackDeclaration } from './apply/declaration';
@@ -26,8 +29,10 @@ export { DEFAULT_STATE_FILE, STATE_FILE_ENV } from './apply/record';
 export interface ApplyOptions {
   /** Plan only: say what would be done, change nothing (no mount, no directory, no record). */
   dryRun?: boolean;
-  /** The record of what apply manages; default OVL_APPLY_STATE, else /run/overlay-native/apply.json. */
+  /** The record of what apply manages; default OVL_APPLY_STATE, else /run/overlay-native/apply.json. Its directory must exist (only the default one's is made). */
   stateFile?: string;
+  /** The directory relative paths in the declaration resolve against; default the working directory (`ovl apply FILE` gives FILE's directory). */
+  base?: string;
 }
 
 export interface ApplyResult {
@@ -39,14 +44,16 @@ export interface ApplyResult {
   stateFile: string;
 }
 
-function checkOptions(options: ApplyOptions): { dryRun: boolean; stateFile: string } {
+function checkOptions(options: ApplyOptions): { dryRun: boolean; stateFile: string; base: string } {
   if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options);
-  return { dryRun: checkBoolean('dryRun', options.dryRun), stateFile: stateFilePath(options.stateFile) };
+  if (options.base !== undefined && (typeof options.base !== 'string' || options.base === '' || options.base.includes('\0'))) throw typeError('base', 'a directory path', options.base);
+  return { dryRun: checkBoolean('dryRun', options.dryRun), stateFile: stateFilePath(options.stateFile), base: path.resolve(options.base ?? '.') };
 }
 
 function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<ApplyResult> {
-  const { dryRun, stateFile } = checkOptions(options);
-  const stacks = validateDeclaration(declaration);
+  const { dryRun, stateFile, base } = checkOptions(options);
+  const stacks = validateDeclaration(declaration, base);
+  checkStateFile(stateFile, !dryRun);
   const release = dryRun ? () => {} : lockRecord(stateFile);
   try {
     const recorded = parseRecord(readRecordTextSync(stateFile), stateFile);
@@ -57,7 +64,10 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
       seen.set(target, yield* step(seeStep(target, byId)));
     }
     const record = settlePending(recorded, bootId, seen);
-    const plan = makePlan({ stacks, record, bootId, seen, canReplace: () => kernelFeatures().moveMountBeneath && kernelFeatures().lowerdirPlus });
+    const canReplace = (): boolean => kernelFeatures().moveMountBeneath && kernelFeatures().lowerdirPlus;
+    const mayAppear = nestedTargets([...seen.keys()]);
+    const plan = makePlan({ stacks, record, bootId, seen, canReplace, mayAppear });
+    orderPlan(plan.actions, canReplace);
     if (dryRun) {
       const actions = plan.actions.map(({ name, target, action, reason, recorded }): ApplyAction => ({
         name,
@@ -68,6 +78,9 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
       }));
       return { dryRun, actions, skipped: plan.skipped, stateFile };
     }
+    removeStaleRecordTemps(stateFile);
+    const workDirs = [...stacks.flatMap((st) => (st.request.work !== undefined ? [st.request.work] : [])), ...record.stacks.flatMap((e) => (e.work !== undefined ? [e.work] : []))];
+    removeOrphanGenerations(workDirs, record, byId.values());
     const building = plan.actions.some((a) => a.action === 'mount' || a.action === 'replace');
     const done = yield* execute(plan.actions, record, bootId, building && kernelFeatures().lowerdirPlus, (pending) => writeRecordSync(stateFile, pending));
     writeRecordSync(stateFile, done.record);
@@ -82,7 +95,10 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
  * Brings the overlays to what `declaration` says (`{ stacks: [{ name, target,
  * lower, upper, work, ...any option of mount() }] }`). Every stack is checked
  * and every new one built detached before any target changes; a failure up
- * to then changes nothing. Resolves to what was done to each target and why.
+ * to then changes nothing. Stacks built on other stacks are built once those
+ * are switched in (phases; see the README). Relative paths resolve against
+ * `options.base`, else the working directory. Resolves to what was done to
+ * each target and why.
  */
 export function apply(declaration: Declaration, options: ApplyOptions = {}): Promise<ApplyResult> {
   return runAsync(applyWalk(declaration, options));

@@ -17,6 +17,7 @@
 #include "mount_root.h"
 #include "propagation.h"
 #include "util/args.h"
+#include "util/fault.h"
 #include "util/sys.h"
 #include "util/twin.h"
 
@@ -137,6 +138,13 @@ Outcome<SwitchResult> RunSwitch(const std::vector<SwitchStep>& steps) {
       break;
     }
     result.done.push_back(done);
+    // For tests: the process killed (or the next step failing) with one target switched and the others not.
+    if (result.done.size() == 1 && steps.size() > 1) {
+      if (int injected = FaultAt("applySwitch.after-first-step")) {
+        result.error = SysError::Invalid("target", steps[1].target, "injected failure", injected);
+        break;
+      }
+    }
   }
   return result;
 }

@@ -40,7 +40,7 @@ function host(t: Parameters<typeof scratch>[0]): Host {
   const target = (i: number) => s.path(`stacks/${i}/merged`);
   return {
     s,
-    stateFile: s.path('state/apply.json'),
+    stateFile: path.join(s.mkdirs('state')[0] as string, 'apply.json'),
     target,
     declare(count, template, extra = {}) {
       const stacks = Array.from({ length: count }, (_, i): StackDeclaration => {
@@ -197,12 +197,15 @@ t.test('killed between the switch and the record: the pending entries are confir
   t.same(h.ids(3), ids, 'and left alone');
   t.same(read().stacks.map((e) => [e.target, e.mountId, e.overlay]), after.stacks.map((e) => [e.target, e.mountId, e.overlay]), 'the record as if nothing had happened');
   t.same(read().keptWork, before.stacks.map((e) => h.s.path(`stacks/${before.stacks.indexOf(e)}/work/g${e.generation}`)), 'the replaced stacks’ generations set aside');
-  // Pending entries whose switch never happened (other ids): dropped, their generations set aside.
+  // Pending entries whose switch never happened (other ids): dropped, and their generations, which the
+  // killed process's detached mounts took with them, removed as no stack's.
   const neverSwitched = pending(read()).map((e) => ({ ...e, uniqueId: e.uniqueId + 1000000, mountId: e.mountId + 100000, generation: 9 }));
+  for (let i = 0; i < 3; i++) h.s.mkdirs(`stacks/${i}/work/g9/work`);
   fs.writeFileSync(h.stateFile, JSON.stringify({ ...read(), keptWork: [], stacks: [...read().stacks, ...neverSwitched] }));
   t.same(applySync(h.declare(3, 'v2'), { stateFile: h.stateFile }).actions.map((a) => a.action), ['keep', 'keep', 'keep']);
   t.same(read().stacks.length, 3);
-  t.same(read().keptWork, [0, 1, 2].map((i) => h.s.path(`stacks/${i}/work/g9`)));
+  t.same(read().keptWork, []);
+  t.same([0, 1, 2].map((i) => fs.readdirSync(h.s.path(`stacks/${i}/work`))), [0, 1, 2].map(() => ['g2']), 'only the mounted generations are left');
   applySync({ stacks: [] }, { stateFile: h.stateFile });
 });
 

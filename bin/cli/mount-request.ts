@@ -1,9 +1,9 @@
 // What `ovl mount` and `ovl replace` share: their flags, and how -o, the layer
 // flags, --make-*, --idmap and --docker become one MountOptions. The library
 // validates the result; only what the command line itself can get wrong is refused here.
-import * as fs from 'node:fs';
 import { splitUnescaped } from '../../lib/option-string';
 import { fromGraphDriver, parseOptions, type LayerSource, type IdMapping, type IdmapOptions, type MechanismName, type MountOptions, type ParsedOptions, type Propagation } from '../../lib/index';
+import { inputName, MAX_INPUT_BYTES, readInputText } from './read-input';
 import { UsageError } from './usage-error';
 
 export const MOUNT_FLAGS = {
@@ -240,35 +240,15 @@ function withFlags<T extends Omit<MountOptions, 'target'>>(options: T, values: M
   return options;
 }
 
-/**
- * The most a --docker record may hold. `docker inspect` prints a few kilobytes
- * per container; the cap keeps a wrong stream (a disk image, /dev/zero) from
- * being read into memory whole before JSON.parse refuses it.
- */
-export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
-
 async function readRecordText(source: string): Promise<string> {
-  // '-' is stdin, as for most tools that read a file.
-  const what = source === '-' ? 'stdin' : `'${source}'`;
-  const stream = source === '-' ? process.stdin : fs.createReadStream(source);
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const what = inputName(source);
+  const tooBig = (): Error => new UsageError(`--docker: ${what} holds more than ${MAX_INPUT_BYTES / (1024 * 1024)} MiB, more than any docker inspect record; stopped reading`);
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_RECORD_BYTES) {
-        throw new UsageError(`--docker: ${what} holds more than ${MAX_RECORD_BYTES / (1024 * 1024)} MiB, more than any docker inspect record; stopped reading`);
-      }
-      chunks.push(chunk);
-    }
+    return await readInputText(source, tooBig);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError(`--docker: cannot read ${what}: ${(err as Error).message}`);
-  } finally {
-    // Stop reading at once: the writer gets EPIPE instead of filling memory.
-    stream.destroy();
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**

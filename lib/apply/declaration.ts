@@ -8,6 +8,7 @@ import type { MountOptions } from '../mount-options';
 import type { NativeMountRequest } from '../native';
 import { typeError } from '../args';
 import { toNativeRequest } from '../mount-request';
+import { resolvePaths } from './paths';
 
 /** One stack: a unique name and everything mount() takes. */
 export interface StackDeclaration extends MountOptions {
@@ -52,9 +53,10 @@ function checkName(value: unknown, index: number): string {
 
 /**
  * Validates a declaration: its shape, every stack with mount()'s own checks,
- * unique names and unique targets. Throws the first error, naming the field.
+ * unique names and unique targets. Relative paths resolve against `base`.
+ * Throws the first error, naming the field.
  */
-export function validateDeclaration(declaration: unknown): ValidStack[] {
+export function validateDeclaration(declaration: unknown, base: string): ValidStack[] {
   if (declaration === null || typeof declaration !== 'object' || Array.isArray(declaration)) {
     throw typeError('declaration', 'an object { stacks: [...] }', declaration);
   }
@@ -72,7 +74,7 @@ export function validateDeclaration(declaration: unknown): ValidStack[] {
     try {
       // Everything but the name is mount()'s, which refuses a key it does not know.
       const { name: _name, ...options } = stack as StackDeclaration;
-      request = toNativeRequest(options);
+      request = toNativeRequest(resolvePaths(options as unknown as Record<string, unknown>, base) as unknown as StackDeclaration);
     } catch (err) {
       throw inStack(err, index, name);
     }

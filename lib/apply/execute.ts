@@ -1,24 +1,28 @@
-// Carries a plan out, all or nothing up to the first switch: a new work
-// generation for every stack that gets one, then every new stack built
-// detached, and only when all are built, the switch of every target in one
-// native call. A failure before the switch closes every detached mount,
-// removes the new generations and changes nothing; see the README for what
-// can still fail after the first switch.
+// Carries a plan out, phase by phase (lib/apply/depends.ts): a stack built on
+// another can only be built once that one is switched in. Within a phase,
+// all or nothing up to its switch: a new work generation for every stack
+// that gets one, every new stack built detached, and only when all are
+// built, the switch of the phase's targets in one native call. A failure
+// before phase 0's switch closes every detached mount, removes the new
+// generations and changes nothing; a failure in a later phase leaves the
+// earlier phases done and recorded (see the README for what can fail then).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { OverlayMountInfo } from '../mountinfo';
 import { step, type Walk } from '../sync-or-async';
 import { explainBusyLayer } from '../busy-layers';
+import { invalid } from '../errors';
 import { inStack } from './declaration';
 import { mountInPlace } from './mount-in-place';
 import { newEntry, settleOutcome, type ApplyAction, type Done, type Move } from './outcome';
-import type { PlannedAction } from './plan';
+import type { MountSeen, PlannedAction } from './plan';
 import type { ApplyRecord, RecordedStack } from './record';
-import { buildAllStep, mountsStep, switchStep, type SwitchRequest } from './steps';
+import { buildAllStep, identityStep, mountsStep, switchStep, type SwitchRequest } from './steps';
 import { generationDir, makeGeneration, nextGeneration, removeGeneration } from './work-dirs';
 
 export type { ApplyAction } from './outcome';
 
-/** New generations for the stacks that will be mounted; undone (removed) on any failure before the switch. */
+/** New generations for the stacks of a phase; removed again on a failure before its switch. */
 function giveWorkDirectories(moves: Move[], made: string[]): void {
   for (const m of moves) {
     const work = m.action.stack?.request.work;
@@ -58,20 +62,83 @@ function* buildAll(moves: Move[]): Walk<void> {
   }
 }
 
+function missingInside(inner: PlannedAction, outer: PlannedAction, errno: number): unknown {
+  const reason = `'${inner.target}' is not a directory in the merged view of stack '${outer.name}' (its target '${outer.target}'): a stack mounted inside another needs its target to exist in that stack's layers`;
+  return inStack(invalid('target', reason, errno, inner.target), inner.stack!.index, inner.name);
+}
+
+/**
+ * Before a phase's switch: every stack whose target lies in a stack built in
+ * this phase finds its target in the built (still detached) stack, so a
+ * missing inner target is refused while the outer stack is not in place yet.
+ */
+function checkInnerTargets(built: Move[], all: PlannedAction[]): void {
+  for (const m of built) {
+    for (const inner of all) {
+      if (inner.inside !== m.action || inner.stack === undefined || inner.action === 'keep' || inner.action === 'unmount') continue;
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.statSync(path.join(`/proc/self/fd/${m.fd}`, path.relative(m.action.target, inner.target)));
+      } catch (err) {
+        throw missingInside(inner, m.action, -((err as NodeJS.ErrnoException).errno ?? -2));
+      }
+      if (!st.isDirectory()) throw missingInside(inner, m.action, 20 /* ENOTDIR */);
+    }
+  }
+}
+
+/**
+ * Without detached builds (before 6.8) an outer stack is mounted before its
+ * inner ones can be looked at: so, before anything changes, every inner
+ * target must be a directory in one of the outer stack's directory layers
+ * (its upper or a lower). Layers from image files cannot be looked into
+ * without mounting them: with one of those the mount itself decides.
+ */
+function checkInnerTargetsInLayers(all: PlannedAction[]): void {
+  for (const inner of all) {
+    const outer = inner.inside;
+    if (inner.stack === undefined || outer?.stack === undefined || inner.action === 'keep' || inner.action === 'unmount' || outer.action === 'keep') continue;
+    const r = outer.stack.request;
+    if (r.images !== undefined) continue;
+    const rel = path.relative(outer.target, inner.target);
+    const layers = [...(r.upper !== undefined ? [r.upper] : []), ...r.lower];
+    if (!layers.some((layer) => fs.statSync(path.join(layer, rel), { throwIfNoEntry: false })?.isDirectory())) throw missingInside(inner, outer, 2 /* ENOENT */);
+  }
+}
+
+/** The mount on top of a target now, for a target that an earlier phase changed. */
+function* seeNow(a: PlannedAction): Walk<MountSeen> {
+  try {
+    const [mountId, uniqueId] = yield* step(identityStep(a.target));
+    return { mountId, uniqueId };
+  } catch (err) {
+    if (a.inside) throw missingInside(a, a.inside, -((err as NodeJS.ErrnoException).errno ?? -2));
+    throw inStack(Object.assign(err as object, { field: 'target' }), a.stack!.index, a.name);
+  }
+}
+
+/** Names the stack an unmount was for (it is no longer declared, so it has no index). */
+function named(err: unknown, name: string): unknown {
+  if (!(err instanceof Error)) return err;
+  err.message = `stack '${name}': ${err.message}`;
+  return Object.assign(err, { stackName: name });
+}
+
 export interface Executed {
   actions: ApplyAction[];
   record: ApplyRecord;
-  /** The error that stopped the switch part-way, aimed at its stack; what was done before it is in `actions` and `record`. */
+  /** The error that stopped it part-way, aimed at its stack; what was done before it is in `actions` and `record`. */
   error?: unknown;
 }
 
 /**
- * Runs `actions` (a plan's) and returns what was done and the new record.
- * `detached`: whether this kernel builds stacks detached (`lowerdir+`); where
- * it cannot, only mounts and unmounts are planned, and a stack is mounted
- * the ordinary way, those of this call unmounted again if a later one fails.
- * `savePending` writes the record with the stacks about to be switched in
- * marked pending, just before the switch (see RecordedStack.pending).
+ * Runs `actions` (a plan's, ordered by orderPlan) and returns what was done
+ * and the new record. `detached`: whether this kernel builds stacks detached
+ * (`lowerdir+`); where it cannot, only mounts and unmounts are planned, and
+ * a phase's stacks are mounted the ordinary way, those of the phase
+ * unmounted again if a later one fails. `savePending` writes the record with
+ * the stacks about to be switched in (or mounted) marked pending, just before
+ * each phase's switch (see RecordedStack.pending).
  */
 export function* execute(
   actions: PlannedAction[],
@@ -83,57 +150,79 @@ export function* execute(
   const moves: Move[] = actions
     .filter((a) => a.action === 'mount' || a.action === 'replace')
     .map((action): Move => ({ action, request: action.stack!.request, fd: -1, warnings: [], mountId: 0, uniqueId: 0 }));
-  const leaving = actions.filter((a) => a.action === 'unmount');
-  const made: string[] = [];
   const done = new Map<PlannedAction, Done>();
+  const takenAway = new Map<PlannedAction, Done>();
+  const phases = Math.max(0, ...actions.map((a) => Math.max(a.level ?? 0, a.takeAway?.level ?? 0))) + 1;
   let error: unknown;
   let failedAt: PlannedAction | undefined;
-  try {
-    giveWorkDirectories(moves, made);
-    if (detached) {
-      yield* buildAll(moves);
-    } else {
-      yield* mountInPlace(moves, done);
-    }
-  } catch (err) {
-    closeAll(moves);
-    for (const dir of made) removeGeneration(dir);
-    throw err;
-  }
+  const changed = (): boolean => done.size > 0 || takenAway.size > 0;
+  let saved = false;
+  if (!detached) checkInnerTargetsInLayers(actions);
 
-  if (detached && moves.length) {
+  for (let level = 0; level < phases && error === undefined; level++) {
+    const phase = moves.filter((m) => (m.action.level ?? 0) === level);
+    const made: string[] = [];
+    const switches: Array<{ action: PlannedAction; request: SwitchRequest; takeAway: boolean }> = [];
     try {
-      const pending = moves.map((m): RecordedStack => ({ ...newEntry(m.action, m, m.mountId, m.uniqueId, new Map(), bootId), pending: true }));
-      savePending({ ...previous, stacks: [...previous.stacks, ...pending] });
+      giveWorkDirectories(phase, made);
+      if (detached) {
+        yield* buildAll(phase);
+        checkInnerTargets(phase, actions);
+      }
+      if (phase.length) {
+        // Built detached, a stack has its ids already; mounted in place it has none yet (0), and a later
+        // call confirms it by its work generation, a directory only this call made (lib/apply/pending.ts).
+        const pending = moves.filter((m) => done.has(m.action) || phase.includes(m)).map((m): RecordedStack => {
+          const ids = done.get(m.action) ?? m;
+          return { ...newEntry(m.action, m, ids.mountId, ids.uniqueId, new Map(), bootId), pending: true };
+        });
+        savePending({ ...previous, stacks: [...previous.stacks, ...pending] });
+        saved = true;
+      }
+      if (!detached) yield* mountInPlace(phase, done);
+      if (detached) {
+        for (const m of phase) {
+          // A stack taken away first is attached again, not moved beneath anything.
+          const mode = m.action.action === 'replace' && !m.action.takeAway ? 1 : 0;
+          const expected = m.action.seeAtSwitch || m.action.takeAway ? yield* seeNow(m.action) : m.action.seen;
+          switches.push({ action: m.action, takeAway: false, request: { fd: m.fd, target: m.action.target, mode, expected, propagation: m.request.propagation ?? '' } });
+        }
+      }
     } catch (err) {
-      closeAll(moves);
+      closeAll(phase);
       for (const dir of made) removeGeneration(dir);
-      throw err;
+      for (const m of phase) delete m.generation;
+      if (!changed()) {
+        // Mounting in place failed and was undone: the record is put back as it was.
+        if (saved) savePending(previous);
+        throw err;
+      }
+      error = err;
+      break;
     }
-  }
-  const switches: Array<{ action: PlannedAction; request: SwitchRequest }> = [];
-  if (detached) {
-    for (const m of moves) {
-      const mode = m.action.action === 'replace' ? 1 : 0;
-      switches.push({ action: m.action, request: { fd: m.fd, target: m.action.target, mode, expected: m.action.seen, propagation: m.request.propagation ?? '' } });
+    for (const a of actions) {
+      const leaving = a.action === 'unmount' && (a.level ?? 0) === level;
+      if (leaving || a.takeAway?.level === level) switches.push({ action: a, takeAway: !leaving, request: { fd: -1, target: a.target, mode: 2, expected: a.seen, propagation: '' } });
     }
-  }
-  for (const a of leaving) switches.push({ action: a, request: { fd: -1, target: a.target, mode: 2, expected: a.seen, propagation: '' } });
-  try {
-    // Nothing to switch (every stack kept): no native call at all.
-    const [steps, switchError] = switches.length ? yield* step(switchStep(switches.map((s) => s.request))) : [[], undefined];
-    steps.forEach(([mountId, uniqueId, busy], i) => done.set((switches[i] as (typeof switches)[number]).action, { mountId, uniqueId, busy }));
-    if (switchError !== undefined) {
-      const failed = (switches[steps.length] as (typeof switches)[number]).action;
-      failedAt = failed;
-      error = failed.stack ? inStack(switchError, failed.stack.index, failed.name) : Object.assign(switchError, { stackName: failed.name });
+    try {
+      // Nothing to switch (every stack kept): no native call at all.
+      const [steps, switchError] = switches.length ? yield* step(switchStep(switches.map((s) => s.request))) : [[], undefined];
+      steps.forEach(([mountId, uniqueId, busy], i) => {
+        const s = switches[i] as (typeof switches)[number];
+        (s.takeAway ? takenAway : done).set(s.action, { mountId, uniqueId, busy });
+      });
+      if (switchError !== undefined) {
+        const failed = switches[steps.length] as (typeof switches)[number];
+        failedAt = failed.action;
+        error = failed.action.stack ? inStack(switchError, failed.action.stack.index, failed.action.name) : named(switchError, failed.action.name);
+      }
+    } finally {
+      closeAll(phase);
     }
-  } finally {
-    closeAll(moves);
   }
 
   // The record from what happened: one more look at mountinfo for the new mounts' options.
   const mounted = moves.some((m) => done.has(m.action));
   const after = new Map(mounted ? (yield* step(mountsStep())).map((m): [number, OverlayMountInfo] => [m.mountId, m]) : []);
-  return { ...settleOutcome({ actions, moves, done, failedAt, previous, after, bootId }), ...(error !== undefined ? { error } : {}) };
+  return { ...settleOutcome({ actions, moves, done, takenAway, failedAt, previous, after, bootId }), ...(error !== undefined ? { error } : {}) };
 }

@@ -1,7 +1,6 @@
 // One apply at a time per record: two at once would each plan from the same
 // record and the last to write it would forget the other's mounts.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { invalid } from '../errors';
 
 function alive(pid: number): boolean {
@@ -16,7 +15,6 @@ function alive(pid: number): boolean {
 /** Takes `<stateFile>.lock` (holding our pid); a lock whose process has ended is taken over. Returns the release. */
 export function lockRecord(stateFile: string): () => void {
   const lock = `${stateFile}.lock`;
-  fs.mkdirSync(path.dirname(lock), { recursive: true, mode: 0o700 });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });

@@ -71,6 +71,8 @@ export interface OutcomeInput {
   actions: PlannedAction[];
   moves: Move[];
   done: Map<PlannedAction, Done>;
+  /** The take-aways done (lib/apply/depends.ts): the stacks unmounted to be mounted again in a later phase. */
+  takenAway?: Map<PlannedAction, Done>;
   /** The switch step that failed, if one did. */
   failedAt: PlannedAction | undefined;
   previous: ApplyRecord;
@@ -79,7 +81,7 @@ export interface OutcomeInput {
   bootId: string;
 }
 
-export function settleOutcome({ actions, moves, done, failedAt, previous, after, bootId }: OutcomeInput): { actions: ApplyAction[]; record: ApplyRecord } {
+export function settleOutcome({ actions, moves, done, takenAway = new Map(), failedAt, previous, after, bootId }: OutcomeInput): { actions: ApplyAction[]; record: ApplyRecord } {
   const record: ApplyRecord = { version: 1, stacks: [], keptWork: [...previous.keptWork] };
   const results: ApplyAction[] = [];
   for (const a of actions) {
@@ -88,6 +90,17 @@ export function settleOutcome({ actions, moves, done, failedAt, previous, after,
     const move = moves.find((m) => m.action === a);
     if (a.action === 'keep') {
       record.stacks.push({ ...a.recorded!, name: a.name });
+      results.push(out);
+      continue;
+    }
+    const away = takenAway.get(a);
+    if (result === undefined && away !== undefined) {
+      // Taken away, and not mounted again: it is gone, and the result says so.
+      out.action = 'unmount';
+      out.reason = `${a.reason}; unmounted, and not mounted again`;
+      out.previousMountId = a.recorded!.mountId;
+      if (move?.generation !== undefined && a !== failedAt) removeGeneration(generationDir(a.stack!.request.work!, move.generation));
+      settleOldWork(out, a, away, record);
       results.push(out);
       continue;
     }
@@ -107,14 +120,17 @@ export function settleOutcome({ actions, moves, done, failedAt, previous, after,
       if (a.action === 'replace') out.previousMountId = a.recorded!.mountId;
       if (move && move.warnings.length) out.warnings = move.warnings;
     }
-    // The old stack's work generation goes with it, unless the stack lives on for its users.
-    const oldWork = a.action === 'mount' ? undefined : workOf(a.recorded);
-    if (result.busy) out.stillInUse = true;
-    if (oldWork !== undefined) {
-      if (result.busy) record.keptWork.push(oldWork);
-      else removeGeneration(oldWork);
-    }
+    if (a.action !== 'mount') settleOldWork(out, a, away ?? result, record);
     results.push(out);
   }
   return { actions: results, record };
+}
+
+/** The old stack's work generation goes with it, unless the stack lives on for its users. */
+function settleOldWork(out: ApplyAction, a: PlannedAction, gone: Done, record: ApplyRecord): void {
+  const oldWork = workOf(a.recorded);
+  if (gone.busy) out.stillInUse = true;
+  if (oldWork === undefined) return;
+  if (gone.busy) record.keptWork.push(oldWork);
+  else removeGeneration(oldWork);
 }

@@ -20,6 +20,14 @@ export interface PlannedAction {
   recorded?: RecordedStack;
   /** The mount on top of the target now: the switch checks it is still there. */
   seen: MountSeen;
+  /** The phase of its switch (lib/apply/depends.ts): phase N is built and switched after phase N-1 is switched. */
+  level?: number;
+  /** A replace done as an unmount in phase `level` of takeAway, then a mount: its target lies in a stack that changes. */
+  takeAway?: { level: number };
+  /** Its target lies in a stack switched in an earlier phase: it is looked at again just before its own switch. */
+  seeAtSwitch?: boolean;
+  /** The innermost declared stack whose target holds this one's. */
+  inside?: PlannedAction;
 }
 
 /** A recorded mount apply will not act on, and why. */
@@ -52,6 +60,8 @@ export interface PlanInput {
   seen: Map<string, MountSeen>;
   /** Whether this kernel can replace a stack atomically (MOVE_MOUNT_BENEATH and `lowerdir+`); asked only when a replace is needed, since probing the kernel makes mount-API calls a plan of keeps must not. */
   canReplace: () => boolean;
+  /** Targets inside another stack's target: one that cannot be looked at yet may appear once that stack is mounted. */
+  mayAppear?: Set<string>;
 }
 
 /** Why a recorded mount is not (or no longer) apply's own, or undefined when it is. */
@@ -64,7 +74,7 @@ export function whyNotOurs(entry: RecordedStack, bootId: string, seen: MountSeen
   return undefined;
 }
 
-export function makePlan({ stacks, record, bootId, seen, canReplace }: PlanInput): Plan {
+export function makePlan({ stacks, record, bootId, seen, canReplace, mayAppear = new Set() }: PlanInput): Plan {
   const actions: PlannedAction[] = [];
   const skipped: SkippedRecord[] = [];
   const ours = new Map<string, RecordedStack>();
@@ -79,7 +89,7 @@ export function makePlan({ stacks, record, bootId, seen, canReplace }: PlanInput
   for (const stack of stacks) {
     declared.add(stack.target);
     const now = seen.get(stack.target) as MountSeen;
-    if (now.error) throw inStack(now.error, stack.index, stack.name);
+    if (now.error && !(mayAppear.has(stack.target) && (now.error as NodeJS.ErrnoException).code === 'ENOENT')) throw inStack(now.error, stack.index, stack.name);
     const entry = ours.get(stack.target);
     if (entry !== undefined) {
       if (entry.key === stack.key) {

@@ -55,6 +55,33 @@ export function stateFilePath(option: unknown): string {
   return path.resolve(process.env[STATE_FILE_ENV] || DEFAULT_STATE_FILE);
 }
 
+/**
+ * Refuses a record path apply cannot use, naming `stateFile`: a directory
+ * (EISDIR), or, when it will write, a directory that does not exist
+ * (ENOENT): like mount(8), apply does not make the parents of a path it is
+ * given. Only the default record's directory, which is apply's own on /run
+ * (emptied at boot), is made.
+ */
+export function checkStateFile(file: string, writing: boolean): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw invalid('stateFile', `'${file}': a component of its directory is not a directory`, 20, file);
+    if (code !== 'ENOENT') throw Object.assign(err as object, { field: 'stateFile' });
+  }
+  if (st?.isDirectory()) throw invalid('stateFile', `'${file}' is a directory; the record is a file (for example '${path.join(file, 'apply.json')}')`, 21 /* EISDIR */, file);
+  if (!writing || st !== undefined) return;
+  const dir = path.dirname(file);
+  if (fs.existsSync(dir)) return;
+  if (file === DEFAULT_STATE_FILE) {
+    fs.mkdirSync(dir, { mode: 0o700 });
+    return;
+  }
+  throw invalid('stateFile', `the directory '${dir}' of the record '${file}' does not exist; apply does not make it`, 2 /* ENOENT */, file);
+}
+
 /** The record in a state file's text; '' (no file yet) is an empty record. */
 export function parseRecord(text: string, file: string): ApplyRecord {
   if (text === '') return emptyRecord();
@@ -77,7 +104,6 @@ export function formatRecord(record: ApplyRecord): string {
 
 /** Written to a temporary name and renamed over, so a crash leaves the old record or the new one. */
 export function writeRecordSync(file: string, record: ApplyRecord): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(temp, 'w', 0o600);
   try {
@@ -94,7 +120,7 @@ export function readRecordTextSync(file: string): string {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw err;
+    throw Object.assign(err as object, { field: 'stateFile' });
   }
 }
 

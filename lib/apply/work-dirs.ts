@@ -9,6 +9,11 @@ import * as path from 'node:path';
 
 const GENERATION = /^g([0-9]{1,9})$/;
 
+/** Whether a name inside a declared work directory is one of apply's generations. */
+export function isGenerationName(name: string): boolean {
+  return GENERATION.test(name);
+}
+
 /** The generation directory `n` of a declared work directory. */
 export function generationDir(work: string, n: number): string {
   return path.join(work, `g${n}`);

@@ -109,3 +109,33 @@ t.test("the systemd unit's ExecStart, run as the unit runs it", needsOverlay, as
   t.ok(fs.existsSync(OVL));
   ovl(['apply', '-'], { env, input: '{"stacks":[]}' });
 });
+
+t.test('messages: --state in a missing directory or a directory, a missing FILE, relative paths from the file', needsOverlay, async (t) => {
+  const s = scratch(t, 'ovl-apply-cli-');
+  s.write({ 'conf/v1/version': '1', 'conf/s/upper/.keep': '' });
+  s.mkdirs('conf/s/work', 'conf/s/merged', 'elsewhere');
+  fs.writeFileSync(s.path('conf/stacks.json'), JSON.stringify({ stacks: [{ name: 'rel', target: 's/merged', lower: ['v1'], upper: 's/upper', work: 's/work' }] }));
+  const noDir = ovl(['apply', '--json', '--state', s.path('no/such/dir/s.json'), s.path('conf/stacks.json')]);
+  t.equal(noDir.status, 1);
+  t.match(stderrJson(noDir), { code: 'ENOENT', field: 'state', message: /does not exist/ });
+  t.notOk(fs.existsSync(s.path('no')), 'no directory made');
+  const isDir = ovl(['apply', '--json', '--state', s.path('elsewhere'), s.path('conf/stacks.json')]);
+  t.match(stderrJson(isDir), { code: 'EISDIR', field: 'state' });
+  const missing = ovl(['apply', '--json', '--state', s.path('state.json'), s.path('nope.json')]);
+  t.equal(missing.status, 1);
+  t.match(stderrJson(missing), { code: 'ENOENT', field: 'FILE', path: s.path('nope.json') });
+  t.notMatch(missing.stderr, /--help/, 'not a usage error');
+  // Run from another directory: the file's relative paths are the file's.
+  const r = ovl(['apply', '--state', s.path('state.json'), '../conf/stacks.json'], { cwd: s.path('elsewhere') });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, new RegExp(`rel +${s.path('conf/s/merged')} +mount`));
+  t.equal(fs.readFileSync(s.path('conf/s/merged/version'), 'utf8'), '1');
+  ovl(['apply', '--state', s.path('state.json'), '-'], { input: '{"stacks":[]}' });
+  t.equal(top(s.path('conf/s/merged')), '');
+});
+
+t.test('a declaration on stdin is read up to 16 MiB, like --docker -', async (t) => {
+  const big = ovl(['apply', '--dry-run', '--json', '-'], { input: Buffer.alloc(16 * 1024 * 1024 + 1, 0x20) });
+  t.equal(big.status, 1);
+  t.match(stderrJson(big), { code: 'EFBIG', field: 'FILE', message: /more than 16 MiB/ });
+});
