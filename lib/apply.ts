@@ -15,6 +15,7 @@ import { appliedWalk, type AppliedStack } from './apply/managed';
 import { settlePending } from './apply/pending';
 import { makePlan, type MountSeen, type SkippedRecord } from './apply/plan';
 import { bootIdSync, parseRecord, readRecordTextSync, stateFilePath, writeRecordSync } from './apply/record';
+import { refuseSharedWriters } from './apply/shared-writers';
 import { mountsStep, seeStep } from './apply/steps';
 
 export type { Declaration, StackDeclaration } from './apply/declaration';
@@ -58,6 +59,7 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
     }
     const record = settlePending(recorded, bootId, seen);
     const plan = makePlan({ stacks, record, bootId, seen, canReplace: () => kernelFeatures().moveMountBeneath && kernelFeatures().lowerdirPlus });
+    refuseSharedWriters(plan.actions, [...byId.values()]);
     if (dryRun) {
       const actions = plan.actions.map(({ name, target, action, reason, recorded }): ApplyAction => ({
         name,
