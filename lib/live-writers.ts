@@ -11,11 +11,10 @@
 // The calls run on the caller's thread in the Promise forms too: reading
 // procfs and a few stat calls cost less than one thread-pool round trip.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { invalid, type OverlayError } from './errors';
 import { liveRecordsSync } from './image-record-live';
 import { applyImageRecords } from './image-names';
-import { MOUNTINFO } from './mount-table';
+import { readMountTableLines } from './mount-table';
 import { parseMountinfo, type OverlayMountInfo } from './mountinfo';
 
 const EBUSY = 16;
@@ -84,18 +83,10 @@ function index(mounts: OverlayMountInfo[], recordsRead: boolean): LiveWriters {
   return writers;
 }
 
-/** Only the overlay lines of mountinfo, and only those with an upper: the rest is never decoded. */
-function writableOverlays(text: string): OverlayMountInfo[] {
-  const lines = text.split('\n').filter((line) => line.includes(' - overlay ') && line.includes('upperdir='));
-  return lines.length === 0 ? [] : parseMountinfo(lines.join('\n'));
-}
-
-function readMountinfo(): string {
-  try {
-    return fs.readFileSync(MOUNTINFO, 'utf8');
-  } catch {
-    return ''; // no /proc: the kernel's own checks are all there is
-  }
+/** The overlays with an upper, from mountinfo lines (or its whole text): the rest is never decoded. */
+function writableOverlays(lines: string[]): OverlayMountInfo[] {
+  const writable = lines.filter((line) => line.includes(' - overlay ') && line.includes('upperdir='));
+  return writable.length === 0 ? [] : parseMountinfo(writable.join('\n'));
 }
 
 /**
@@ -105,8 +96,7 @@ function readMountinfo(): string {
  */
 export function liveWriters(from?: OverlayMountInfo[] | string): LiveWriters {
   if (Array.isArray(from)) return index(from.filter((m) => m.upper !== undefined), true);
-  const text = from ?? readMountinfo();
-  const overlays = writableOverlays(text);
+  const overlays = writableOverlays(from === undefined ? readMountTableLines('overlay') : from.split('\n'));
   // A layer mountinfo names by an fd name may be named by this package's record.
   const unnamed = overlays.some((m) => m.notes.some((n) => n.field === 'upper' || n.field === 'work'));
   return unnamed ? withRecords(overlays) : index(overlays, false);
@@ -116,31 +106,38 @@ function withRecords(overlays: OverlayMountInfo[]): LiveWriters {
   return index(applyImageRecords(overlays, liveRecordsSync()), true);
 }
 
-/** Every directory from `dir`'s parent up, while the device stays `dev` (a layer never spans a mount point). */
-function* ancestors(dir: string, dev: bigint): Generator<fs.BigIntStats> {
-  let p: string;
-  try {
-    p = fs.realpathSync.native(dir);
-  } catch {
-    return;
-  }
-  for (let parent = path.dirname(p); parent !== p; p = parent, parent = path.dirname(p)) {
-    const st = statOrUndefined(parent);
+/**
+ * Every directory from `dir`'s parent up, while the device stays `dev` (a
+ * layer never spans a mount point) and until one in `seen` (looked at, with
+ * its own parents, already). Through `..`, which the kernel resolves after
+ * any symlink: the real parents, without a realpath.
+ */
+function* ancestors(dir: string, dev: bigint, seen: ReadonlySet<string>): Generator<string> {
+  let up = dir;
+  let below = '';
+  for (;;) {
+    up += '/..';
+    const st = statOrUndefined(up);
     if (st === undefined || st.dev !== dev) return;
-    yield st;
+    const id = idOf(st);
+    if (id === below || seen.has(id)) return; // the root is its own parent
+    yield id;
+    below = id;
   }
 }
 
 /**
  * `dir`'s `dev:ino` (inside: false), then, when it is on one of `devices`,
  * its ancestors' on the same filesystem (inside: true); none when `dir`
- * cannot be looked at (the mount then names that).
+ * cannot be looked at (the mount then names that). The walk stops at an id
+ * in `seen`: one the caller looked at already and found held by no overlay
+ * (upper and work share most of their parents).
  */
-export function identities(dir: string, devices: ReadonlySet<bigint>): Array<{ id: string; inside: boolean }> {
+export function identities(dir: string, devices: ReadonlySet<bigint>, seen: ReadonlySet<string> = new Set()): Array<{ id: string; inside: boolean }> {
   const st = statOrUndefined(dir);
   if (st === undefined) return [];
   const out = [{ id: idOf(st), inside: false }];
-  if (devices.has(st.dev)) for (const up of ancestors(dir, st.dev)) out.push({ id: idOf(up), inside: true });
+  if (devices.has(st.dev)) for (const id of ancestors(dir, st.dev, seen)) out.push({ id, inside: true });
   return out;
 }
 
@@ -150,19 +147,23 @@ export function identity(dir: string): { id: string; dev: bigint } | undefined {
   return st === undefined ? undefined : { id: idOf(st), dev: st.dev };
 }
 
-function holdingsOf(dir: string, writers: LiveWriters): Holding[] {
-  return identities(dir, writers.devices).flatMap(({ id, inside }) => (writers.byId.get(id) ?? []).map((h) => ({ ...h, inside })));
+function holdingsOf(dir: string, writers: LiveWriters, seen?: Set<string>): Holding[] {
+  const ids = identities(dir, writers.devices, seen);
+  const found = ids.flatMap(({ id, inside }) => (writers.byId.get(id) ?? []).map((h) => ({ ...h, inside })));
+  if (seen && found.length === 0) for (const { id } of ids) seen.add(id);
+  return found;
 }
 
 /**
  * The mounted overlays' uppers and works that `dir` is, or lies beneath.
  * A match is checked against this package's image records first: mountinfo
  * shows a layer inside an image by its path within the image ('/upper'),
- * which may also name an unrelated directory here.
+ * which may also name an unrelated directory here. `seen` (as for
+ * identities) gathers what was found held by none, for the next call.
  */
-export function holdersOf(dir: string, writers: LiveWriters): Holding[] {
+export function holdersOf(dir: string, writers: LiveWriters, seen?: Set<string>): Holding[] {
   if (writers.byId.size === 0) return [];
-  const found = holdingsOf(dir, writers);
+  const found = holdingsOf(dir, writers, seen);
   if (found.length === 0 || writers.recordsRead) return found;
   Object.assign(writers, withRecords(writers.mounts));
   return holdingsOf(dir, writers);
@@ -235,8 +236,9 @@ export function refuseHeldDirs(request: { upper?: string; work?: string; images?
   if (dirs.length === 0) return;
   const writers = o.writers ?? liveWriters();
   if (writers.byId.size === 0) return;
+  const seen = new Set<string>();
   for (const [field, dir] of dirs) {
-    for (const held of holdersOf(dir, writers)) {
+    for (const held of holdersOf(dir, writers, seen)) {
       if (o.mayShare?.(field, held)) continue;
       throw heldError(field, dir, held, requestUsesIndex(request.options), o.how?.(held));
     }
