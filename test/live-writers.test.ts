@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { mount, mountSync } from '../lib/index';
 import { holdersOf, liveWriters } from '../lib/live-writers';
+import { ovl } from './helpers/cli';
 import { mountsAt, unmountAtEnd } from './helpers/mounts';
 import { needsOverlay, scratch } from './helpers/scratch';
 
@@ -24,6 +25,9 @@ t.test('mount refuses an upper or work another overlay uses, naming the field, t
     t.throws(() => mountSync({ lower: [lower!], ...layers, target: m2! }), { name: 'OverlayError', code: 'EBUSY', errno: -16, field, path: layers[field as 'upper'], message }, what);
     await t.rejects(mount({ lower: [lower!], ...layers, target: m2! }), { code: 'EBUSY', field, message: words }, `${what}, Promise form`);
   }
+  const cli = ovl(['mount', '--lower', lower!, '--upper', upper!, '--work', work2!, m2!]);
+  t.equal(cli.status, 1, 'ovl mount: exit 1');
+  t.match(cli.stderr, new RegExp(`^ovl: mount: EBUSY: upper: '${upper}' is the upper .* '${m1}' \\(mount id ${first.mountId}\\)`));
   t.same(mountsAt(m2!), [], 'nothing mounted');
   t.same(fs.readdirSync(upper2!), [], 'nothing made in the refused upper');
   t.same(fs.readdirSync(work2!), [], 'nor in the refused work');
