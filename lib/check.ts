@@ -7,7 +7,7 @@ import { findingsFor } from './check-findings';
 import type { CheckKernel, CheckOptions, CheckProbes, CheckResult, DirectoryInfo, DirectoryInUse, ProbeResult } from './check-types';
 import { checkArray, checkBoolean, checkKnownKeys, typeError } from './args';
 import { withProbeState } from './kernel';
-import { readMountTable, type MountTableEntry } from './mount-table';
+import { parseMountTable, readMountTableText, type MountTableEntry } from './mount-table';
 import { hasCapSysAdmin } from './privilege';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from './native';
 import { checkLayer, imageSpecs } from './image-layers';
@@ -40,8 +40,8 @@ function toRequest(options: CheckOptions): NativeCheckRequest {
 type InUse = { upper?: DirectoryInUse; work?: DirectoryInUse };
 
 /** Which mounted overlay writes to upper or work (an image layer's is another mount's business). */
-function liveUse(request: NativeCheckRequest): InUse {
-  const writers = liveWriters();
+function liveUse(request: NativeCheckRequest, mountinfo: string): InUse {
+  const writers = liveWriters(mountinfo);
   const out: InUse = {};
   for (const [field, slot] of [['upper', 1], ['work', 2]] as const) {
     if (request.images?.[slot]) continue;
@@ -93,8 +93,8 @@ function kernelInfo(report: NativeCheckReport): CheckKernel {
   return { ...features, release, xattrWhiteouts, xattrWhiteoutsFrom: 'probe' };
 }
 
-function interpret(options: CheckOptions, request: NativeCheckRequest, report: NativeCheckReport, inUse: InUse): CheckResult {
-  const mounts = new Map(readMountTable().map((m) => [m.mountId, m]));
+function interpret(options: CheckOptions, request: NativeCheckRequest, report: NativeCheckReport, inUse: InUse, mountinfo: string): CheckResult {
+  const mounts = new Map(parseMountTable(mountinfo).map((m) => [m.mountId, m]));
   const upper = directoryInfo(report.upper, mounts, imageOf(request, 'upper'));
   const work = directoryInfo(report.work, mounts, imageOf(request, 'work'));
   if (inUse.upper) upper.inUse = inUse.upper;
@@ -119,17 +119,20 @@ function interpret(options: CheckOptions, request: NativeCheckRequest, report: N
  * Checks, before mounting, that `upper` and `work` give overlay what it needs:
  * the kernel mounts even when they do not and only says so in dmesg. Nothing
  * is left behind in them, and nothing is written in a work directory a
- * mounted overlay uses (an upper or work in use is a finding of its own). Never rejects for what it finds: see `ok` and `findings`.
+ * mounted overlay uses (an upper or work in use is a finding of its own).
+ * Never rejects for what it finds: see `ok` and `findings`.
  */
 export async function check(options: CheckOptions): Promise<CheckResult> {
   const request = toRequest(options);
-  const inUse = liveUse(request);
-  return interpret(options, request, await native.checkOverlay(probing(request, inUse)), inUse);
+  const mountinfo = readMountTableText();
+  const inUse = liveUse(request, mountinfo);
+  return interpret(options, request, await native.checkOverlay(probing(request, inUse)), inUse, mountinfo);
 }
 
 /** Synchronous twin of {@link check}. */
 export function checkSync(options: CheckOptions): CheckResult {
   const request = toRequest(options);
-  const inUse = liveUse(request);
-  return interpret(options, request, native.checkOverlaySync(probing(request, inUse)), inUse);
+  const mountinfo = readMountTableText();
+  const inUse = liveUse(request, mountinfo);
+  return interpret(options, request, native.checkOverlaySync(probing(request, inUse)), inUse, mountinfo);
 }

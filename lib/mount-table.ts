@@ -80,13 +80,18 @@ export function parseMountTable(text: string): MountTableEntry[] {
   return out;
 }
 
+/** mountinfo's text, for a caller that reads it in more than one way; empty where there is no /proc. */
+export function readMountTableText(): string {
+  try {
+    return fs.readFileSync(MOUNTINFO, 'utf8');
+  } catch {
+    return ''; // no /proc: callers fall back on what statfs says
+  }
+}
+
 /** The mounts of this process's mount namespace; none where there is no /proc. */
 export function readMountTable(): MountTableEntry[] {
-  try {
-    return parseMountTable(fs.readFileSync(MOUNTINFO, 'utf8'));
-  } catch {
-    return []; // no /proc: callers fall back on what statfs says
-  }
+  return parseMountTable(readMountTableText());
 }
 
 /** Asynchronous twin of {@link readMountTable}. */
