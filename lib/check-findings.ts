@@ -15,6 +15,8 @@ export interface Facts {
   upperIsOverlay: boolean;
   /** This process holds CAP_SYS_ADMIN: a refusal it met (EPERM) says something about the filesystem, not about the caller. */
   privileged: boolean;
+  /** Uppers and works of mounted overlays this process could not look at: "used by none" is then not known. */
+  unreachableWriters: string[];
 }
 
 // Filesystems whose dentries revalidate (ovl_dentry_remote): network ones and FUSE.
@@ -80,6 +82,12 @@ function inUseFindings(f: Facts): Finding[] {
   for (const [id, name, dir] of [['upper-in-use', 'upper', f.upper], ['work-in-use', 'work', f.work]] as const) {
     if (dir.error || dir.image) continue;
     const use = dir.inUse;
+    if (!use && f.unreachableWriters.length > 0) {
+      const some = f.unreachableWriters.join("', '");
+      out.push(finding(id, 'info', `${name}: not fully probed for use by a mounted overlay ('${some}' could not be looked at)`,
+        `Those directories of mounted overlays could not be compared with ${name}; run the check as root for the answer.`));
+      continue;
+    }
     if (!use) {
       out.push(finding(id, 'ok', `${name} is used by no mounted overlay`, `No other overlay writes in ${name}.`));
       continue;

@@ -37,12 +37,13 @@ function toRequest(options: CheckOptions): NativeCheckRequest {
   return request;
 }
 
-type InUse = { upper?: DirectoryInUse; work?: DirectoryInUse };
+/** What a mounted overlay does with upper and work, and the layers of mounted overlays that could not be looked at. */
+type InUse = { upper?: DirectoryInUse; work?: DirectoryInUse; unreachable: string[] };
 
 /** Which mounted overlay writes to upper or work (an image layer's is another mount's business). */
 function liveUse(request: NativeCheckRequest, mountinfo: string): InUse {
   const writers = liveWriters(mountinfo);
-  const out: InUse = {};
+  const out: InUse = { unreachable: writers.unreachable };
   for (const [field, slot] of [['upper', 1], ['work', 2]] as const) {
     if (request.images?.[slot]) continue;
     const held = holdersOf(request[field], writers)[0];
@@ -110,7 +111,8 @@ function interpret(options: CheckOptions, request: NativeCheckRequest, report: N
   };
   const kernel = kernelInfo(report);
   const upperIsOverlay = report.upper.fsMagic === OVERLAYFS_SUPER_MAGIC;
-  const findings = findingsFor({ options, upper, work, lower, report, probes, kernel, upperIsOverlay, privileged: hasCapSysAdmin() });
+  const privileged = hasCapSysAdmin();
+  const findings = findingsFor({ options, upper, work, lower, report, probes, kernel, upperIsOverlay, privileged, unreachableWriters: inUse.unreachable });
   const ok = findings.every((f) => f.status === 'ok' || f.status === 'info');
   return { ok, findings, upper, work, lower, probes, kernel };
 }

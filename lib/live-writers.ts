@@ -39,6 +39,8 @@ export interface LiveWriters {
   devices: Set<bigint>;
   /** Whether image records were applied (names of image and fd-named layers checked). */
   recordsRead: boolean;
+  /** Uppers and works named by a path this process may not stat (EACCES...): compared with nothing. */
+  unreachable: string[];
   mounts: OverlayMountInfo[];
 }
 
@@ -67,12 +69,18 @@ function namedAsPath(m: OverlayMountInfo, field: 'upper' | 'work'): string | und
 }
 
 function index(mounts: OverlayMountInfo[], recordsRead: boolean): LiveWriters {
-  const writers: LiveWriters = { byId: new Map(), devices: new Set(), recordsRead, mounts };
+  const writers: LiveWriters = { byId: new Map(), devices: new Set(), recordsRead, unreachable: [], mounts };
   for (const mount of mounts) {
     for (const as of ['upper', 'work'] as const) {
       const p = namedAsPath(mount, as);
-      const st = p === undefined ? undefined : statOrUndefined(p);
-      if (st === undefined) continue;
+      if (p === undefined) continue;
+      let st: fs.BigIntStats | undefined;
+      try {
+        st = fs.statSync(p, { bigint: true, throwIfNoEntry: false });
+      } catch {
+        writers.unreachable.push(p); // EACCES...: whether it is the same directory is not known
+      }
+      if (st === undefined) continue; // gone (a removed upper shows as '... (deleted)')
       const id = idOf(st);
       const list = writers.byId.get(id);
       if (list) list.push({ mount, as, path: p as string });

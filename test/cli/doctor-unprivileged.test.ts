@@ -3,8 +3,10 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
+import { mountSync } from '../../lib/index';
 import { ovlThrough } from '../helpers/cli';
 import { mountTmpfs } from '../helpers/filesystems';
+import { unmountAtEnd } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
 function hasSetpriv(): boolean {
@@ -49,4 +51,22 @@ t.test('as nobody on its own tmpfs directories: not probed, never "lacks"', { sk
   // tmpfs keeps user.* xattrs from 6.6: before, the refusal is the filesystem's (EOPNOTSUPP, which Node names ENOTSUP), not the caller's.
   t.match(byId.get('xattr-user'), { summary: /^user\.overlay\.\* xattrs (work too|cannot be set \((EOPNOTSUPP|ENOTSUP)\))$/ });
   t.same(fs.readdirSync(work!), [], 'the probes left nothing');
+});
+
+t.test("as nobody, a mounted overlay's upper it may not look at: in use or not is not known, and said so", { skip: needsOverlay.skip || (hasSetpriv() ? false : 'setpriv (util-linux) is not installed') }, async (t) => {
+  const s = scratch(t);
+  fs.chmodSync(s.dir, 0o755);
+  const [lower, upper, work, merged] = s.mkdirs('private/lower', 'private/upper', 'private/work', 'private/merged');
+  fs.chmodSync(s.path('private'), 0o700);
+  unmountAtEnd(t, mountSync({ lower: [lower!], upper: upper!, work: work!, target: merged! }));
+  const [mine, mineWork] = s.mkdirs('mine/upper', 'mine/work');
+  for (const d of [mine!, mineWork!]) fs.chownSync(d, 65534, 65534);
+  const { NODE_V8_COVERAGE: _c, ...env } = process.env;
+  const json = ovlThrough(AS_NOBODY, ['doctor', '--json', '--upper', mine!, '--work', mineWork!], { env, cwd: '/' });
+  const result = JSON.parse(json.stdout) as { findings: Finding[] };
+  for (const id of ['upper-in-use', 'work-in-use']) {
+    t.match(result.findings.find((f) => f.id === id), { status: 'info', summary: new RegExp(`not fully probed .*'${upper}'`) }, id);
+  }
+  const asRoot = JSON.parse(ovlThrough([], ['doctor', '--json', '--upper', mine!, '--work', mineWork!]).stdout) as { findings: Finding[] };
+  t.match(asRoot.findings.find((f) => f.id === 'upper-in-use'), { status: 'ok' }, 'root looks at it: not in use');
 });
