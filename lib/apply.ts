@@ -18,6 +18,7 @@ import { nestedTargets, orderPlan } from './apply/depends';
 import { removeOrphanGenerations, removeStaleRecordTemps } from './apply/orphans';
 import { makePlan, type MountSeen, type SkippedRecord } from './apply/plan';
 import { bootIdSync, checkStateFile, parseRecord, readRecordTextSync, stateFilePath, writeRecordSync } from './apply/record';
+import { refuseSharedWriters } from './apply/shared-writers';
 import { mountsStep, seeStep } from './apply/steps';
 
 export type { Declaration, StackDeclaration } from './apply/declaration';
@@ -68,6 +69,7 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
     const mayAppear = nestedTargets([...seen.keys()]);
     const plan = makePlan({ stacks, record, bootId, seen, canReplace, mayAppear });
     orderPlan(plan.actions, canReplace);
+    refuseSharedWriters(plan.actions, [...byId.values()]);
     if (dryRun) {
       const actions = plan.actions.map(({ name, target, action, reason, recorded }): ApplyAction => ({
         name,

@@ -13,6 +13,10 @@ export interface Facts {
   probes: CheckProbes;
   kernel: CheckKernel;
   upperIsOverlay: boolean;
+  /** This process holds CAP_SYS_ADMIN: a refusal it met (EPERM) says something about the filesystem, not about the caller. */
+  privileged: boolean;
+  /** Uppers and works of mounted overlays this process could not look at: "used by none" is then not known. */
+  unreachableWriters: string[];
 }
 
 // Filesystems whose dentries revalidate (ovl_dentry_remote): network ones and FUSE.
@@ -66,6 +70,33 @@ function upperFindings(f: Facts): Finding[] {
       `overlay: filesystem on ${f.upper.path} is read-only`));
   } else {
     out.push(finding('upper-read-only', 'ok', 'upper is writable', 'The kernel accepts a writable upper.'));
+  }
+  return out;
+}
+
+// ovl_get_upper / ovl_get_workdir (super.c) mark upper and work in use
+// (ovl_inuse_trylock) and ovl_check_layer walks their ancestors: one another
+// overlay holds is only a warning, unless index=on (ovl_report_in_use).
+function inUseFindings(f: Facts): Finding[] {
+  const out: Finding[] = [];
+  for (const [id, name, dir] of [['upper-in-use', 'upper', f.upper], ['work-in-use', 'work', f.work]] as const) {
+    if (dir.error || dir.image) continue;
+    const use = dir.inUse;
+    if (!use && f.unreachableWriters.length > 0) {
+      const some = f.unreachableWriters.join("', '");
+      out.push(finding(id, 'info', `${name}: not fully probed for use by a mounted overlay ('${some}' could not be looked at)`,
+        `Those directories of mounted overlays could not be compared with ${name}; run the check as root for the answer.`));
+      continue;
+    }
+    if (!use) {
+      out.push(finding(id, 'ok', `${name} is used by no mounted overlay`, `No other overlay writes in ${name}.`));
+      continue;
+    }
+    const where = use.inside ? `lies inside '${use.path}', the ${use.as} of` : `is the ${use.as} ('${use.path}') of`;
+    const unprobed = name === 'work' ? ' The probes were not run: they would write inside it.' : '';
+    out.push(finding(id, 'fail', `EBUSY: ${name} '${dir.path}' ${where} the overlay mounted on '${use.target}' (mount id ${use.mountId})`,
+      `mount and apply refuse it (EBUSY): two overlays writing to one directory each change what the other relies on. The kernel itself mounts it with only a warning, and refuses it (EBUSY) only with index=on. Unmount that overlay first, or give this one its own ${name}.${unprobed}`,
+      `overlayfs: ${name}dir is in-use as upperdir/workdir of another mount, accessing files from both mounts will result in undefined behavior.`));
   }
   return out;
 }
@@ -136,6 +167,7 @@ function xattrFindings(f: Facts): Finding[] {
   const secondaryName = userMode ? 'trusted.overlay.*' : 'user.overlay.*';
   const out: Finding[] = [];
   if (primary.state === 'untested') out.push(untested(primaryId, `${primaryName} xattrs`, primary));
+  else if (callerRefused(f, primary, primaryName)) out.push(trustedNotProbed(primaryId));
   else if (primary.state === 'supported') {
     out.push(finding(primaryId, 'ok', `${primaryName} xattrs can be set and read back`, 'Overlay can record opaque directories, redirects, copy-up origins and its uuid in upper.'));
   } else {
@@ -145,9 +177,20 @@ function xattrFindings(f: Facts): Finding[] {
       'overlayfs: failed to set xattr on upper / ...falling back to redirect_dir=nofollow. / ...falling back to uuid=null.'));
   }
   const other = userMode ? 'a mount without `userxattr`' : 'a `userxattr` mount (unprivileged, in a user namespace)';
-  if (secondary.state === 'supported') out.push(finding(secondaryId, 'ok', `${secondaryName} xattrs work too`, `${other[0]!.toUpperCase()}${other.slice(1)} would keep its features here.`));
+  if (callerRefused(f, secondary, secondaryName)) out.push(trustedNotProbed(secondaryId));
+  else if (secondary.state === 'supported') out.push(finding(secondaryId, 'ok', `${secondaryName} xattrs work too`, `${other[0]!.toUpperCase()}${other.slice(1)} would keep its features here.`));
   else out.push(finding(secondaryId, 'info', `${secondaryName} xattrs cannot be set${why(secondary)}`, `Only matters for ${other}, which would fall back as described above.`));
   return out;
+}
+
+// Setting trusted.* xattrs needs CAP_SYS_ADMIN: a caller without it learns nothing of the filesystem from its EPERM.
+function callerRefused(f: Facts, p: ProbeResult, name: string): boolean {
+  return !f.privileged && name.startsWith('trusted.') && p.state === 'unsupported' && p.code === 'EPERM';
+}
+
+function trustedNotProbed(id: Finding['id']): Finding {
+  return finding(id, 'info', 'trusted.overlay.* xattrs: not probed (setting them needs CAP_SYS_ADMIN, which this process lacks)',
+    'Whether this filesystem keeps them is unknown; run the check as root for the answer. A mount without `userxattr` needs them; an unprivileged mount uses `userxattr` (user.overlay.*) instead.');
 }
 
 // ovl_make_workdir (super.c) probes O_TMPFILE; ovl_do_copy_up (copy_up.c) uses it only when it worked.
@@ -208,13 +251,14 @@ function kernelFindings(k: CheckKernel): Finding[] {
     finding(id, has ? 'ok' : 'info', has ? yes : no, has ? meaningYes : meaningNo);
   // Without privilege fsopen was refused: say that, not that the kernel is old.
   const unasked = (id: Finding['id'], what: string) =>
-    finding(id, 'info', `${what}: not probed`, `${k.notProbedReason ?? 'the probe could not run'}; run the check as root for the answer.`);
+    finding(id, 'info', `${what}: not probed (probing needs root, or CAP_SYS_ADMIN)`, `${k.notProbedReason ?? 'the probe could not run'}; run the check as root for the answer.`);
   if (!k.probed) {
     return [
       unasked('kernel-new-mount-api', 'the new mount API (fsopen)'),
       unasked('kernel-lowerdir-plus', '`lowerdir+`'),
       unasked('kernel-layer-fd', 'layers by fd'),
-      ...kernelFindingsProbedWithoutPrivilege(k, info),
+      unasked('kernel-move-mount-beneath', 'MOVE_MOUNT_BENEATH'),
+      xattrWhiteoutsFinding(k, info),
     ];
   }
   return [
@@ -224,28 +268,28 @@ function kernelFindings(k: CheckKernel): Finding[] {
       'Layers are passed one by one: no one-page limit on the stack.', 'All layers share one mount(2) data page; a stack that does not fit even as fd numbers is refused, never cut.'),
     info('kernel-layer-fd', k.layerFd, 'layers can be handed over by fd (6.13+)', 'layers are handed over by path (before 6.13)',
       'What was checked is what gets mounted.', 'Paths are resolved again by the kernel; the library still checks them first.'),
-    ...kernelFindingsProbedWithoutPrivilege(k, info),
+    info('kernel-move-mount-beneath', k.moveMountBeneath, 'MOVE_MOUNT_BENEATH works (6.5+)', 'no MOVE_MOUNT_BENEATH (before 6.5)',
+      'A mount can be replaced atomically beneath the old one.', 'A mount cannot be replaced atomically; unmount then mount.'),
+    xattrWhiteoutsFinding(k, info),
   ];
 }
 
 type InfoFinding = (id: Finding['id'], has: boolean, yes: string, no: string, meaningYes: string, meaningNo: string) => Finding;
 
-function kernelFindingsProbedWithoutPrivilege(k: CheckKernel, info: InfoFinding): Finding[] {
+// Without privilege the answer comes from the release number, and says so.
+function xattrWhiteoutsFinding(k: CheckKernel, info: InfoFinding): Finding {
   const from = k.xattrWhiteoutsFrom === 'probe' ? 'probed' : 'from the kernel version';
-  return [
-    info('kernel-move-mount-beneath', k.moveMountBeneath, 'MOVE_MOUNT_BENEATH works (6.5+)', 'no MOVE_MOUNT_BENEATH (before 6.5)',
-      'A mount can be replaced atomically beneath the old one.', 'A mount cannot be replaced atomically; unmount then mount.'),
-    info('kernel-xattr-whiteouts', k.xattrWhiteouts, `lower layers may hold xattr whiteouts (${from})`,
-      `xattr whiteouts are not honoured (${from})`,
-      'A lower layer may mark deletions with trusted.overlay.whiteout in a directory marked opaque "x" (6.7+).',
-      'A lower layer built with xattr whiteouts shows its deleted files as empty files; convert them to 0/0 character devices.'),
-  ];
+  return info('kernel-xattr-whiteouts', k.xattrWhiteouts, `lower layers may hold xattr whiteouts (${from})`,
+    `xattr whiteouts are not honoured (${from})`,
+    'A lower layer may mark deletions with trusted.overlay.whiteout in a directory marked opaque "x" (6.7+).',
+    'A lower layer built with xattr whiteouts shows its deleted files as empty files; convert them to 0/0 character devices.');
 }
 
 export function findingsFor(f: Facts): Finding[] {
   return [
     ...directoryFindings(f),
     ...upperFindings(f),
+    ...inUseFindings(f),
     ...relationFindings(f),
     ...probeFindings(f),
     ...volatileFinding(f),

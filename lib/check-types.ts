@@ -16,6 +16,8 @@ export type FindingId =
   | 'filesystem'
   | 'upper-overlay'
   | 'upper-read-only'
+  | 'upper-in-use'
+  | 'work-in-use'
   | 'upper-work-mount'
   | 'upper-work-subtrees'
   | 'work-writable'
@@ -60,6 +62,21 @@ export interface DirectoryInfo {
   readOnly: boolean;
   /** For a layer inside an image file: the image and the directory inside it (its mount is detached: no mountPoint). */
   image?: { image: string; path: string };
+  /** A mounted overlay's upper or work that this directory is, or lies inside (lib/live-writers.ts). */
+  inUse?: DirectoryInUse;
+}
+
+/** The mounted overlay writing to a directory check() was given. */
+export interface DirectoryInUse {
+  /** As which of its layers. */
+  as: 'upper' | 'work';
+  /** That layer's directory, as mountinfo names it. */
+  path: string;
+  /** True when the directory lies beneath it rather than being it. */
+  inside: boolean;
+  /** Where that overlay is mounted, and its mount id. */
+  target: string;
+  mountId: number;
 }
 
 export type ProbeState = 'supported' | 'unsupported' | 'untested';

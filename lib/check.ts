@@ -4,12 +4,14 @@
 import * as os from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { findingsFor } from './check-findings';
-import type { CheckKernel, CheckOptions, CheckProbes, CheckResult, DirectoryInfo, ProbeResult } from './check-types';
+import type { CheckKernel, CheckOptions, CheckProbes, CheckResult, DirectoryInfo, DirectoryInUse, ProbeResult } from './check-types';
 import { checkArray, checkBoolean, checkKnownKeys, typeError } from './args';
 import { withProbeState } from './kernel';
-import { readMountTable, type MountTableEntry } from './mount-table';
+import { parseMountTable, readMountTableText, type MountTableEntry } from './mount-table';
+import { hasCapSysAdmin } from './privilege';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from './native';
 import { checkLayer, imageSpecs } from './image-layers';
+import { holdersOf, liveWriters } from './live-writers';
 
 export type * from './check-types';
 
@@ -33,6 +35,26 @@ function toRequest(options: CheckOptions): NativeCheckRequest {
   const lowerImages = imageSpecs('lower', lower);
   if (lowerImages || upperImage || workImage) request.images = [lowerImages ?? lower.map(() => null), upperImage, workImage];
   return request;
+}
+
+/** What a mounted overlay does with upper and work, and the layers of mounted overlays that could not be looked at. */
+type InUse = { upper?: DirectoryInUse; work?: DirectoryInUse; unreachable: string[] };
+
+/** Which mounted overlay writes to upper or work (an image layer's is another mount's business). */
+function liveUse(request: NativeCheckRequest, mountinfo: string): InUse {
+  const writers = liveWriters(mountinfo);
+  const out: InUse = { unreachable: writers.unreachable };
+  for (const [field, slot] of [['upper', 1], ['work', 2]] as const) {
+    if (request.images?.[slot]) continue;
+    const held = holdersOf(request[field], writers)[0];
+    if (held) out[field] = { as: held.as, path: held.path, inside: held.inside, target: held.mount.target, mountId: held.mount.mountId };
+  }
+  return out;
+}
+
+/** The request, told not to probe inside a directory a mounted overlay writes to. */
+function probing(request: NativeCheckRequest, inUse: InUse): NativeCheckRequest {
+  return inUse.work ? { ...request, workInUse: true } : request;
 }
 
 function imageOf(request: NativeCheckRequest, field: 'upper' | 'work' | number): DirectoryInfo['image'] {
@@ -72,10 +94,12 @@ function kernelInfo(report: NativeCheckReport): CheckKernel {
   return { ...features, release, xattrWhiteouts, xattrWhiteoutsFrom: 'probe' };
 }
 
-function interpret(options: CheckOptions, request: NativeCheckRequest, report: NativeCheckReport): CheckResult {
-  const mounts = new Map(readMountTable().map((m) => [m.mountId, m]));
+function interpret(options: CheckOptions, request: NativeCheckRequest, report: NativeCheckReport, inUse: InUse, mountinfo: string): CheckResult {
+  const mounts = new Map(parseMountTable(mountinfo).map((m) => [m.mountId, m]));
   const upper = directoryInfo(report.upper, mounts, imageOf(request, 'upper'));
   const work = directoryInfo(report.work, mounts, imageOf(request, 'work'));
+  if (inUse.upper) upper.inUse = inUse.upper;
+  if (inUse.work) work.inUse = inUse.work;
   const lower = report.lower.map((l, i) => directoryInfo(l, mounts, imageOf(request, i)));
   const p = report.probes;
   const probes: CheckProbes = {
@@ -87,7 +111,8 @@ function interpret(options: CheckOptions, request: NativeCheckRequest, report: N
   };
   const kernel = kernelInfo(report);
   const upperIsOverlay = report.upper.fsMagic === OVERLAYFS_SUPER_MAGIC;
-  const findings = findingsFor({ options, upper, work, lower, report, probes, kernel, upperIsOverlay });
+  const privileged = hasCapSysAdmin();
+  const findings = findingsFor({ options, upper, work, lower, report, probes, kernel, upperIsOverlay, privileged, unreachableWriters: inUse.unreachable });
   const ok = findings.every((f) => f.status === 'ok' || f.status === 'info');
   return { ok, findings, upper, work, lower, probes, kernel };
 }
@@ -95,15 +120,21 @@ function interpret(options: CheckOptions, request: NativeCheckRequest, report: N
 /**
  * Checks, before mounting, that `upper` and `work` give overlay what it needs:
  * the kernel mounts even when they do not and only says so in dmesg. Nothing
- * is left behind in them. Never rejects for what it finds: see `ok` and `findings`.
+ * is left behind in them, and nothing is written in a work directory a
+ * mounted overlay uses (an upper or work in use is a finding of its own).
+ * Never rejects for what it finds: see `ok` and `findings`.
  */
 export async function check(options: CheckOptions): Promise<CheckResult> {
   const request = toRequest(options);
-  return interpret(options, request, await native.checkOverlay(request));
+  const mountinfo = readMountTableText();
+  const inUse = liveUse(request, mountinfo);
+  return interpret(options, request, await native.checkOverlay(probing(request, inUse)), inUse, mountinfo);
 }
 
 /** Synchronous twin of {@link check}. */
 export function checkSync(options: CheckOptions): CheckResult {
   const request = toRequest(options);
-  return interpret(options, request, native.checkOverlaySync(request));
+  const mountinfo = readMountTableText();
+  const inUse = liveUse(request, mountinfo);
+  return interpret(options, request, native.checkOverlaySync(probing(request, inUse)), inUse, mountinfo);
 }

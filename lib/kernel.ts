@@ -5,10 +5,10 @@ import { native, type NativeKernelFeatures } from './native';
 
 export interface KernelFeatures extends NativeKernelFeatures {
   /**
-   * False when the fsopen-based probes could not run (no CAP_SYS_ADMIN:
-   * fsopenErrno is EPERM): newMountApi, overlayParsesParams, lowerdirPlus
-   * and layerFd then say nothing about the kernel. moveMountBeneath is
-   * probed without privilege.
+   * False when the probes could not run (no CAP_SYS_ADMIN: fsopenErrno is
+   * EPERM): newMountApi, overlayParsesParams, lowerdirPlus, layerFd and
+   * moveMountBeneath then say nothing about the kernel (move_mount, like
+   * fsopen, answers EPERM before it looks at its flags).
    */
   probed: boolean;
   /** Why the probes could not run, when `probed` is false. */

@@ -80,18 +80,66 @@ export function parseMountTable(text: string): MountTableEntry[] {
   return out;
 }
 
+/** mountinfo's text, for a caller that reads it in more than one way; empty where there is no /proc. */
+export function readMountTableText(): string {
+  try {
+    return fs.readFileSync(MOUNTINFO, 'utf8');
+  } catch {
+    return ''; // no /proc: callers fall back on what statfs says
+  }
+}
+
 /** The mounts of this process's mount namespace; none where there is no /proc. */
 export function readMountTable(): MountTableEntry[] {
-  try {
-    return parseMountTable(fs.readFileSync(MOUNTINFO, 'utf8'));
-  } catch {
-    return []; // no /proc: callers fall back on what statfs says
-  }
+  return parseMountTable(readMountTableText());
 }
 
 /** Asynchronous twin of {@link readMountTable}. */
 export async function readMountTableAsync(): Promise<MountTableEntry[]> {
   return parseMountTable(await fs.promises.readFile(MOUNTINFO, 'utf8').catch(() => ''));
+}
+
+let lineBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * The lines of this namespace's mountinfo whose filesystem type is
+ * `fstype`, the rest never decoded: a check made on every mount reads the
+ * table into one reused buffer and turns only those lines into strings
+ * (none at all, the common case, when no such mount exists). Empty where
+ * there is no /proc.
+ */
+export function readMountTableLines(fstype: string): string[] {
+  let fd: number;
+  try {
+    fd = fs.openSync(MOUNTINFO, 'r');
+  } catch {
+    return [];
+  }
+  let length = 0;
+  try {
+    for (;;) {
+      if (length === lineBuffer.length) {
+        const bigger = Buffer.allocUnsafe(lineBuffer.length * 2);
+        lineBuffer.copy(bigger);
+        lineBuffer = bigger;
+      }
+      const n = fs.readSync(fd, lineBuffer, length, lineBuffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  const text = lineBuffer.subarray(0, length);
+  const needle = ` - ${fstype} `;
+  const lines: string[] = [];
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + needle.length)) {
+    const start = text.lastIndexOf(10, at) + 1;
+    const end = text.indexOf(10, at);
+    lines.push(text.toString('utf8', start, end < 0 ? length : end));
+    if (end < 0) break;
+  }
+  return lines;
 }
 
 /** The mount with this id, if it is in this namespace. */

@@ -1,4 +1,5 @@
 import { explainBusyLayer } from './busy-layers';
+import { refuseHeldDirs } from './live-writers';
 import type { MountOptions } from './mount-options';
 import { toNativeRequest } from './mount-request';
 import { mountOverlay, mountOverlaySync } from './native-mount';
@@ -7,10 +8,12 @@ import { pruneOthers, pruneOthersSync } from './image-record-write';
 
 /**
  * Mounts an overlay, off the event loop. Every layer is opened and checked
- * first; the kernel's own reason comes back in `err.detail` on failure.
+ * first; the kernel's own reason comes back in `err.detail` on failure. An
+ * upper or work another mounted overlay uses is refused (EBUSY, lib/live-writers.ts).
  */
 export async function mount(options: MountOptions): Promise<OverlayMount> {
   const request = toNativeRequest(options);
+  refuseHeldDirs(request);
   try {
     return new OverlayMount(request.target, await pruneOthers(await mountOverlay(request)));
   } catch (err) {
@@ -21,6 +24,7 @@ export async function mount(options: MountOptions): Promise<OverlayMount> {
 /** Synchronous twin of {@link mount}. */
 export function mountSync(options: MountOptions): OverlayMount {
   const request = toNativeRequest(options);
+  refuseHeldDirs(request);
   try {
     return new OverlayMount(request.target, pruneOthersSync(mountOverlaySync(request)));
   } catch (err) {

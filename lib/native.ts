@@ -116,6 +116,8 @@ export interface NativeCheckRequest {
   lower: string[];
   /** [lower specs, upper spec, work spec] when any layer is an image. */
   images?: [Array<NativeImageSpec | null>, NativeImageSpec | null, NativeImageSpec | null];
+  /** A mounted overlay writes in work (lib/live-writers.ts): the probes, which write there, are not run. */
+  workInUse?: boolean;
 }
 
 /** One probe's answer; errno (positive) says why it was refused or not tried. */

@@ -19,6 +19,7 @@ struct CheckRequest {
   std::string upper, work;
   std::vector<std::string> lower;
   MountRequest images;  // image layers, as a mount takes them (empty when none)
+  bool workInUse = false;  // a mounted overlay writes there: nothing is made inside it
 };
 
 struct CheckReport {
@@ -38,6 +39,7 @@ CheckRequest ParseCheckRequest(const Napi::CallbackInfo& info) {
   r.upper = args::String(obj, "upper");
   r.work = args::String(obj, "work");
   r.lower = args::Strings(obj, "lower");
+  r.workInUse = args::Bool(obj, "workInUse");
   if (r.upper.empty() || r.work.empty()) throw Napi::TypeError::New(info.Env(), "upper and work must name directories");
   // [lower specs, upper spec, work spec] when any layer is an image.
   Napi::Value images = obj.Get("images");
@@ -88,8 +90,9 @@ Outcome<CheckReport> RunCheck(const CheckRequest& request) {
   }
   if (upper.valid() && work.valid()) {
     report.relation = RelateUpperAndWork(upper.get(), work.get());
-    // On two mounts the probes would describe work's filesystem, not upper's.
-    if (report.relation != UpperWorkRelation::DifferentMounts && report.relation != UpperWorkRelation::Unknown) {
+    // On two mounts the probes would describe work's filesystem, not upper's;
+    // inside a live overlay's work or upper they would write into its layers.
+    if (!request.workInUse && report.relation != UpperWorkRelation::DifferentMounts && report.relation != UpperWorkRelation::Unknown) {
       report.probes = ProbeWorkDir(work.get(), request.work);
       report.probed = true;
     }

@@ -28,6 +28,8 @@ bool AcceptsLayerFd() {
 
 // MOVE_MOUNT_BENEATH with nothing to move: kernels that know the flag check
 // the (missing) source first and answer EBADF; older ones reject the flag.
+// Without CAP_SYS_ADMIN move_mount answers EPERM before it looks at the flags,
+// as fsopen does: lib/kernel.ts then says the probes could not run.
 bool KnowsMoveBeneath() {
   int rc = sys::move_mount(-1, "", -1, "", MOVE_MOUNT_BENEATH | MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
   return rc != 0 && errno == EBADF;
@@ -35,6 +37,7 @@ bool KnowsMoveBeneath() {
 
 KernelFeatures Probe() {
   KernelFeatures f;
+  f.moveMountBeneath = KnowsMoveBeneath();  // not overlay's: asked even where overlay cannot be opened
   UniqueFd fs = OpenOverlayContext();
   if (!fs.valid()) {
     f.fsopenErrno = errno;
@@ -44,7 +47,6 @@ KernelFeatures Probe() {
   f.overlayParsesParams = !AcceptsString("overlay_native_probe_unknown_key", "1");
   f.lowerdirPlus = f.overlayParsesParams && AcceptsString("lowerdir+", "/");
   f.layerFd = f.lowerdirPlus && AcceptsLayerFd();
-  f.moveMountBeneath = KnowsMoveBeneath();
   return f;
 }
 

@@ -80,7 +80,7 @@ t.test('an upper or work the live stack uses is refused, naming the field and th
     [{ lower: [lower as string], upper: upper as string, work: work2 as string, index: true }, 'upper', upper as string, /is the upper .*index=on/],
   ];
   for (const [options, field, path, message] of cases) {
-    t.throws(() => replaceSync(target as string, options), { code: 'EBUSY', field, path, message: new RegExp(`mount ${old.mountId}\\)`) });
+    t.throws(() => replaceSync(target as string, options), { code: 'EBUSY', field, path, message: new RegExp(`mount id ${old.mountId}\\)`) });
     await t.rejects(replace(target as string, options), { code: 'EBUSY', field, message });
     t.same(topMount(target as string), before, `${field}: the old stack stays`);
   }
@@ -104,7 +104,7 @@ t.test("OverlayMount's replace takes the same path: the live-stack checks and th
   });
   const before = topMount(target as string);
   const inUse = { lower: [lower as string], upper: upper as string, work: work as string };
-  t.throws(() => old.replaceSync(inUse), { code: 'EBUSY', field: 'work', message: new RegExp(`mount ${old.mountId}\\)`) });
+  t.throws(() => old.replaceSync(inUse), { code: 'EBUSY', field: 'work', message: new RegExp(`mount id ${old.mountId}\\)`) });
   await t.rejects(old.replace(inUse), { code: 'EBUSY', field: 'work' });
   t.same(topMount(target as string), before, 'the old stack stays');
   t.ok(old.mounted, 'and the object still owns it');

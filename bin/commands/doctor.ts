@@ -24,7 +24,10 @@ Options:
       --json         print the whole result: {"ok","findings","upper","work","lower","probes","kernel"}
   -h, --help         show this help
 
-Probes write and remove a few entries in upper and work; root gets the full answer.
+Probes write and remove a few entries in work, never in a work directory a
+mounted overlay uses (an upper or work in use is a 'fail EBUSY' finding,
+naming that overlay). Root gets the full answer; without CAP_SYS_ADMIN what
+could not be tried says 'not probed'.
 Exit status: 0 every finding ok or info; 1 a warn or fail, or wrong usage.`;
 
 function findingText(f: Finding): string {
