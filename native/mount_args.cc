@@ -76,6 +76,16 @@ void ParseImages(const Napi::CallbackInfo& info, MountRequest* r) {
   r->dataImages = ParseImageSpecs(info.Env(), a.Get(1u), "data", r->data.size());
   r->upperImage = ParseImageSpec(info.Env(), a.Get(2u), "upper");
   r->workImage = ParseImageSpec(info.Env(), a.Get(3u), "work");
+  Napi::Value inUse = a.Get(4u);
+  if (inUse.IsUndefined() || inUse.IsNull()) return;
+  if (!inUse.IsArray()) throw Napi::TypeError::New(info.Env(), "directories in use must be an array of [id, holder]");
+  Napi::Array list = inUse.As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value pair = list.Get(i);
+    if (!pair.IsArray()) throw Napi::TypeError::New(info.Env(), "a directory in use must be [id, holder]");
+    Napi::Array p = pair.As<Napi::Array>();
+    r->dirsInUse.push_back(DirInUse{args::ToString(info.Env(), p.Get(0u), "directory id"), args::ToString(info.Env(), p.Get(1u), "directory holder")});
+  }
 }
 
 // [dir, fields, sample]: where the record of a mount with images goes, what lib/ puts in it, how many others to pick.

@@ -5,8 +5,16 @@ import { oneLine } from './display';
 import { exitCodeFor } from './exit-codes';
 import { CliError, UsageError } from './usage-error';
 
-function messageFor(command: string, err: unknown, hint?: string): string {
-  let message = err instanceof Error ? err.message : String(err);
+// A kernel refusal names the path (an image file, say) but not the layer
+// it was: text mode puts the request's field first, as our own refusals
+// word it ('EINVAL: lower[0]: ...'); --json has `field` on its own.
+function withField(err: Error): string {
+  if (!(err instanceof OverlayError) || err.beforeKernel || !err.field || err.message.includes(err.field)) return err.message;
+  return `${err.field}: ${err.message}`;
+}
+
+function messageFor(command: string, err: unknown, hint?: string, json = false): string {
+  let message = err instanceof Error ? (json ? err.message : withField(err)) : String(err);
   if (err instanceof UsageError) message += ` (see 'ovl ${command} --help')`;
   if (hint) message += ` (${hint})`;
   return message;
@@ -19,7 +27,7 @@ function codeOf(err: unknown): string | undefined {
 }
 
 function errorObject(command: string, err: unknown, exitCode: number, hint?: string): Record<string, unknown> {
-  const out: Record<string, unknown> = { command, message: messageFor(command, err, hint), code: codeOf(err) ?? null, exitCode };
+  const out: Record<string, unknown> = { command, message: messageFor(command, err, hint, true), code: codeOf(err) ?? null, exitCode };
   if (err instanceof OverlayError) {
     out.errno = err.errno;
     for (const key of ['syscall', 'path', 'field', 'reason'] as const) if (err[key] !== undefined) out[key] = err[key];
