@@ -20,7 +20,7 @@ t.test('check: upper and work in an ext4 image, a squashfs lower; nothing left, 
   t.same([...debugfsList(rw, '/work').keys()].filter((n) => n !== '.' && n !== '..'), ['.keep'], 'the probes left nothing in work');
 });
 
-t.test('check: a missing directory inside the image is a finding, not made; a read-only image as upper fails', needsImages, async (t) => {
+t.test('check: a missing directory inside the image is a finding, not made; a read-only image type as upper is refused', needsImages, async (t) => {
   const s = scratch(t);
   s.write({ 'src/f': '' });
   const rw = makeExt4(s.path('rw.img'));
@@ -29,9 +29,11 @@ t.test('check: a missing directory inside the image is a finding, not made; a re
   t.equal(r.ok, false);
   t.match(r.upper, { error: 'ENOENT', image: { path: '/upper' } });
   t.notOk(debugfsList(rw, '/').has('upper'), 'check made nothing');
-  const sq = await check({ upper: { image: ro }, work: { image: rw } });
-  t.equal(sq.ok, false);
-  t.ok(sq.findings.some((f) => f.status === 'fail'), 'a squashfs upper with work elsewhere fails');
+  await t.rejects(
+    check({ upper: { image: ro }, work: { image: rw } }),
+    { code: 'EINVAL', field: 'upper', path: ro, message: /the upper image must be a writable ext4 image/ },
+    'a squashfs upper is refused before anything is mounted, as by mount',
+  );
   t.same(loopsBackedBy(rw), []);
   t.same(loopsBackedBy(ro), []);
   await t.rejects(check({ upper: { image: s.path('missing.img') }, work: s.dir }), { code: 'ENOENT', field: 'upper' }, 'an image that cannot be mounted is refused, as by mount');
