@@ -10,6 +10,7 @@ import { withProbeState } from './kernel';
 import { readMountTable, type MountTableEntry } from './mount-table';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from './native';
 import { checkLayer, imageSpecs } from './image-layers';
+import { imageDirsInUse, imageDirsInUseSync } from './image-dirs-in-use';
 
 export type * from './check-types';
 
@@ -99,11 +100,14 @@ function interpret(options: CheckOptions, request: NativeCheckRequest, report: N
  */
 export async function check(options: CheckOptions): Promise<CheckResult> {
   const request = toRequest(options);
+  // An image upper or work may share a live stack's superblock (one per image file): one in use is refused, as by mount.
+  if (request.images?.[1] || request.images?.[2]) request.images[3] = await imageDirsInUse();
   return interpret(options, request, await native.checkOverlay(request));
 }
 
 /** Synchronous twin of {@link check}. */
 export function checkSync(options: CheckOptions): CheckResult {
   const request = toRequest(options);
+  if (request.images?.[1] || request.images?.[2]) request.images[3] = imageDirsInUseSync();
   return interpret(options, request, native.checkOverlaySync(request));
 }

@@ -69,17 +69,25 @@ function wantsCheck(request: NativeMountRequest): boolean {
   return request.images !== undefined && (request.images[2] !== null || request.images[3] !== null);
 }
 
+/** Every upper and work directory live overlays use; with `replacing`, the target whose top stack's upper may be kept. */
+function* liveDirsWalk(replacing?: string): Walk<DirInUse[]> {
+  const text = yield* step({ sync: () => fs.readFileSync(MOUNTINFO, 'utf8'), async: () => fs.promises.readFile(MOUNTINFO, 'utf8') });
+  const mounts = parseMountinfo(text);
+  if (mounts.length === 0) return [];
+  const records = yield* step({ sync: liveRecordsSync, async: liveRecords });
+  return inUse(mounts, records, replacing === undefined ? undefined : topAt(mounts, realOrAsIs(replacing)));
+}
+
 /** The request with the directories live overlays use, when its upper or work is in an image (for `replace`, the replaced stack's upper is free to keep). */
 export function* dirsInUseWalk(request: NativeMountRequest, replace: boolean): Walk<NativeMountRequest> {
   if (!wantsCheck(request)) return request;
-  const text = yield* step({ sync: () => fs.readFileSync(MOUNTINFO, 'utf8'), async: () => fs.promises.readFile(MOUNTINFO, 'utf8') });
-  const mounts = parseMountinfo(text);
-  if (mounts.length === 0) return request;
-  const records = yield* step({ sync: liveRecordsSync, async: liveRecords });
-  const replacing = replace ? topAt(mounts, realOrAsIs(request.target)) : undefined;
-  request.images![4] = inUse(mounts, records, replacing);
+  request.images![4] = yield* liveDirsWalk(replace ? request.target : undefined);
   return request;
 }
 
 export const withImageDirsInUseSync = (request: NativeMountRequest): NativeMountRequest => runSync(dirsInUseWalk(request, false));
 export const withImageDirsInUse = (request: NativeMountRequest): Promise<NativeMountRequest> => runAsync(dirsInUseWalk(request, false));
+
+/** For check(): the directories live overlays use (check, like mount, must not take one, nor probe inside a live work). */
+export const imageDirsInUseSync = (): DirInUse[] => runSync(liveDirsWalk());
+export const imageDirsInUse = (): Promise<DirInUse[]> => runAsync(liveDirsWalk());

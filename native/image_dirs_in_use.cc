@@ -13,18 +13,23 @@ std::string DirId(int fd) {
   return std::to_string(stx.stx_dev_major) + ":" + std::to_string(stx.stx_dev_minor) + ":" + std::to_string(stx.stx_ino);
 }
 
-SysError RefuseImageDirsInUse(const MountRequest& request, const Layer& upper, const Layer& work) {
+SysError RefuseImageDirsInUse(const MountRequest& request, int upperFd, bool upperInImage, int workFd, bool workInImage) {
   if (request.dirsInUse.empty()) return {};
-  for (const Layer* layer : {&upper, &work}) {
-    if (layer->image < 0) continue;
-    const ImageSpec& spec = layer == &upper ? request.upperImage : request.workImage;
-    std::string id = DirId(layer->fd.get());
+  struct Slot {
+    const char* role;
+    int fd;
+    bool inImage;
+    const ImageSpec& spec;
+  };
+  for (const Slot& slot : {Slot{"upper", upperFd, upperInImage, request.upperImage}, Slot{"work", workFd, workInImage, request.workImage}}) {
+    if (!slot.inImage) continue;
+    std::string id = DirId(slot.fd);
     for (const DirInUse& used : request.dirsInUse) {
       if (used.id != id) continue;
-      std::string where = spec.image + ":" + (spec.subdir.empty() ? "/" : spec.subdir);
-      return SysError::Invalid(layer->role, spec.image,
+      std::string where = slot.spec.image + ":" + (slot.spec.subdir.empty() ? "/" : slot.spec.subdir);
+      return SysError::Invalid(slot.role, slot.spec.image,
                                "'" + where + "' is " + used.holder + " (the image's device is shared, so is its superblock); give this stack its own " +
-                                   layer->role + " directory",
+                                   slot.role + " directory",
                                EBUSY);
     }
   }

@@ -19,7 +19,11 @@ namespace ovl {
 std::string DirId(int fd);
 
 // EBUSY naming the field and the overlay that uses it, when the upper or
-// work taken from an image is in request.dirsInUse.
-SysError RefuseImageDirsInUse(const MountRequest& request, const Layer& upper, const Layer& work);
+// work taken from an image (`upperInImage`, `workInImage`) is in
+// request.dirsInUse.
+SysError RefuseImageDirsInUse(const MountRequest& request, int upperFd, bool upperInImage, int workFd, bool workInImage);
+inline SysError RefuseImageDirsInUse(const MountRequest& request, const Layer& upper, const Layer& work) {
+  return RefuseImageDirsInUse(request, upper.fd.get(), upper.image >= 0, work.fd.get(), work.image >= 0);
+}
 
 }  // namespace ovl

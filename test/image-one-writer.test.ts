@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
-import { kernelFeatures, listMountsSync, mountSync, replaceSync, type OverlayMount } from '../lib/index';
+import { applySync, kernelFeatures, listMountsSync, mountSync, replaceSync, type OverlayMount } from '../lib/index';
 import { debugfsList, loopsBackedBy, makeErofs, makeExt4, makeSquashfs, needsImages } from './helpers/images';
 import { losetupBind, mountLoop } from './helpers/loop';
 import { scratch, type Scratch } from './helpers/scratch';
@@ -203,4 +203,19 @@ t.test('the same image read-only in one stack and writable in another: the write
   again.unmountSync();
   writer.unmountSync();
   t.same(loopsBackedBy(image), []);
+});
+
+t.test('apply refuses an upper or work inside an image by name, before touching anything: its work generations live in a directory', needsImages, async (t) => {
+  const s = scratch(t);
+  const { l1, image } = layers(s);
+  const [target] = s.mkdirs('merged');
+  const stateFile = s.path('apply.json');
+  const stack = { name: 'web', target: target!, lower: [l1], upper: { image, path: 'upper' }, work: { image, path: 'work' } };
+  t.throws(() => applySync({ stacks: [stack] }, { stateFile }), {
+    code: 'EINVAL',
+    field: 'stacks[0].work',
+    message: /fresh work directory inside the declared work .* cannot do inside an image/,
+  });
+  t.same(loopsBackedBy(image), [], 'nothing bound');
+  t.notOk(fs.existsSync(stateFile), 'no record written');
 });
