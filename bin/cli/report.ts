@@ -1,15 +1,31 @@
 // Errors to stderr: one line, `ovl: mount: EINVAL: ... (overlay: <kernel's words>)`,
 // or with --json one JSON object. Returns the exit code.
+import * as fs from 'node:fs';
 import { OverlayError } from '../../lib/index';
 import { oneLine } from './display';
 import { exitCodeFor } from './exit-codes';
 import { CliError, UsageError } from './usage-error';
 
-// A kernel refusal names the path (an image file, say) but not the layer
-// it was: text mode puts the request's field first, as our own refusals
-// word it ('EINVAL: lower[0]: ...'); --json has `field` on its own.
+// A kernel refusal of an image file names the file but not the layer it
+// was: text mode puts the request's field first, as our own refusals word
+// it ('lower[0]: EINVAL: ...'); --json has `field` on its own. Only for an
+// image (its path, or the part before ':sub', is a regular file): for a
+// directory the path says which layer it is.
+function isImageFile(p: string): boolean {
+  for (const candidate of [p, p.slice(0, p.lastIndexOf(':'))]) {
+    try {
+      if (candidate && fs.statSync(candidate).isFile()) return true;
+    } catch {
+      // not this one
+    }
+  }
+  return false;
+}
+
+const LAYER_FIELD = /^(?:(?:lower|data)\[\d+\]|upper|work)$/;
+
 function withField(err: Error): string {
-  if (!(err instanceof OverlayError) || err.beforeKernel || !err.field || err.message.includes(err.field)) return err.message;
+  if (!(err instanceof OverlayError) || err.beforeKernel || !err.field || !LAYER_FIELD.test(err.field) || !err.path || !isImageFile(err.path)) return err.message;
   return `${err.field}: ${err.message}`;
 }
 
