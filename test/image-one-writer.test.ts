@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
-import { applySync, kernelFeatures, listMountsSync, mountSync, replaceSync, type OverlayMount } from '../lib/index';
+import { applySync, kernelFeatures, listMountsSync, mount, mountSync, replaceSync, type OverlayMount } from '../lib/index';
 import { debugfsList, loopsBackedBy, makeErofs, makeExt4, makeSquashfs, needsImages } from './helpers/images';
 import { losetupBind, mountLoop } from './helpers/loop';
 import { scratch, type Scratch } from './helpers/scratch';
@@ -64,6 +64,7 @@ t.test('a second stack on the upper another stack of the image uses is refused, 
   }) as Error;
   t.match(err.message, new RegExp(`upper of the overlay mounted on ${d1} \\(mount id ${one.mountId}\\)`));
   t.throws(() => mountSync({ lower: [l2], upper: { image, path: 'upper2' }, work: { image, path: 'work' }, target: d2! }), { code: 'EBUSY', field: 'work' }, 'its work too');
+  await t.rejects(mount({ lower: [l2], upper: { image, path: 'upper' }, work: { image, path: 'work2' }, target: d2! }), { code: 'EBUSY', field: 'upper' }, 'the Promise form too');
   t.same(loopsBackedBy(image), [one.images[0]!.loopDevice], 'no device added or lost');
   t.same(listMountsSync({ target: d2! }), [], 'nothing mounted');
   one.unmountSync();
