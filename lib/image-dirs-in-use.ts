@@ -50,13 +50,16 @@ function realOrAsIs(p: string): string {
 function inUse(mounts: OverlayMountInfo[], records: Map<number, LiveRecord>, replacing: OverlayMountInfo | undefined): DirInUse[] {
   const found: DirInUse[] = [];
   for (const m of mounts) {
-    const ids = records.get(m.mountId)?.record.dirIds;
+    const record = records.get(m.mountId)?.record;
+    const ids = record?.dirIds;
     const named = new Set(m.notes.map((n) => n.field));
     for (const field of ['upper', 'work'] as const) {
       // The stack being replaced keeps its upper for the new one (the template update); never its work.
       if (m === replacing && field === 'upper') continue;
       const shown = m[field];
-      const id = ids?.[field] ?? (shown !== undefined && !named.has(field) ? statId(shown) : undefined);
+      // A plain directory mountinfo shows by an fd name (the detour before 6.15): the record has its path.
+      const plain = shown !== undefined && !named.has(field) ? shown : (record?.paths[field] ?? undefined);
+      const id = ids?.[field] ?? (plain !== undefined && record?.[field] == null ? statId(plain) : undefined);
       if (id === undefined || id === null) continue;
       const whose = m === replacing ? `the overlay being replaced on ${m.target}` : `the overlay mounted on ${m.target}`;
       found.push([id, `the ${field} of ${whose} (mount id ${m.mountId})`]);
