@@ -130,7 +130,11 @@ SysError MountOnBoundDevice(const std::string& type, BoundLoop& loop, Pending& p
   std::string source = FdPath(loop.fd.get());
   auto mnt = MountFilesystem(type, source, p.writable, p);
   if (mnt.error && mnt.error.errnum == EBUSY) {
-    if (p.writable) return ReadOnlyElsewhere(std::move(mnt.error), loop, p.image);
+    if (p.writable) {
+      SysError e = ReadOnlyElsewhere(std::move(mnt.error), loop, p.image);
+      e.field = p.writableField;
+      return e;
+    }
     mnt = MountFilesystem(type, source, false, p, true);
   }
   if (mnt.error) return mnt.error;
@@ -162,7 +166,7 @@ SysError MountOne(Pending& p, ImageMount* out) {
   out->info.ino = p.ino;
   out->info.writable = p.writable;
   ImageLock lock(p.fd.get(), p.writable);
-  auto bound = DeviceToReuse(p.dev, p.ino, p.writable, p.image, p.field);
+  auto bound = DeviceToReuse(p.dev, p.ino, p.writable, p.image, p.writable ? p.writableField : p.field);
   if (bound.error) return bound.error;
   if (bound.value.number >= 0) return MountOnBoundDevice(type, bound.value, p, out);
   if (type == "erofs" && !p.writable && gErofsFileBacked.load() != FileBacked::No) {

@@ -132,6 +132,11 @@ t.test('a device losetup bound is reused and left bound; one bound read-only ref
     path: image,
   }) as Error;
   t.match(err.message, new RegExp(`bound read-only to ${readOnly}`));
+  // Named first by a lower layer, the image is still refused as the upper it also backs.
+  t.throws(() => mountSync({ lower: [{ image, path: 'a' }, l1], upper: { image, path: 'upper' }, work: { image, path: 'work' }, target: target! }), {
+    code: 'EBUSY',
+    field: 'upper',
+  });
   t.same(loopsBackedBy(image), [readOnly], 'no device added');
   // A read-only layer may share the file with a read-only device.
   const lower = mountSync({ lower: [{ image, path: 'upper' }, l1], target: target! });
