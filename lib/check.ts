@@ -12,6 +12,7 @@ import { hasCapSysAdmin } from './privilege';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from './native';
 import { checkLayer, imageSpecs } from './image-layers';
 import { holdersOf, liveWriters } from './live-writers';
+import { imageDirsInUse, imageDirsInUseSync } from './image-dirs-in-use';
 
 export type * from './check-types';
 
@@ -128,6 +129,8 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
   const request = toRequest(options);
   const mountinfo = readMountTableText();
   const inUse = liveUse(request, mountinfo);
+  // An image upper or work may share a live stack's superblock (one per image file): one in use is refused, as by mount.
+  if (request.images?.[1] || request.images?.[2]) request.images[3] = await imageDirsInUse();
   return interpret(options, request, await native.checkOverlay(probing(request, inUse)), inUse, mountinfo);
 }
 
@@ -136,5 +139,6 @@ export function checkSync(options: CheckOptions): CheckResult {
   const request = toRequest(options);
   const mountinfo = readMountTableText();
   const inUse = liveUse(request, mountinfo);
+  if (request.images?.[1] || request.images?.[2]) request.images[3] = imageDirsInUseSync();
   return interpret(options, request, native.checkOverlaySync(probing(request, inUse)), inUse, mountinfo);
 }

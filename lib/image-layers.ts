@@ -26,8 +26,18 @@ export const IMAGE_TYPES: readonly ImageType[] = ['ext4', 'erofs', 'squashfs'];
 /** [image, path inside, type], as the addon takes one image layer. */
 export type NativeImageSpec = [image: string, path: string | undefined, type: ImageType | undefined];
 
-/** Per slot, null for a plain directory: [lower, data, upper, work]. */
-export type NativeImages = [lower: Array<NativeImageSpec | null>, data: Array<NativeImageSpec | null>, upper: NativeImageSpec | null, work: NativeImageSpec | null];
+/**
+ * Per slot, null for a plain directory: [lower, data, upper, work], and, for
+ * an upper or work in an image, the directories live overlays use
+ * (lib/image-dirs-in-use.ts): [device "major:minor:inode", who uses it].
+ */
+export type NativeImages = [
+  lower: Array<NativeImageSpec | null>,
+  data: Array<NativeImageSpec | null>,
+  upper: NativeImageSpec | null,
+  work: NativeImageSpec | null,
+  inUse?: Array<[id: string, holder: string]>,
+];
 
 export function isImageLayer(value: unknown): value is ImageLayer {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

@@ -14,7 +14,7 @@ function imageNote(field: string, shown: string, layer: ImageLayerName, record: 
   const image = record.images.find((i) => i.image === layer.image);
   const how = image?.loopDevice ? `, through ${image.loopDevice}` : image ? ', mounted from the file' : '';
   const inside = layer.path === '/' ? 'the root' : `'${layer.path}'`;
-  return { field, name: shown, kind: 'image', note: `${inside} of the ${image?.type ?? ''} image ${layer.image}${how}, ${CHECKED_BY[checkedBy]}`.replace('  ', ' ') };
+  return { field, name: shown, kind: 'image', note: `${inside} of the ${image?.type ?? ''} image ${layer.image}${how}, ${CHECKED_BY[checkedBy]}`.replace('  ', ' '), inside: layer.path };
 }
 
 // The private-namespace detour (kernels before 6.15) names even plain layers by fd.

@@ -61,6 +61,8 @@ export interface ImageRecord {
   paths: { lower: string[]; data: string[]; upper: string | null; work: string | null };
   /** Each loop device and its sysfs backing_file when mounted: what a record without a unique id is checked by (empty in one with a unique id). */
   loops: Array<[device: string, backing: string]>;
+  /** "major:minor:inode" of an upper or work inside an image (null for a plain one): what a second stack on the same image is checked against (image-dirs-in-use.ts). */
+  dirIds?: { upper: string | null; work: string | null };
 }
 
 /** A record believed, and how it was checked. */

@@ -5,6 +5,7 @@ import { toNativeRequest } from './mount-request';
 import { mountOverlay, mountOverlaySync } from './native-mount';
 import { OverlayMount } from './overlay-mount';
 import { pruneOthers, pruneOthersSync } from './image-record-write';
+import { withImageDirsInUse, withImageDirsInUseSync } from './image-dirs-in-use';
 
 /**
  * Mounts an overlay, off the event loop. Every layer is opened and checked
@@ -15,7 +16,7 @@ export async function mount(options: MountOptions): Promise<OverlayMount> {
   const request = toNativeRequest(options);
   refuseHeldDirs(request);
   try {
-    return new OverlayMount(request.target, await pruneOthers(await mountOverlay(request)));
+    return new OverlayMount(request.target, await pruneOthers(await mountOverlay(await withImageDirsInUse(request))));
   } catch (err) {
     throw explainBusyLayer(err, request);
   }
@@ -26,7 +27,7 @@ export function mountSync(options: MountOptions): OverlayMount {
   const request = toNativeRequest(options);
   refuseHeldDirs(request);
   try {
-    return new OverlayMount(request.target, pruneOthersSync(mountOverlaySync(request)));
+    return new OverlayMount(request.target, pruneOthersSync(mountOverlaySync(withImageDirsInUseSync(request))));
   } catch (err) {
     throw explainBusyLayer(err, request);
   }

@@ -214,7 +214,8 @@ export async function listMounts(options?: ListMountsOptions): Promise<OverlayMo
   const text = await fs.promises.readFile(MOUNTINFO, 'utf8');
   const resolved = target === undefined ? undefined : await fs.promises.realpath(target).catch(() => path.resolve(target));
   const mounts = byTarget(parseMountinfo(text), target, resolved);
-  return mounts.length ? applyImageRecords(mounts, await liveRecords()) : mounts;
+  // Records are checked even with no overlay to name: a listing is what removes a stale one.
+  return applyImageRecords(mounts, await liveRecords());
 }
 
 /** Synchronous twin of {@link listMounts}. */
@@ -222,5 +223,5 @@ export function listMountsSync(options?: ListMountsOptions): OverlayMountInfo[] 
   const target = checkOptions(options);
   const text = fs.readFileSync(MOUNTINFO, 'utf8');
   const mounts = byTarget(parseMountinfo(text), target, target === undefined ? undefined : realTarget(target));
-  return mounts.length ? applyImageRecords(mounts, liveRecordsSync()) : mounts;
+  return applyImageRecords(mounts, liveRecordsSync());
 }

@@ -114,8 +114,8 @@ export interface NativeCheckRequest {
   upper: string;
   work: string;
   lower: string[];
-  /** [lower specs, upper spec, work spec] when any layer is an image. */
-  images?: [Array<NativeImageSpec | null>, NativeImageSpec | null, NativeImageSpec | null];
+  /** [lower specs, upper spec, work spec] when any layer is an image; then, for an image upper or work, the directories live overlays use (lib/image-dirs-in-use.ts). */
+  images?: [Array<NativeImageSpec | null>, NativeImageSpec | null, NativeImageSpec | null, Array<[id: string, holder: string]>?];
   /** A mounted overlay writes in work (lib/live-writers.ts): the probes, which write there, are not run. */
   workInUse?: boolean;
 }

@@ -14,6 +14,8 @@ export interface LayerNote {
   kind: LayerNoteKind;
   /** One sentence for people. */
   note: string;
+  /** For kind 'image': the directory inside the image ('/upper'), from the record. */
+  inside?: string;
 }
 
 /** One overlay mount, as /proc/self/mountinfo shows it. */

@@ -4,6 +4,7 @@
 // replace (which records the new stack's images), a few other records
 // checked, and a busy layer explained.
 import { explainBusyLayer } from './busy-layers';
+import { dirsInUseWalk } from './image-dirs-in-use';
 import { pruneOthers, pruneOthersSync } from './image-record-write';
 import { toReplaceRequest } from './mount-request';
 import type { NativeMountResult } from './native';
@@ -19,7 +20,7 @@ export type Replaced = [target: string, result: NativeMountResult];
 export function* replaceWalk(target: string, options: ReplaceOptions, beforeReplace?: () => void): Walk<Replaced> {
   const checked = toReplaceRequest(options, target);
   beforeReplace?.();
-  const request = yield* againstLiveStack(checked);
+  const request = yield* dirsInUseWalk(yield* againstLiveStack(checked), true);
   try {
     const made = yield* step({ sync: () => replaceOverlaySync(request), async: () => replaceOverlay(request) });
     const result = yield* step({ sync: () => pruneOthersSync(made), async: () => pruneOthers(made) });

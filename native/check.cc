@@ -5,6 +5,7 @@
 
 #include "util/args.h"
 #include "check_probes.h"
+#include "image_dirs_in_use.h"
 #include "image_layers.h"
 #include "kernel_features.h"
 #include "layers.h"
@@ -54,6 +55,7 @@ CheckRequest ParseCheckRequest(const Napi::CallbackInfo& info) {
     }
     r.images.upperImage = ParseImageSpec(info.Env(), a.Get(1u), "upper");
     r.images.workImage = ParseImageSpec(info.Env(), a.Get(2u), "work");
+    r.images.dirsInUse = ParseDirsInUse(info.Env(), a.Get(3u));
     r.images.lower = r.lower;
   }
   return r;
@@ -88,6 +90,9 @@ Outcome<CheckReport> RunCheck(const CheckRequest& request) {
     const ImageSpec* spec = slot < 0 ? nullptr : &request.images.lowerImages[i];
     report.lower.push_back(Inspect(request.lower[i], spec, slot, images, "lower", static_cast<int>(i), &lower));
   }
+  // An image's upper or work a live overlay uses (its device reused, its superblock shared): refused as by
+  // mount, before any probe could write inside a live work directory.
+  if (auto e = RefuseImageDirsInUse(request.images, upper.get(), slots.upper >= 0 && upper.valid(), work.get(), slots.work >= 0 && work.valid())) return e;
   if (upper.valid() && work.valid()) {
     report.relation = RelateUpperAndWork(upper.get(), work.get());
     // On two mounts the probes would describe work's filesystem, not upper's;

@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 
+#include "image_device.h"
+#include "image_dirs_in_use.h"
 #include "loop_device.h"
 #include "mount_fsconfig.h"
 #include "mount_identity.h"
@@ -40,6 +43,7 @@ struct Pending {
   dev_t dev = 0;
   ino_t ino = 0;
   bool writable = false;
+  std::string writableField;  // the first upper or work slot naming it
 };
 
 SysError Note(const ImageSpec& spec, const char* role, int index, bool writable, std::vector<Pending>* pending, int* slot) {
@@ -58,18 +62,20 @@ SysError Note(const ImageSpec& spec, const char* role, int index, bool writable,
       return SysError::Invalid(field, spec.image, "'" + spec.image + "' is named as '" + p.type + "' by " + p.field + " and as '" + spec.type + "' here");
     }
     if (p.type.empty()) p.type = spec.type;
+    if (writable && p.writableField.empty()) p.writableField = field;
     p.writable = p.writable || writable;
     *slot = static_cast<int>(i);
     return {};
   }
   *slot = static_cast<int>(pending->size());
-  pending->push_back(Pending{spec.image, field, spec.type, std::move(fd), st.st_dev, st.st_ino, writable});
+  pending->push_back(Pending{spec.image, field, spec.type, std::move(fd), st.st_dev, st.st_ino, writable, writable ? field : ""});
   return {};
 }
 
 // fsopen(type) with `source`, created and mounted detached; the kernel's
-// words go into the error's detail.
-Outcome<UniqueFd> MountFilesystem(const std::string& type, const std::string& source, bool writable, const Pending& p) {
+// words go into the error's detail. `writableSuperblock` false asks for a
+// read-only superblock; the mount itself is read-only unless `writable`.
+Outcome<UniqueFd> MountFilesystem(const std::string& type, const std::string& source, bool writable, const Pending& p, bool writableSuperblock) {
   UniqueFd fsfd(sys::fsopen(type.c_str(), FSOPEN_CLOEXEC));
   if (!fsfd.valid()) {
     SysError e = SysError::FromErrno("fsopen", p.image, p.field);
@@ -86,11 +92,56 @@ Outcome<UniqueFd> MountFilesystem(const std::string& type, const std::string& so
     return e;
   };
   if (sys::fsconfig(fsfd.get(), FSCONFIG_SET_STRING, "source", source.c_str(), 0) != 0) return fail("fsconfig", "source");
-  if (!writable && sys::fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, "ro", nullptr, 0) != 0) return fail("fsconfig", "ro");
+  if (!writableSuperblock && sys::fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, "ro", nullptr, 0) != 0) return fail("fsconfig", "ro");
   if (sys::fsconfig(fsfd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return fail("fsconfig", "create");
   UniqueFd mnt(sys::fsmount(fsfd.get(), FSMOUNT_CLOEXEC, writable ? 0 : MOUNT_ATTR_RDONLY));
   if (!mnt.valid()) return fail("fsmount", type.c_str());
   return mnt;
+}
+
+Outcome<UniqueFd> MountFilesystem(const std::string& type, const std::string& source, bool writable, const Pending& p) {
+  return MountFilesystem(type, source, writable, p, writable);
+}
+
+// Held from the look at the bound devices until the image's superblock
+// holds its device, so two mounts of this package cannot both find none and
+// bind one each. Shared for read-only layers (they may each bind a
+// read-only device), exclusive for a writable one. Released at scope end:
+// the image fd itself stays open longer.
+class ImageLock {
+ public:
+  ImageLock(int fd, bool exclusive) : fd_(fd) {
+    while (::flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0 && errno == EINTR) {
+    }
+  }
+  ~ImageLock() { ::flock(fd_, LOCK_UN); }
+  ImageLock(const ImageLock&) = delete;
+  ImageLock& operator=(const ImageLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+// Through a device someone already bound to the image (image_device.h): the
+// kernel hands back the superblock mounted from it, if any. A read-only
+// layer on a device whose superblock is mounted read-write takes that
+// superblock (the kernel will not change a superblock's read-only state:
+// EBUSY) and mounts it read-only.
+SysError MountOnBoundDevice(const std::string& type, BoundLoop& loop, Pending& p, ImageMount* out) {
+  std::string source = FdPath(loop.fd.get());
+  auto mnt = MountFilesystem(type, source, p.writable, p);
+  if (mnt.error && mnt.error.errnum == EBUSY) {
+    if (p.writable) {
+      SysError e = ReadOnlyElsewhere(std::move(mnt.error), loop, p.image);
+      e.field = p.writableField;
+      return e;
+    }
+    mnt = MountFilesystem(type, source, false, p, true);
+  }
+  if (mnt.error) return mnt.error;
+  out->info.loop = loop.number;
+  out->mount = std::move(mnt.value);
+  return {};
 }
 
 SysError MountOne(Pending& p, ImageMount* out) {
@@ -104,12 +155,21 @@ SysError MountOne(Pending& p, ImageMount* out) {
   if (type.empty()) {
     return SysError::Invalid(p.field, p.image, "'" + p.image + "' holds no ext4, erofs or squashfs superblock (name its `type` to mount it as one)");
   }
+  // erofs and squashfs have no write support at all: said here, before the
+  // kernel's bare EROFS at overlay's create.
+  if (p.writable && type != "ext4") {
+    return SysError::Invalid(p.writableField, p.image, "the upper image must be a writable ext4 image; '" + p.image + "' holds " + type + ", which is read-only");
+  }
   out->field = p.field;
   out->info.image = p.image;
   out->info.type = type;
   out->info.dev = p.dev;
   out->info.ino = p.ino;
   out->info.writable = p.writable;
+  ImageLock lock(p.fd.get(), p.writable);
+  auto bound = DeviceToReuse(p.dev, p.ino, p.writable, p.image, p.writable ? p.writableField : p.field);
+  if (bound.error) return bound.error;
+  if (bound.value.number >= 0) return MountOnBoundDevice(type, bound.value, p, out);
   if (type == "erofs" && !p.writable && gErofsFileBacked.load() != FileBacked::No) {
     auto mnt = MountFilesystem(type, FdPath(p.fd.get()), false, p);
     if (!mnt.error) {
@@ -139,6 +199,8 @@ SysError MountOne(Pending& p, ImageMount* out) {
 void DescribeImages(const OpenedLayers& layers, int overlayFd, MountResult* result) {
   if (layers.images.empty()) return;
   for (const ImageMount& image : layers.images) result->images.push_back(image.info);
+  if (layers.hasUpper && layers.upper.image >= 0) result->upperDirId = DirId(layers.upper.fd.get());
+  if (layers.hasUpper && layers.work.image >= 0) result->workDirId = DirId(layers.work.fd.get());
   struct statx stx {};
   if (::statx(overlayFd, "", AT_EMPTY_PATH, 0, &stx) != 0) return;
   result->superblock = DeviceOf(stx);

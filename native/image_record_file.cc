@@ -75,7 +75,9 @@ std::string RecordText(const ImageRecordRequest& record, const MountResult& resu
     out += image.loop < 0 ? "null" : JsonString(LoopDevice(image.loop));
     out += std::string(",\"readOnly\":") + (image.writable ? "false" : "true") + "}";
   }
-  out += "],\"loops\":[";
+  out += "],\"dirIds\":{\"upper\":" + (result.upperDirId.empty() ? "null" : JsonString(result.upperDirId)) +
+         ",\"work\":" + (result.workDirId.empty() ? "null" : JsonString(result.workDirId)) + "}";
+  out += ",\"loops\":[";
   for (size_t i = 0; i < loops.size(); i++) {
     out += i == 0 ? "[" : ",[";
     out += JsonString(LoopDevice(loops[i])) + "," + JsonString(BackingFile(loops[i])) + "]";

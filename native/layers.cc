@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "image_dirs_in_use.h"
 #include "image_layers.h"
 #include "layer_overlap.h"
 
@@ -134,6 +135,7 @@ Outcome<OpenedLayers> OpenLayers(const MountRequest& request) {
     auto work = slots.work < 0 ? OpenLayer(request.work, "work") : OpenImageLayer(opened.images[slots.work], request.workImage, "work", -1, slots.work);
     if (work.error) return work.error;
     if (auto e = CheckUpperAndWork(upper.value, work.value)) return e;
+    if (auto e = RefuseImageDirsInUse(request, upper.value, work.value)) return e;
     opened.upper = std::move(upper.value);
     opened.work = std::move(work.value);
   }

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "loop_lookup.h"
+
 #ifndef LOOP_CONFIGURE
 #define LOOP_CONFIGURE 0x4C0A
 #endif
@@ -19,19 +21,6 @@ namespace {
 // Another process can be handed the same free number between GET_FREE and
 // CONFIGURE; it then fails EBUSY here, and a fresh GET_FREE gives another.
 constexpr int kMaxAttempts = 64;
-
-// /dev/loopN may be missing where /dev is a static copy (a container, a
-// minimal guest): make the node from the number the control device gave.
-UniqueFd OpenLoopNode(int number, int flags) {
-  std::string path = "/dev/loop" + std::to_string(number);
-  UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
-  if (fd.valid() || errno != ENOENT) return fd;
-  if (::mknod(path.c_str(), S_IFBLK | 0660, makedev(7, number)) != 0 && errno != EEXIST) {
-    errno = ENOENT;
-    return fd;
-  }
-  return UniqueFd(::open(path.c_str(), flags | O_CLOEXEC));
-}
 
 }  // namespace
 

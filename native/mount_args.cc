@@ -53,6 +53,20 @@ ImageSpec ParseImageSpec(Napi::Env env, Napi::Value v, const std::string& field)
   return spec;
 }
 
+std::vector<DirInUse> ParseDirsInUse(Napi::Env env, Napi::Value v) {
+  std::vector<DirInUse> out;
+  if (v.IsUndefined() || v.IsNull()) return out;
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "directories in use must be an array of [id, holder]");
+  Napi::Array list = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value pair = list.Get(i);
+    if (!pair.IsArray()) throw Napi::TypeError::New(env, "a directory in use must be [id, holder]");
+    Napi::Array p = pair.As<Napi::Array>();
+    out.push_back(DirInUse{args::ToString(env, p.Get(0u), "directory id"), args::ToString(env, p.Get(1u), "directory holder")});
+  }
+  return out;
+}
+
 namespace {
 
 std::vector<ImageSpec> ParseImageSpecs(Napi::Env env, Napi::Value v, const char* role, size_t count) {
@@ -76,6 +90,7 @@ void ParseImages(const Napi::CallbackInfo& info, MountRequest* r) {
   r->dataImages = ParseImageSpecs(info.Env(), a.Get(1u), "data", r->data.size());
   r->upperImage = ParseImageSpec(info.Env(), a.Get(2u), "upper");
   r->workImage = ParseImageSpec(info.Env(), a.Get(3u), "work");
+  r->dirsInUse = ParseDirsInUse(info.Env(), a.Get(4u));
 }
 
 // [dir, fields, sample]: where the record of a mount with images goes, what lib/ puts in it, how many others to pick.

@@ -39,6 +39,9 @@ enum MountFlagBits : unsigned {
 // One image layer's [image, subdir, type] (undefined or null: a plain directory); `field` names it in a TypeError.
 ImageSpec ParseImageSpec(Napi::Env env, Napi::Value v, const std::string& field);
 
+// [[id, holder], ...] or undefined: the directories live overlays use (lib/image-dirs-in-use.ts).
+std::vector<DirInUse> ParseDirsInUse(Napi::Env env, Napi::Value v);
+
 // Reads a mount request from these arguments (shared by mount and replace): type checks only, the rules are lib/'s.
 MountRequest ParseMountRequest(const Napi::CallbackInfo& info);
 Napi::Value MountResultToJs(Napi::Env env, const MountResult& result);

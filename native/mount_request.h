@@ -62,6 +62,14 @@ struct ImageRecordRequest {
   bool wanted() const { return !dir.empty(); }
 };
 
+// An upper or work directory a live overlay uses, by "major:minor:inode",
+// and the words naming that use ("the upper of the overlay on /x (mount id
+// 5)"): lib/image-dirs-in-use.ts finds them, for a request with an image
+// upper or work, which may share a superblock another stack writes.
+struct DirInUse {
+  std::string id, holder;
+};
+
 struct MountRequest {
   std::vector<std::string> lower;  // first is the top layer
   std::vector<std::string> data;   // data-only layers
@@ -76,6 +84,7 @@ struct MountRequest {
   std::vector<ImageSpec> lowerImages, dataImages;
   ImageSpec upperImage, workImage;
   ImageRecordRequest record;
+  std::vector<DirInUse> dirsInUse;
   bool hasImages() const { return !lowerImages.empty() || !dataImages.empty() || upperImage.given() || workImage.given(); }
 };
 
@@ -95,6 +104,7 @@ struct MountResult {
   std::vector<std::string> warnings;  // the kernel's non-fatal messages
   std::vector<ImageInfo> images;      // each image mounted for it, once
   std::string superblock;             // the overlay's device, "major:minor" as mountinfo shows it, only when there are images
+  std::string upperDirId, workDirId;  // "major:minor:inode" of an upper or work inside an image, for the record
   std::string recordFile;             // the record written of its images ("" when none was)
   std::vector<std::string> pruneSample;  // other records' names, for lib/ to check
 };

@@ -129,14 +129,14 @@ t.test('an image the filesystem refuses read-write: ext4 with an unknown ro_comp
   t.same(loopsBackedBy(image), []);
 });
 
-t.test('failures at later steps: a read-only image as upper, a missing directory inside, a path leading out', needsImages, async (t) => {
+t.test('failures at later steps: a read-only image type as upper, a missing directory inside, a path leading out', needsImages, async (t) => {
   const x = setup(t);
-  // squashfs cannot be written: the work directory cannot be made in it.
+  // squashfs cannot be written at all: refused before anything is mounted, saying what an upper image must be.
   await failsCleanly(
     t,
     x,
     { lower: [{ image: x.erofs }], upper: { image: x.squashfs, path: 'upper' }, work: { image: x.squashfs, path: 'work' }, target: x.target },
-    { code: 'EROFS', field: 'upper' },
+    { code: 'EINVAL', field: 'upper', path: x.squashfs, message: /the upper image must be a writable ext4 image/ },
     [x.squashfs, x.erofs],
   );
   await failsCleanly(

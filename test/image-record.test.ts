@@ -162,3 +162,20 @@ t.test('umount and umountSync by path remove the record of the image stack they 
   below.unmountSync();
   t.same(recordFiles(dir), []);
 });
+
+t.test('a stale record is removed by a listing that finds no overlay at all (on its target, or anywhere)', needsImages, async (t) => {
+  const s = scratch(t);
+  const dir = recordsIn(s);
+  s.write({ 'src/f': 'x', 'a/f': 'a' });
+  const image = makeSquashfs(s.path('src'), s.path('sq.img'));
+  const [target] = s.mkdirs('merged');
+  mountSync({ lower: [{ image }, s.path('a')], target: target! });
+  t.equal(recordFiles(dir).length, 1);
+  umountElsewhere(target!);
+  t.same(listMountsSync({ target: target! }), [], 'nothing on the target');
+  t.same(recordFiles(dir), [], 'and the stale record is gone, with no other overlay mounted there');
+  mountSync({ lower: [{ image }, s.path('a')], target: target! });
+  umountElsewhere(target!);
+  t.same(await listMounts({ target: target! }), []);
+  t.same(recordFiles(dir), [], 'the Promise form too');
+});

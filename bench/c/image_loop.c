@@ -33,6 +33,7 @@
 #include <dirent.h>
 #include <linux/loop.h>
 #include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <time.h>
 
@@ -112,12 +113,37 @@ static int open_image(const char *image) {
   return fd;
 }
 
+/* The loop devices bound now, each opened and asked what it is bound to (LOOP_GET_STATUS64), as
+ * the addon looks for a device already bound to the image (one superblock per image file); none
+ * is, here, so nothing is reused. */
+static void look_for_bound_loops(void) {
+  DIR *block = opendir("/sys/block");
+  if (!block) die("/sys/block");
+  struct dirent *entry;
+  while ((entry = readdir(block)) != NULL) {
+    if (strncmp(entry->d_name, "loop", 4) != 0 || entry->d_name[4] == '\0') continue;
+    char attrs[300], node[300];
+    snprintf(attrs, sizeof(attrs), "%s/loop", entry->d_name);
+    if (faccessat(dirfd(block), attrs, F_OK, 0) != 0) continue;
+    snprintf(node, sizeof(node), "/dev/%s", entry->d_name);
+    int loop = open(node, O_RDONLY | O_CLOEXEC);
+    if (loop < 0) continue;
+    struct loop_info64 info;
+    ioctl(loop, LOOP_GET_STATUS64, &info);
+    close(loop);
+  }
+  closedir(block);
+}
+
 /* The image's detached mount; its fd must stay open until overlay has taken the layer (closing it
- * dissolves the detached mount). */
+ * dissolves the detached mount). The image is locked (shared, for a read-only one) from the look
+ * at the bound devices until its superblock holds its device. */
 static int mount_image(int fd) {
   const char *type = detect(fd);
   char source[64];
   int mnt = -1;
+  flock(fd, LOCK_SH);
+  look_for_bound_loops();
   if (strcmp(type, "erofs") == 0 && erofs_file_backed) {
     snprintf(source, sizeof(source), "/proc/self/fd/%d", fd);
     mnt = mount_fs(type, source);
@@ -131,6 +157,7 @@ static int mount_image(int fd) {
     if (mnt < 0) die("image create");
     close(loop);
   }
+  flock(fd, LOCK_UN);
   return mnt;
 }
 

@@ -52,6 +52,17 @@ function checkName(value: unknown, index: number): string {
 }
 
 /**
+ * apply gives each mount a fresh work directory inside the declared `work`
+ * (WORK/gN, made and removed from this side), which an image's inside is not
+ * until it is mounted: an upper or work in an image is refused here, before
+ * a readdir of the image file would say ENOTDIR.
+ */
+function refuseImageWork(request: NativeMountRequest): void {
+  const field = request.images?.[3] ? 'work' : request.images?.[2] ? 'upper' : undefined;
+  if (field) throw invalid(field, 'apply hands each mount a fresh work directory inside the declared work (WORK/gN), which it cannot do inside an image: mount or replace a stack with an upper image instead');
+}
+
+/**
  * Validates a declaration: its shape, every stack with mount()'s own checks,
  * unique names and unique targets. Relative paths resolve against `base`.
  * Throws the first error, naming the field.
@@ -75,6 +86,7 @@ export function validateDeclaration(declaration: unknown, base: string): ValidSt
       // Everything but the name is mount()'s, which refuses a key it does not know.
       const { name: _name, ...options } = stack as StackDeclaration;
       request = toNativeRequest(resolvePaths(options as unknown as Record<string, unknown>, base) as unknown as StackDeclaration);
+      refuseImageWork(request);
     } catch (err) {
       throw inStack(err, index, name);
     }

@@ -29,3 +29,24 @@ export function loopDevicesOf(image: string): string[] {
   const out = execFileSync('losetup', ['-j', image], { encoding: 'utf8' });
   return out.split('\n').filter((l) => l.trim() !== '').map((l) => l.split(':')[0] as string);
 }
+
+/** `losetup -f --show [-r] image`: a device bound as losetup binds it (no autoclear), detached again in teardown. */
+export function losetupBind(t: { teardown(fn: () => void): void }, image: string, readOnly = false): string {
+  const device = execFileSync('losetup', ['-f', '--show', ...(readOnly ? ['-r'] : []), image], { encoding: 'utf8' }).trim();
+  t.teardown(() => {
+    try {
+      execFileSync('losetup', ['-d', device], { stdio: 'ignore' });
+    } catch {
+      // detached already
+    }
+  });
+  return device;
+}
+
+/** `mount -o loop image dir` (mount(8) binds an auto-clearing device); the scratch teardown unmounts it, and so frees the device, if the test did not. */
+export function mountLoop(image: string, dir: string, readOnly = false): string {
+  fs.mkdirSync(dir, { recursive: true });
+  execFileSync('mount', ['-o', readOnly ? 'loop,ro' : 'loop', image, dir]);
+  const source = execFileSync('findmnt', ['-n', '-o', 'SOURCE', '--mountpoint', dir], { encoding: 'utf8' }).trim();
+  return source;
+}
