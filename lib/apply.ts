@@ -19,6 +19,7 @@ import { removeOrphanGenerations, removeStaleRecordTemps } from './apply/orphans
 import { makePlan, type MountSeen, type SkippedRecord } from './apply/plan';
 import { bootIdSync, checkStateFile, parseRecord, readRecordTextSync, stateFilePath, writeRecordSync } from './apply/record';
 import { refuseSharedWriters } from './apply/shared-writers';
+import { refuseForeignMountsInside } from './apply/mounts-inside';
 import { mountsStep, seeStep } from './apply/steps';
 
 export type { Declaration, StackDeclaration } from './apply/declaration';
@@ -70,6 +71,7 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
     const plan = makePlan({ stacks, record, bootId, seen, canReplace, mayAppear });
     orderPlan(plan.actions, canReplace);
     refuseSharedWriters(plan.actions, [...byId.values()]);
+    refuseForeignMountsInside(plan.actions, seen.keys());
     if (dryRun) {
       const actions = plan.actions.map(({ name, target, action, reason, recorded }): ApplyAction => ({
         name,

@@ -8,6 +8,8 @@
 //   any mounted overlay uses is refused, as by mount (lib/live-writers.ts),
 //   but for one sharing: the old stack's upper is the documented template
 //   update, except with `index=on`, where the kernel refuses (a bare EBUSY).
+// - Mounts inside the old stack: refused (replace-submounts.ts), since they
+//   would be detached with it.
 import * as fs from 'node:fs';
 import { invalid } from './errors';
 import { liveWriters, mountUsesIndex, refuseHeldDirs, requestUsesIndex, type Holding } from './live-writers';
@@ -16,6 +18,7 @@ import { MOUNTINFO } from './mount-table';
 import { parseMountinfo, type OverlayMountInfo } from './mountinfo';
 import type { NativeMountRequest } from './native';
 import { step, type Step, type Walk } from './sync-or-async';
+import { refuseMountsInside } from './replace-submounts';
 
 const EINVAL = 22;
 
@@ -98,6 +101,7 @@ export function* againstLiveStack(request: NativeMountRequest): Walk<NativeMount
   const old = topOf(stack);
   if (old === undefined) return request;
   refuseSharedLayers(request, old, mountinfo);
+  refuseMountsInside(old, mountinfo);
   // Set in place: a spread copy would give the packed request a new shape on every call.
   if (request.propagation === undefined) request.propagation = keptPropagation(old);
   return request;
