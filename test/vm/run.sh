@@ -33,7 +33,7 @@ cache=${OVERLAY_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/overlay-native-vm}
 read -r -a kernels <<< "${OVERLAY_VM_KERNELS:-linux-image-amd64 linux-image-6.12-amd64}"
 default_excluded="builds.test.js module-formats.test.js package.test.js bench-smoke.test.js readme.test.js
   leaks.test.js option-properties.test.js usage.test.js privilege.test.js errors.test.js option-string.test.js mount-request.test.js
-  live.test.js promises.test.js readme-session.test.js podman-diff.test.js tar-proof.test.js"
+  live.test.js promises.test.js readme-session.test.js podman-diff.test.js tar-proof.test.js convert-crash.test.js"
 # (live.test.js: the CLI's wrappers of remount, replace and umount, which
 # remount.test.js and replace.test.js test directly; at ~30 s a kernel under
 # TCG it does not fit the CI budget, where test:vm must stay under ~15 min.
@@ -43,7 +43,9 @@ default_excluded="builds.test.js module-formats.test.js package.test.js bench-sm
 # work and no mount, ~110 s a kernel under TCG; to-oci-fidelity runs here.
 # promises.test.js: the CLI's own checks, ~50 s of spawned CLIs on the host;
 # the library calls under them are tested per kernel by their own files.
-# readme-session.test.js: the README shows what this machine's kernel prints.)
+# readme-session.test.js: the README shows what this machine's kernel prints.
+# convert-crash.test.js: convert killed and run again, file work and no
+# mount, dozens of spawned CLIs; whiteout-leftovers and image-crash run here.)
 read -r -a excluded <<< "$(echo ${OVERLAY_VM_EXCLUDE-$default_excluded})"
 kernel_timeout=${OVERLAY_VM_TIMEOUT:-900}
 accel=${OVERLAY_VM_ACCEL:-auto}
