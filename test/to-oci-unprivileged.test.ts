@@ -9,19 +9,12 @@ import t from 'tap';
 import { toOciSync } from '../lib/index';
 import { needsRoot } from './helpers/layer';
 import { scratch, type Scratch } from './helpers/scratch';
+import { setprivMissing } from './helpers/env';
 
 const lib = path.join(__dirname, '..', 'lib', 'index.js');
 const NOBODY = 65534;
 
-function hasSetpriv(): string | false {
-  try {
-    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'setpriv (util-linux) is not installed';
-  }
-}
-const asNobodyHere = { skip: needsRoot.skip || hasSetpriv() };
+const asNobodyHere = { skip: needsRoot.skip || setprivMissing() };
 
 type Outcome = { ok: true; skipped: Array<{ path: string; reason: string }> } | { ok: false; code: string; field: string; message: string };
 

@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import { invalid } from '../errors';
 
-function alive(pid: number): boolean {
+/** Whether process `pid` still runs (EPERM: it does, as another user's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,21 +8,13 @@ import * as path from 'node:path';
 import type { OverlayMountInfo } from '../mountinfo';
 import type { ApplyRecord } from './record';
 import { generationDir, isGenerationName, removeGeneration } from './work-dirs';
+import { alive } from './lock';
 
 function real(p: string): string {
   try {
     return fs.realpathSync(p);
   } catch {
     return path.resolve(p);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,6 +1,5 @@
 // ovl doctor as nobody: what it could not probe without CAP_SYS_ADMIN says
 // "not probed" and why, never that the kernel or the filesystem lacks it.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { mountSync } from '../../lib/index';
@@ -8,15 +7,7 @@ import { ovlThrough } from '../helpers/cli';
 import { mountTmpfs } from '../helpers/filesystems';
 import { unmountAtEnd } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
-
-function hasSetpriv(): boolean {
-  try {
-    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { setprivMissing } from '../helpers/env';
 
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
 
@@ -27,7 +18,7 @@ interface Finding {
   meaning: string;
 }
 
-t.test('as nobody on its own tmpfs directories: not probed, never "lacks"', { skip: needsOverlay.skip || (hasSetpriv() ? false : 'setpriv (util-linux) is not installed') }, async (t) => {
+t.test('as nobody on its own tmpfs directories: not probed, never "lacks"', { skip: needsOverlay.skip || setprivMissing() }, async (t) => {
   const s = scratch(t);
   fs.chmodSync(s.dir, 0o755);
   mountTmpfs(s, 'tmp');
@@ -53,7 +44,7 @@ t.test('as nobody on its own tmpfs directories: not probed, never "lacks"', { sk
   t.same(fs.readdirSync(work!), [], 'the probes left nothing');
 });
 
-t.test("as nobody, a mounted overlay's upper it may not look at: in use or not is not known, and said so", { skip: needsOverlay.skip || (hasSetpriv() ? false : 'setpriv (util-linux) is not installed') }, async (t) => {
+t.test("as nobody, a mounted overlay's upper it may not look at: in use or not is not known, and said so", { skip: needsOverlay.skip || setprivMissing() }, async (t) => {
   const s = scratch(t);
   fs.chmodSync(s.dir, 0o755);
   const [lower, upper, work, merged] = s.mkdirs('private/lower', 'private/upper', 'private/work', 'private/merged');

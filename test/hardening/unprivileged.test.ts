@@ -1,24 +1,16 @@
 // Without CAP_SYS_ADMIN every privileged call fails clearly (EPERM, saying
 // what is needed) and creates nothing.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { needsOverlay, scratch } from '../helpers/scratch';
 import { mountsBeneath } from '../helpers/mounts';
+import { setprivMissing } from '../helpers/env';
 
 const lib = path.join(__dirname, '..', '..', 'lib', 'index.js');
 
-function hasSetpriv(): boolean {
-  try {
-    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-t.test('as nobody: EPERM naming what is needed, nothing created', { skip: needsOverlay.skip || (hasSetpriv() ? false : 'setpriv (util-linux) is not installed') }, async (t) => {
+t.test('as nobody: EPERM naming what is needed, nothing created', { skip: needsOverlay.skip || setprivMissing() }, async (t) => {
   const s = scratch(t);
   fs.chmodSync(s.dir, 0o755);
   const [a, b, upper, work, target] = s.mkdirs('a', 'b', 'upper', 'work', 'merged');
