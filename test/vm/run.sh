@@ -20,7 +20,7 @@
 #                        kernel; under TCG each file costs ~10 s to start)
 #   OVERLAY_VM_ACCEL     tcg, kvm, or auto [auto: KVM only if a probe boot works]
 #   OVERLAY_VM_CPU       qemu -cpu model under TCG [qemu64]
-#   OVERLAY_VM_TIMEOUT   seconds per kernel boot, whole suite [900]
+#   OVERLAY_VM_TIMEOUT   seconds per kernel boot, whole suite [1200]
 #   OVERLAY_VM_TEST_TIMEOUT  seconds per test file in the guest [600]
 #   OVERLAY_VM_CACHE     cache dir [${XDG_CACHE_HOME:-~/.cache}/overlay-native-vm]
 # Each kernel's TAP output, serial log and probe report are kept in
@@ -33,7 +33,8 @@ cache=${OVERLAY_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/overlay-native-vm}
 read -r -a kernels <<< "${OVERLAY_VM_KERNELS:-linux-image-amd64 linux-image-6.12-amd64}"
 default_excluded="builds.test.js module-formats.test.js package.test.js bench-smoke.test.js readme.test.js
   leaks.test.js option-properties.test.js usage.test.js privilege.test.js errors.test.js option-string.test.js mount-request.test.js
-  live.test.js promises.test.js readme-session.test.js podman-diff.test.js tar-proof.test.js convert-crash.test.js"
+  live.test.js promises.test.js readme-session.test.js podman-diff.test.js tar-proof.test.js convert-crash.test.js
+  layer-changes-memory.test.js layer-tools.test.js"
 # (live.test.js: the CLI's wrappers of remount, replace and umount, which
 # remount.test.js and replace.test.js test directly; at ~30 s a kernel under
 # TCG it does not fit the CI budget, where test:vm must stay under ~15 min.
@@ -45,9 +46,12 @@ default_excluded="builds.test.js module-formats.test.js package.test.js bench-sm
 # the library calls under them are tested per kernel by their own files.
 # readme-session.test.js: the README shows what this machine's kernel prints.
 # convert-crash.test.js: convert killed and run again, file work and no
-# mount, dozens of spawned CLIs; whiteout-leftovers and image-crash run here.)
+# mount, dozens of spawned CLIs; whiteout-leftovers and image-crash run here.
+# layer-changes-memory.test.js: a memory soak of the layer walk, as leaks.test.js.
+# cli/layer-tools.test.js: the CLI's wrappers of convert and diff, file work;
+# the library's layer tests run here. Both cost ~50 s a kernel under TCG.)
 read -r -a excluded <<< "$(echo ${OVERLAY_VM_EXCLUDE-$default_excluded})"
-kernel_timeout=${OVERLAY_VM_TIMEOUT:-900}
+kernel_timeout=${OVERLAY_VM_TIMEOUT:-1200}
 accel=${OVERLAY_VM_ACCEL:-auto}
 export DEBIAN_FRONTEND=noninteractive
 stage_name=test:vm
