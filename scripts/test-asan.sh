@@ -31,8 +31,8 @@ export OVL_PROPERTY_RUNS="${OVL_PROPERTY_RUNS:-1000}"
 # runs them; here they cost CI minutes (84 s for the pack test alone).
 if [ "$#" -eq 0 ]; then
   set -- --exclude='dist/test/helpers/**' --exclude='dist/test/fixtures/**' \
-    --exclude=dist/test/package.test.js --exclude=dist/test/module-formats.test.js --exclude=dist/test/builds.test.js \
-    --exclude=dist/test/bench-smoke.test.js --exclude=dist/test/readme.test.js --exclude=dist/test/cli/usage.test.js
+    --exclude=dist/test/package/package.test.js --exclude=dist/test/package/module-formats.test.js --exclude=dist/test/package/builds.test.js \
+    --exclude=dist/test/package/bench-smoke.test.js --exclude=dist/test/package/readme.test.js --exclude=dist/test/cli/usage.test.js
 fi
 
 log=$(mktemp)

@@ -7,7 +7,7 @@ export type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T & 
 /**
  * A flag that takes one value (not `multiple`) given twice: parseArgs would
  * keep the last silently (`--upper A --upper B` mounting B), so it is refused,
- * as a repeated -o option is (lib/option-string.ts).
+ * as a repeated -o option is (lib/request/option-string.ts).
  */
 function refuseRepeatedValue(config: ParseArgsConfig, tokens: ReadonlyArray<{ kind: string; name?: string }>): void {
   const seen = new Set<string>();

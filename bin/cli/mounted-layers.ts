@@ -4,8 +4,8 @@
 // overlays mounted now, by device and inode, and refused when it lies in one.
 import * as fs from 'node:fs';
 import { listMountsSync, OverlayError, type OverlayMountInfo } from '../../lib/index';
-import { displayPath, type PathLike } from '../../lib/layer-names';
-import { canonicalPath, parentOf } from '../../lib/path-bytes';
+import { displayPath, type PathLike } from '../../lib/layers/layer-names';
+import { canonicalPath, parentOf } from '../../lib/layers/path-bytes';
 
 const EBUSY = 16;
 
@@ -53,7 +53,7 @@ export function mountedLayers(): Map<string, LayerUse> {
 function existingAncestor(p: PathLike): PathLike | undefined {
   for (let dir = p; ; dir = parentOf(dir)) {
     try {
-      // A path that is not UTF-8 stays bytes (lib/path-bytes.ts).
+      // A path that is not UTF-8 stays bytes (lib/layers/path-bytes.ts).
       return typeof dir === 'string' ? fs.realpathSync(dir) : fs.realpathSync(dir, { encoding: 'buffer' });
     } catch {
       if (Buffer.from(dir).equals(Buffer.from(parentOf(dir)))) return undefined;

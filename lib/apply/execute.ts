@@ -8,10 +8,10 @@
 // earlier phases done and recorded (see the README for what can fail then).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { OverlayMountInfo } from '../mountinfo';
-import { step, type Walk } from '../sync-or-async';
-import { explainBusyLayer } from '../busy-layers';
-import { invalid } from '../errors';
+import type { OverlayMountInfo } from '../inspect/mountinfo';
+import { step, type Walk } from '../core/sync-or-async';
+import { explainBusyLayer } from '../mount/busy-layers';
+import { invalid } from '../core/errors';
 import { inStack } from './declaration';
 import { mountInPlace } from './mount-in-place';
 import { newEntry, settleOutcome, type ApplyAction, type Done, type Move } from './outcome';

@@ -1,7 +1,7 @@
 // Which mounts apply manages now: the record's entries that still match the
 // mount on their target (the same checks apply makes before acting).
-import type { OverlayMountInfo } from '../mountinfo';
-import { step, type Walk } from '../sync-or-async';
+import type { OverlayMountInfo } from '../inspect/mountinfo';
+import { step, type Walk } from '../core/sync-or-async';
 import { settlePending } from './pending';
 import { whyNotOurs, type MountSeen } from './plan';
 import { bootIdSync, parseRecord, readRecordTextSync, stateFilePath } from './record';

@@ -1,9 +1,9 @@
 // Kernels without `lowerdir+` cannot build a stack detached: there apply
 // mounts the new stacks in turn, the ordinary way, and if one fails,
 // unmounts again those this call mounted before rethrowing.
-import { step, type Walk } from '../sync-or-async';
-import { umount, umountSync } from '../umount';
-import { explainBusyLayer } from '../busy-layers';
+import { step, type Walk } from '../core/sync-or-async';
+import { umount, umountSync } from '../mount/umount';
+import { explainBusyLayer } from '../mount/busy-layers';
 import { inStack } from './declaration';
 import type { Done, Move } from './outcome';
 import type { PlannedAction } from './plan';

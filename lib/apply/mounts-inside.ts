@@ -5,8 +5,8 @@
 // (lib/apply/depends.ts); any other mount inside a stack to be replaced or
 // unmounted refuses the declaration before anything changes.
 import * as fs from 'node:fs';
-import { readMountTableText } from '../mount-table';
-import { refuseMountsInside } from '../replace-submounts';
+import { readMountTableText } from '../inspect/mount-table';
+import { refuseMountsInside } from '../mount/replace-submounts';
 import { inStack } from './declaration';
 import type { PlannedAction } from './plan';
 

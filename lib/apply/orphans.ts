@@ -5,7 +5,7 @@
 // a generation only when neither the record nor a mounted overlay uses it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { OverlayMountInfo } from '../mountinfo';
+import type { OverlayMountInfo } from '../inspect/mountinfo';
 import type { ApplyRecord } from './record';
 import { generationDir, isGenerationName, removeGeneration } from './work-dirs';
 import { alive } from './lock';

@@ -1,8 +1,8 @@
 // After the switch: what happened to each target (the result's actions) and
 // the record that says so; the old stacks' work generations removed, or set
 // aside when their stacks live on for their users.
-import type { OverlayMountInfo } from '../mountinfo';
-import type { NativeMountRequest } from '../native';
+import type { OverlayMountInfo } from '../inspect/mountinfo';
+import type { NativeMountRequest } from '../core/native';
 import type { PlannedAction } from './plan';
 import { overlayView, type ApplyRecord, type RecordedStack } from './record';
 import { generationDir, removeGeneration } from './work-dirs';

@@ -1,8 +1,8 @@
 // From a validated declaration, the record and what is mounted now, what
 // apply will do to each target and why. Pure: it makes no system call, so a
 // dry run and a real run decide alike.
-import { invalid } from '../errors';
-import type { OverlayMountInfo } from '../mountinfo';
+import { invalid } from '../core/errors';
+import type { OverlayMountInfo } from '../inspect/mountinfo';
 import { changedFields, inStack, type ValidStack } from './declaration';
 import { overlayView, type ApplyRecord, type RecordedStack } from './record';
 

@@ -6,8 +6,8 @@
 // options as mountinfo shows them. A mount that does not match is never acted on.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { invalid } from '../errors';
-import type { OverlayMountInfo } from '../mountinfo';
+import { invalid } from '../core/errors';
+import type { OverlayMountInfo } from '../inspect/mountinfo';
 
 /** Where the record lives unless `stateFile` or OVL_APPLY_STATE says otherwise: on /run, which a reboot empties. */
 export const DEFAULT_STATE_FILE = '/run/overlay-native/apply.json';

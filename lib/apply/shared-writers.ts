@@ -1,15 +1,15 @@
 // One writer per upper, for apply: every stack the plan mounts or replaces
 // is checked, before anything is built, against the overlays mounted now
-// (lib/live-writers.ts, as mount() checks) and against the other stacks of
+// (lib/inspect/live-writers.ts, as mount() checks) and against the other stacks of
 // the declaration, which will be mounted beside it. A stack being replaced
 // may hand its own upper on to its new stack (the template update, as
 // replace allows) unless either indexes it; a kept stack is not checked at
 // all. The declared `work` is compared, not the generation apply makes
 // inside it: a generation lies inside it, so sharing the one means sharing
 // the other.
-import { invalid } from '../errors';
-import { identities, identity, liveWriters, mountUsesIndex, refuseHeldDirs, requestUsesIndex, writableDirs, type Holding } from '../live-writers';
-import type { OverlayMountInfo } from '../mountinfo';
+import { invalid } from '../core/errors';
+import { identities, identity, liveWriters, mountUsesIndex, refuseHeldDirs, requestUsesIndex, writableDirs, type Holding } from '../inspect/live-writers';
+import type { OverlayMountInfo } from '../inspect/mountinfo';
 import { inStack, type ValidStack } from './declaration';
 import type { PlannedAction } from './plan';
 

@@ -1,13 +1,13 @@
 // The steps of apply that reach the kernel or take long, each in its Sync
-// and Promise form (lib/sync-or-async.ts), so apply and applySync share one
+// and Promise form (lib/core/sync-or-async.ts), so apply and applySync share one
 // algorithm and the Promise form keeps the event loop free while it builds
 // and switches.
 import * as fs from 'node:fs';
-import { listMounts, listMountsSync, type OverlayMountInfo } from '../mountinfo';
-import { native, type NativeMountRequest, type PackedSwitchResult } from '../native';
-import { buildOverlay, buildOverlaySync, mountOverlay, mountOverlaySync, type BuiltOverlay } from '../native-mount';
-import type { NativeMountResult } from '../native';
-import type { Step } from '../sync-or-async';
+import { listMounts, listMountsSync, type OverlayMountInfo } from '../inspect/mountinfo';
+import { native, type NativeMountRequest, type PackedSwitchResult } from '../core/native';
+import { buildOverlay, buildOverlaySync, mountOverlay, mountOverlaySync, type BuiltOverlay } from '../request/native-mount';
+import type { NativeMountResult } from '../core/native';
+import type { Step } from '../core/sync-or-async';
 import type { MountSeen } from './plan';
 
 export function mountsStep(): Step<OverlayMountInfo[]> {

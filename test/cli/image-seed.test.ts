@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { kernelFeatures, listMountsSync, mountSync } from '../../lib/index';
-import { recordDir } from '../../lib/image-record';
+import { recordDir } from '../../lib/images/image-record';
 import { ovl } from '../helpers/cli';
 import { debugfsCat, debugfsList, loopBacking, loopsBackedBy, makeExt4, needsImages } from '../helpers/images';
 import { mountsAt } from '../helpers/mounts';
@@ -28,7 +28,7 @@ function seedImages(s: Scratch): { lower: string; upper: string } {
 }
 
 /** What the seed does in the overlay: a new file, and the lower's file deleted. */
-/** The records (lib/image-record.ts) that name `target`: the ovl processes write where this one reads. */
+/** The records (lib/images/image-record.ts) that name `target`: the ovl processes write where this one reads. */
 function recordsNaming(target: string): string[] {
   const dir = recordDir();
   const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.json')) : [];

@@ -4,8 +4,8 @@
 // armable, plus what only tests use (reading and writing xattrs). Loaded on
 // first use, not at import.
 import * as path from 'node:path';
-import { OverlayError } from '../../lib/errors';
-import type { NativeBinding } from '../../lib/native';
+import { OverlayError } from '../../lib/core/errors';
+import type { NativeBinding } from '../../lib/core/native';
 
 /** An xattr as the addon hands it over: name and raw value. */
 export type NativeXattr = [name: string, value: Buffer];

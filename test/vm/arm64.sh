@@ -42,11 +42,11 @@ guest_timeout=${OVERLAY_ARM64_TIMEOUT:-1200}
 # idmapped layers (the addon's own clone of a child on a stack it allocates),
 # concurrent and half-failed mounts. Each costs ~10-30 s to start and run
 # under TCG: see the README for what is left out and why.
-default_tests="dist/test/mount.test.js dist/test/mechanisms.test.js dist/test/engine.test.js
-  dist/test/whiteout.test.js dist/test/whiteouts.test.js dist/test/whiteout-mount.test.js
-  dist/test/opaque.test.js dist/test/replace.test.js dist/test/remount.test.js
-  dist/test/propagation.test.js dist/test/mountinfo.test.js dist/test/disposable.test.js
-  test/using-native.test.mjs dist/test/idmap.test.js dist/test/idmap-child.test.js
+default_tests="dist/test/mount/mount.test.js dist/test/mount/mechanisms.test.js dist/test/mount/engine.test.js
+  dist/test/layers/whiteout.test.js dist/test/layers/whiteouts.test.js dist/test/layers/whiteout-mount.test.js
+  dist/test/layers/opaque.test.js dist/test/mount/replace.test.js dist/test/mount/remount.test.js
+  dist/test/mount/propagation.test.js dist/test/inspect/mountinfo.test.js dist/test/package/disposable.test.js
+  test/package/using-native.test.mjs dist/test/request/idmap.test.js dist/test/request/idmap-child.test.js
   dist/test/hardening/concurrency.test.js dist/test/hardening/partial-failure.test.js"
 read -r -a tests <<< "$(echo ${OVERLAY_ARM64_TESTS:-$default_tests})"
 # The guest's Debian arm64 packages besides the kernel: what the Node binary

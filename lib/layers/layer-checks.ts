@@ -1,0 +1,52 @@
+// Checks the layer tools make before they read a layer, so a wrong answer is
+// never given silently: lowers must be directories, and trusted.overlay.*
+// marks need CAP_SYS_ADMIN to be seen at all.
+import * as fs from 'node:fs';
+import { OverlayError } from '../core/errors';
+import { hasCapSysAdmin } from '../core/privilege';
+import { displayPath, type PathLike } from './layer-names';
+
+const EPERM = 1;
+const ENOTDIR = 20;
+
+/** Throws, naming `lower[i]`, unless every lower is a directory (followed, as a root given by the caller is). */
+export function checkLowerDirs(lowers: readonly PathLike[]): void {
+  lowers.forEach((lower, i) => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(lower);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new OverlayError({ errno: -(e.errno ?? 0), syscall: 'stat', path: displayPath(lower), field: `lower[${i}]` });
+    }
+    if (!st.isDirectory()) throw new OverlayError({ errno: ENOTDIR, path: displayPath(lower), field: `lower[${i}]`, reason: `'${displayPath(lower)}' is not a directory` });
+  });
+}
+
+/**
+ * Without CAP_SYS_ADMIN the kernel hides trusted.* xattrs: opaque marks and
+ * xattr whiteouts would read as absent and deletions go missing. Refused
+ * then, unless the layer's marks are user.overlay.* (`userxattr`).
+ */
+export function checkMarksReadable(userxattr: boolean): void {
+  if (userxattr || hasCapSysAdmin()) return;
+  throw new OverlayError({
+    errno: EPERM,
+    field: 'userxattr',
+    reason: 'reading trusted.overlay.* marks needs CAP_SYS_ADMIN (without it the kernel shows none, and deletions would go missing); use userxattr for user.overlay.*',
+  });
+}
+
+/** `.ovl-wh-` and 8 letters or digits: the name a forced whiteout uses for a moment (native/whiteout_fs.cc). */
+const WHITEOUT_TEMP = /^\.ovl-wh-[a-z0-9]{8}$/;
+
+/**
+ * A temporary a killed `whiteout(..., { force: true })` left: its name, and
+ * what it can be (a whiteout being made, or a hard link kept of an entry
+ * being replaced). Never the user's own entry, so never reported as one.
+ */
+export function isWhiteoutLeftover(name: string, st: fs.Stats): boolean {
+  if (!WHITEOUT_TEMP.test(name)) return false;
+  const whiteoutLike = (st.isCharacterDevice() && st.rdev === 0) || (st.isFile() && st.size === 0);
+  return whiteoutLike || (!st.isDirectory() && st.nlink > 1);
+}
