@@ -2,12 +2,12 @@
 export { OverlayError, type OverlayErrorInfo } from './core/errors';
 export { mount, mountSync } from './mount/mount';
 export { OverlayMount } from './mount/overlay-mount';
-export { umount, umountSync, type UmountOptions } from './mount/umount';
+export { umount, umountSync, type UmountOptions } from './live/umount';
 export { whiteout, whiteoutSync, whiteouts, whiteoutsSync, isWhiteout, isWhiteoutSync } from './layers/whiteout';
 export type { WhiteoutKind, WhiteoutOptions, WhiteoutsOptions, WhiteoutsError } from './layers/whiteout';
 export { setOpaque, setOpaqueSync, isOpaque, isOpaqueSync, clearOpaque, clearOpaqueSync, type OpaqueValue } from './layers/opaque';
 export type { LayerPathOptions, Resolver } from './layers/layer-path';
-export { remount, remountSync, type RemountOptions, type RemountResult } from './mount/remount';
+export { remount, remountSync, type RemountOptions, type RemountResult } from './live/remount';
 export { replace, replaceSync, type ReplaceOptions } from './mount/replace';
 export { MAX_ID_RANGES, type IdmapOptions, type IdMapping } from './request/idmap';
 export { MAX_LAYERS, type MountOptions, type MountFlags, type OverlayLayers, type Atime, type Propagation, type MechanismName } from './request/mount-options';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OverlayMountInfo } from '../inspect/mountinfo';
 import { step, type Walk } from '../core/sync-or-async';
-import { explainBusyLayer } from '../mount/busy-layers';
+import { explainBusyLayer } from '../inspect/busy-layers';
 import { invalid } from '../core/errors';
 import { inStack } from './declaration';
 import { mountInPlace } from './mount-in-place';

@@ -2,8 +2,8 @@
 // mounts the new stacks in turn, the ordinary way, and if one fails,
 // unmounts again those this call mounted before rethrowing.
 import { step, type Walk } from '../core/sync-or-async';
-import { umount, umountSync } from '../mount/umount';
-import { explainBusyLayer } from '../mount/busy-layers';
+import { umount, umountSync } from '../live/umount';
+import { explainBusyLayer } from '../inspect/busy-layers';
 import { inStack } from './declaration';
 import type { Done, Move } from './outcome';
 import type { PlannedAction } from './plan';

@@ -6,7 +6,7 @@
 // unmounted refuses the declaration before anything changes.
 import * as fs from 'node:fs';
 import { readMountTableText } from '../inspect/mount-table';
-import { refuseMountsInside } from '../mount/replace-submounts';
+import { refuseMountsInside } from '../live/replace-submounts';
 import { inStack } from './declaration';
 import type { PlannedAction } from './plan';
 

@@ -1,4 +1,4 @@
-import { explainBusyLayer } from './busy-layers';
+import { explainBusyLayer } from '../inspect/busy-layers';
 import { refuseHeldDirs } from '../inspect/live-writers';
 import type { MountOptions } from '../request/mount-options';
 import { toNativeRequest } from '../request/mount-request';

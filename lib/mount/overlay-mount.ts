@@ -7,9 +7,9 @@ import { invalid, OverlayError } from '../core/errors';
 import type { MechanismName, ReplaceOptions } from '../request/mount-options';
 import { mountById } from '../inspect/mount-table';
 import { native, type NativeMountResult } from '../core/native';
-import { replaceWalk } from './replace-stack';
+import { replaceWalk } from '../live/replace-stack';
 import { runAsync, runSync } from '../core/sync-or-async';
-import { umountFlags, type UmountOptions } from './umount';
+import { umountFlags, type UmountOptions } from '../live/umount';
 import { removeRecord, toMountedImages, type MountedImage } from '../images/image-record';
 
 /** The new stack: everything `mount` takes except the target. */

@@ -2,7 +2,7 @@
 // old one and the old one is then detached, so no lookup through the target
 // ever finds it empty.
 import { OverlayMount, type ReplaceOptions } from './overlay-mount';
-import { replaceWalk } from './replace-stack';
+import { replaceWalk } from '../live/replace-stack';
 import { runAsync, runSync } from '../core/sync-or-async';
 
 export type { ReplaceOptions } from './overlay-mount';

@@ -2,7 +2,7 @@
 // N-API makes and looks up a key string; the fourteen a mount request had
 // cost more user time than the rest of a mount. So mount and replace pass
 // positional arguments, in native/mount_args.h's order, and get back a
-// [mechanism, mountId, warnings] tuple (umount's flags go as bits: lib/mount/umount.ts).
+// [mechanism, mountId, warnings] tuple (umount's flags go as bits: lib/live/umount.ts).
 // A mount or replace with images also takes what the addon needs to write
 // their record in the same call (lib/images/image-record-write.ts).
 import type { MechanismName } from './mount-options';

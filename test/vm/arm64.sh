@@ -44,7 +44,7 @@ guest_timeout=${OVERLAY_ARM64_TIMEOUT:-1200}
 # under TCG: see the README for what is left out and why.
 default_tests="dist/test/mount/mount.test.js dist/test/mount/mechanisms.test.js dist/test/mount/engine.test.js
   dist/test/layers/whiteout.test.js dist/test/layers/whiteouts.test.js dist/test/layers/whiteout-mount.test.js
-  dist/test/layers/opaque.test.js dist/test/mount/replace.test.js dist/test/mount/remount.test.js
+  dist/test/layers/opaque.test.js dist/test/live/replace.test.js dist/test/live/remount.test.js
   dist/test/mount/propagation.test.js dist/test/inspect/mountinfo.test.js dist/test/package/disposable.test.js
   test/package/using-native.test.mjs dist/test/request/idmap.test.js dist/test/request/idmap-child.test.js
   dist/test/hardening/concurrency.test.js dist/test/hardening/partial-failure.test.js"

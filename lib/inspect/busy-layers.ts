@@ -4,7 +4,7 @@
 // kernel (lib/inspect/live-writers.ts); this explains the EBUSY that still comes from
 // the kernel (a holder mounted in between, or one mountinfo names by no path).
 import { OverlayError } from '../core/errors';
-import { holdersOf, liveWriters, overlayNamed, writableDirs } from '../inspect/live-writers';
+import { holdersOf, liveWriters, overlayNamed, writableDirs } from './live-writers';
 import type { NativeMountRequest } from '../core/native';
 
 const EBUSY = 16;

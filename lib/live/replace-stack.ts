@@ -3,7 +3,7 @@
 // against the stack it replaces (replace-live-stack.ts), the kernel's
 // replace (which records the new stack's images), a few other records
 // checked, and a busy layer explained.
-import { explainBusyLayer } from './busy-layers';
+import { explainBusyLayer } from '../inspect/busy-layers';
 import { dirsInUseWalk } from '../inspect/image-dirs-in-use';
 import { pruneOthers, pruneOthersSync } from '../images/image-record-write';
 import { toReplaceRequest } from '../request/mount-request';

@@ -4,7 +4,7 @@
 // mounted in between) names the layer and the mount in its detail.
 import t from 'tap';
 import { mount, mountSync, OverlayError } from '../../lib/index';
-import { explainBusyLayer } from '../../lib/mount/busy-layers';
+import { explainBusyLayer } from '../../lib/inspect/busy-layers';
 import { toNativeRequest } from '../../lib/request/mount-request';
 import { mountsOn } from '../../lib/inspect/mount-table';
 import { needsOverlay, scratch } from '../helpers/scratch';
