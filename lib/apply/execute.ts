@@ -1,4 +1,4 @@
-// Carries a plan out, phase by phase (lib/apply/depends.ts): a stack built on
+// Carries a plan out, phase by phase (lib/apply/plan/depends.ts): a stack built on
 // another can only be built once that one is switched in. Within a phase,
 // all or nothing up to its switch: a new work generation for every stack
 // that gets one, every new stack built detached, and only when all are
@@ -12,10 +12,10 @@ import type { OverlayMountInfo } from '../inspect/mountinfo';
 import { step, type Walk } from '../core/sync-or-async';
 import { explainBusyLayer } from '../inspect/busy-layers';
 import { invalid } from '../core/errors';
-import { inStack } from './declaration';
+import { inStack } from './plan/declaration';
 import { mountInPlace } from './mount-in-place';
 import { newEntry, settleOutcome, type ApplyAction, type Done, type Move } from './outcome';
-import type { MountSeen, PlannedAction } from './plan';
+import type { MountSeen, PlannedAction } from './plan/plan';
 import type { ApplyRecord, RecordedStack } from './record';
 import { buildAllStep, identityStep, mountsStep, switchStep, type SwitchRequest } from './steps';
 import { generationDir, makeGeneration, nextGeneration, removeGeneration } from './work-dirs';

@@ -3,7 +3,7 @@
 import type { OverlayMountInfo } from '../inspect/mountinfo';
 import { step, type Walk } from '../core/sync-or-async';
 import { settlePending } from './pending';
-import { whyNotOurs, type MountSeen } from './plan';
+import { whyNotOurs, type MountSeen } from './plan/plan';
 import { bootIdSync, parseRecord, readRecordTextSync, stateFilePath } from './record';
 import { mountsStep, seeStep } from './steps';
 

@@ -4,9 +4,9 @@
 import { step, type Walk } from '../core/sync-or-async';
 import { umount, umountSync } from '../live/umount';
 import { explainBusyLayer } from '../inspect/busy-layers';
-import { inStack } from './declaration';
+import { inStack } from './plan/declaration';
 import type { Done, Move } from './outcome';
-import type { PlannedAction } from './plan';
+import type { PlannedAction } from './plan/plan';
 import { identityStep, mountStep } from './steps';
 
 export function* mountInPlace(moves: Move[], done: Map<PlannedAction, Done>): Walk<void> {

@@ -3,7 +3,7 @@
 // aside when their stacks live on for their users.
 import type { OverlayMountInfo } from '../inspect/mountinfo';
 import type { NativeMountRequest } from '../core/native';
-import type { PlannedAction } from './plan';
+import type { PlannedAction } from './plan/plan';
 import { overlayView, type ApplyRecord, type RecordedStack } from './record';
 import { generationDir, removeGeneration } from './work-dirs';
 
@@ -71,7 +71,7 @@ export interface OutcomeInput {
   actions: PlannedAction[];
   moves: Move[];
   done: Map<PlannedAction, Done>;
-  /** The take-aways done (lib/apply/depends.ts): the stacks unmounted to be mounted again in a later phase. */
+  /** The take-aways done (lib/apply/plan/depends.ts): the stacks unmounted to be mounted again in a later phase. */
   takenAway?: Map<PlannedAction, Done>;
   /** The switch step that failed, if one did. */
   failedAt: PlannedAction | undefined;

@@ -9,7 +9,7 @@
 // process, whose detached mount went with it, and is left for
 // lib/apply/orphans.ts to remove.
 import { generationDir } from './work-dirs';
-import type { MountSeen } from './plan';
+import type { MountSeen } from './plan/plan';
 import { overlayView, type ApplyRecord, type RecordedStack } from './record';
 
 function workOf(entry: RecordedStack): string | undefined {

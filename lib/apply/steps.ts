@@ -8,7 +8,7 @@ import { native, type NativeMountRequest, type PackedSwitchResult } from '../cor
 import { buildOverlay, buildOverlaySync, mountOverlay, mountOverlaySync, type BuiltOverlay } from '../request/native-mount';
 import type { NativeMountResult } from '../core/native';
 import type { Step } from '../core/sync-or-async';
-import type { MountSeen } from './plan';
+import type { MountSeen } from './plan/plan';
 
 export function mountsStep(): Step<OverlayMountInfo[]> {
   return { sync: () => listMountsSync(), async: () => listMounts() };

@@ -2,11 +2,11 @@
 // inside one by someone else (a tmpfs at TARGET/run, a bind mount) would go
 // with it unseen. The stacks of the declaration and the record that lie
 // inside another are apply's own and are mounted again in their phase
-// (lib/apply/depends.ts); any other mount inside a stack to be replaced or
+// (lib/apply/plan/depends.ts); any other mount inside a stack to be replaced or
 // unmounted refuses the declaration before anything changes.
 import * as fs from 'node:fs';
-import { readMountTableText } from '../inspect/mount-table';
-import { refuseMountsInside } from '../live/replace-submounts';
+import { readMountTableText } from '../../inspect/mount-table';
+import { refuseMountsInside } from '../../live/replace-submounts';
 import { inStack } from './declaration';
 import type { PlannedAction } from './plan';
 

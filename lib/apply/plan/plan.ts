@@ -1,10 +1,10 @@
 // From a validated declaration, the record and what is mounted now, what
 // apply will do to each target and why. Pure: it makes no system call, so a
 // dry run and a real run decide alike.
-import { invalid } from '../core/errors';
-import type { OverlayMountInfo } from '../inspect/mountinfo';
+import { invalid } from '../../core/errors';
+import type { OverlayMountInfo } from '../../inspect/mountinfo';
 import { changedFields, inStack, type ValidStack } from './declaration';
-import { overlayView, type ApplyRecord, type RecordedStack } from './record';
+import { overlayView, type ApplyRecord, type RecordedStack } from '../record';
 
 export type ActionKind = 'mount' | 'replace' | 'keep' | 'unmount';
 
@@ -20,7 +20,7 @@ export interface PlannedAction {
   recorded?: RecordedStack;
   /** The mount on top of the target now: the switch checks it is still there. */
   seen: MountSeen;
-  /** The phase of its switch (lib/apply/depends.ts): phase N is built and switched after phase N-1 is switched. */
+  /** The phase of its switch (lib/apply/plan/depends.ts): phase N is built and switched after phase N-1 is switched. */
   level?: number;
   /** A replace done as an unmount in phase `level` of takeAway, then a mount: its target lies in a stack that changes. */
   takeAway?: { level: number };

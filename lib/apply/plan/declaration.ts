@@ -3,11 +3,11 @@
 // takes exactly what mount() takes; errors are re-aimed at the stack
 // (`stacks[3].lower[1]`) and name it.
 import * as path from 'node:path';
-import { invalid } from '../core/errors';
-import type { MountOptions } from '../request/mount-options';
-import type { NativeMountRequest } from '../core/native';
-import { typeError } from '../core/args';
-import { toNativeRequest } from '../request/mount-request';
+import { invalid } from '../../core/errors';
+import type { MountOptions } from '../../request/mount-options';
+import type { NativeMountRequest } from '../../core/native';
+import { typeError } from '../../core/args';
+import { toNativeRequest } from '../../request/mount-request';
 import { resolvePaths } from './paths';
 
 /** One stack: a unique name and everything mount() takes. */

@@ -6,8 +6,8 @@
 // stack on a base that changes is rebuilt with it, so none is left on the
 // bare directory or on a base that was detached. Pure, apart from resolving
 // symlinks in the paths it compares.
-import { invalid } from '../core/errors';
-import type { NativeMountRequest } from '../core/native';
+import { invalid } from '../../core/errors';
+import type { NativeMountRequest } from '../../core/native';
 import { inStack } from './declaration';
 import { atOrBeneath, comparablePath } from './paths';
 import type { PlannedAction } from './plan';

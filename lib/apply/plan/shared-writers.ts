@@ -7,9 +7,9 @@
 // all. The declared `work` is compared, not the generation apply makes
 // inside it: a generation lies inside it, so sharing the one means sharing
 // the other.
-import { invalid } from '../core/errors';
-import { identities, identity, liveWriters, mountUsesIndex, refuseHeldDirs, requestUsesIndex, writableDirs, type Holding } from '../inspect/live-writers';
-import type { OverlayMountInfo } from '../inspect/mountinfo';
+import { invalid } from '../../core/errors';
+import { identities, identity, liveWriters, mountUsesIndex, refuseHeldDirs, requestUsesIndex, writableDirs, type Holding } from '../../inspect/live-writers';
+import type { OverlayMountInfo } from '../../inspect/mountinfo';
 import { inStack, type ValidStack } from './declaration';
 import type { PlannedAction } from './plan';
 
