@@ -5,7 +5,7 @@
 // that left. Before touching a target it checks that the mount on top there
 // is still the one the plan saw, so nothing that changed since is acted on.
 // It stops at the first failure and says how far it got: the steps before it
-// stay done (see the README, "What can fail after the first switch").
+// stay done (see docs/api.md, "What can fail after the first switch").
 #include <fcntl.h>
 #include <sys/mount.h>
 

@@ -3,7 +3,7 @@
 // write it after the mount returned: the same system calls, each through
 // Node's fs, and time spent in user space between a mount's system calls
 // makes the kernel's part dearer on the bench's VM. A one-image erofs
-// mount+umount took 1.7x to 1.9x of C that way (README.md, Performance).
+// mount+umount took 1.7x to 1.9x of C that way (bench/README.md, 'One erofs image').
 #pragma once
 
 #include "mount_request.h"

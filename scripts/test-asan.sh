@@ -26,7 +26,7 @@ export OVL_LEAK_WHITEOUTS="${OVL_LEAK_WHITEOUTS:-20000}"
 export OVL_PROPERTY_RUNS="${OVL_PROPERTY_RUNS:-1000}"
 
 # With no files named, everything but what the sanitizer adds nothing to:
-# packaging, module formats, the builds, the bench's output shape, the README
+# packaging, module formats, the builds, the bench's output shape, the docs
 # and the CLI's usage text (no native code, or not this build's). npm test
 # runs them; here they cost CI minutes (84 s for the pack test alone).
 if [ "$#" -eq 0 ]; then

@@ -16,7 +16,7 @@ function checkTargets(rows, sections) {
   ratio('Sync mount+umount', find(rows, sections.mount, 'mountSync'), 1.1);
   const promise = find(rows, sections.mount, 'await mount');
   ratio('Promise mount+umount', promise, 1.25);
-  // Context for a miss: the same two thread handoffs cost C this much (see the README).
+  // Context for a miss: the same two thread handoffs cost C this much (bench/README.md, 'Where the time goes').
   const handoff = find(rows, sections.mount, sections.handoff);
   if (promise && handoff) {
     checks.push(

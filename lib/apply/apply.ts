@@ -100,7 +100,7 @@ function* applyWalk(declaration: Declaration, options: ApplyOptions): Walk<Apply
  * lower, upper, work, ...any option of mount() }] }`). Every stack is checked
  * and every new one built detached before any target changes; a failure up
  * to then changes nothing. Stacks built on other stacks are built once those
- * are switched in (phases; see the README). Relative paths resolve against
+ * are switched in (phases; see docs/api.md, `apply`). Relative paths resolve against
  * `options.base`, else the working directory. Resolves to what was done to
  * each target and why.
  */

@@ -5,7 +5,7 @@
 // built, the switch of the phase's targets in one native call. A failure
 // before phase 0's switch closes every detached mount, removes the new
 // generations and changes nothing; a failure in a later phase leaves the
-// earlier phases done and recorded (see the README for what can fail then).
+// earlier phases done and recorded (docs/api.md, 'What can fail after the first switch').
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OverlayMountInfo } from '../inspect/mountinfo';

@@ -8,6 +8,6 @@ export type Atime = (typeof ATIMES)[number];
 export const PROPAGATIONS = ['private', 'shared', 'slave', 'unbindable'] as const;
 export type Propagation = (typeof PROPAGATIONS)[number];
 
-/** The ways the addon can hand an overlay to the kernel, best first (see the README's table). */
+/** The ways the addon can hand an overlay to the kernel, best first (docs/kernels.md, 'How a mount reaches the kernel'). */
 export const MECHANISMS = ['fsconfig-fd', 'fsconfig-path', 'mount', 'mount-fd-path', 'mount-fd-relative'] as const;
 export type MechanismName = (typeof MECHANISMS)[number];

@@ -25,7 +25,7 @@ const EBUSY = 16;
 export class OverlayMount implements AsyncDisposable, Disposable {
   /** The absolute path it is mounted on. */
   readonly target: string;
-  /** How it was handed to the kernel (see the README's table). */
+  /** How it was handed to the kernel (docs/kernels.md, 'How a mount reaches the kernel'). */
   readonly mechanism: MechanismName;
   /** The kernel's mount id (mountinfo's first field), 0 if the kernel cannot say. */
   readonly mountId: number;

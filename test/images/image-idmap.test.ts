@@ -146,7 +146,7 @@ for (const type of ['erofs', 'ext4'] as const) {
       );
       const [listed] = listMountsSync({ target: target! });
       t.equal(listed?.lower[0], layer.image, 'listMounts names the image file');
-      // An idmapped directory has no path to show (the detached tree's '/', or an fd name through the detour): see README.
+      // An idmapped directory has no path to show (the detached tree's '/', or an fd name through the detour): see docs/api.md, 'propagation and idmap'.
       t.match(listed?.lower[1], new RegExp(`^(/|${img.plain}|/proc/self/fd/\\d+)$`), 'and the idmapped directory as mountinfo shows it');
       if (form === 'sync') m.unmountSync();
       else await m.unmount();

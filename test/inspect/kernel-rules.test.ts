@@ -2,7 +2,7 @@
 // the same option string through mount(8) (`mount -t overlay`, mount(2) or
 // fsconfig as util-linux chooses, no check of ours in between) and through
 // parseOptions + mountSync. A rule that refuses what this kernel mounts fails
-// here, unless it is one of ours, which the README lists (`ours` below says why).
+// here, unless it is one of ours, which docs/api.md lists under `mount` (`ours` below says why).
 // Run on 6.18 by `npm test` and on 6.1 and 6.12 by `npm run test:vm`.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -20,7 +20,7 @@ interface Case {
   options: string;
   /** What every kernel from 6.1 on does with it, where that is known for all of them. */
   kernel?: 'refuses' | 'mounts';
-  /** A refusal of ours (the kernel mounts it): why, as the README says. */
+  /** A refusal of ours (the kernel mounts it): why, as docs/api.md says. */
   ours?: string;
 }
 

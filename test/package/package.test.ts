@@ -34,11 +34,21 @@ t.test('npm pack, then install without compiling', needsOverlay, async (t) => {
   }>;
   const files = packed!.files.map((f) => f.path).sort();
   t.ok(files.includes('prebuilds/linux-x64/overlay-native.glibc.node'), 'holds the prebuild');
-  for (const f of ['binding.gyp', 'CMakeLists.txt', 'package.json', 'README.md', 'dist/lib/index.js', 'dist/lib/index.mjs', 'dist/lib/index.d.ts', 'native/addon.cc']) {
+  for (const f of ['binding.gyp', 'CMakeLists.txt', 'package.json', 'README.md', 'LICENSE', 'docs/api.md', 'docs/cli.md', 'dist/lib/index.js', 'dist/lib/index.mjs', 'dist/lib/index.d.ts', 'native/addon.cc']) {
     t.ok(files.includes(f), `holds ${f}`);
   }
   t.ok(files.includes('dist/bin/ovl.js'), 'holds the CLI');
-  const unwanted = files.filter((f) => /^(test|dist\/test|build|build-cmake|lib|scripts|bench|\.ci)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts'));
+  // The README's links resolve in the tarball too, and the pages it links theirs.
+  const shippedPages = files.filter((f) => f.endsWith('.md'));
+  const dangling = shippedPages.flatMap((page) =>
+    [...fs.readFileSync(path.join(staging, page), 'utf8').replace(/^```[^\n]*\n[\s\S]*?^```$/gm, '').matchAll(/\]\(([^)#\s:]+)(?:#[^)\s]*)?\)/g)]
+      .map((m) => path.posix.normalize(path.posix.join(path.posix.dirname(page), m[1] as string)))
+      .filter((target) => !files.includes(target))
+      .map((target) => `${page} -> ${target}`),
+  );
+  t.ok(shippedPages.length > 3, `${shippedPages.length} pages shipped`);
+  t.same(dangling, [], 'every page a shipped page links is shipped');
+  const unwanted = files.filter((f) => /^(test|dist\/test|build|build-cmake|lib|scripts|bench|\.ci)\//.test(f) && f !== 'bench/README.md' || f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts'));
   t.same(unwanted, [], 'nothing else: no tests, no build output, no TypeScript sources');
 
   const project = s.mkdirs('consumer')[0]!;

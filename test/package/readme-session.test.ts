@@ -1,9 +1,10 @@
-// The console session under "## CLI" in the README runs as written: every
-// `# ` line is run by bash, in order, in one shell, and what it prints
-// (stdout and stderr together, as on a terminal) must be the lines the README
-// shows under it. It runs in a mount namespace of its own, where /srv is a
-// tmpfs and /srv/ex this test's scratch directory (bind-mounted), so the
-// README's paths are real and everything it mounts ends with the namespace.
+// The console sessions of the docs run as written: the one under "## A
+// session" in docs/cli.md and the README's CLI quick start. Every `# ` line is
+// run by bash, in order, in one shell, and what it prints (stdout and stderr
+// together, as on a terminal) must be the lines the page shows under it. Each
+// runs in a mount namespace of its own, where /srv is a tmpfs and /srv/ex this
+// test's scratch directory (bind-mounted), so the pages' paths are real and
+// everything a session mounts ends with the namespace.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +12,12 @@ import t from 'tap';
 import { OVL } from '../helpers/cli';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
-const README = path.join(__dirname, '..', '..', '..', 'README.md');
+const root = path.join(__dirname, '..', '..', '..');
+/** Each session: the page, and the heading it stands under. */
+const SESSIONS = [
+  { page: 'docs/cli.md', heading: '## A session' },
+  { page: 'README.md', heading: '## Quick start: CLI' },
+];
 
 interface Step {
   command: string;
@@ -39,7 +45,7 @@ function script(steps: Step[], bin: string): string {
   const lines = [
     'set +e',
     `export PATH=${bin}:$PATH`,
-    // The stage: nothing of this reaches the README's commands but the paths.
+    // The stage: nothing of this reaches the session's commands but the paths.
     'mount -t tmpfs tmpfs /srv && mkdir /srv/ex && mount --bind "$1" /srv/ex || exit 99',
     'cd /',
   ];
@@ -61,23 +67,33 @@ function outputsBySteps(stdout: string, count: number): string[][] {
   return outputs;
 }
 
-t.test('the README has a console session under ## CLI', async (t) => {
-  const steps = sessionUnder(fs.readFileSync(README, 'utf8'), '## CLI');
+t.test('docs/cli.md has a console session under ## A session', async (t) => {
+  const steps = sessionUnder(fs.readFileSync(path.join(root, 'docs/cli.md'), 'utf8'), '## A session');
   t.ok(steps.length >= 10, `${steps.length} commands`);
   t.ok(steps.some((s) => s.command.startsWith('ovl umount')), 'it unmounts what it mounted');
 });
 
-t.test('the README session under ## CLI runs as written', { skip: needsOverlay.skip || (!fs.existsSync('/srv') && 'no /srv to put a tmpfs on in a private mount namespace') }, async (t) => {
-  const steps = sessionUnder(fs.readFileSync(README, 'utf8'), '## CLI');
-  const s = scratch(t);
-  const [bin] = s.mkdirs('bin');
-  const [stage] = s.mkdirs('stage');
-  fs.writeFileSync(path.join(bin as string, 'ovl'), `#!/bin/sh\nexec '${process.execPath}' '${OVL}' "$@"\n`, { mode: 0o755 });
-  fs.writeFileSync(s.path('session.sh'), script(steps, bin as string));
-  // A private mount namespace: /srv's tmpfs and every mount the session leaves go with it.
-  const run = spawnSync('unshare', ['--mount', '--propagation', 'private', 'bash', s.path('session.sh'), stage as string], { encoding: 'utf8', timeout: 120_000 });
-  t.equal(run.status, 0, `the session's last command succeeds: ${run.stderr}`);
-  t.equal(run.stderr, '', 'everything went to the captured output');
-  const outputs = outputsBySteps(run.stdout, steps.length);
-  steps.forEach((step, i) => t.same(outputs[i], step.output, `# ${step.command}`));
+t.test("the README's CLI quick start is a console session", async (t) => {
+  const steps = sessionUnder(fs.readFileSync(path.join(root, 'README.md'), 'utf8'), '## Quick start: CLI');
+  t.ok(steps.length >= 5, `${steps.length} commands`);
+  t.ok(steps.some((s) => s.command.startsWith('ovl mount')), 'it mounts');
+  t.ok(steps.at(-1)?.command.startsWith('ovl umount'), 'it ends by unmounting what it mounted');
 });
+
+for (const { page, heading } of SESSIONS) {
+  t.test(`the session in ${page} under ${heading} runs as written`, { skip: needsOverlay.skip || (!fs.existsSync('/srv') && 'no /srv to put a tmpfs on in a private mount namespace') }, async (t) => {
+    const steps = sessionUnder(fs.readFileSync(path.join(root, page), 'utf8'), heading);
+    t.ok(steps.length > 0, `${steps.length} commands`);
+    const s = scratch(t);
+    const [bin] = s.mkdirs('bin');
+    const [stage] = s.mkdirs('stage');
+    fs.writeFileSync(path.join(bin as string, 'ovl'), `#!/bin/sh\nexec '${process.execPath}' '${OVL}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(s.path('session.sh'), script(steps, bin as string));
+    // A private mount namespace: /srv's tmpfs and every mount the session leaves go with it.
+    const run = spawnSync('unshare', ['--mount', '--propagation', 'private', 'bash', s.path('session.sh'), stage as string], { encoding: 'utf8', timeout: 120_000 });
+    t.equal(run.status, 0, `the session's last command succeeds: ${run.stderr}`);
+    t.equal(run.stderr, '', 'everything went to the captured output');
+    const outputs = outputsBySteps(run.stdout, steps.length);
+    steps.forEach((step, i) => t.same(outputs[i], step.output, `# ${step.command}`));
+  });
+}

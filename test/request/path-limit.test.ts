@@ -1,4 +1,4 @@
-// The README's word on path length: a path given as a string must fit
+// The docs' word on path length (README.md; docs/api.md, `mount`): a path given as a string must fit
 // PATH_MAX (4095 bytes and its NUL); up to that a layer mounts whatever the
 // mechanism's own limits (fsconfig's 255 bytes, mount(2)'s page), and past it
 // the request is refused with ENAMETOOLONG naming the field.

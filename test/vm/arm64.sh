@@ -41,7 +41,7 @@ guest_timeout=${OVERLAY_ARM64_TIMEOUT:-1200}
 # listMounts and the mountinfo reader, disposal (natively on Node 24 too),
 # idmapped layers (the addon's own clone of a child on a stack it allocates),
 # concurrent and half-failed mounts. Each costs ~10-30 s to start and run
-# under TCG: see the README for what is left out and why.
+# under TCG: see CONTRIBUTING.md, 'arm64', for what is left out and why.
 default_tests="dist/test/mount/mount.test.js dist/test/mount/mechanisms.test.js dist/test/mount/engine.test.js
   dist/test/layers/whiteout.test.js dist/test/layers/whiteouts.test.js dist/test/layers/whiteout-mount.test.js
   dist/test/layers/opaque.test.js dist/test/live/replace.test.js dist/test/live/remount.test.js

@@ -44,7 +44,7 @@ default_excluded="builds.test.js module-formats.test.js package.test.js bench-sm
 # work and no mount, ~110 s a kernel under TCG; to-oci-fidelity runs here.
 # promises.test.js: the CLI's own checks, ~50 s of spawned CLIs on the host;
 # the library calls under them are tested per kernel by their own files.
-# readme-session.test.js: the README shows what this machine's kernel prints.
+# readme-session.test.js: the docs' sessions show what this machine's kernel prints.
 # convert-crash.test.js: convert killed and run again, file work and no
 # mount, dozens of spawned CLIs; whiteout-leftovers and image-crash run here.
 # layer-changes-memory.test.js: a memory soak of the layer walk, as leaks.test.js.
