@@ -8,7 +8,7 @@ import { native } from '../../lib/core/native';
 import { buildOverlaySync } from '../../lib/request/native-mount';
 import { toNativeRequest } from '../../lib/request/mount-request';
 import { settleOutcome, type Done, type Move } from '../../lib/apply/outcome';
-import type { PlannedAction } from '../../lib/apply/plan';
+import type { PlannedAction } from '../../lib/apply/plan/plan';
 import type { ApplyRecord, RecordedStack } from '../../lib/apply/record';
 import { mountsAt, topMount } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
