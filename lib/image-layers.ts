@@ -21,7 +21,7 @@ export interface ImageLayer {
 /** A layer: a directory, or a directory inside an image file. */
 export type LayerSource = string | ImageLayer;
 
-export const IMAGE_TYPES: readonly ImageType[] = ['ext4', 'erofs', 'squashfs'];
+const IMAGE_TYPES: readonly ImageType[] = ['ext4', 'erofs', 'squashfs'];
 
 /** [image, path inside, type], as the addon takes one image layer. */
 export type NativeImageSpec = [image: string, path: string | undefined, type: ImageType | undefined];
@@ -39,7 +39,7 @@ export type NativeImages = [
   inUse?: Array<[id: string, holder: string]>,
 ];
 
-export function isImageLayer(value: unknown): value is ImageLayer {
+function isImageLayer(value: unknown): value is ImageLayer {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
@@ -57,7 +57,7 @@ function checkInside(field: string, value: unknown): string | undefined {
 /** Validates one image layer; `field` is the layer's ('lower[2]'). */
 const IMAGE_KEYS: ReadonlySet<string> = new Set(['image', 'path', 'type']);
 
-export function checkImageLayer(field: string, value: ImageLayer): NativeImageSpec {
+function checkImageLayer(field: string, value: ImageLayer): NativeImageSpec {
   checkKnownKeys(value, IMAGE_KEYS, 'an image layer', `${field}.`);
   const image = checkPath(`${field}.image`, value.image);
   const inside = checkInside(`${field}.path`, value.path);

@@ -103,7 +103,7 @@ function parseIdmapFlag(text: string): ['uid' | 'gid', IdMapping] {
 }
 
 /** --idmap and --idmap-userns as the library's `idmap` option; ranges are checked by the library. */
-export function idmapOf(values: MountFlagValues): IdmapOptions | undefined {
+function idmapOf(values: MountFlagValues): IdmapOptions | undefined {
   const userns = values['idmap-userns'];
   const ranges = (values.idmap ?? []).map(parseIdmapFlag);
   if (userns !== undefined && ranges.length) throw new UsageError('--idmap and --idmap-userns cannot be combined');
@@ -153,7 +153,7 @@ export interface OptionToken {
  * The -o strings in command-line order, each -r/--read-only among them as
  * `ro`: so the last of ro and rw wins wherever each was given, as in mount(8).
  */
-export function optionStringsInOrder(tokens: readonly OptionToken[]): string[] {
+function optionStringsInOrder(tokens: readonly OptionToken[]): string[] {
   const strings: string[] = [];
   for (const token of tokens) {
     if (token.kind !== 'option') continue;
