@@ -1,7 +1,7 @@
 // What `ovl mount` and `ovl replace` share: their flags, and how -o, the layer
 // flags, --make-*, --idmap and --docker become one MountOptions. The library
 // validates the result; only what the command line itself can get wrong is refused here.
-import { splitUnescaped } from '../../lib/option-string';
+import { splitUnescaped } from '../../lib/internal';
 import { fromGraphDriver, parseOptions, type LayerSource, type IdMapping, type IdmapOptions, type MechanismName, type MountOptions, type ParsedOptions, type Propagation } from '../../lib/index';
 import { inputName, MAX_INPUT_BYTES, readInputText } from './read-input';
 import { UsageError } from './usage-error';
