@@ -54,9 +54,9 @@ function checkInside(field: string, value: unknown): string | undefined {
   return inside === '' ? undefined : inside;
 }
 
-/** Validates one image layer; `field` is the layer's ('lower[2]'). */
 const IMAGE_KEYS: ReadonlySet<string> = new Set(['image', 'path', 'type']);
 
+/** Validates one image layer; `field` is the layer's ('lower[2]'). */
 function checkImageLayer(field: string, value: ImageLayer): NativeImageSpec {
   checkKnownKeys(value, IMAGE_KEYS, 'an image layer', `${field}.`);
   const image = checkPath(`${field}.image`, value.image);

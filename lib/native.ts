@@ -90,10 +90,10 @@ export type NativeImageInfo = [image: string, type: string, dev: number, ino: nu
 /** [mechanism, mountId, warnings, uniqueMountId, images?, superblock?, recordFile?, pruneSample?], as the addon returns a mount (lib/native-mount.ts unpacks it). */
 export type PackedMountResult = [string, number, string[], number, NativeImageInfo[]?, string?, string?, string[]?];
 
-/** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
 /** A layer walk held by the addon (an External): only layerChanges* read it. */
 export type NativeChangesWalk = { readonly __nativeChangesWalk: unique symbol };
 
+/** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
 export type PackedBuiltOverlay = [number, string, number, number, string[]];
 /** fds, targets, modes (0 attach, 1 replace, 2 unmount), expected [mountId, uniqueId] pairs flat, propagations ('' none). */
 export type PackedSwitchSteps = [number[], string[], number[], number[], string[]];

@@ -1,7 +1,7 @@
 // The positional arguments of mountOverlay and replaceOverlay, in the order
 // lib/native-mount.ts packs them. Positional because each named property read
 // through N-API makes and looks up a key string: fourteen of them cost more
-// user time than the rest of a mount (bench/README.md).
+// user time than the rest of a mount (bench/README.md, Targets).
 #pragma once
 
 #include <napi.h>
