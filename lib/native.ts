@@ -190,9 +190,6 @@ export type OpaqueValue = 'y' | 'x';
 /** One entry (xattr '') or one xattr of an entry that exportLayer did not write: [path bytes, xattr, errno, reason]. */
 export type NativeExportSkip = [Buffer, string, number, string];
 
-/** An xattr the destination refused to take: name and positive errno (ENOTSUP, EPERM). */
-export type NativeXattrRefusal = [name: string, errno: number];
-
 export interface NativeBinding {
   setErrorFactory(factory: (info: OverlayErrorInfo) => Error): void;
   // mountOverlay and replaceOverlay take positional arguments (native/mount_args.h; lib/native-mount.ts packs them).
@@ -228,9 +225,6 @@ export interface NativeBinding {
   isOpaqueSync(request: NativeEntryRequest): OpaqueValue | false;
   clearOpaque(request: NativeEntryRequest): Promise<void>;
   clearOpaqueSync(request: NativeEntryRequest): void;
-  /** Copies every xattr of `from` whose name does not start with `skipPrefix` ('' copies all) onto `to`; symlinks are not followed. */
-  copyXattrs(from: string, to: string, skipPrefix: string): Promise<NativeXattrRefusal[]>;
-  copyXattrsSync(from: string, to: string, skipPrefix: string): NativeXattrRefusal[];
   /** The mountinfo id of the mount with this unique id (statmount, 6.8+), 0 when none is mounted in this namespace. */
   mountIdOfUnique(uniqueMountId: number): Promise<number>;
   mountIdOfUniqueSync(uniqueMountId: number): number;
