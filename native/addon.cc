@@ -11,7 +11,6 @@ void InitWhiteout(Napi::Env env, Napi::Object exports);
 void InitOpaque(Napi::Env env, Napi::Object exports);
 void InitRemount(Napi::Env env, Napi::Object exports);
 void InitReplace(Napi::Env env, Napi::Object exports);
-void InitXattrs(Napi::Env env, Napi::Object exports);
 void InitLayerChanges(Napi::Env env, Napi::Object exports);
 void InitLayerExport(Napi::Env env, Napi::Object exports);
 void InitOciConvert(Napi::Env env, Napi::Object exports);
@@ -30,7 +29,6 @@ void InitAddon(Napi::Env env, Napi::Object exports) {
   InitOpaque(env, exports);
   InitRemount(env, exports);
   InitReplace(env, exports);
-  InitXattrs(env, exports);
   InitApplyBuild(env, exports);
   InitApplySwitch(env, exports);
   InitLayerChanges(env, exports);

@@ -1,9 +1,7 @@
 // Writing the record of a mount that used images (lib/image-record.ts says
-// what it holds and why), in the same call as the mount. JavaScript used to
-// write it after the mount returned: the same system calls, each through
-// Node's fs, and time spent in user space between a mount's system calls
-// makes the kernel's part dearer on the bench's VM. A one-image erofs
-// mount+umount took 1.7x to 1.9x of C that way (bench/README.md, 'One erofs image').
+// what it holds and why), in the same call as the mount: time spent in user
+// space between a mount's system calls (a write through Node's fs once the
+// mount returned) makes the kernel's part dearer (bench/README.md).
 #pragma once
 
 #include "mount_request.h"

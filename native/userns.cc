@@ -18,7 +18,7 @@ namespace ovl {
 namespace {
 
 // The child shares this process's memory (CLONE_VM): copying the page tables
-// of a large Node process was most of an idmapped mount's cost. Sharing
+// of a large Node process would be most of an idmapped mount's cost. Sharing
 // memory without being a thread glibc knows of, it must not touch glibc's
 // state: it has no TLS of its own (no CLONE_SETTLS), so errno, which every
 // glibc wrapper (syscall() included) writes on failure, is the parent

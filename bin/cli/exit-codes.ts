@@ -12,7 +12,7 @@ export const EXIT_OK = 0;
 /** Wrong usage, a validation error, or missing privilege. */
 export const EXIT_USAGE = 1;
 /** The kernel refused the mount or umount. */
-export const EXIT_REFUSED = 32;
+const EXIT_REFUSED = 32;
 /** Some of several targets succeeded, some failed (mount(8)'s "some mount succeeded"). */
 export const EXIT_SOME_SUCCEEDED = 64;
 

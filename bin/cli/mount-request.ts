@@ -1,7 +1,7 @@
 // What `ovl mount` and `ovl replace` share: their flags, and how -o, the layer
 // flags, --make-*, --idmap and --docker become one MountOptions. The library
 // validates the result; only what the command line itself can get wrong is refused here.
-import { splitUnescaped } from '../../lib/request/option-string';
+import { splitUnescaped } from '../../lib/internal';
 import { fromGraphDriver, parseOptions, type LayerSource, type IdMapping, type IdmapOptions, type MechanismName, type MountOptions, type ParsedOptions, type Propagation } from '../../lib/index';
 import { inputName, MAX_INPUT_BYTES, readInputText } from './read-input';
 import { UsageError } from './usage-error';
@@ -103,7 +103,7 @@ function parseIdmapFlag(text: string): ['uid' | 'gid', IdMapping] {
 }
 
 /** --idmap and --idmap-userns as the library's `idmap` option; ranges are checked by the library. */
-export function idmapOf(values: MountFlagValues): IdmapOptions | undefined {
+function idmapOf(values: MountFlagValues): IdmapOptions | undefined {
   const userns = values['idmap-userns'];
   const ranges = (values.idmap ?? []).map(parseIdmapFlag);
   if (userns !== undefined && ranges.length) throw new UsageError('--idmap and --idmap-userns cannot be combined');
@@ -153,7 +153,7 @@ export interface OptionToken {
  * The -o strings in command-line order, each -r/--read-only among them as
  * `ro`: so the last of ro and rw wins wherever each was given, as in mount(8).
  */
-export function optionStringsInOrder(tokens: readonly OptionToken[]): string[] {
+function optionStringsInOrder(tokens: readonly OptionToken[]): string[] {
   const strings: string[] = [];
   for (const token of tokens) {
     if (token.kind !== 'option') continue;

@@ -4,8 +4,7 @@
 // overlays mounted now, by device and inode, and refused when it lies in one.
 import * as fs from 'node:fs';
 import { listMountsSync, OverlayError, type OverlayMountInfo } from '../../lib/index';
-import { displayPath, type PathLike } from '../../lib/layers/layer-names';
-import { canonicalPath, parentOf } from '../../lib/layers/path-bytes';
+import { canonicalPath, displayPath, parentOf, type PathLike } from '../../lib/internal';
 
 const EBUSY = 16;
 

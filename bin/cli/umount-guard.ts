@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OverlayError } from '../../lib/index';
-import { mountsOn } from '../../lib/inspect/mount-table';
+import { mountsOn } from '../../lib/internal';
 
 /** statfs f_type of an overlay (OVERLAYFS_SUPER_MAGIC, include/uapi/linux/magic.h). */
 const OVERLAYFS_SUPER_MAGIC = 0x794c7630;

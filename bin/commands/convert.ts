@@ -6,8 +6,7 @@ import { EXIT_OK } from '../cli/exit-codes';
 import { refuseMountedLayers } from '../cli/mounted-layers';
 import { UsageError } from '../cli/usage-error';
 import { rawArgument } from '../cli/raw-args';
-import { displayPath } from '../../lib/layers/layer-names';
-import { canonicalPath } from '../../lib/layers/path-bytes';
+import { canonicalPath, displayPath } from '../../lib/internal';
 
 const HELP = `Usage: ovl convert --to overlay [--xattr] [--userxattr] [--allow-mounted] [--json] SRC
        ovl convert --to oci [--userxattr] [--unprivileged report] [--allow-mounted] [--json] SRC DEST

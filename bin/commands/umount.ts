@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { hasCapSysAdmin, OverlayError, umount, type UmountOptions } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { combinedExitCode, EXIT_OK } from '../cli/exit-codes';
-import { mountsOn } from '../../lib/inspect/mount-table';
+import { mountsOn } from '../../lib/internal';
 import { noPrivilege, reportError } from '../cli/report';
 import { refuseNonOverlay } from '../cli/umount-guard';
 import { UsageError } from '../cli/usage-error';

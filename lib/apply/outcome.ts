@@ -44,11 +44,11 @@ export interface Done {
   busy: boolean;
 }
 
-export function workOf(entry: RecordedStack | undefined): string | undefined {
+function workOf(entry: RecordedStack | undefined): string | undefined {
   return entry?.work !== undefined && entry.generation !== undefined ? generationDir(entry.work, entry.generation) : undefined;
 }
 
-export function describe(a: PlannedAction): ApplyAction {
+function describe(a: PlannedAction): ApplyAction {
   const out: ApplyAction = { name: a.name, target: a.target, action: a.action, reason: a.reason };
   if (a.action === 'keep' && a.recorded) {
     out.mountId = a.recorded.mountId;

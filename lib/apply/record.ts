@@ -43,7 +43,7 @@ export interface ApplyRecord {
   keptWork: string[];
 }
 
-export function emptyRecord(): ApplyRecord {
+function emptyRecord(): ApplyRecord {
   return { version: 1, stacks: [], keptWork: [] };
 }
 
@@ -98,7 +98,7 @@ export function parseRecord(text: string, file: string): ApplyRecord {
   return r as ApplyRecord;
 }
 
-export function formatRecord(record: ApplyRecord): string {
+function formatRecord(record: ApplyRecord): string {
   return JSON.stringify(record, null, 1) + '\n';
 }
 

@@ -300,7 +300,9 @@ function* exportWalk(upperArg: PathLike, destArg: PathLike, options: ToOciOption
  * up at the end), so on failure there is no `dest`, or the empty one given;
  * what a killed run left there the next one removes (native/oci_temps.h). Contents, symlinks, modes, owners, times and extended
  * attributes are kept, but the overlay's own (`trusted.overlay.*`, or
- * `user.overlay.*` with `userxattr`); hard links stay one inode (docs/api.md, `toOci`).
+ * `user.overlay.*` with `userxattr`), and so are hard links (one inode in
+ * `dest`), device nodes and fifos; a socket, which a layer cannot hold, is
+ * listed in `skipped`.
  * An xattr `dest` refuses (ENOTSUP, or EPERM for a namespace closed to the
  * caller) is listed in `skipped` with `xattr` set; any other failure rejects.
  */

@@ -86,14 +86,6 @@ export function checkArray(field: string, value: unknown, expected: string): unk
   return value;
 }
 
-/** Paths, each made absolute; left out, none. */
-export function checkPaths(field: string, value: unknown): string[] {
-  if (value === undefined) return [];
-  const items = checkArray(field, value, 'an array of paths');
-  // The field name is built only for a path that needs more than the fast check.
-  return items.map((item, i) => (isNormalAbsolute(item) ? item : checkPath(`${field}[${i}]`, item)));
-}
-
 export function checkBoolean(field: string, value: unknown): boolean {
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw typeError(field, 'a boolean', value);
@@ -106,9 +98,4 @@ export function checkChoice<T extends string>(field: string, value: unknown, cho
     throw invalid(field, `must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${describeValue(value)}`);
   }
   return value as T;
-}
-
-export function checkString(field: string, value: unknown): string {
-  if (typeof value !== 'string') throw typeError(field, 'a string', value);
-  return value;
 }

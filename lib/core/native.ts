@@ -108,10 +108,10 @@ export type NativeImageInfo = [image: string, type: string, dev: number, ino: nu
 /** [mechanism, mountId, warnings, uniqueMountId, images?, superblock?, recordFile?, pruneSample?], as the addon returns a mount (lib/request/native-mount.ts unpacks it). */
 export type PackedMountResult = [string, number, string[], number, NativeImageInfo[]?, string?, string?, string[]?];
 
-/** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
 /** A layer walk held by the addon (an External): only layerChanges* read it. */
 export type NativeChangesWalk = { readonly __nativeChangesWalk: unique symbol };
 
+/** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
 export type PackedBuiltOverlay = [number, string, number, number, string[]];
 /** fds, targets, modes (0 attach, 1 replace, 2 unmount), expected [mountId, uniqueId] pairs flat, propagations ('' none). */
 export type PackedSwitchSteps = [number[], string[], number[], number[], string[]];
@@ -208,9 +208,6 @@ export type OpaqueValue = 'y' | 'x';
 /** One entry (xattr '') or one xattr of an entry that exportLayer did not write: [path bytes, xattr, errno, reason]. */
 export type NativeExportSkip = [Buffer, string, number, string];
 
-/** An xattr the destination refused to take: name and positive errno (ENOTSUP, EPERM). */
-export type NativeXattrRefusal = [name: string, errno: number];
-
 export interface NativeBinding {
   setErrorFactory(factory: (info: OverlayErrorInfo) => Error): void;
   // mountOverlay and replaceOverlay take positional arguments (native/mount_args.h; lib/request/native-mount.ts packs them).
@@ -246,9 +243,6 @@ export interface NativeBinding {
   isOpaqueSync(request: NativeEntryRequest): OpaqueValue | false;
   clearOpaque(request: NativeEntryRequest): Promise<void>;
   clearOpaqueSync(request: NativeEntryRequest): void;
-  /** Copies every xattr of `from` whose name does not start with `skipPrefix` ('' copies all) onto `to`; symlinks are not followed. */
-  copyXattrs(from: string, to: string, skipPrefix: string): Promise<NativeXattrRefusal[]>;
-  copyXattrsSync(from: string, to: string, skipPrefix: string): NativeXattrRefusal[];
   /** The mountinfo id of the mount with this unique id (statmount, 6.8+), 0 when none is mounted in this namespace. */
   mountIdOfUnique(uniqueMountId: number): Promise<number>;
   mountIdOfUniqueSync(uniqueMountId: number): number;

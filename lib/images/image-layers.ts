@@ -21,9 +21,9 @@ export interface ImageLayer {
 /** A layer: a directory, or a directory inside an image file. */
 export type LayerSource = string | ImageLayer;
 
-export const IMAGE_TYPES: readonly ImageType[] = ['ext4', 'erofs', 'squashfs'];
+const IMAGE_TYPES: readonly ImageType[] = ['ext4', 'erofs', 'squashfs'];
 
-export function isImageLayer(value: unknown): value is ImageLayer {
+function isImageLayer(value: unknown): value is ImageLayer {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
@@ -38,10 +38,10 @@ function checkInside(field: string, value: unknown): string | undefined {
   return inside === '' ? undefined : inside;
 }
 
-/** Validates one image layer; `field` is the layer's ('lower[2]'). */
 const IMAGE_KEYS: ReadonlySet<string> = new Set(['image', 'path', 'type']);
 
-export function checkImageLayer(field: string, value: ImageLayer): NativeImageSpec {
+/** Validates one image layer; `field` is the layer's ('lower[2]'). */
+function checkImageLayer(field: string, value: ImageLayer): NativeImageSpec {
   checkKnownKeys(value, IMAGE_KEYS, 'an image layer', `${field}.`);
   const image = checkPath(`${field}.image`, value.image);
   const inside = checkInside(`${field}.path`, value.path);

@@ -19,7 +19,7 @@ import { runAsync, runSync, step, type Walk } from '../core/sync-or-async';
 export type DirInUse = [id: string, holder: string];
 
 /** "major:minor:inode" of a stat, as the addon words a statx (glibc's dev_t encoding). */
-export function dirId(st: fs.BigIntStats): string {
+function dirId(st: fs.BigIntStats): string {
   const major = ((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & 0xfffff000n);
   const minor = (st.dev & 0xffn) | ((st.dev >> 12n) & 0xffffff00n);
   return `${major}:${minor}:${st.ino}`;

@@ -179,7 +179,7 @@ export function holdersOf(dir: string, writers: LiveWriters, seen?: Set<string>)
 
 let indexDefault: boolean | undefined;
 /** overlay's `index` default (the module parameter, CONFIG_OVERLAY_FS_INDEX): an option left out means this. */
-export function indexByDefault(): boolean {
+function indexByDefault(): boolean {
   if (indexDefault === undefined) {
     try {
       indexDefault = fs.readFileSync('/sys/module/overlay/parameters/index', 'utf8').trim() === 'Y';
@@ -212,7 +212,7 @@ export function overlayNamed(m: OverlayMountInfo, how = 'mounted on'): string {
  * field, the other overlay's target and mount id. `how`: how that overlay is
  * named ('being replaced on').
  */
-export function heldError(field: string, dir: string, held: Holding, index: boolean, how = 'mounted on'): OverlayError {
+function heldError(field: string, dir: string, held: Holding, index: boolean, how = 'mounted on'): OverlayError {
   const where = held.inside ? `lies inside '${held.path}', the ${held.as} of ${overlayNamed(held.mount, how)}` : `is the ${held.as} ('${held.path}') of ${overlayNamed(held.mount, how)}`;
   const why = index
     ? 'with index=on the kernel refuses a directory another overlay uses'

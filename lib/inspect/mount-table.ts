@@ -94,11 +94,6 @@ export function readMountTable(): MountTableEntry[] {
   return parseMountTable(readMountTableText());
 }
 
-/** Asynchronous twin of {@link readMountTable}. */
-export async function readMountTableAsync(): Promise<MountTableEntry[]> {
-  return parseMountTable(await fs.promises.readFile(MOUNTINFO, 'utf8').catch(() => ''));
-}
-
 let lineBuffer = Buffer.allocUnsafe(64 * 1024);
 
 /**

@@ -36,17 +36,3 @@ export function checkMarksReadable(userxattr: boolean): void {
     reason: 'reading trusted.overlay.* marks needs CAP_SYS_ADMIN (without it the kernel shows none, and deletions would go missing); use userxattr for user.overlay.*',
   });
 }
-
-/** `.ovl-wh-` and 8 letters or digits: the name a forced whiteout uses for a moment (native/whiteout_fs.cc). */
-const WHITEOUT_TEMP = /^\.ovl-wh-[a-z0-9]{8}$/;
-
-/**
- * A temporary a killed `whiteout(..., { force: true })` left: its name, and
- * what it can be (a whiteout being made, or a hard link kept of an entry
- * being replaced). Never the user's own entry, so never reported as one.
- */
-export function isWhiteoutLeftover(name: string, st: fs.Stats): boolean {
-  if (!WHITEOUT_TEMP.test(name)) return false;
-  const whiteoutLike = (st.isCharacterDevice() && st.rdev === 0) || (st.isFile() && st.size === 0);
-  return whiteoutLike || (!st.isDirectory() && st.nlink > 1);
-}

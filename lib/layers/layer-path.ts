@@ -25,7 +25,7 @@ const EXDEV = 18;
 const RESOLVERS: readonly string[] = ['openat2', 'walk'];
 
 /** The keys of LayerPathOptions. */
-export const LAYER_PATH_KEYS = ['root', 'userxattr', 'resolver'] as const;
+const LAYER_PATH_KEYS = ['root', 'userxattr', 'resolver'] as const;
 
 /**
  * A path beneath root, returned relative to it: relative already, or absolute

@@ -31,7 +31,7 @@ function optionalBoolean(request: NativeRemountRequest, key: 'readOnly' | 'nosui
 }
 
 /** Validates remount options and turns them into the addon's request. */
-export function toRemountRequest(target: string, options: RemountOptions = {}): NativeRemountRequest {
+function toRemountRequest(target: string, options: RemountOptions = {}): NativeRemountRequest {
   checkOptionsObject('options', options);
   for (const key of Object.keys(options)) {
     if (LAYER_FIELDS.has(key)) {

@@ -30,7 +30,7 @@ export function isLsmKey(key: string): key is LsmKey {
  * A label as the kernel gets it. It may hold ',' and ':' (an MCS range,
  * `s0:c1,c2`); mount(2) gets it between double quotes, so it cannot hold one.
  */
-export function checkLabel(field: string, value: unknown): string {
+function checkLabel(field: string, value: unknown): string {
   if (typeof value !== 'string') throw typeError(field, 'a label string', value);
   if (value === '') throw invalid(field, 'must not be empty');
   if (/["\0\n]/.test(value)) throw invalid(field, `must not contain a double quote, a NUL byte or a newline, got ${JSON.stringify(value)}`);

@@ -54,7 +54,7 @@ export interface MountOptions extends OverlayLayers, OverlayFeatures, MountFlags
 export const MAX_LAYERS = 500;
 
 /** Every key of MountFlags. */
-export const MOUNT_FLAG_KEYS = ['readOnly', 'nosuid', 'nodev', 'noexec', 'noatime', 'atime'] as const;
+const MOUNT_FLAG_KEYS = ['readOnly', 'nosuid', 'nodev', 'noexec', 'noatime', 'atime'] as const;
 
 /** Every key MountOptions has: anything else is refused as a typo. */
 export const MOUNT_OPTION_KEYS: ReadonlySet<string> = new Set([

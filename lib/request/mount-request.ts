@@ -50,8 +50,8 @@ export function checkAtime(o: { atime?: unknown; noatime?: unknown }): NativeMou
  * The options' enumerable fields in a new object, each key checked against
  * the ones the call knows. Objects made by spreading (`{ ...base, target }`)
  * come with a new hidden class almost every time; read directly, the
- * thirty-odd names looked up below (most of them absent) go megamorphic and
- * took 6 µs a mount. A copy has one shape per key order.
+ * thirty-odd names looked up below (most of them absent) would go
+ * megamorphic. A copy has one shape per key order.
  */
 function plainCopy(options: object, known: ReadonlySet<string>, call: string): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
@@ -75,8 +75,8 @@ export function toNativeRequest(options: MountOptions): NativeMountRequest {
 
 /**
  * The same for replace, whose `target` comes separately: spreading the
- * options into a new object to add it made every later property read here
- * megamorphic (7 µs a call instead of 1).
+ * options into a new object to add it would make every later property read
+ * here megamorphic.
  */
 export function toReplaceRequest(options: Omit<MountOptions, 'target'>, target: unknown): NativeMountRequest {
   if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options);

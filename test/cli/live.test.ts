@@ -5,19 +5,13 @@ import * as fs from 'node:fs';
 import { withoutPreload } from '../helpers/env';
 import t, { type Test } from 'tap';
 import { kernelFeatures } from '../../lib/index';
-import { ovl, stderrJson } from '../helpers/cli';
+import { lsJson, ovl, stderrJson } from '../helpers/cli';
 import { mountTmpfs } from '../helpers/filesystems';
 import { mountsAt, propagationFields } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
 const needsBeneath = { skip: needsOverlay.skip || (!kernelFeatures().moveMountBeneath && 'no MOVE_MOUNT_BENEATH (6.5+)') };
 const needsIdmap = { skip: needsOverlay.skip || (!kernelFeatures().lowerdirPlus && 'no lowerdir+ (6.8+)') };
-
-function lsJson(target: string): Array<Record<string, unknown>> {
-  const r = ovl(['ls', '--json', target]);
-  if (r.status !== 0) throw new Error(`ovl ls failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Array<Record<string, unknown>>;
-}
 
 function mustRun(t: Test, args: string[]): void {
   const r = ovl(args);

@@ -3,14 +3,8 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import { formatOptions, kernelFeatures } from '../../lib/index';
-import { ovl, stderrJson } from '../helpers/cli';
+import { lsJson, ovl, stderrJson } from '../helpers/cli';
 import { needsOverlay, scratch } from '../helpers/scratch';
-
-function lsJson(target: string): Array<Record<string, unknown>> {
-  const r = ovl(['ls', '--json', target]);
-  if (r.status !== 0) throw new Error(`ovl ls failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Array<Record<string, unknown>>;
-}
 
 t.test('-o and the flags build one request; mount(8) flags inside -o apply', needsOverlay, async (t) => {
   const s = scratch(t);

@@ -3,16 +3,10 @@
 import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
-import { ovl, stderrJson } from '../helpers/cli';
+import { lsJson, ovl, stderrJson } from '../helpers/cli';
 import { loopDevicesOf, mountExt4Image, whyNoLoopExt4 } from '../helpers/loop';
 import { needsOverlay, scratch } from '../helpers/scratch';
 import { mountsBeneath } from '../helpers/mounts';
-
-function lsJson(target: string, cwd?: string): Array<Record<string, unknown>> {
-  const r = ovl(['ls', '--json', target], cwd ? { cwd } : {});
-  if (r.status !== 0) throw new Error(`ovl ls failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Array<Record<string, unknown>>;
-}
 
 t.test('two lowers, the leftmost wins; writes land in the upper, lowers untouched (relative paths, -o)', needsOverlay, async (t) => {
   const s = scratch(t);

@@ -21,6 +21,13 @@ export function ovlThrough(wrapper: string[], args: string[], options: SpawnSync
   return { status: child.status, stdout: String(child.stdout), stderr: String(child.stderr) };
 }
 
+/** What `ovl ls --json TARGET` lists; a failing ls throws with its stderr. */
+export function lsJson(target: string, cwd?: string): Array<Record<string, unknown>> {
+  const r = ovl(['ls', '--json', target], cwd ? { cwd } : {});
+  if (r.status !== 0) throw new Error(`ovl ls failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+}
+
 /** The one JSON object an error with --json writes to stderr. */
 export function stderrJson(result: OvlResult): Record<string, unknown> {
   const lines = result.stderr.trim().split('\n');

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const ROOT_PACKAGES = ['base-files', 'bash', 'dash', 'coreutils', 'libc6', 'libtinfo6', 'libselinux1', 'libpcre2-8-0', 'libacl1', 'libattr1', 'libgmp10', 'libcap2'];
+const ROOT_PACKAGES = ['base-files', 'bash', 'dash', 'coreutils', 'libc6', 'libtinfo6', 'libselinux1', 'libpcre2-8-0', 'libacl1', 'libattr1', 'libgmp10', 'libcap2'];
 
 /** Why the tree cannot be made here (no dpkg, or a package missing), or undefined. */
 export function whyNoDebianRoot(): string | undefined {

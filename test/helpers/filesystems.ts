@@ -2,7 +2,6 @@
 // teardown unmounts them (a `-o loop` mount frees its loop device on umount).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Scratch } from './scratch';
 
 export function mountTmpfs(s: Scratch, name: string, type: 'tmpfs' | 'ramfs' = 'tmpfs'): string {
@@ -46,9 +45,4 @@ export function hasPython(): boolean {
   } catch {
     return false;
   }
-}
-
-export function loopDevicesFor(dir: string): string[] {
-  const out = execFileSync('losetup', ['-a'], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes(path.basename(dir)));
 }

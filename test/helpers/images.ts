@@ -4,6 +4,7 @@
 // and the filesystems' own sysfs entries.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import type { Scratch } from './scratch';
 
 /** Why images cannot be made and mounted here, or undefined when they can. */
 export function whyNoImages(): string | undefined {
@@ -83,4 +84,36 @@ export function debugfsList(image: string, dir: string): Map<string, string> {
 /** One file's content in an ext4 image, read without mounting it. */
 export function debugfsCat(image: string, file: string): string {
   return execFileSync('debugfs', ['-R', `cat ${file}`, image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+/** One image of each type and a plain directory, as the image-layer tests stack them. */
+export interface TestImages {
+  squashfs: string;
+  erofs: string;
+  ext4: string;
+  plain: string;
+}
+
+/**
+ * The test images, root-owned: each layer holds `f` (which one wins shows
+ * precedence) and a file of its own (`only-sq`, `only-er`, `only-ex`,
+ * `only-plain`); the ext4 image keeps its files under sub/, away from its lost+found.
+ */
+export function makeImages(s: Scratch): TestImages {
+  s.write({
+    'src/sq/f': 'squashfs',
+    'src/sq/only-sq': '',
+    'src/er/f': 'erofs',
+    'src/er/only-er': '',
+    'src/ex/sub/f': 'ext4',
+    'src/ex/sub/only-ex': '',
+    'plain/f': 'plain',
+    'plain/only-plain': '',
+  });
+  return {
+    squashfs: makeSquashfs(s.path('src/sq'), s.path('sq.img')),
+    erofs: makeErofs(s.path('src/er'), s.path('er.img')),
+    ext4: makeExt4(s.path('ex.img'), s.path('src/ex')),
+    plain: s.path('plain'),
+  };
 }

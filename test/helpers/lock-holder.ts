@@ -1,7 +1,7 @@
 // Another process holding a flock(2) lock on a directory, as a running check or
 // a process making temporaries there does. Ready only once the lock is taken:
 // flock(1) prints nothing itself, so the shell it runs says so, and a test
-// never acts before the lock exists (a fixed sleep was a race under the VM's TCG).
+// never acts before the lock exists (a fixed sleep would race under the VM's TCG).
 import { spawn, spawnSync } from 'node:child_process';
 import type { Test } from 'tap';
 import { waitFor } from './mounts';

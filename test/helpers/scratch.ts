@@ -49,7 +49,7 @@ export function scratch(t: Test, prefix = 'ovl-test-'): Scratch {
 }
 
 /** Why integration tests cannot run here, or undefined when they can. */
-export function whyNoOverlay(): string | undefined {
+function whyNoOverlay(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (CAP_SYS_ADMIN) to mount';
   const filesystems = fs.readFileSync('/proc/filesystems', 'utf8');
   if (!/\toverlay$/m.test(filesystems)) {

@@ -15,7 +15,7 @@ import { kernelFeatures, listMountsSync, mount, mountSync, replace, replaceSync,
 import { toNativeRequest } from '../../lib/request/mount-request';
 import { pack } from '../../lib/request/native-mount';
 import { needsUserNamespaces } from '../helpers/idmap';
-import { erofsSuperblocks, loopsBackedBy, makeErofs, makeExt4, makeSquashfs, needsImages } from '../helpers/images';
+import { erofsSuperblocks, loopsBackedBy, makeExt4, makeImages, needsImages } from '../helpers/images';
 import { childPids, newFds, openFdLinks } from '../helpers/live';
 import { mountsAt } from '../helpers/mounts';
 import { scratch, type Scratch } from '../helpers/scratch';
@@ -30,24 +30,6 @@ const atLeast = (major: number, minor: number): boolean => release[0]! > major |
 const skip = { skip: needsImages.skip || needsUserNamespaces.skip };
 const noReplace = !(kernel.moveMountBeneath && kernel.lowerdirPlus) && 'replace needs MOVE_MOUNT_BENEATH and lowerdir+ (6.8+)';
 const noTestAddon = !fs.existsSync(testAddonPath) && `${testAddonPath} is not built (npm run build:cmake)`;
-
-interface Images {
-  erofs: string;
-  ext4: string;
-  squashfs: string;
-  plain: string;
-}
-
-/** Root-owned files in each image (`f` tells which layer wins), and a plain directory beneath. */
-function makeImages(s: Scratch): Images {
-  s.write({ 'src/er/f': 'erofs', 'src/er/only-er': '', 'src/ex/sub/f': 'ext4', 'src/ex/sub/only-ex': '', 'src/sq/f': 'squashfs', 'plain/p': '' });
-  return {
-    erofs: makeErofs(s.path('src/er'), s.path('er.img')),
-    ext4: makeExt4(s.path('ex.img'), s.path('src/ex')),
-    squashfs: makeSquashfs(s.path('src/sq'), s.path('sq.img')),
-    plain: s.path('plain'),
-  };
-}
 
 /** What shows an image superblock now: erofs's and ext4's own entries. */
 function imageTraces(): { erofs: Set<string>; ext4: Set<string> } {
@@ -135,7 +117,7 @@ for (const type of ['erofs', 'ext4'] as const) {
       const { result: m, appeared } = await watchMountTable(async () => (form === 'sync' ? mountSync(options) : await mount(options)));
       t.equal(fs.statSync(`${target}/f`).uid, 100000, `${form}: the image's root-owned file shows as 100000`);
       t.equal(fs.readFileSync(`${target}/f`, 'utf8'), type);
-      t.equal(fs.statSync(`${target}/p`).uid, 100000, 'and so does the plain layer beneath');
+      t.equal(fs.statSync(`${target}/only-plain`).uid, 100000, 'and so does the plain layer beneath');
       t.same(strayMounts(appeared, s, target!), [], `${form}: nothing but the overlay appeared in the mount table, at any moment`);
       t.equal(appeared.filter((l) => l.includes(` ${target} `)).length, 1, 'the overlay did');
       const loops = loopsOf([layer.image]);
@@ -168,7 +150,7 @@ t.test('every mechanism this kernel has, mount(2) ones (all 6.1 has) through the
     const m = mountSync({ lower: [{ image: img.erofs }, { image: img.ext4, path: 'sub' }, img.plain], target: target!, idmap: SHIFT, mechanism });
     t.equal(m.mechanism, mechanism);
     t.equal(fs.readFileSync(`${target}/f`, 'utf8'), 'erofs', `${mechanism}: the top image wins`);
-    t.same(['f', 'only-er', 'only-ex', 'p'].map((name) => fs.statSync(`${target}/${name}`).uid), [100000, 100000, 100000, 100000], `${mechanism}: every layer idmapped`);
+    t.same(['f', 'only-er', 'only-ex', 'only-plain'].map((name) => fs.statSync(`${target}/${name}`).uid), [100000, 100000, 100000, 100000], `${mechanism}: every layer idmapped`);
     t.same(listMountsSync({ target: target! })[0]?.lower.slice(0, 2), [img.erofs, img.ext4], 'listMounts names both images');
     const loops = loopsOf([img.erofs, img.ext4]);
     m.unmountSync();
@@ -278,7 +260,7 @@ t.test('the detour (open_tree refusing a detached image, as before 6.15): idmapp
     const { appeared } = await watchMountTable(async () => mountThroughTestAddon({ lower: [layer, img.plain], target: target!, idmap: SHIFT }));
     t.same(testAddon().takeArmedFaults(), [], 'the failure point was reached');
     t.equal(fs.statSync(`${target}/f`).uid, 100000, `${layer.image}: idmapped through the namespace`);
-    t.equal(fs.statSync(`${target}/p`).uid, 100000);
+    t.equal(fs.statSync(`${target}/only-plain`).uid, 100000);
     t.same(strayMounts(appeared, s, target!), [], 'nothing but the overlay appeared');
     loops.push(...loopsOf([layer.image]));
     umountSync(target!);

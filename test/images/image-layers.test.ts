@@ -8,10 +8,10 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { kernelFeatures, listMountsSync, mount, mountSync, replace, replaceSync, type MechanismName, type OverlayMount } from '../../lib/index';
 import { needsUserNamespaces } from '../helpers/idmap';
-import { erofsSuperblocks, loopBacking, loopsBackedBy, makeErofs, makeExt4, makeSquashfs, needsImages } from '../helpers/images';
+import { erofsSuperblocks, loopBacking, loopsBackedBy, makeErofs, makeExt4, makeImages, makeSquashfs, needsImages } from '../helpers/images';
 import { newFds, openFdLinks } from '../helpers/live';
 import { settled, waitFor } from '../helpers/mounts';
-import { scratch, type Scratch } from '../helpers/scratch';
+import { scratch } from '../helpers/scratch';
 
 // What this kernel offers: fsconfig mechanisms need `lowerdir+` (6.8+), layer fds 6.13+; replace needs MOVE_MOUNT_BENEATH and `lowerdir+`.
 const kernel = kernelFeatures();
@@ -23,33 +23,6 @@ const MECHANISMS: MechanismName[] = [
   ...(kernel.layerFd ? (['fsconfig-fd'] as const) : []),
 ];
 const noReplace = !(kernel.moveMountBeneath && kernel.lowerdirPlus) && 'replace needs MOVE_MOUNT_BENEATH and lowerdir+ (6.8+)';
-
-interface Images {
-  squashfs: string;
-  erofs: string;
-  ext4: string;
-  plain: string;
-}
-
-// Each layer holds `f` (which one wins shows precedence) and a file of its own.
-function makeImages(s: Scratch): Images {
-  s.write({
-    'src/sq/f': 'squashfs',
-    'src/sq/only-sq': '',
-    'src/er/f': 'erofs',
-    'src/er/only-er': '',
-    'src/ex/sub/f': 'ext4',
-    'src/ex/sub/only-ex': '',
-    'plain/f': 'plain',
-    'plain/only-plain': '',
-  });
-  return {
-    squashfs: makeSquashfs(s.path('src/sq'), s.path('sq.img')),
-    erofs: makeErofs(s.path('src/er'), s.path('er.img')),
-    ext4: makeExt4(s.path('ex.img'), s.path('src/ex')),
-    plain: s.path('plain'),
-  };
-}
 
 /** Every image of a mount and every loop device it used are gone, checked device by device. */
 function assertFreed(t: Test, m: OverlayMount, images: string[], erofsBefore: Set<string>): void {

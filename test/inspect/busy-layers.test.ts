@@ -6,7 +6,7 @@ import t from 'tap';
 import { mount, mountSync, OverlayError } from '../../lib/index';
 import { explainBusyLayer } from '../../lib/inspect/busy-layers';
 import { toNativeRequest } from '../../lib/request/mount-request';
-import { mountsOn } from '../../lib/inspect/mount-table';
+import { mountsOn } from '../../lib/internal';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
 t.test('a busy upper or work is named, with the overlay that holds it', needsOverlay, async (t) => {

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { kernelFeatures, mountSync, replaceSync } from '../../lib/index';
-import { mountsOn } from '../../lib/inspect/mount-table';
+import { mountsOn } from '../../lib/internal';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
 const overlapping = (field: string, message: RegExp) => ({ name: 'OverlayError', code: 'ELOOP', field, message, beforeKernel: true });

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import * as ovl from '../../lib/index';
-import { mountsOn } from '../../lib/inspect/mount-table';
+import { mountsOn } from '../../lib/internal';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
 const unknownKey = (field: string) => ({ name: 'OverlayError', code: 'EINVAL', field, message: new RegExp(`${field}: is not an option of`) });
