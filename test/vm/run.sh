@@ -35,7 +35,7 @@ read -r -a kernels <<< "${OVERLAY_VM_KERNELS:-linux-image-amd64 linux-image-6.12
 default_excluded="builds.test.js module-formats.test.js package.test.js bench-smoke.test.js readme.test.js
   leaks.test.js option-properties.test.js usage.test.js privilege.test.js errors.test.js option-string.test.js mount-request.test.js
   live.test.js promises.test.js readme-session.test.js podman-diff.test.js tar-proof.test.js convert-crash.test.js
-  layer-changes-memory.test.js layer-tools.test.js"
+  layer-changes-memory.test.js layer-tools.test.js convert-kill9.test.js"
 # (live.test.js: the CLI's wrappers of remount, replace and umount, which
 # remount.test.js and replace.test.js test directly; at ~30 s a kernel under
 # TCG it does not fit the CI budget, where test:vm must stay under ~15 min.
@@ -46,7 +46,7 @@ default_excluded="builds.test.js module-formats.test.js package.test.js bench-sm
 # promises.test.js: the CLI's own checks, ~50 s of spawned CLIs on the host;
 # the library calls under them are tested per kernel by their own files.
 # readme-session.test.js: the README shows what this machine's kernel prints.
-# convert-crash.test.js: convert killed and run again, file work and no
+# convert-crash.test.js, convert-kill9.test.js: convert killed and run again, file work and no
 # mount, dozens of spawned CLIs; whiteout-leftovers and image-crash run here.
 # layer-changes-memory.test.js: a memory soak of the layer walk, as leaks.test.js.
 # cli/layer-tools.test.js: the CLI's wrappers of convert and diff, file work;
