@@ -8,13 +8,12 @@ import t from 'tap';
 import { isOpaqueSync, isWhiteoutSync, kernelFeatures } from '../../lib/index';
 import { OVL, ovl, stderrJson } from '../helpers/cli';
 import { mountTmpfs } from '../helpers/filesystems';
-import { mountsAt } from '../helpers/mounts';
+import { mountsAt, topMount } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
+// Read here, not by another spawned `ovl ls` (cli/mount.test.ts tests what ls prints).
 function mountOptionsOf(target: string): string[] {
-  const r = ovl(['ls', '--json', target]);
-  if (r.status !== 0) throw new Error(`ovl ls failed: ${r.stderr}`);
-  return (JSON.parse(r.stdout) as Array<{ mountOptions: string[] }>)[0]?.mountOptions ?? [];
+  return topMount(target)?.mountOptions ?? [];
 }
 
 t.test('umount refuses a mount that is not an overlay; --any-type unmounts it', needsOverlay, async (t) => {
