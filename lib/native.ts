@@ -29,8 +29,8 @@ export interface NativeMountRequest {
   images?: NativeImages;
 }
 
-/** Where the addon records a mount's images, the request's part of that record as JSON, and how many other records it picks (lib/image-record-write.ts). */
-export type NativeRecordArgument = [dir: string, fields: string, sample: number];
+/** Where the addon records a mount's images and how many other records it picks (lib/image-record-write.ts). */
+export type NativeRecordArgument = [dir: string, sample: number];
 
 /** NativeMountRequest as positional arguments, in native/mount_args.h's order; options flat, a null value is a bare flag. */
 type PackedMountRequest = [
@@ -211,7 +211,7 @@ export interface NativeBinding {
   // recordFile: the record of the mount's images, removed once it is unmounted.
   umountOverlay(target: string, flags: number, ownMountId?: number, ownUniqueId?: number, recordFile?: string): Promise<undefined | [number, boolean]>;
   umountOverlaySync(target: string, flags: number, ownMountId?: number, ownUniqueId?: number, recordFile?: string): undefined | [number, boolean];
-  /** [mountId, uniqueMountId (0 before 6.8), is a mount root, its superblock's device ('0:45')] of the topmost mount at `path`; `uniqueOnly` leaves mountId 0 where the unique id is known. */
+  /** [mountId, uniqueMountId (0 before 6.8), is a mount root, the file name its image record would have] of the topmost mount at `path`; `uniqueOnly` leaves mountId 0 where the unique id is known. */
   mountAt(path: string, uniqueOnly?: boolean): [number, number, boolean, string];
   kernelFeatures(): NativeKernelFeatures;
   checkOverlay(request: NativeCheckRequest): Promise<NativeCheckReport>;

@@ -26,7 +26,7 @@ enum MountArg : size_t {
   kMountIdmap,        // { uidMap, gidMap } or { userns } or undefined
   kMountMechanism,    // string or undefined
   kMountImages,       // [lower, data, upper, work] image specs or undefined (mount_args.cc ParseImages)
-  kMountRecord,       // [record dir, the request's part of the record as a JSON object, sample] or undefined
+  kMountRecord,       // [record dir, how many other records to pick] or undefined
 };
 
 enum MountFlagBits : unsigned {
