@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { liveRecords, liveRecordsSync } from './image-record-live';
 import type { LiveRecord } from './image-record';
-import { MOUNTINFO } from './mount-table';
+import { mountTableTextStep } from './mount-table';
 import { parseMountinfo } from './mountinfo';
 import type { OverlayMountInfo } from './overlay-mount-info';
 import type { NativeMountRequest } from './native';
@@ -74,7 +74,7 @@ function wantsCheck(request: NativeMountRequest): boolean {
 
 /** Every upper and work directory live overlays use; with `replacing`, the target whose top stack's upper may be kept. */
 function* liveDirsWalk(replacing?: string): Walk<DirInUse[]> {
-  const text = yield* step({ sync: () => fs.readFileSync(MOUNTINFO, 'utf8'), async: () => fs.promises.readFile(MOUNTINFO, 'utf8') });
+  const text = yield* step(mountTableTextStep);
   const mounts = parseMountinfo(text);
   if (mounts.length === 0) return [];
   const records = yield* step({ sync: liveRecordsSync, async: liveRecords });

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import { invalid } from './errors';
 import { liveWriters, mountUsesIndex, refuseHeldDirs, requestUsesIndex, type Holding } from './live-writers';
 import type { Propagation } from './mount-options';
-import { MOUNTINFO } from './mount-table';
+import { mountTableTextStep } from './mount-table';
 import { parseMountinfo, type OverlayMountInfo } from './mountinfo';
 import type { NativeMountRequest } from './native';
 import { step, type Step, type Walk } from './sync-or-async';
@@ -47,12 +47,12 @@ function overlaysOn(target: string, text: string): OverlayMountInfo[] {
 function stackOn(target: string): Step<[OverlayMountInfo[], string]> {
   return {
     sync: () => {
-      const text = fs.readFileSync(MOUNTINFO, 'utf8');
+      const text = mountTableTextStep.sync();
       return [overlaysOn(realOrAsIs(() => fs.realpathSync(target), target), text), text];
     },
     async: async () => {
       const real = await fs.promises.realpath(target).catch(() => target);
-      const text = await fs.promises.readFile(MOUNTINFO, 'utf8');
+      const text = await mountTableTextStep.async();
       return [overlaysOn(real, text), text];
     },
   };
