@@ -32,7 +32,7 @@ export interface NativeMountRequest {
 /** Where the addon records a mount's images and how many other records it picks (lib/image-record-write.ts). */
 export type NativeRecordArgument = [dir: string, sample: number];
 
-/** NativeMountRequest as positional arguments, in native/mount_args.h's order; options flat, a null value is a bare flag. */
+/** NativeMountRequest as positional arguments, in native/mount_args.h's order (lib/native-mount.ts says why, and packs it); options flat, a null value is a bare flag. */
 type PackedMountRequest = [
   target: string,
   lower: string[],
@@ -87,7 +87,7 @@ export interface NativeMountResult {
 /** [image, type, dev, ino, loop (-1: none), writable]: one image a mount used. */
 export type NativeImageInfo = [image: string, type: string, dev: number, ino: number, loop: number, writable: boolean];
 
-/** [mechanism, mountId, warnings, uniqueMountId, images?, superblock?, recordFile?, pruneSample?], as the addon returns a mount (lib/native-mount.ts unpacks it). */
+/** [mechanism, mountId, warnings, uniqueMountId, images?, superblock?, recordFile?, pruneSample?]: the packed result of a mount or replace (lib/native-mount.ts says why packed, and unpacks it). */
 export type PackedMountResult = [string, number, string[], number, NativeImageInfo[]?, string?, string?, string[]?];
 
 /** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
@@ -195,7 +195,7 @@ export type NativeXattrRefusal = [name: string, errno: number];
 
 export interface NativeBinding {
   setErrorFactory(factory: (info: OverlayErrorInfo) => Error): void;
-  // mountOverlay and replaceOverlay take positional arguments (native/mount_args.h; lib/native-mount.ts packs them).
+  // mount, replace and build take the one packed form (lib/native-mount.ts packs and unpacks it); every other call an object or scalars.
   mountOverlay(...request: PackedMountRequest): Promise<PackedMountResult>;
   mountOverlaySync(...request: PackedMountRequest): PackedMountResult;
   remountOverlay(request: NativeRemountRequest): Promise<NativeRemountResult>;
