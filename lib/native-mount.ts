@@ -3,7 +3,7 @@
 // request as positional arguments in its MountArg order, the result as a
 // tuple (PackedMountResult: [mechanism, mountId, warnings, uniqueMountId]
 // and, with images, [images, superblock, recordFile, pruneSample]; a build's
-// is PackedBuiltOverlay). Every other native call takes one object or a few
+// the same four, then its fd). Every other native call takes one object or a few
 // scalars. Positional because reading 13 named properties of one request
 // object through N-API measured 2.9 us a call against 1.1 us for 13
 // positional arguments (node-addon-api, Node 20), while the library's whole
@@ -74,7 +74,7 @@ export interface BuiltOverlay extends NativeMountResult {
   fd: number;
 }
 
-function unpackBuilt([fd, mechanism, mountId, uniqueMountId, warnings]: PackedBuiltOverlay): BuiltOverlay {
+function unpackBuilt([mechanism, mountId, warnings, uniqueMountId, fd]: PackedBuiltOverlay): BuiltOverlay {
   return { fd, mechanism: mechanism as MechanismName, mountId, uniqueMountId, warnings };
 }
 

@@ -90,11 +90,11 @@ export type NativeImageInfo = [image: string, type: string, dev: number, ino: nu
 /** [mechanism, mountId, warnings, uniqueMountId, images?, superblock?, recordFile?, pruneSample?]: the packed result of a mount or replace (lib/native-mount.ts says why packed, and unpacks it). */
 export type PackedMountResult = [string, number, string[], number, NativeImageInfo[]?, string?, string?, string[]?];
 
-/** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
 /** A layer walk held by the addon (an External): only layerChanges* read it. */
 export type NativeChangesWalk = { readonly __nativeChangesWalk: unique symbol };
 
-export type PackedBuiltOverlay = [number, string, number, number, string[]];
+/** [mechanism, mountId, warnings, uniqueMountId, fd]: a built overlay, packed as a mount's result with its fd last. */
+export type PackedBuiltOverlay = [string, number, string[], number, number];
 /** fds, targets, modes (0 attach, 1 replace, 2 unmount), expected [mountId, uniqueId] pairs flat, propagations ('' none). */
 export type PackedSwitchSteps = [number[], string[], number[], number[], string[]];
 /** [[mountId, uniqueId, busy] per step done, the error that stopped it]. */
