@@ -53,16 +53,16 @@ Outcome<BuiltOverlay> RunBuild(const MountRequest& request) {
   return built;
 }
 
-// [fd, mechanism, mountId, uniqueId, warnings]
+// [mechanism, mountId, warnings, uniqueId, fd]: a mount's packed result (mount_args.h), its fd last.
 Napi::Value BuiltToJs(Napi::Env env, const BuiltOverlay& built) {
   Napi::Array out = Napi::Array::New(env, 5);
-  out.Set(0u, Napi::Number::New(env, built.fd));
-  out.Set(1u, MechanismName(built.mechanism));
-  out.Set(2u, Napi::Number::New(env, static_cast<double>(built.mountId)));
-  out.Set(3u, Napi::Number::New(env, static_cast<double>(built.uniqueId)));
+  out.Set(0u, MechanismName(built.mechanism));
+  out.Set(1u, Napi::Number::New(env, static_cast<double>(built.mountId)));
   Napi::Array warnings = Napi::Array::New(env, built.warnings.size());
   for (size_t i = 0; i < built.warnings.size(); i++) warnings.Set(i, built.warnings[i]);
-  out.Set(4u, warnings);
+  out.Set(2u, warnings);
+  out.Set(3u, Napi::Number::New(env, static_cast<double>(built.uniqueId)));
+  out.Set(4u, Napi::Number::New(env, built.fd));
   return out;
 }
 

@@ -22,15 +22,6 @@ namespace {
 
 constexpr const char* kNoRecord = "no record of the image layers: ";
 
-// A record's file name, by unique mount id where there is one, else by mount
-// id and superblock ("0:45"); lib/image-record.ts recordName() reads by the same rule.
-std::string RecordName(uint64_t uniqueMountId, uint64_t mountId, const std::string& superblock) {
-  if (uniqueMountId != 0) return std::to_string(uniqueMountId) + ".json";
-  std::string device = superblock;
-  std::replace(device.begin(), device.end(), ':', '_');
-  return "m" + std::to_string(mountId) + "-" + device + ".json";
-}
-
 // `text` as a JSON string literal (quotes and escapes added; UTF-8 passes as it is).
 std::string JsonString(const std::string& text) {
   std::string out = "\"";
@@ -49,6 +40,40 @@ std::string JsonString(const std::string& text) {
   return out + "\"";
 }
 
+// "null", or `text` as a JSON string when there is one.
+std::string JsonStringOrNull(const std::string& text) { return text.empty() ? "null" : JsonString(text); }
+
+std::string JsonStrings(const std::vector<std::string>& texts) {
+  std::string out = "[";
+  for (size_t i = 0; i < texts.size(); i++) out += (i == 0 ? "" : ",") + JsonString(texts[i]);
+  return out + "]";
+}
+
+// A layer slot's image and the directory inside it ({image, path}), or null for a plain directory.
+std::string LayerName(const ImageSpec& spec) {
+  return spec.given() ? "{\"image\":" + JsonString(spec.image) + ",\"path\":" + JsonString("/" + spec.subdir) + "}" : "null";
+}
+
+// One LayerName per slot; a request without images of that kind has none, so every slot is null.
+std::string LayerNames(const std::vector<ImageSpec>& specs, size_t slots) {
+  std::string out = "[";
+  for (size_t i = 0; i < slots; i++) out += (i == 0 ? "" : ",") + (i < specs.size() ? LayerName(specs[i]) : std::string("null"));
+  return out + "]";
+}
+
+// /proc/self/ns/mnt's link text, read once: a process's mount namespace
+// cannot change (setns and unshare refuse a thread sharing its fs context,
+// and every Node process has more than one thread), and /proc/self names the
+// main thread even from a worker or a helper thread that unshared its own.
+const std::string& MountNamespace() {
+  static const std::string ns = [] {
+    char buf[64];
+    ssize_t n = ::readlink("/proc/self/ns/mnt", buf, sizeof(buf));
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  }();
+  return ns;
+}
+
 std::string LoopDevice(int loop) { return "/dev/loop" + std::to_string(loop); }
 
 // The file a loop device is bound to, as sysfs says it ("" when it cannot be read).
@@ -64,8 +89,8 @@ std::string BackingFile(int loop) {
   return text;
 }
 
-// The record's text: what the mount made, then the request's part, which lib/ serialized.
-std::string RecordText(const ImageRecordRequest& record, const MountResult& result, const std::vector<int>& loops) {
+// The record's text (lib/image-record.ts ImageRecord says what each field means): what the mount made, then what was asked.
+std::string RecordText(const MountRequest& request, const MountResult& result, const std::vector<int>& loops) {
   std::string out = "{\"version\":1,\"uniqueMountId\":" + std::to_string(result.uniqueMountId) + ",\"mountId\":" + std::to_string(result.mountId) +
                     ",\"superblock\":" + JsonString(result.superblock) + ",\"images\":[";
   for (size_t i = 0; i < result.images.size(); i++) {
@@ -75,15 +100,17 @@ std::string RecordText(const ImageRecordRequest& record, const MountResult& resu
     out += image.loop < 0 ? "null" : JsonString(LoopDevice(image.loop));
     out += std::string(",\"readOnly\":") + (image.writable ? "false" : "true") + "}";
   }
-  out += "],\"dirIds\":{\"upper\":" + (result.upperDirId.empty() ? "null" : JsonString(result.upperDirId)) +
-         ",\"work\":" + (result.workDirId.empty() ? "null" : JsonString(result.workDirId)) + "}";
+  out += "],\"dirIds\":{\"upper\":" + JsonStringOrNull(result.upperDirId) + ",\"work\":" + JsonStringOrNull(result.workDirId) + "}";
   out += ",\"loops\":[";
   for (size_t i = 0; i < loops.size(); i++) {
     out += i == 0 ? "[" : ",[";
     out += JsonString(LoopDevice(loops[i])) + "," + JsonString(BackingFile(loops[i])) + "]";
   }
-  out += "],";
-  out.append(record.fields, 1, std::string::npos);  // lib/ checked it is an object: its fields and its closing brace
+  out += "],\"mountNs\":" + JsonString(MountNamespace()) + ",\"target\":" + JsonString(request.target);
+  out += ",\"lower\":" + LayerNames(request.lowerImages, request.lower.size()) + ",\"data\":" + LayerNames(request.dataImages, request.data.size());
+  out += ",\"upper\":" + LayerName(request.upperImage) + ",\"work\":" + LayerName(request.workImage);
+  out += ",\"paths\":{\"lower\":" + JsonStrings(request.lower) + ",\"data\":" + JsonStrings(request.data) + ",\"upper\":" + JsonStringOrNull(request.upper) +
+         ",\"work\":" + JsonStringOrNull(request.work) + "}}";
   return out;
 }
 
@@ -159,7 +186,15 @@ std::vector<std::string> PruneSample(const std::string& dir, const std::string& 
 
 }  // namespace
 
-void WriteImageRecord(const ImageRecordRequest& record, MountResult* result) {
+std::string RecordName(uint64_t uniqueMountId, uint64_t mountId, const std::string& superblock) {
+  if (uniqueMountId != 0) return std::to_string(uniqueMountId) + ".json";
+  std::string device = superblock;
+  std::replace(device.begin(), device.end(), ':', '_');
+  return "m" + std::to_string(mountId) + "-" + device + ".json";
+}
+
+void WriteImageRecord(const MountRequest& request, MountResult* result) {
+  const ImageRecordRequest& record = request.record;
   // Only a record without a unique mount id is checked by its loop devices: sysfs is read for those alone.
   std::vector<int> loops;
   if (result->uniqueMountId == 0) {
@@ -174,7 +209,7 @@ void WriteImageRecord(const ImageRecordRequest& record, MountResult* result) {
   }
   std::string name = RecordName(result->uniqueMountId, result->mountId, result->superblock);
   std::string file = record.dir + "/" + name, tmp = file + ".tmp";
-  std::string text = RecordText(record, *result, loops);
+  std::string text = RecordText(request, *result, loops);
   const char* failed = WriteLinked(record.dir, file, text);
   auto openFailed = [&](int errnum) { return failed != nullptr && std::strcmp(failed, "open") == 0 && errno == errnum; };
   // The directory is made on first use only: a mkdir on every mount is a cost with nothing to show.

@@ -93,20 +93,16 @@ void ParseImages(const Napi::CallbackInfo& info, MountRequest* r) {
   r->dirsInUse = ParseDirsInUse(info.Env(), a.Get(4u));
 }
 
-// [dir, fields, sample]: where the record of a mount with images goes, what lib/ puts in it, how many others to pick.
+// [dir, sample]: where the record of a mount with images goes, how many others to pick.
 ImageRecordRequest ParseRecord(const Napi::CallbackInfo& info) {
   ImageRecordRequest record;
   if (info[kMountRecord].IsUndefined()) return record;
-  if (!info[kMountRecord].IsArray()) throw Napi::TypeError::New(info.Env(), "record must be [dir, fields, sample]");
+  if (!info[kMountRecord].IsArray()) throw Napi::TypeError::New(info.Env(), "record must be [dir, sample]");
   Napi::Array a = info[kMountRecord].As<Napi::Array>();
   record.dir = args::ToString(info.Env(), a.Get(0u), "record dir");
-  record.fields = args::ToString(info.Env(), a.Get(1u), "record fields");
-  Napi::Value sample = a.Get(2u);
+  Napi::Value sample = a.Get(1u);
   if (!sample.IsNumber()) throw Napi::TypeError::New(info.Env(), "record sample must be a number");
   record.sample = sample.As<Napi::Number>().Uint32Value();
-  if (record.fields.size() < 2 || record.fields.front() != '{' || record.fields.back() != '}') {
-    throw Napi::TypeError::New(info.Env(), "record fields must be a JSON object");
-  }
   return record;
 }
 

@@ -51,13 +51,11 @@ struct ImageSpec {
   bool given() const { return !image.empty(); }
 };
 
-// Where and what to record of a mount with images (image_record_file.h):
-// the directory, the request's part of the record as lib/ serialized it (a
-// JSON object), and how many other records to pick for lib/ to check.
-// Empty dir: no record (check, apply's builds).
+// Where to record a mount with images (image_record_file.h), and how many
+// other records to pick for lib/ to check. Empty dir: no record (check,
+// apply's builds).
 struct ImageRecordRequest {
   std::string dir;
-  std::string fields;
   uint32_t sample = 0;
   bool wanted() const { return !dir.empty(); }
 };

@@ -7,6 +7,7 @@
 
 #include <napi.h>
 
+#include "image_record_file.h"
 #include "mount_identity.h"
 #include "util/args.h"
 #include "util/twin.h"
@@ -93,9 +94,10 @@ Napi::Value UmountResultToJs(Napi::Env env, const UmountResult& result) {
 
 const Operation<UmountRequest, UmountResult> kUmountOverlay{"umountOverlay", ParseUmountRequest, RunUmount, UmountResultToJs};
 
-// [mountId, uniqueMountId, isMountRoot, device] of the topmost mount at a
-// path, as umount2 would find it; with a true second argument only the
-// unique id where the kernel has one (mountId is then 0).
+// [mountId, uniqueMountId, isMountRoot, record name] of the topmost mount at
+// a path, as umount2 would find it; with a true second argument only the
+// unique id where the kernel has one (mountId is then 0). The record name is
+// the file its image record would have (image_record_file.h), for lib/umount.ts.
 Napi::Value MountAtToJs(const Napi::CallbackInfo& info) {
   std::string path = args::StringAt(info, 0, "path");
   MountIdentity found = MountAt(path, true, info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value());
@@ -107,7 +109,7 @@ Napi::Value MountAtToJs(const Napi::CallbackInfo& info) {
   out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(found.id)));
   out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(found.unique)));
   out.Set(2u, Napi::Boolean::New(info.Env(), found.isRoot));
-  out.Set(3u, Napi::String::New(info.Env(), found.device));
+  out.Set(3u, Napi::String::New(info.Env(), RecordName(found.unique, found.id, found.device)));
   return out;
 }
 

@@ -47,10 +47,10 @@ export interface NativeMountRequest {
   images?: NativeImages;
 }
 
-/** Where the addon records a mount's images, the request's part of that record as JSON, and how many other records it picks (lib/images/image-record-write.ts). */
-export type NativeRecordArgument = [dir: string, fields: string, sample: number];
+/** Where the addon records a mount's images and how many other records it picks (lib/images/image-record-write.ts). */
+export type NativeRecordArgument = [dir: string, sample: number];
 
-/** NativeMountRequest as positional arguments, in native/mount_args.h's order; options flat, a null value is a bare flag. */
+/** NativeMountRequest as positional arguments, in native/mount_args.h's order (lib/request/native-mount.ts says why, and packs it); options flat, a null value is a bare flag. */
 type PackedMountRequest = [
   target: string,
   lower: string[],
@@ -105,14 +105,14 @@ export interface NativeMountResult {
 /** [image, type, dev, ino, loop (-1: none), writable]: one image a mount used. */
 export type NativeImageInfo = [image: string, type: string, dev: number, ino: number, loop: number, writable: boolean];
 
-/** [mechanism, mountId, warnings, uniqueMountId, images?, superblock?, recordFile?, pruneSample?], as the addon returns a mount (lib/request/native-mount.ts unpacks it). */
+/** [mechanism, mountId, warnings, uniqueMountId, images?, superblock?, recordFile?, pruneSample?]: the packed result of a mount or replace (lib/request/native-mount.ts says why packed, and unpacks it). */
 export type PackedMountResult = [string, number, string[], number, NativeImageInfo[]?, string?, string?, string[]?];
 
 /** A layer walk held by the addon (an External): only layerChanges* read it. */
 export type NativeChangesWalk = { readonly __nativeChangesWalk: unique symbol };
 
-/** [fd, mechanism, mountId, uniqueId, warnings]: a detached overlay (native/apply_build.cc). */
-export type PackedBuiltOverlay = [number, string, number, number, string[]];
+/** [mechanism, mountId, warnings, uniqueMountId, fd]: a built overlay, packed as a mount's result with its fd last. */
+export type PackedBuiltOverlay = [string, number, string[], number, number];
 /** fds, targets, modes (0 attach, 1 replace, 2 unmount), expected [mountId, uniqueId] pairs flat, propagations ('' none). */
 export type PackedSwitchSteps = [number[], string[], number[], number[], string[]];
 /** [[mountId, uniqueId, busy] per step done, the error that stopped it]. */
@@ -210,7 +210,7 @@ export type NativeExportSkip = [Buffer, string, number, string];
 
 export interface NativeBinding {
   setErrorFactory(factory: (info: OverlayErrorInfo) => Error): void;
-  // mountOverlay and replaceOverlay take positional arguments (native/mount_args.h; lib/request/native-mount.ts packs them).
+  // mount, replace and build take the one packed form (lib/request/native-mount.ts packs and unpacks it); every other call an object or scalars.
   mountOverlay(...request: PackedMountRequest): Promise<PackedMountResult>;
   mountOverlaySync(...request: PackedMountRequest): PackedMountResult;
   remountOverlay(request: NativeRemountRequest): Promise<NativeRemountResult>;
@@ -226,7 +226,7 @@ export interface NativeBinding {
   // recordFile: the record of the mount's images, removed once it is unmounted.
   umountOverlay(target: string, flags: number, ownMountId?: number, ownUniqueId?: number, recordFile?: string): Promise<undefined | [number, boolean]>;
   umountOverlaySync(target: string, flags: number, ownMountId?: number, ownUniqueId?: number, recordFile?: string): undefined | [number, boolean];
-  /** [mountId, uniqueMountId (0 before 6.8), is a mount root, its superblock's device ('0:45')] of the topmost mount at `path`; `uniqueOnly` leaves mountId 0 where the unique id is known. */
+  /** [mountId, uniqueMountId (0 before 6.8), is a mount root, the file name its image record would have] of the topmost mount at `path`; `uniqueOnly` leaves mountId 0 where the unique id is known. */
   mountAt(path: string, uniqueOnly?: boolean): [number, number, boolean, string];
   kernelFeatures(): NativeKernelFeatures;
   checkOverlay(request: NativeCheckRequest): Promise<NativeCheckReport>;

@@ -3,17 +3,8 @@
 // gone is removed: every one by a listing, a few by each image mount.
 import * as path from 'node:path';
 import { backingFile, lookupStep, mountNamespace, parseRecord, readdirStep, readOrEmpty, recordDir, removeRecord, type ImageRecord, type LiveRecord } from './image-record';
+import { devicesByMountId, mountTableTextOrEmptyStep } from '../inspect/mount-table';
 import { runAsync, runSync, step, type Step, type Walk } from '../core/sync-or-async';
-
-/** Mount id -> the device mountinfo shows for it. */
-function devicesByMountId(mountinfo: string): Map<number, string> {
-  const devices = new Map<number, string>();
-  for (const line of mountinfo.split('\n')) {
-    const [id, , device] = line.split(' ', 3);
-    if (device !== undefined) devices.set(Number(id), device);
-  }
-  return devices;
-}
 
 // Whether a record without a unique id still describes a live mount.
 function* stillBound(record: ImageRecord, devices: Map<number, string>): Generator<Step<unknown>, boolean, unknown> {
@@ -50,7 +41,7 @@ function* checkWalk(name: string, state: CheckState): Walk<void> {
     else if (mountId === record.mountId) state.live.set(mountId, { record, checkedBy: 'unique-mount-id' });
     return;
   }
-  state.devices ??= devicesByMountId(yield* readOrEmpty('/proc/self/mountinfo'));
+  state.devices ??= devicesByMountId(yield* step(mountTableTextOrEmptyStep));
   if (yield* stillBound(record, state.devices)) state.live.set(record.mountId, { record, checkedBy: 'superblock-and-loops' });
   else removeRecord(file);
 }

@@ -11,9 +11,10 @@
 //   it recorded (an autoclear loop device unbinds when its overlay goes). A
 //   stack whose images all went without a loop device (erofs from the file)
 //   has nothing to check, and gets no record.
-// /run is emptied at boot. This file: the record's form and its file-system
-// steps; the addon writes one with the mount (image-record-write.ts gives it
-// the request's part), image-record-live.ts checks them.
+// /run is emptied at boot. This file: the record's form, as the addon writes
+// it (native/image_record_file.cc, which alone names the files) and as the
+// one parser here reads it, and its file-system steps; image-record-live.ts
+// checks them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { native, type NativeImageInfo } from '../core/native';
@@ -96,11 +97,6 @@ export function mountNamespace(): string {
 }
 
 export const backingFile = (device: string): string => `/sys/block/${path.basename(device)}/loop/backing_file`;
-
-/** A record's file name: by unique mount id where there is one, else by mount id and superblock ('0:45'); the addon writes by the same rule (native/image_record_file.cc). */
-export function recordName(uniqueMountId: number, mountId: number, superblock: string): string {
-  return uniqueMountId ? `${uniqueMountId}.json` : `m${mountId}-${superblock.replace(':', '_')}.json`;
-}
 
 // Each file-system step in both forms, for the walks that check records.
 export const readdirStep = (dir: string): Step<string[]> => ({ sync: () => fs.readdirSync(dir), async: () => fs.promises.readdir(dir) });

@@ -1,4 +1,6 @@
-// Which mounted overlay writes to a directory. A mounted overlay owns its
+// Which mounted overlay writes to a directory: the one owner of "which
+// directories do the mounted overlays use as upper and work", plain ones and
+// those inside images (image-dirs-in-use.ts hands the latter to the addon). A mounted overlay owns its
 // upper and work directories, and the kernel mounts a second overlay on
 // either, or on a directory beneath either, with only a warning in dmesg
 // ("upperdir is in-use as upperdir/workdir of another mount, accessing files
@@ -12,6 +14,7 @@
 // procfs and a few stat calls cost less than one thread-pool round trip.
 import * as fs from 'node:fs';
 import { invalid, type OverlayError } from '../core/errors';
+import type { LiveRecord } from '../images/image-record';
 import { liveRecordsSync } from '../images/image-record-live';
 import { applyImageRecords } from './image-names';
 import { readMountTableLines } from './mount-table';
@@ -23,7 +26,7 @@ const EBUSY = 16;
 export interface HeldDir {
   mount: OverlayMountInfo;
   as: 'upper' | 'work';
-  /** Its name in mountinfo. */
+  /** Its name in mountinfo (or the image file its record names, for one inside an image). */
   path: string;
 }
 
@@ -32,7 +35,7 @@ export interface Holding extends HeldDir {
   inside: boolean;
 }
 
-/** The upper and work directories of the overlays mounted now, by `dev:ino`. */
+/** The upper and work directories of the overlays mounted now, by `major:minor:inode` (dirId). */
 export interface LiveWriters {
   byId: Map<string, HeldDir[]>;
   /** The devices they are on: a directory on another one lies in none of them. */
@@ -44,7 +47,14 @@ export interface LiveWriters {
   mounts: OverlayMountInfo[];
 }
 
-const idOf = (st: fs.BigIntStats): string => `${st.dev}:${st.ino}`;
+/** "major:minor:inode" of a stat, as the addon words a statx (glibc's dev_t encoding): ids from either side compare. */
+export function dirId(st: fs.BigIntStats): string {
+  const major = ((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & 0xfffff000n);
+  const minor = (st.dev & 0xffn) | ((st.dev >> 12n) & 0xffffff00n);
+  return `${major}:${minor}:${st.ino}`;
+}
+
+const idOf = dirId;
 
 function statOrUndefined(p: string): fs.BigIntStats | undefined {
   try {
@@ -68,10 +78,22 @@ function namedAsPath(m: OverlayMountInfo, field: 'upper' | 'work'): string | und
   return name;
 }
 
-function index(mounts: OverlayMountInfo[], recordsRead: boolean): LiveWriters {
+function add(writers: LiveWriters, id: string, held: HeldDir): void {
+  const list = writers.byId.get(id);
+  if (list) list.push(held);
+  else writers.byId.set(id, [held]);
+}
+
+// `records`: the live image records, whose dirIds name an upper or work inside an image (mountinfo shows it as '/' or '/upper').
+function index(mounts: OverlayMountInfo[], recordsRead: boolean, records?: Map<number, LiveRecord>): LiveWriters {
   const writers: LiveWriters = { byId: new Map(), devices: new Set(), recordsRead, unreachable: [], mounts };
   for (const mount of mounts) {
     for (const as of ['upper', 'work'] as const) {
+      const inImage = records?.get(mount.mountId)?.record.dirIds?.[as];
+      if (inImage) {
+        add(writers, inImage, { mount, as, path: mount[as] ?? '/' });
+        continue;
+      }
       const p = namedAsPath(mount, as);
       if (p === undefined) continue;
       let st: fs.BigIntStats | undefined;
@@ -81,10 +103,7 @@ function index(mounts: OverlayMountInfo[], recordsRead: boolean): LiveWriters {
         writers.unreachable.push(p); // EACCES...: whether it is the same directory is not known
       }
       if (st === undefined) continue; // gone (a removed upper shows as '... (deleted)')
-      const id = idOf(st);
-      const list = writers.byId.get(id);
-      if (list) list.push({ mount, as, path: p as string });
-      else writers.byId.set(id, [{ mount, as, path: p as string }]);
+      add(writers, idOf(st), { mount, as, path: p });
       writers.devices.add(st.dev);
     }
   }
@@ -111,7 +130,18 @@ export function liveWriters(from?: OverlayMountInfo[] | string): LiveWriters {
 }
 
 function withRecords(overlays: OverlayMountInfo[]): LiveWriters {
-  return index(applyImageRecords(overlays, liveRecordsSync()), true);
+  const records = liveRecordsSync();
+  return index(applyImageRecords(overlays, records), true, records);
+}
+
+/**
+ * liveWriters from mountinfo's text with this package's image records always
+ * read: the uppers and works inside images too, by the ids their records
+ * keep, which only the addon can compare (once it has the image mounted).
+ */
+export function liveWritersWithImages(mountinfo: string): LiveWriters {
+  const overlays = writableOverlays(mountinfo.split('\n'));
+  return overlays.length === 0 ? index(overlays, true) : withRecords(overlays);
 }
 
 /**

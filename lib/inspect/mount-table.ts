@@ -4,6 +4,7 @@
 // tab, newline and backslash (`\040` `\011` `\012` `\134`), so a line splits
 // on ' ' before anything is decoded.
 import * as fs from 'node:fs';
+import type { Step } from '../core/sync-or-async';
 
 /** One mount, as a mountinfo line describes it. */
 export interface MountTableEntry {
@@ -145,4 +146,21 @@ export function mountById(mountId: number, table = readMountTable()): MountTable
 /** The mounts on `target` (a real path, as mountinfo names it), bottom first. */
 export function mountsOn(target: string, table = readMountTable()): MountTableEntry[] {
   return table.filter((m) => m.target === target);
+}
+
+/** mountinfo's text in both forms, for a walk (sync-or-async.ts); it throws as fs does where there is no /proc. */
+export const mountTableTextStep: Step<string> = {
+  sync: () => fs.readFileSync(MOUNTINFO, 'utf8'),
+  async: () => fs.promises.readFile(MOUNTINFO, 'utf8'),
+};
+
+/** mountinfo's text in both forms, empty where there is no /proc (as readMountTableText). */
+export const mountTableTextOrEmptyStep: Step<string> = {
+  sync: readMountTableText,
+  async: () => fs.promises.readFile(MOUNTINFO, 'utf8').catch(() => ''),
+};
+
+/** Mount id -> its superblock's device ('0:45'), for every mount in mountinfo text. */
+export function devicesByMountId(text: string): Map<number, string> {
+  return new Map(parseMountTable(text).map((m) => [m.mountId, m.dev]));
 }

@@ -7,7 +7,7 @@ import { checkKnownKeys, checkOptionsObject, typeError } from '../core/args';
 import type { Propagation } from '../core/mount-words';
 import { liveRecords, liveRecordsSync } from '../images/image-record-live';
 import { applyImageRecords } from './image-names';
-import { decodeOctal, MOUNTINFO, parseMountTableLine } from './mount-table';
+import { decodeOctal, mountTableTextStep, parseMountTableLine } from './mount-table';
 
 /** Why a layer's name, as mountinfo shows it, is not a path to that layer. */
 export type { LayerNote, LayerNoteKind, OverlayMountInfo } from './overlay-mount-info';
@@ -211,7 +211,7 @@ function realTarget(target: string): string {
 /** The overlay mounts of this process's mount namespace, from /proc/self/mountinfo. */
 export async function listMounts(options?: ListMountsOptions): Promise<OverlayMountInfo[]> {
   const target = checkOptions(options);
-  const text = await fs.promises.readFile(MOUNTINFO, 'utf8');
+  const text = await mountTableTextStep.async();
   const resolved = target === undefined ? undefined : await fs.promises.realpath(target).catch(() => path.resolve(target));
   const mounts = byTarget(parseMountinfo(text), target, resolved);
   // Records are checked even with no overlay to name: a listing is what removes a stale one.
@@ -221,7 +221,7 @@ export async function listMounts(options?: ListMountsOptions): Promise<OverlayMo
 /** Synchronous twin of {@link listMounts}. */
 export function listMountsSync(options?: ListMountsOptions): OverlayMountInfo[] {
   const target = checkOptions(options);
-  const text = fs.readFileSync(MOUNTINFO, 'utf8');
+  const text = mountTableTextStep.sync();
   const mounts = byTarget(parseMountinfo(text), target, target === undefined ? undefined : realTarget(target));
   return applyImageRecords(mounts, liveRecordsSync());
 }

@@ -13,8 +13,8 @@
 import * as fs from 'node:fs';
 import { invalid } from '../core/errors';
 import { liveWriters, mountUsesIndex, refuseHeldDirs, requestUsesIndex, type Holding } from '../inspect/live-writers';
-import type { Propagation } from '../request/mount-options';
-import { MOUNTINFO } from '../inspect/mount-table';
+import type { Propagation } from '../core/mount-words';
+import { mountTableTextStep } from '../inspect/mount-table';
 import { parseMountinfo, type OverlayMountInfo } from '../inspect/mountinfo';
 import type { NativeMountRequest } from '../core/native';
 import { step, type Step, type Walk } from '../core/sync-or-async';
@@ -47,12 +47,12 @@ function overlaysOn(target: string, text: string): OverlayMountInfo[] {
 function stackOn(target: string): Step<[OverlayMountInfo[], string]> {
   return {
     sync: () => {
-      const text = fs.readFileSync(MOUNTINFO, 'utf8');
+      const text = mountTableTextStep.sync();
       return [overlaysOn(realOrAsIs(() => fs.realpathSync(target), target), text), text];
     },
     async: async () => {
       const real = await fs.promises.realpath(target).catch(() => target);
-      const text = await fs.promises.readFile(MOUNTINFO, 'utf8');
+      const text = await mountTableTextStep.async();
       return [overlaysOn(real, text), text];
     },
   };

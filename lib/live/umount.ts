@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkBoolean, checkKnownKeys, checkOptionsObject, checkPath } from '../core/args';
 import { invalid } from '../core/errors';
-import { recordDir, recordName } from '../images/image-record';
+import { recordDir } from '../images/image-record';
 import { dropIfGone, dropIfGoneSync } from '../images/image-record-live';
 import { native } from '../core/native';
 
@@ -44,8 +44,7 @@ export function umountFlags(options: UmountOptions | undefined, call = 'umount()
 // gone, whatever the unmount took.
 function recordOnTop(target: string): string | undefined {
   try {
-    const [mountId, unique, , device] = native.mountAt(target, true);
-    const name = recordName(unique, mountId, device);
+    const name = native.mountAt(target, true)[3];
     return fs.existsSync(path.join(recordDir(), name)) ? name : undefined;
   } catch {
     return undefined; // nothing to look at there: the unmount says why
