@@ -1,0 +1,77 @@
+// buildOverlay / buildOverlaySync: the first half of `apply`. Builds an
+// overlay detached (fsopen .. fsmount, attached nowhere) and hands its fd to
+// JavaScript, so every stack of a declaration can be built before any target
+// changes; closing the fd frees it. The mount's ids are known from here on
+// and stay the same once it is attached, which lets apply record it first.
+#include <fcntl.h>
+
+#include <napi.h>
+
+#include "mount/open_layers.h"
+#include "core/mount_args.h"
+#include "mount/engines/fsconfig.h"
+#include "inspect/mount_identity.h"
+#include "mount/mechanism.h"
+#include "mount/propagation.h"
+#include "util/args.h"
+#include "util/twin.h"
+
+namespace ovl {
+namespace {
+
+struct BuiltOverlay {
+  int fd = -1;  // owned by JavaScript from here on
+  Mechanism mechanism = Mechanism::Auto;
+  uint64_t mountId = 0, uniqueId = 0;
+  std::vector<std::string> warnings;
+};
+
+Outcome<BuiltOverlay> RunBuild(const MountRequest& request) {
+  Mechanism mechanism = request.mechanism;
+  auto layers = PrepareLayers(request, &mechanism);
+  if (layers.error) return layers.error;
+  if (!IsFsconfig(mechanism)) {
+    return SysError::Invalid("mechanism", request.target,
+                             std::string("apply builds every stack detached with the new mount API and `lowerdir+` (Linux 6.8+); the mechanism '") +
+                                 MechanismName(mechanism) + "' cannot",
+                             EOPNOTSUPP);
+  }
+  auto overlay = CreateDetachedOverlay(request, layers.value, mechanism);
+  if (overlay.error) return overlay.error;
+  int mnt = overlay.value.mount.get();
+  // Tried on the detached mount, so a refusal comes while no target has changed.
+  if (request.propagation != Propagation::Keep) {
+    if (auto e = SetPropagation(mnt, request.propagation, request.target)) return e;
+  }
+  BuiltOverlay built;
+  built.fd = ::fcntl(mnt, F_DUPFD_CLOEXEC, 0);
+  if (built.fd < 0) return SysError::FromErrno("fcntl", request.target, "target");
+  built.mechanism = mechanism;
+  built.mountId = MountIdOf(mnt);
+  built.uniqueId = UniqueMountIdOf(mnt);
+  built.warnings = std::move(overlay.value.warnings);
+  return built;
+}
+
+// [fd, mechanism, mountId, uniqueId, warnings]
+Napi::Value BuiltToJs(Napi::Env env, const BuiltOverlay& built) {
+  Napi::Array out = Napi::Array::New(env, 5);
+  out.Set(0u, Napi::Number::New(env, built.fd));
+  out.Set(1u, MechanismName(built.mechanism));
+  out.Set(2u, Napi::Number::New(env, static_cast<double>(built.mountId)));
+  out.Set(3u, Napi::Number::New(env, static_cast<double>(built.uniqueId)));
+  Napi::Array warnings = Napi::Array::New(env, built.warnings.size());
+  for (size_t i = 0; i < built.warnings.size(); i++) warnings.Set(i, built.warnings[i]);
+  out.Set(4u, warnings);
+  return out;
+}
+
+const Operation<MountRequest, BuiltOverlay> kBuildOverlay{"buildOverlay", ParseMountRequest, RunBuild, BuiltToJs};
+
+}  // namespace
+
+void InitApplyBuild(Napi::Env env, Napi::Object exports) {
+  ExportOperation(env, exports, kBuildOverlay);
+}
+
+}  // namespace ovl
