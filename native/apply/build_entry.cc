@@ -7,11 +7,10 @@
 
 #include <napi.h>
 
-#include "mount/open_layers.h"
 #include "core/mount_args.h"
-#include "mount/engines/fsconfig.h"
 #include "inspect/mount_identity.h"
-#include "mount/mechanism.h"
+#include "mount/engines/fsconfig.h"
+#include "mount/prepare.h"
 #include "mount/propagation.h"
 #include "util/args.h"
 #include "util/twin.h"
@@ -27,16 +26,16 @@ struct BuiltOverlay {
 };
 
 Outcome<BuiltOverlay> RunBuild(const MountRequest& request) {
-  Mechanism mechanism = request.mechanism;
-  auto layers = PrepareLayers(request, &mechanism);
-  if (layers.error) return layers.error;
+  auto prepared = PrepareLayers(request);
+  if (prepared.error) return prepared.error;
+  Mechanism mechanism = prepared.value.mechanism;
   if (!IsFsconfig(mechanism)) {
     return SysError::Invalid("mechanism", request.target,
                              std::string("apply builds every stack detached with the new mount API and `lowerdir+` (Linux 6.8+); the mechanism '") +
                                  MechanismName(mechanism) + "' cannot",
                              EOPNOTSUPP);
   }
-  auto overlay = CreateDetachedOverlay(request, layers.value, mechanism);
+  auto overlay = CreateDetachedOverlay(request, prepared.value.layers, mechanism);
   if (overlay.error) return overlay.error;
   int mnt = overlay.value.mount.get();
   // Tried on the detached mount, so a refusal comes while no target has changed.

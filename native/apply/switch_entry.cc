@@ -12,7 +12,6 @@
 #include <napi.h>
 
 #include "inspect/kernel_features.h"
-#include "mount/open_layers.h"
 #include "inspect/mount_identity.h"
 #include "inspect/mount_root.h"
 #include "mount/propagation.h"

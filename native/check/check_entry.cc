@@ -3,14 +3,14 @@
 // what this kernel offers); lib/check.ts says what they mean for a mount.
 #include <napi.h>
 
-#include "util/args.h"
 #include "check/check_probes.h"
+#include "check/probe_xattr_whiteout.h"
+#include "core/mount_args.h"
 #include "images/image_dirs_in_use.h"
 #include "images/image_layers.h"
 #include "inspect/kernel_features.h"
 #include "mount/open_layers.h"
-#include "core/mount_args.h"
-#include "check/probe_xattr_whiteout.h"
+#include "util/args.h"
 #include "util/twin.h"
 
 namespace ovl {
@@ -65,9 +65,9 @@ CheckRequest ParseCheckRequest(const Napi::CallbackInfo& info) {
 DirFacts Inspect(const std::string& path, const ImageSpec* spec, int slot, const std::vector<ImageMount>& images, const char* role, int index,
                  UniqueFd* fd) {
   if (slot < 0) return InspectDir(path, fd);
-  auto layer = OpenImageLayer(images[slot], *spec, role, index, slot, false);
-  if (!layer.error) *fd = std::move(layer.value.fd);
-  DirFacts facts = InspectOpened(path, fd->get(), layer.error.errnum);
+  auto opened = OpenImageLayer(images[slot], *spec, role, index, false);
+  if (!opened.error) *fd = std::move(opened.value);
+  DirFacts facts = InspectOpened(path, fd->get(), opened.error.errnum);
   facts.imageType = images[slot].info.type;
   return facts;
 }

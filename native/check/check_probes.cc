@@ -16,8 +16,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "mount/open_layers.h"
 #include "check/probe_xattr_whiteout.h"
+#include "inspect/mount_identity.h"
 
 #ifndef RENAME_WHITEOUT
 #define RENAME_WHITEOUT (1 << 2)

@@ -22,13 +22,13 @@
 #include <utility>
 #include <vector>
 
-#include "layers/layer_dir.h"
 #include "convert/oci_names.h"
+#include "layers/layer_dir.h"
 #include "layers/overlay_xattr.h"
-#include "util/args.h"
-#include "util/twin.h"
 #include "layers/whiteout_fs.h"
 #include "layers/whiteout_temps.h"
+#include "util/args.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {
@@ -240,7 +240,7 @@ class Converter {
       int fd = cursor.Open(plan.rel);
       if (fd < 0) return Failed("openat", plan.rel);
       // An xattr whiteout is made under a temporary name: the directory is
-      // held as whiteout_temps.h says, so no one cleans it as a leftover.
+      // held as layers/whiteout_temps.h says, so no one cleans it as a leftover.
       if (spec_.kind == WhiteoutKind::Xattr) tempDirs_.Enter(fd);
       for (size_t i = 0; i < plan.whiteouts.size(); i++) {
         const std::string& name = plan.whiteouts[i];

@@ -4,8 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <napi.h>
-
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -14,11 +12,9 @@
 #include <vector>
 
 #include "layers/layer_dir.h"
-#include "util/args.h"
-#include "util/fault.h"
-#include "util/twin.h"
-#include "util/unique_fd.h"
 #include "layers/whiteout_temps.h"
+#include "util/fault.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 namespace {
@@ -150,33 +146,6 @@ void RemoveOciLeftovers(int dirFd, const std::vector<std::string>& names) {
 
 namespace {
 
-// The operations lib/to-oci.ts runs on its temporaries.
-struct TempRequest {
-  std::string dir;   // the directory holding the temporaries
-  std::string temp;  // a temporary's name in it (moveOciExportUp, removeOciTemp)
-};
-
-TempRequest ParseDirOnly(const Napi::CallbackInfo& info) { return {args::PathBytes(info.Env(), info[0], "dir"), {}}; }
-
-TempRequest ParseDirAndTemp(const Napi::CallbackInfo& info) {
-  TempRequest r{args::PathBytes(info.Env(), info[0], "dir"), args::PathBytes(info.Env(), info[1], "temp")};
-  if (r.temp.find('/') != std::string::npos || !EndsWithTempName(r.temp)) throw Napi::TypeError::New(info.Env(), "temp must be the name of an .ovl-oci- temporary");
-  return r;
-}
-
-// enterTempDir: the directory locked as whiteout_temps.h says (its dead
-// leftovers removed first when no one else holds it); the fd holding the
-// shared lock is handed to the caller, who closes it when its temporaries are
-// gone. -1 when it cannot be locked (then it is not cleaned either).
-Outcome<int> RunEnterTempDir(const TempRequest& r) {
-  UniqueFd dir(::open(r.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid()) return SysError::FromErrno("open", r.dir, "dest");
-  UniqueFd held = LockTempDir(dir.get(), true);
-  int fd = held.get();
-  held.release();
-  return fd;
-}
-
 // The point a test can kill or fail the n-th move at (native/util/fault.h).
 int MoveFault(size_t n) {
 #ifdef OVERLAY_NATIVE_TEST
@@ -188,15 +157,25 @@ int MoveFault(size_t n) {
 #endif
 }
 
-// moveOciExportUp: every entry of the finished temporary moved up into dir,
-// each first written to the journal, then the emptied temporary removed. The
-// journal stays: the caller removes it once dir is complete (its own metadata
-// set), and until then a crash is undone from it.
-Outcome<Nothing> RunMoveUp(const TempRequest& r) {
-  UniqueFd dir(::open(r.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir.valid()) return SysError::FromErrno("open", r.dir, "dest");
-  const std::string tempPath = r.dir + "/" + r.temp;
-  UniqueFd temp = OpenDirAt(dir.get(), r.temp);
+}  // namespace
+
+bool IsOciTempName(const std::string& name) { return name.find('/') == std::string::npos && EndsWithTempName(name); }
+
+Outcome<int> EnterOciTempDir(const std::string& path) {
+  UniqueFd dir(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return SysError::FromErrno("open", path, "dest");
+  static const MoreLeftovers kOciLeftovers{IsOciLeftover, RemoveOciLeftovers};
+  UniqueFd held = LockTempDir(dir.get(), &kOciLeftovers);
+  int fd = held.get();
+  held.release();
+  return fd;
+}
+
+SysError MoveOciExportUp(const std::string& dirPath, const std::string& tempName) {
+  UniqueFd dir(::open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) return SysError::FromErrno("open", dirPath, "dest");
+  const std::string tempPath = dirPath + "/" + tempName;
+  UniqueFd temp = OpenDirAt(dir.get(), tempName);
   if (!temp.valid()) return SysError::FromErrno("openat", tempPath, "dest");
   std::vector<std::string> names;
   if (!ReadNames(temp.get(), names)) return SysError::FromErrno("getdents64", tempPath, "dest");
@@ -206,12 +185,12 @@ Outcome<Nothing> RunMoveUp(const TempRequest& r) {
     if (identity.empty()) return SysError::FromErrno("statx", tempPath + "/" + name, "dest");
     journal += identity + " " + Hex(name) + "\n";
   }
-  const std::string journalName = r.temp + kJournalSuffix;
+  const std::string journalName = tempName + kJournalSuffix;
   UniqueFd out(::openat(dir.get(), journalName.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!out.valid()) return SysError::FromErrno("openat", r.dir + "/" + journalName, "dest");
+  if (!out.valid()) return SysError::FromErrno("openat", dirPath + "/" + journalName, "dest");
   for (size_t put = 0; put < journal.size();) {
     ssize_t w = ::write(out.get(), journal.data() + put, journal.size() - put);
-    if (w < 0) return SysError::FromErrno("write", r.dir + "/" + journalName, "dest");
+    if (w < 0) return SysError::FromErrno("write", dirPath + "/" + journalName, "dest");
     put += static_cast<size_t>(w);
   }
   out.reset();
@@ -221,32 +200,17 @@ Outcome<Nothing> RunMoveUp(const TempRequest& r) {
     // dir was empty and is locked: a name there now is someone else's, and stays.
     int rc = errno ? -1 : ::renameat2(temp.get(), name.c_str(), dir.get(), name.c_str(), RENAME_NOREPLACE);
     if (rc != 0 && errno == EINVAL) rc = ::linkat(temp.get(), name.c_str(), dir.get(), name.c_str(), 0) == 0 ? ::unlinkat(temp.get(), name.c_str(), 0) : -1;
-    if (rc != 0) return SysError::FromErrno("renameat2", r.dir + "/" + name, "dest");
+    if (rc != 0) return SysError::FromErrno("renameat2", dirPath + "/" + name, "dest");
   }
-  if (::unlinkat(dir.get(), r.temp.c_str(), AT_REMOVEDIR) != 0) return SysError::FromErrno("unlinkat", tempPath, "dest");
-  return Nothing{};
+  if (::unlinkat(dir.get(), tempName.c_str(), AT_REMOVEDIR) != 0) return SysError::FromErrno("unlinkat", tempPath, "dest");
+  return {};
 }
 
-// removeOciTemp: a failed export's own temporary undone, as a crash's is.
-Outcome<Nothing> RunRemoveTemp(const TempRequest& r) {
-  UniqueFd dir(::open(r.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir.valid()) return SysError::FromErrno("open", r.dir, "dest");
-  RemoveOciLeftovers(dir.get(), {r.temp + kJournalSuffix, r.temp});
-  return Nothing{};
-}
-
-Napi::Value FdToJs(Napi::Env env, const int& fd) { return Napi::Number::New(env, fd); }
-
-const Operation<TempRequest, int> kEnterTempDir{"enterTempDir", ParseDirOnly, RunEnterTempDir, FdToJs};
-const Operation<TempRequest, Nothing> kMoveUp{"moveOciExportUp", ParseDirAndTemp, RunMoveUp, UndefinedToJs};
-const Operation<TempRequest, Nothing> kRemoveTemp{"removeOciTemp", ParseDirAndTemp, RunRemoveTemp, UndefinedToJs};
-
-}  // namespace
-
-void InitOciTemps(Napi::Env env, Napi::Object exports) {
-  ExportOperation(env, exports, kEnterTempDir);
-  ExportOperation(env, exports, kMoveUp);
-  ExportOperation(env, exports, kRemoveTemp);
+SysError RemoveOciTemp(const std::string& dirPath, const std::string& tempName) {
+  UniqueFd dir(::open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) return SysError::FromErrno("open", dirPath, "dest");
+  RemoveOciLeftovers(dir.get(), {tempName + kJournalSuffix, tempName});
+  return {};
 }
 
 }  // namespace ovl

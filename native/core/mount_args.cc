@@ -112,6 +112,16 @@ ImageRecordRequest ParseRecord(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+Napi::Object MountFlagBitsToJs(Napi::Env env) {
+  Napi::Object bits = Napi::Object::New(env);
+  bits.Set("readOnly", static_cast<double>(kFlagReadOnly));
+  bits.Set("nosuid", static_cast<double>(kFlagNosuid));
+  bits.Set("nodev", static_cast<double>(kFlagNodev));
+  bits.Set("noexec", static_cast<double>(kFlagNoexec));
+  bits.Freeze();
+  return bits;
+}
+
 MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MountRequest r;

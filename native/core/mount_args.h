@@ -25,16 +25,21 @@ enum MountArg : size_t {
   kMountPropagation,  // string or undefined
   kMountIdmap,        // { uidMap, gidMap } or { userns } or undefined
   kMountMechanism,    // string or undefined
-  kMountImages,       // [lower, data, upper, work] image specs or undefined (mount_args.cc ParseImages)
+  kMountImages,       // [lower, data, upper, work] image specs or undefined (core/mount_args.cc ParseImages)
   kMountRecord,       // [record dir, the request's part of the record as a JSON object, sample] or undefined
 };
 
+// The one definition of kMountFlags' bits: the addon exports them as
+// `mountFlagBits` and lib/ packs with what it reads there.
 enum MountFlagBits : unsigned {
   kFlagReadOnly = 1,
   kFlagNosuid = 2,
   kFlagNodev = 4,
   kFlagNoexec = 8,
 };
+
+// { readOnly, nosuid, nodev, noexec }: the bits above, frozen, for the exports.
+Napi::Object MountFlagBitsToJs(Napi::Env env);
 
 // One image layer's [image, subdir, type] (undefined or null: a plain directory); `field` names it in a TypeError.
 ImageSpec ParseImageSpec(Napi::Env env, Napi::Value v, const std::string& field);

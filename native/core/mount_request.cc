@@ -1,6 +1,5 @@
 #include "core/mount_request.h"
 
-#include "mount/open_layers.h"
 #include "inspect/mount_identity.h"
 
 namespace ovl {

@@ -51,7 +51,7 @@ struct ImageSpec {
   bool given() const { return !image.empty(); }
 };
 
-// Where and what to record of a mount with images (image_record_file.h):
+// Where and what to record of a mount with images (images/image_record_file.h):
 // the directory, the request's part of the record as lib/ serialized it (a
 // JSON object), and how many other records to pick for lib/ to check.
 // Empty dir: no record (check, apply's builds).

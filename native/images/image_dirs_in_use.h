@@ -1,5 +1,5 @@
 // Two stacks on one upper image mean what two stacks on one upper directory
-// mean: an image whose device is reused (image_device.h) shares its
+// mean: an image whose device is reused (images/image_device.h) shares its
 // superblock, so an upper or work inside it can be one a live overlay
 // already uses, which the kernel mounts again with only a log line
 // ("upperdir is in-use ... undefined behavior"; EBUSY with index=on). Only
@@ -9,7 +9,6 @@
 
 #include <string>
 
-#include "mount/open_layers.h"
 #include "core/mount_request.h"
 #include "util/sys_error.h"
 
@@ -22,8 +21,5 @@ std::string DirId(int fd);
 // work taken from an image (`upperInImage`, `workInImage`) is in
 // request.dirsInUse.
 SysError RefuseImageDirsInUse(const MountRequest& request, int upperFd, bool upperInImage, int workFd, bool workInImage);
-inline SysError RefuseImageDirsInUse(const MountRequest& request, const Layer& upper, const Layer& work) {
-  return RefuseImageDirsInUse(request, upper.fd.get(), upper.image >= 0, work.fd.get(), work.image >= 0);
-}
 
 }  // namespace ovl

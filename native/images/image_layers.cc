@@ -12,9 +12,8 @@
 #include "images/image_device.h"
 #include "images/image_dirs_in_use.h"
 #include "images/loop_device.h"
-#include "mount/engines/fsconfig.h"
-#include "inspect/mount_identity.h"
 #include "util/fault.h"
+#include "util/fs_context.h"
 #include "util/sys.h"
 #include "util/unique_fd.h"
 
@@ -83,19 +82,18 @@ Outcome<UniqueFd> MountFilesystem(const std::string& type, const std::string& so
     if (e.errnum == ENODEV) e.reason = "this kernel has no '" + type + "' filesystem (is its module loaded?)";
     return e;
   }
-  auto fail = [&](const char* syscall, const char* subject) {
-    SysError e = SysError::FromErrno(syscall, p.image, p.field);
-    e.subject = subject;
-    std::vector<std::string> warnings;
-    ReadFsLog(fsfd.get(), &e.detail, &warnings);
-    e.detail.insert(e.detail.end(), warnings.begin(), warnings.end());
-    return e;
-  };
-  if (sys::fsconfig(fsfd.get(), FSCONFIG_SET_STRING, "source", source.c_str(), 0) != 0) return fail("fsconfig", "source");
-  if (!writableSuperblock && sys::fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, "ro", nullptr, 0) != 0) return fail("fsconfig", "ro");
-  if (sys::fsconfig(fsfd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return fail("fsconfig", "create");
-  UniqueFd mnt(sys::fsmount(fsfd.get(), FSMOUNT_CLOEXEC, writable ? 0 : MOUNT_ATTR_RDONLY));
-  if (!mnt.valid()) return fail("fsmount", type.c_str());
+  FsContext ctx(std::move(fsfd));
+  if (auto e = ctx.SetString("source", source, p.image, p.field)) return e;
+  if (!writableSuperblock) {
+    if (auto e = ctx.SetFlag("ro", p.image, p.field)) return e;
+  }
+  if (auto e = ctx.Create(p.image, p.field)) return e;
+  UniqueFd mnt(sys::fsmount(ctx.fd(), FSMOUNT_CLOEXEC, writable ? 0 : MOUNT_ATTR_RDONLY));
+  if (!mnt.valid()) {
+    SysError e = SysError::FromErrno("fsmount", p.image, p.field);
+    e.subject = type;
+    return ctx.Fail(std::move(e));
+  }
   return mnt;
 }
 
@@ -122,7 +120,7 @@ class ImageLock {
   int fd_;
 };
 
-// Through a device someone already bound to the image (image_device.h): the
+// Through a device someone already bound to the image (images/image_device.h): the
 // kernel hands back the superblock mounted from it, if any. A read-only
 // layer on a device whose superblock is mounted read-write takes that
 // superblock (the kernel will not change a superblock's read-only state:
@@ -196,16 +194,6 @@ SysError MountOne(Pending& p, ImageMount* out) {
 
 }  // namespace
 
-void DescribeImages(const OpenedLayers& layers, int overlayFd, MountResult* result) {
-  if (layers.images.empty()) return;
-  for (const ImageMount& image : layers.images) result->images.push_back(image.info);
-  if (layers.hasUpper && layers.upper.image >= 0) result->upperDirId = DirId(layers.upper.fd.get());
-  if (layers.hasUpper && layers.work.image >= 0) result->workDirId = DirId(layers.work.fd.get());
-  struct statx stx {};
-  if (::statx(overlayFd, "", AT_EMPTY_PATH, 0, &stx) != 0) return;
-  result->superblock = DeviceOf(stx);
-}
-
 std::string DetectImageType(int fd) {
   unsigned char sb[kSuperblockRead] = {};
   ssize_t n = ::pread(fd, sb, sizeof(sb), 0);
@@ -240,7 +228,7 @@ SysError MountImages(const MountRequest& request, std::vector<ImageMount>* image
   return {};
 }
 
-Outcome<Layer> OpenImageLayer(const ImageMount& image, const ImageSpec& spec, const char* role, int index, int imageIndex, bool create) {
+Outcome<UniqueFd> OpenImageLayer(const ImageMount& image, const ImageSpec& spec, const char* role, int index, bool create) {
   // Beneath the image's root, whatever its symlinks say: an image must not
   // reach into the host's tree.
   struct open_how how {};
@@ -262,10 +250,7 @@ Outcome<Layer> OpenImageLayer(const ImageMount& image, const ImageSpec& spec, co
     if (e.errnum == EXDEV) e.reason = "'" + spec.subdir + "' leads out of the image '" + spec.image + "'";
     return e;
   }
-  Layer layer{spec.image, role, index, UniqueFd(fd)};
-  layer.detached = true;
-  layer.image = imageIndex;
-  return layer;
+  return UniqueFd(fd);
 }
 
 }  // namespace ovl

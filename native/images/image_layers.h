@@ -8,9 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "mount/open_layers.h"
 #include "core/mount_request.h"
+#include "images/image_mount.h"
 #include "util/sys_error.h"
+#include "util/unique_fd.h"
 
 namespace ovl {
 
@@ -24,14 +25,11 @@ struct ImageSlots {
 // read-only unless it backs upper or work.
 SysError MountImages(const MountRequest& request, std::vector<ImageMount>* images, ImageSlots* slots);
 
-// The layer `spec` names, opened beneath its image's root (never leaving it);
-// a missing upper or work directory in a writable image is made first.
-// `create` false (check) makes nothing.
-Outcome<Layer> OpenImageLayer(const ImageMount& image, const ImageSpec& spec, const char* role, int index, int imageIndex, bool create = true);
-
-// Fills in what the mount made of images, and the overlay's superblock
-// device (part of the caller's record), when there were any.
-void DescribeImages(const OpenedLayers& layers, int overlayFd, MountResult* result);
+// The directory `spec` names, opened (O_PATH) beneath its image's root,
+// never leaving it; a missing upper or work directory in a writable image is
+// made first. `create` false (check) makes nothing. `role` and `index` name
+// the request's field in an error.
+Outcome<UniqueFd> OpenImageLayer(const ImageMount& image, const ImageSpec& spec, const char* role, int index, bool create = true);
 
 // The filesystem type a superblock says, or "" when it is none we mount.
 std::string DetectImageType(int fd);

@@ -47,6 +47,11 @@ bool StatxMount(int dirfd, const char* path, int flags, unsigned mask, struct st
 
 static_assert(sizeof(MntIdReq) == 24, "mnt_id_req, version 0");
 
+uint64_t MountIdOf(int fd) {
+  struct statx stx;
+  return StatxMount(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) ? stx.stx_mnt_id : 0;
+}
+
 uint64_t UniqueMountIdOf(int fd) {
   struct statx stx;
   return StatxMount(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) ? stx.stx_mnt_id : 0;

@@ -19,6 +19,9 @@ struct MountIdentity {
   int errnum = 0;       // why the path could not be looked at, or 0
 };
 
+// The short id of fd's mount (mountinfo's first field), 0 when the kernel cannot say.
+uint64_t MountIdOf(int fd);
+
 // The unique id of fd's mount, 0 when the kernel has none.
 uint64_t UniqueMountIdOf(int fd);
 

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
-#include "mount/open_layers.h"
+#include "inspect/mount_identity.h"
 
 #ifndef STATX_ATTR_MOUNT_ROOT
 #define STATX_ATTR_MOUNT_ROOT 0x00002000

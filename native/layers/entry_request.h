@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "util/args.h"
 #include "layers/resolve.h"
+#include "util/args.h"
 
 namespace ovl {
 

@@ -29,7 +29,7 @@ bool IsWhiteoutAt(int dirFd, const std::string& name, const struct stat& st, boo
 // -1 with errno set on a failure.
 int OpaqueOf(int dirFd, bool userxattr);
 
-// A temporary a killed forced whiteout left (native/whiteout_fs.cc): never the user's.
+// A temporary a killed forced whiteout left (native/layers/whiteout_fs.cc): never the user's.
 bool IsWhiteoutLeftover(const std::string& name, const struct stat& st);
 
 }  // namespace ovl

@@ -10,10 +10,10 @@
 
 #include "layers/entry_request.h"
 #include "layers/overlay_xattr.h"
-#include "util/fault.h"
-#include "util/twin.h"
 #include "layers/whiteout_fs.h"
 #include "layers/whiteout_temps.h"
+#include "util/fault.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {

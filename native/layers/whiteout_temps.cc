@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "layers/layer_dir.h"
-#include "convert/oci_temps.h"
 #include "util/fault.h"
 
 namespace ovl {
@@ -20,16 +19,16 @@ namespace {
 // judged before any is unlinked: a batch's two backups of one file each count
 // the other as its second link. A file those names alone hold is emptied
 // first, so that a kill of this cleaner half way leaves a temporary's shape.
-void RemoveLeftovers(int dirFd, bool ociTemps) {
+void RemoveLeftovers(int dirFd, const MoreLeftovers* more) {
   std::vector<std::string> names;
   if (!ReadNames(dirFd, names)) return;
   std::vector<std::pair<std::string, struct stat>> leftovers;
-  std::vector<std::string> ociLeftovers;
+  std::vector<std::string> others;
   std::map<std::pair<dev_t, ino_t>, nlink_t> namesOfInode;
   for (const std::string& name : names) {
     struct stat st {};
     if (::fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    if (ociTemps && IsOciLeftover(name, st)) ociLeftovers.push_back(name);
+    if (more != nullptr && more->is(name, st)) others.push_back(name);
     if (!IsWhiteoutLeftover(name, st)) continue;
     leftovers.emplace_back(name, st);
     namesOfInode[{st.st_dev, st.st_ino}]++;
@@ -40,18 +39,18 @@ void RemoveLeftovers(int dirFd, bool ociTemps) {
     if (file.valid()) ::ftruncate(file.get(), 0);
   }
   for (const auto& leftover : leftovers) ::unlinkat(dirFd, leftover.first.c_str(), 0);
-  RemoveOciLeftovers(dirFd, ociLeftovers);
+  if (more != nullptr) more->remove(dirFd, others);
 }
 
 }  // namespace
 
-UniqueFd LockTempDir(int dirFd, bool ociTemps) {
+UniqueFd LockTempDir(int dirFd, const MoreLeftovers* more) {
   // flock needs a real open file (an O_PATH fd is refused), and its own open
   // file description: the lock belongs to it, not to the process.
   UniqueFd dir(::openat(dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) return dir;
   if (::flock(dir.get(), LOCK_EX | LOCK_NB) == 0) {
-    RemoveLeftovers(dir.get(), ociTemps);
+    RemoveLeftovers(dir.get(), more);
     // Converting to shared may drop the lock for a moment; a cleaner of
     // another process who takes it then finds no temporary of ours yet.
     if (::flock(dir.get(), LOCK_SH) != 0) return UniqueFd();

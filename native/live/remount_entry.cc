@@ -10,11 +10,11 @@
 
 #include <cerrno>
 
-#include "util/args.h"
-#include "inspect/mount_root.h"
 #include "core/mount_flags.h"
 #include "core/mount_request.h"
+#include "inspect/mount_root.h"
 #include "mount/propagation.h"
+#include "util/args.h"
 #include "util/sys.h"
 #include "util/twin.h"
 

@@ -13,13 +13,14 @@
 
 #include <napi.h>
 
-#include "images/image_layers.h"
+#include "core/mount_args.h"
 #include "images/image_record_file.h"
 #include "inspect/kernel_features.h"
-#include "core/mount_args.h"
-#include "mount/engines/fsconfig.h"
-#include "mount/mechanism.h"
+#include "inspect/mount_identity.h"
 #include "inspect/mount_root.h"
+#include "mount/attach.h"
+#include "mount/engines/fsconfig.h"
+#include "mount/prepare.h"
 #include "mount/propagation.h"
 #include "util/fault.h"
 #include "util/sys.h"
@@ -81,12 +82,13 @@ Outcome<MountResult> RunReplace(const MountRequest& request) {
   if (!ProbeKernel().moveMountBeneath) return NeedsMoveBeneath(request.target);
   auto old = OpenOverlayMountRoot(request.target, "target");
   if (old.error) return old.error;
-  Mechanism mechanism = request.mechanism;
-  auto layers = PrepareLayers(request, &mechanism);
-  if (layers.error) return layers.error;
+  auto prepared = PrepareLayers(request);
+  if (prepared.error) return prepared.error;
+  const OpenedLayers& layers = prepared.value.layers;
+  Mechanism mechanism = prepared.value.mechanism;
   if (!IsFsconfig(mechanism)) return NeedsFsconfig(request.target, mechanism);
 
-  auto overlay = CreateDetachedOverlay(request, layers.value, mechanism);
+  auto overlay = CreateDetachedOverlay(request, layers, mechanism);
   if (overlay.error) return overlay.error;
   int mnt = overlay.value.mount.get();
   // Checked on the detached mount first, so a refusal comes while nothing has moved.
@@ -112,7 +114,7 @@ Outcome<MountResult> RunReplace(const MountRequest& request) {
     if (auto e = SetPropagation(mnt, request.propagation, request.target)) return e;
   }
   MountResult result = MountResultFor(mechanism, mnt, std::move(overlay.value.warnings));
-  DescribeImages(layers.value, mnt, &result);
+  DescribeImages(layers, mnt, &result);
   RecordImages(request, &result);
   return result;
 }

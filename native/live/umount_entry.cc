@@ -29,9 +29,20 @@ struct UmountResult {
   MountIdentity found;
 };
 
-// The flags come as one number, bits as lib/umount.ts packs them
-// (a flags object would cost four named property reads on every unmount).
+// The flags come as one number (a flags object would cost four named
+// property reads on every unmount); the bits are defined here only, and
+// exported as `umountFlagBits` for lib/umount.ts to pack with.
 enum UmountFlagBits : unsigned { kDetach = 1, kForce = 2, kExpire = 4, kNoFollow = 8 };
+
+Napi::Object UmountFlagBitsToJs(Napi::Env env) {
+  Napi::Object bits = Napi::Object::New(env);
+  bits.Set("detach", static_cast<double>(kDetach));
+  bits.Set("force", static_cast<double>(kForce));
+  bits.Set("expire", static_cast<double>(kExpire));
+  bits.Set("noFollow", static_cast<double>(kNoFollow));
+  bits.Freeze();
+  return bits;
+}
 
 uint64_t OptionalIdAt(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (info[i].IsUndefined()) return 0;
@@ -116,6 +127,7 @@ Napi::Value MountAtToJs(const Napi::CallbackInfo& info) {
 void InitUmount(Napi::Env env, Napi::Object exports) {
   ExportOperation(env, exports, kUmountOverlay);
   exports.Set("mountAt", Napi::Function::New(env, MountAtToJs, "mountAt"));
+  exports.Set("umountFlagBits", UmountFlagBitsToJs(env));
 }
 
 }  // namespace ovl

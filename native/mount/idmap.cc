@@ -9,9 +9,9 @@
 
 #include <cerrno>
 
+#include "mount/userns.h"
 #include "util/fault.h"
 #include "util/sys.h"
-#include "mount/userns.h"
 
 #ifndef NS_GET_NSTYPE
 #define NS_GET_NSTYPE _IO(0xb7, 0x3)
@@ -135,7 +135,7 @@ std::string ImageTypeOf(const Layer& layer, const std::vector<ImageMount>& image
 
 // A layer inside an image lies in a detached mount, which open_tree clones
 // only from 6.15 (EINVAL on 6.12): that layer is idmapped later, in the
-// private mount namespace where its image is attached (attached_layers.cc).
+// private mount namespace where its image is attached (mount/engines/attached_layers.cc).
 SysError IdmapAll(std::vector<Layer>* layers, int usernsFd, const std::vector<ImageMount>& images, bool* deferred) {
   for (Layer& layer : *layers) {
     auto clone = IdmappedClone(layer, usernsFd, ImageTypeOf(layer, images), kDetachedFaults);

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "mount/open_layers.h"
 #include "core/mount_request.h"
+#include "mount/opened_layers.h"
 #include "util/sys_error.h"
 #include "util/unique_fd.h"
 

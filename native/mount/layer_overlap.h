@@ -4,7 +4,7 @@
 // target's name only. Checked here first so the refusal names the layers.
 #pragma once
 
-#include "mount/open_layers.h"
+#include "mount/opened_layers.h"
 #include "util/sys_error.h"
 
 namespace ovl {

@@ -81,11 +81,21 @@ SysError CheckUpperAndWork(const Layer& upper, const Layer& work) {
   return {};
 }
 
+// A directory inside the mounted image `slot`: detached, reached by its fd only.
+Outcome<Layer> OpenInImage(const std::vector<ImageMount>& images, const ImageSpec& spec, const char* role, int index, int slot) {
+  auto fd = OpenImageLayer(images[slot], spec, role, index);
+  if (fd.error) return fd.error;
+  Layer layer{spec.image, role, index, std::move(fd.value)};
+  layer.detached = true;
+  layer.image = slot;
+  return layer;
+}
+
 // A layer slot: a directory, or a directory inside a mounted image.
 Outcome<Layer> OpenSlot(const std::string& path, const char* role, int index, const std::vector<ImageMount>& images,
                         const std::vector<ImageSpec>* specs, int slot) {
   if (slot < 0) return OpenLayer(path, role, index);
-  return OpenImageLayer(images[slot], (*specs)[index], role, index, slot);
+  return OpenInImage(images, (*specs)[index], role, index, slot);
 }
 
 SysError OpenAll(const std::vector<std::string>& paths, const char* name, std::vector<Layer>* out, const std::vector<ImageMount>& images,
@@ -113,11 +123,6 @@ UpperWorkRelation RelateUpperAndWork(int upperFd, int workFd) {
   return UpperWorkRelation::Separate;
 }
 
-uint64_t MountIdOf(int fd) {
-  Identity id;
-  return Identify(fd, &id) ? id.mountId : 0;
-}
-
 Outcome<OpenedLayers> OpenLayers(const MountRequest& request) {
   OpenedLayers opened;
   ImageSlots slots;
@@ -130,12 +135,14 @@ Outcome<OpenedLayers> OpenLayers(const MountRequest& request) {
   if (auto e = OpenAll(request.data, "data", &opened.data, opened.images, request.dataImages, slots.data)) return e;
   opened.hasUpper = !request.upper.empty();
   if (opened.hasUpper) {
-    auto upper = slots.upper < 0 ? OpenLayer(request.upper, "upper") : OpenImageLayer(opened.images[slots.upper], request.upperImage, "upper", -1, slots.upper);
+    auto upper = slots.upper < 0 ? OpenLayer(request.upper, "upper") : OpenInImage(opened.images, request.upperImage, "upper", -1, slots.upper);
     if (upper.error) return upper.error;
-    auto work = slots.work < 0 ? OpenLayer(request.work, "work") : OpenImageLayer(opened.images[slots.work], request.workImage, "work", -1, slots.work);
+    auto work = slots.work < 0 ? OpenLayer(request.work, "work") : OpenInImage(opened.images, request.workImage, "work", -1, slots.work);
     if (work.error) return work.error;
     if (auto e = CheckUpperAndWork(upper.value, work.value)) return e;
-    if (auto e = RefuseImageDirsInUse(request, upper.value, work.value)) return e;
+    const Layer& u = upper.value;
+    const Layer& w = work.value;
+    if (auto e = RefuseImageDirsInUse(request, u.fd.get(), u.image >= 0, w.fd.get(), w.image >= 0)) return e;
     opened.upper = std::move(upper.value);
     opened.work = std::move(work.value);
   }

@@ -5,10 +5,10 @@
 
 #include <napi.h>
 
+#include "layers/xattrs.h"
 #include "util/args.h"
 #include "util/pairs_to_js.h"
 #include "util/twin.h"
-#include "layers/xattrs.h"
 
 namespace ovl {
 namespace {

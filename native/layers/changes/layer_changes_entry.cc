@@ -1,5 +1,5 @@
 // What an upper layer changed over its lowers, handed to JS a batch at a
-// time (native/layer_changes_walk.h walks): layerChangesOpen makes a walk
+// time (native/layers/changes/layer_changes_walk.h walks): layerChangesOpen makes a walk
 // and touches no file; layerChangesNext (a Promise, in a worker) and its
 // twin layerChangesNextSync run the same walk on until a batch is decided;
 // layerChangesClose closes its fds at once. A walk nobody closes is closed

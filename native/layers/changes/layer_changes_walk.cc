@@ -1,4 +1,4 @@
-// The resumable layer walk (see layer_changes_walk.h): fd-relative
+// The resumable layer walk (see layers/changes/layer_changes_walk.h): fd-relative
 // (getdents64, fstatat, fgetxattr), never following a symlink on the way
 // and never leaving the layers. The lowers are stacked as the kernel stacks
 // them: the first layer showing a name wins; a whiteout, a non-directory or

@@ -33,7 +33,7 @@ struct ChangesBatch {
 };
 
 // One layer's walk, resumable between batches. Not thread-safe: one caller
-// at a time (native/layer_changes.cc serialises them).
+// at a time (native/layers/changes/layer_changes_entry.cc serialises them).
 //
 // Order: full paths sorted by bytes are not a depth-first order ("/a-x"
 // sorts between "/a" and "/a/b"), so each directory's entry is placed when

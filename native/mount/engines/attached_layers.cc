@@ -98,7 +98,7 @@ SysError AttachImages(const OpenedLayers& layers, int* attached) {
 
 // The layers inside images that could not be cloned while their image was
 // detached: now that it is attached here, each is cloned and idmapped
-// (idmap.h), and the idmapped tree stacked on the target's path like the
+// (mount/idmap.h), and the idmapped tree stacked on the target's path like the
 // images, to be a mount of this namespace too; the layer is then its root.
 SysError IdmapDeferredLayers(const OpenedLayers& layers, std::vector<Layer>* group, int* attached) {
   for (Layer& layer : *group) {

@@ -9,7 +9,7 @@
 
 #include <functional>
 
-#include "mount/open_layers.h"
+#include "mount/opened_layers.h"
 #include "util/sys_error.h"
 
 namespace ovl {

@@ -9,10 +9,8 @@
 #include <string>
 
 #include "mount/engines/attached_layers.h"
-#include "images/image_layers.h"
 #include "mount/engines/fsconfig.h"
-#include "inspect/mount_root.h"
-#include "mount/propagation.h"
+#include "util/fs_context.h"
 #include "util/sys.h"
 #include "util/unique_fd.h"
 
@@ -22,80 +20,27 @@ namespace {
 // fsconfig copies at most 255 bytes of a key or string value.
 constexpr size_t kMaxFsconfigString = 255;
 
-}  // namespace
-
-// Drains the fs_context log: one message per read, ENODATA when empty.
-// Messages look like "e overlay: reason"; we keep the part after the level.
-void ReadFsLog(int fsfd, std::vector<std::string>* errors, std::vector<std::string>* warnings) {
-  char buf[4096];
-  for (int i = 0; i < 64; i++) {
-    ssize_t n = ::read(fsfd, buf, sizeof(buf) - 1);
-    if (n <= 0) break;
-    std::string line(buf, static_cast<size_t>(n));
-    while (!line.empty() && line.back() == '\n') line.pop_back();
-    char level = line.size() > 2 && line[1] == ' ' ? line[0] : '?';
-    std::string text = level == '?' ? line : line.substr(2);
-    (level == 'e' ? errors : warnings)->push_back(text);
-  }
+// For layers: the field name is formatted only on failure.
+SysError SetLayerFd(FsContext& ctx, const char* key, const Layer& layer) {
+  if (sys::fsconfig(ctx.fd(), FSCONFIG_SET_FD, key, nullptr, layer.fd.get()) == 0) return {};
+  return ctx.Fail(FsContext::FsconfigError(key, layer.path, layer.field()));
 }
 
-namespace {
-
-class FsContext {
- public:
-  explicit FsContext(UniqueFd fd) : fd_(std::move(fd)) {}
-  int fd() const { return fd_.get(); }
-
-  // Fills in the failure's detail from the log.
-  SysError Fail(SysError error) {
-    std::vector<std::string> warnings;
-    ReadFsLog(fd_.get(), &error.detail, &warnings);
-    error.detail.insert(error.detail.end(), warnings.begin(), warnings.end());
-    return error;
-  }
-
-  SysError SetString(const char* key, const std::string& value, const std::string& path, const std::string& field) {
-    if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_STRING, key, value.c_str(), 0) == 0) return {};
-    return Fail(FsconfigError(key, path, field));
-  }
-  // For layers: the field name is formatted only on failure.
-  SysError SetLayerFd(const char* key, const Layer& layer) {
-    if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_FD, key, nullptr, layer.fd.get()) == 0) return {};
-    return FailLayer(key, layer);
-  }
-  SysError SetLayerString(const char* key, const std::string& value, const Layer& layer) {
-    if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_STRING, key, value.c_str(), 0) == 0) return {};
-    return FailLayer(key, layer);
-  }
-  SysError SetFlag(const char* key, const std::string& field) {
-    if (::ovl::sys::fsconfig(fd(), FSCONFIG_SET_FLAG, key, nullptr, 0) == 0) return {};
-    return Fail(FsconfigError(key, "", field));
-  }
-
- private:
-  SysError FailLayer(const char* key, const Layer& layer) {
-    SysError e = FsconfigError(key, layer.path, "");
-    e.field = layer.field();
-    return Fail(std::move(e));
-  }
-  static SysError FsconfigError(const char* key, const std::string& path, const std::string& field) {
-    SysError e = SysError::FromErrno("fsconfig", path, field);
-    e.subject = key;
-    return e;
-  }
-  UniqueFd fd_;
-};
+SysError SetLayerString(FsContext& ctx, const char* key, const std::string& value, const Layer& layer) {
+  if (sys::fsconfig(ctx.fd(), FSCONFIG_SET_STRING, key, value.c_str(), 0) == 0) return {};
+  return ctx.Fail(FsContext::FsconfigError(key, layer.path, layer.field()));
+}
 
 SysError SetLayer(FsContext& ctx, const char* key, const Layer& layer, Mechanism mechanism) {
-  if (mechanism == Mechanism::FsconfigFd) return ctx.SetLayerFd(key, layer);
+  if (mechanism == Mechanism::FsconfigFd) return SetLayerFd(ctx, key, layer);
   // A detached tree (an idmapped layer) has no path but its fd's name.
-  if (layer.detached) return ctx.SetLayerString(key, FdPath(layer.fd.get()), layer);
+  if (layer.detached) return SetLayerString(ctx, key, FdPath(layer.fd.get()), layer);
   // Real paths read best in mountinfo; an fd name only when the path cannot
   // be passed as it is: past 255 bytes, or holding a backslash, which the
   // kernel drops from `upperdir`/`workdir` strings (seen on 6.18).
   bool literal = layer.path.size() <= kMaxFsconfigString && layer.path.find('\\') == std::string::npos;
   const std::string& value = literal ? layer.path : FdPath(layer.fd.get());
-  return ctx.SetLayerString(key, value, layer);
+  return SetLayerString(ctx, key, value, layer);
 }
 
 SysError Configure(FsContext& ctx, const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
@@ -112,13 +57,13 @@ SysError Configure(FsContext& ctx, const MountRequest& request, const OpenedLaye
     if (auto e = SetLayer(ctx, "workdir", layers.work, mechanism)) return e;
   }
   for (const MountOption& option : request.options) {
-    SysError e = option.flag ? ctx.SetFlag(option.key.c_str(), option.key)
+    SysError e = option.flag ? ctx.SetFlag(option.key.c_str(), "", option.key)
                              : ctx.SetString(option.key.c_str(), option.value, "", option.key);
     if (e) return e;
   }
   // `ro` on the superblock too, as mount(8) -o ro does: overlay then never writes to upper.
   if (request.flags.readOnly == Change::Set) {
-    if (auto e = ctx.SetFlag("ro", "readOnly")) return e;
+    if (auto e = ctx.SetFlag("ro", "", "readOnly")) return e;
   }
   return {};
 }
@@ -129,11 +74,7 @@ Outcome<DetachedOverlay> CreateOverlay(const MountRequest& request, const Opened
   FsContext ctx(std::move(fsfd));
 
   if (auto e = Configure(ctx, request, layers, mechanism)) return e;
-  if (sys::fsconfig(ctx.fd(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
-    SysError e = SysError::FromErrno("fsconfig", request.target);
-    e.subject = "create";
-    return ctx.Fail(std::move(e));
-  }
+  if (auto e = ctx.Create(request.target, "")) return e;
   DetachedOverlay overlay;
   // Until it is attached the mount is detached: closing this fd frees it.
   overlay.mount = UniqueFd(sys::fsmount(ctx.fd(), FSMOUNT_CLOEXEC, static_cast<unsigned>(ToKernelBits(request.flags).attrSet)));
@@ -145,7 +86,7 @@ Outcome<DetachedOverlay> CreateOverlay(const MountRequest& request, const Opened
 }
 
 // Whether overlay took detached (idmapped) trees as layers: learned at the
-// first idmapped mount, since only a mount attempt tells (see attached_layers.h).
+// first idmapped mount, since only a mount attempt tells (see mount/engines/attached_layers.h).
 enum class DetachedLayers { Unknown, Taken, Refused };
 std::atomic<DetachedLayers> gDetachedLayers{DetachedLayers::Unknown};
 
@@ -163,7 +104,7 @@ Outcome<DetachedOverlay> CreateWithAttachedLayers(const MountRequest& request, c
 
 Outcome<DetachedOverlay> CreateDetachedOverlay(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
   if (!HasDetachedLayers(layers)) return CreateOverlay(request, layers, mechanism);
-  // Layers still to be idmapped exist only in the private namespace (idmap.h).
+  // Layers still to be idmapped exist only in the private namespace (mount/idmap.h).
   if (layers.deferredIdmap.wanted() || gDetachedLayers.load() == DetachedLayers::Refused) return CreateWithAttachedLayers(request, layers, mechanism);
   auto overlay = CreateOverlay(request, layers, mechanism);
   bool refusedAtCreate = overlay.error.errnum == EINVAL && overlay.error.syscall == "fsconfig" && overlay.error.subject == "create";
@@ -176,29 +117,6 @@ Outcome<DetachedOverlay> CreateDetachedOverlay(const MountRequest& request, cons
     return attached;
   }
   return overlay;
-}
-
-Outcome<MountResult> MountWithFsconfig(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
-  auto overlay = CreateDetachedOverlay(request, layers, mechanism);
-  if (overlay.error) return overlay.error;
-  return AttachOverlay(request, layers, mechanism, std::move(overlay.value));
-}
-
-Outcome<MountResult> AttachOverlay(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism, DetachedOverlay overlay) {
-  int mnt = overlay.mount.get();
-  if (sys::move_mount(mnt, "", layers.target.fd.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
-    return SysError::FromErrno("move_mount", request.target, "target");
-  }
-  if (request.propagation != Propagation::Keep) {
-    // After attaching: attaching beneath a shared parent makes the new mount shared.
-    if (auto e = SetPropagation(mnt, request.propagation, request.target)) {
-      DetachOwnMount(request.target, mnt);
-      return e;
-    }
-  }
-  MountResult result = MountResultFor(mechanism, mnt, std::move(overlay.warnings));
-  DescribeImages(layers, mnt, &result);
-  return result;
 }
 
 }  // namespace ovl

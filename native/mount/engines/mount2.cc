@@ -38,8 +38,6 @@ std::string NameFor(const Layer& layer, Mechanism mechanism) {
   }
 }
 
-}  // namespace
-
 std::string BuildMountData(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
   std::string data = "lowerdir=";
   for (size_t i = 0; i < layers.lower.size(); i++) {
@@ -62,8 +60,6 @@ std::string BuildMountData(const MountRequest& request, const OpenedLayers& laye
   return data;
 }
 
-namespace {
-
 // chdir changes the cwd of every thread that shares it, so this runs in a
 // thread of its own that first stops sharing (unshare(CLONE_FS)) and then
 // exits: Node's threads keep their cwd.
@@ -78,15 +74,17 @@ SysError MountFromFdDirectory(const std::string& target, const std::string& data
 
 }  // namespace
 
-Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
+Outcome<std::string> MountData(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
   std::string data = BuildMountData(request, layers, mechanism);
   size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  if (data.size() + 1 > page) {
-    return SysError::Invalid("lower", request.target,
-                             "the mount(2) options take " + std::to_string(data.size() + 1) + " bytes with " + MechanismName(mechanism) +
-                                 " names, over the one page (" + std::to_string(page) + " bytes) the kernel reads",
-                             E2BIG);
-  }
+  if (data.size() + 1 <= page) return data;
+  return SysError::Invalid("lower", request.target,
+                           "the mount(2) options take " + std::to_string(data.size() + 1) + " bytes with " + MechanismName(mechanism) +
+                               " names, over the one page (" + std::to_string(page) + " bytes) the kernel reads",
+                           E2BIG);
+}
+
+Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism, const std::string& data) {
   // Mount on the directory we opened and checked, not on a path that could have changed since.
   std::string target = mechanism == Mechanism::MountFdRelative ? std::to_string(layers.target.fd.get()) : FdPath(layers.target.fd.get());
   unsigned long flags = ToKernelBits(request.flags).msSet;
@@ -114,10 +112,6 @@ Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLa
     }
   }
   return MountResultFor(mechanism, root.get(), {});
-}
-
-bool FitsOnePage(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism) {
-  return BuildMountData(request, layers, mechanism).size() + 1 <= static_cast<size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace ovl

@@ -4,18 +4,18 @@
 
 #include <string>
 
-#include "mount/open_layers.h"
 #include "core/mount_request.h"
+#include "mount/opened_layers.h"
 #include "util/sys_error.h"
 
 namespace ovl {
 
-Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
+// mount(2)'s data string naming every layer as `mechanism` does, built
+// once and checked against the one page the kernel copies: E2BIG past it.
+Outcome<std::string> MountData(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
 
-// mount(2)'s data string for a request (also image_mount2.cc's).
-std::string BuildMountData(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
-
-// Whether mount(2) data for this request fits the one page the kernel copies.
-bool FitsOnePage(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism);
+// Mounts on the opened target with `data` (MountData's), and sets the
+// request's propagation; a failure after the mount unmounts it again.
+Outcome<MountResult> MountWithMount2(const MountRequest& request, const OpenedLayers& layers, Mechanism mechanism, const std::string& data);
 
 }  // namespace ovl

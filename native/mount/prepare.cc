@@ -1,24 +1,35 @@
-#include "mount/mechanism.h"
+#include "mount/prepare.h"
 
 #include <string>
 
-#include "mount/idmap.h"
 #include "inspect/kernel_features.h"
 #include "mount/engines/mount2.h"
+#include "mount/idmap.h"
+#include "mount/open_layers.h"
 
 namespace ovl {
 
 bool IsFsconfig(Mechanism m) { return m == Mechanism::FsconfigFd || m == Mechanism::FsconfigPath; }
 
+namespace {
+
 // The fallback ladder: the new API when overlay takes `lowerdir+`, else
-// mount(2) with the longest names that still fit one page.
-Outcome<Mechanism> ChooseMechanism(const MountRequest& request, const OpenedLayers& layers) {
-  if (request.mechanism != Mechanism::Auto) return request.mechanism;
+// mount(2) with the longest names that still fit one page, whose data string
+// is kept for the engine.
+SysError ChooseMechanism(const MountRequest& request, PreparedLayers* prepared) {
+  prepared->mechanism = request.mechanism;
+  if (request.mechanism != Mechanism::Auto) return {};
   const KernelFeatures& kernel = ProbeKernel();
-  if (kernel.layerFd) return Mechanism::FsconfigFd;
-  if (kernel.lowerdirPlus) return Mechanism::FsconfigPath;
+  if (kernel.layerFd || kernel.lowerdirPlus) {
+    prepared->mechanism = kernel.layerFd ? Mechanism::FsconfigFd : Mechanism::FsconfigPath;
+    return {};
+  }
   for (Mechanism m : {Mechanism::Mount, Mechanism::MountFdPath, Mechanism::MountFdRelative}) {
-    if (FitsOnePage(request, layers, m)) return m;
+    auto data = MountData(request, prepared->layers, m);
+    if (data.error) continue;
+    prepared->mechanism = m;
+    prepared->mountData = std::move(data.value);
+    return {};
   }
   return SysError::Invalid("lower", request.target,
                            "this kernel has no `lowerdir+` and the options do not fit one page for mount(2) even as fd numbers", E2BIG);
@@ -36,19 +47,21 @@ SysError CheckDataLayersSupported(const MountRequest& request) {
   return SysError::Invalid("data", request.target, "data-only layers need Linux 6.5+ (overlay's own parameter parser); this kernel's overlay is older", ENOSYS);
 }
 
-Outcome<OpenedLayers> PrepareLayers(const MountRequest& request, Mechanism* mechanism) {
+}  // namespace
+
+Outcome<PreparedLayers> PrepareLayers(const MountRequest& request) {
   if (auto e = CheckDataLayersSupported(request)) return e;
   auto layers = OpenLayers(request);
   if (layers.error) return layers.error;
-  auto chosen = ChooseMechanism(request, layers.value);
-  if (chosen.error) return chosen.error;
-  *mechanism = chosen.value;
+  PreparedLayers prepared;
+  prepared.layers = std::move(layers.value);
+  if (auto e = ChooseMechanism(request, &prepared)) return e;
   if (request.idmap.wanted()) {
     // mount(2) (no `lowerdir+`, 6.1) takes idmapped trees too, once attached
-    // in a private mount namespace (image_mount2.h): nothing to refuse here.
-    if (auto e = IdmapLowerLayers(request.idmap, &layers.value)) return e;
+    // in a private mount namespace (engines/mount2_detached.h): nothing to refuse here.
+    if (auto e = IdmapLowerLayers(request.idmap, &prepared.layers)) return e;
   }
-  return layers;
+  return prepared;
 }
 
 }  // namespace ovl
