@@ -1,10 +1,10 @@
 // Which upper and work directories live overlays use, by device and inode,
 // for a request whose upper or work lies in an image. The image's loop
 // device may be one already bound to it (one superblock per image file:
-// native/image_device.h), and then the directory may be one a live stack
+// native/images/image_device.h), and then the directory may be one a live stack
 // writes: two stacks on one upper image must mean what two stacks on one
 // upper directory mean. The addon compares once it has the directory open
-// inside the image (native/image_dirs_in_use.h). A stack with an image
+// inside the image (native/images/image_dirs_in_use.h). A stack with an image
 // upper is known by its record's dirIds, any other by the path mountinfo shows.
 import * as fs from 'node:fs';
 import { liveRecords, liveRecordsSync } from './image-record-live';

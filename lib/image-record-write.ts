@@ -1,6 +1,6 @@
 // The record of a mount that used images (image-record.ts says what it holds
 // and why). The addon writes it in the same call as the mount
-// (native/image_record_file.h says why there): this file gives it the part
+// (native/images/image_record_file.h says why there): this file gives it the part
 // of the record only the request knows, and afterwards checks the few other
 // records the addon picked (image-record-live.ts).
 import type { NativeImageSpec } from './image-layers';

@@ -97,7 +97,7 @@ export function mountNamespace(): string {
 
 export const backingFile = (device: string): string => `/sys/block/${path.basename(device)}/loop/backing_file`;
 
-/** A record's file name: by unique mount id where there is one, else by mount id and superblock ('0:45'); the addon writes by the same rule (native/image_record_file.cc). */
+/** A record's file name: by unique mount id where there is one, else by mount id and superblock ('0:45'); the addon writes by the same rule (native/images/image_record_file.cc). */
 export function recordName(uniqueMountId: number, mountId: number, superblock: string): string {
   return uniqueMountId ? `${uniqueMountId}.json` : `m${mountId}-${superblock.replace(':', '_')}.json`;
 }

@@ -37,7 +37,7 @@ export function checkMarksReadable(userxattr: boolean): void {
   });
 }
 
-/** `.ovl-wh-` and 8 letters or digits: the name a forced whiteout uses for a moment (native/whiteout_fs.cc). */
+/** `.ovl-wh-` and 8 letters or digits: the name a forced whiteout uses for a moment (native/layers/whiteout_fs.cc). */
 const WHITEOUT_TEMP = /^\.ovl-wh-[a-z0-9]{8}$/;
 
 /**

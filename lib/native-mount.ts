@@ -1,7 +1,7 @@
 // The hot calls, packed for the addon. Each named property read through
 // N-API makes and looks up a key string; the fourteen a mount request had
 // cost more user time than the rest of a mount. So mount and replace pass
-// positional arguments, in native/mount_args.h's order, and get back a
+// positional arguments, in native/core/mount_args.h's order, and get back a
 // [mechanism, mountId, warnings] tuple (umount's flags go as bits: lib/umount.ts).
 // A mount or replace with images also takes what the addon needs to write
 // their record in the same call (lib/image-record-write.ts).
@@ -9,10 +9,8 @@ import type { MechanismName } from './mount-options';
 import { recordArgument } from './image-record-write';
 import { native, type NativeMountRequest, type NativeMountResult, type PackedBuiltOverlay, type PackedMountResult } from './native';
 
-const READ_ONLY = 1;
-const NOSUID = 2;
-const NODEV = 4;
-const NOEXEC = 8;
+// The addon owns the flag bits (native/core/mount_args.h) and exports them.
+const { readOnly: READ_ONLY, nosuid: NOSUID, nodev: NODEV, noexec: NOEXEC } = native.mountFlagBits;
 
 function flagBits(r: NativeMountRequest): number {
   return (r.readOnly ? READ_ONLY : 0) | (r.nosuid ? NOSUID : 0) | (r.nodev ? NODEV : 0) | (r.noexec ? NOEXEC : 0);

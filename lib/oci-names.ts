@@ -1,7 +1,7 @@
 // Refusals of the OCI layer tools. The names OCI image layers use for
 // deletions (image-spec layer.md: `.wh.NAME`, `.wh..wh..opq`, and `.wh..wh.*`
-// for tooling metadata) are read natively, in native/oci_convert.cc (fromOci)
-// and native/layer_export.cc (toOci).
+// for tooling metadata) are read natively, in native/convert/oci_convert_entry.cc (fromOci)
+// and native/convert/layer_export_entry.cc (toOci).
 import { OverlayError } from './errors';
 
 const EINVAL = 22;
