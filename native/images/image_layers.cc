@@ -10,7 +10,6 @@
 #include <cerrno>
 
 #include "images/image_device.h"
-#include "images/image_dirs_in_use.h"
 #include "images/loop_device.h"
 #include "util/fault.h"
 #include "util/fs_context.h"
