@@ -1,6 +1,7 @@
 #include "core/mount_args.h"
 
 #include "util/args.h"
+#include "util/flag_bits_to_js.h"
 
 namespace ovl {
 namespace {
@@ -113,13 +114,7 @@ ImageRecordRequest ParseRecord(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object MountFlagBitsToJs(Napi::Env env) {
-  Napi::Object bits = Napi::Object::New(env);
-  bits.Set("readOnly", static_cast<double>(kFlagReadOnly));
-  bits.Set("nosuid", static_cast<double>(kFlagNosuid));
-  bits.Set("nodev", static_cast<double>(kFlagNodev));
-  bits.Set("noexec", static_cast<double>(kFlagNoexec));
-  bits.Freeze();
-  return bits;
+  return FlagBitsToJs(env, {{"readOnly", kFlagReadOnly}, {"nosuid", kFlagNosuid}, {"nodev", kFlagNodev}, {"noexec", kFlagNoexec}});
 }
 
 MountRequest ParseMountRequest(const Napi::CallbackInfo& info) {

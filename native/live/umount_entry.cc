@@ -9,6 +9,7 @@
 
 #include "inspect/mount_identity.h"
 #include "util/args.h"
+#include "util/flag_bits_to_js.h"
 #include "util/twin.h"
 
 namespace ovl {
@@ -35,13 +36,7 @@ struct UmountResult {
 enum UmountFlagBits : unsigned { kDetach = 1, kForce = 2, kExpire = 4, kNoFollow = 8 };
 
 Napi::Object UmountFlagBitsToJs(Napi::Env env) {
-  Napi::Object bits = Napi::Object::New(env);
-  bits.Set("detach", static_cast<double>(kDetach));
-  bits.Set("force", static_cast<double>(kForce));
-  bits.Set("expire", static_cast<double>(kExpire));
-  bits.Set("noFollow", static_cast<double>(kNoFollow));
-  bits.Freeze();
-  return bits;
+  return FlagBitsToJs(env, {{"detach", kDetach}, {"force", kForce}, {"expire", kExpire}, {"noFollow", kNoFollow}});
 }
 
 uint64_t OptionalIdAt(const Napi::CallbackInfo& info, size_t i, const char* what) {
