@@ -1,4 +1,26 @@
 // The addon's entry point: each system-call family registers its own exports.
+//
+// native/ is in folders by concern, the same words as lib/ and test/:
+//   core/     the request and result every mount-like call shares, read from
+//             its N-API arguments once (mount_args.h), and the mount flags
+//   inspect/  which mount a path or fd is, the overlay on a path, what this
+//             kernel's overlay offers
+//   images/   image files as layers: mounted detached, loop devices, the record
+//   mount/    one mount as stages: prepare.h, engines/, attach.h (mount_entry.cc
+//             says the order)
+//   live/     changing a mounted stack: replace, remount, umount
+//   apply/    apply's two halves: build detached, then switch every target
+//   layers/   whiteouts, opaque dirs, overlay xattrs, reading layer dirs;
+//             layers/changes/ what an upper changed over its lowers
+//   convert/  OCI <-> overlay layer form, and its temporaries
+//   check/    the pre-flight of a would-be mount and its probes
+//   util/     the plumbing every family shares; test/ the test addon
+// Includes are paths from native/ (one include root). The rule for entry
+// points: a file that registers exports is named <family>_entry.cc and
+// holds that family's N-API face (parse, run through util/twin.h, convert);
+// every other file is a helper named for what it does, and registers nothing
+// (but util/js_error.cc's setErrorFactory, the plumbing's own; native/test/
+// is the test addon, with entries of its own).
 #include "addon.h"
 
 #include "util/js_error.h"

@@ -1,6 +1,6 @@
 // An unpacked OCI layer, converted in place to overlay form: `.wh.NAME`
 // becomes a whiteout NAME, `.wh..wh..opq` an opaque mark on its directory.
-// All or nothing, in one native call (native/oci_convert.cc): the tree is
+// All or nothing, in one native call (native/convert/oci_convert_entry.cc): the tree is
 // read and checked first, then changed in three stages (whiteouts, opaque
 // marks, markers removed); a failure at any stage undoes the stages before
 // it, so the layer is left as it was. Names are bytes throughout: a name

@@ -1,8 +1,8 @@
 // An upper layer written out in OCI form to a new directory: whiteouts
 // become empty `.wh.NAME` files, opaque directories get `.wh..wh..opq`. The
-// tree is written natively (native/layer_export.cc), fd-relative, exclusive
+// tree is written natively (native/convert/layer_export_entry.cc), fd-relative, exclusive
 // creates only; this module checks where it goes and makes it all or nothing,
-// also across a crash (its temporaries: native/oci_temps.h).
+// also across a crash (its temporaries: native/convert/oci_temps.h).
 import * as fs from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { OverlayError } from '../core/errors';
@@ -54,7 +54,7 @@ const EINVAL = 22;
 const ENOTEMPTY = 39;
 /**
  * A new DEST is built as `.NAME.ovl-oci-XXXXXX` beside it, an empty one in
- * `.ovl-oci-XXXXXX` inside it (native/oci_temps.h): the directory holding
+ * `.ovl-oci-XXXXXX` inside it (native/convert/oci_temps.h): the directory holding
  * them is entered first, which removes what a killed convert left there.
  */
 const TEMP_INFIX = '.ovl-oci-';
@@ -112,7 +112,7 @@ function xattrSkip(p: string | Buffer, name: string, errno: number): SkippedEntr
   return { path: p, xattr: name, reason: `xattr '${name}' not kept: the destination refused it (${getSystemErrorName(-errno)})` };
 }
 
-// The whole tree, natively (native/layer_export.cc), into the empty directory `into`.
+// The whole tree, natively (native/convert/layer_export_entry.cc), into the empty directory `into`.
 function* exportTree(req: Request, into: PathLike): Walk<void> {
   const skips = yield* step(fsStep(() => native.exportLayerSync(req.upper, into, req.userxattr, req.lossy), () => native.exportLayer(req.upper, into, req.userxattr, req.lossy)));
   collectSkips(req, skips);
@@ -181,7 +181,7 @@ function* checkEmpty(destPath: PathLike): Walk<void> {
   throw new OverlayError({ errno: ENOTEMPTY, field: 'dest', path: dest, reason });
 }
 
-// The directory the temporaries go in entered (native/oci_temps.h): its
+// The directory the temporaries go in entered (native/convert/oci_temps.h): its
 // leftovers of dead converts removed, then a shared lock held until `close`.
 function* enterTempDir(dir: PathLike): Walk<number> {
   return yield* step(fsStep(() => native.enterTempDirSync(dir), () => native.enterTempDir(dir)));
@@ -227,7 +227,7 @@ function* exportBeside(req: Request, dest: PathLike): Walk<void> {
 // is built in a temporary directory inside it and its entries moved up
 // natively, each listed first in a journal beside it; dest's own metadata
 // set, the journal goes. Until then a failure, or the next run after a crash,
-// removes what the journal lists (native/oci_temps.h).
+// removes what the journal lists (native/convert/oci_temps.h).
 function* exportInside(req: Request, dest: PathLike, was: fs.Stats): Walk<void> {
   const temp = yield* makeTempDir(joinPath(dest, TEMP_INFIX));
   const name = baseOf(temp);
@@ -298,7 +298,7 @@ function* exportWalk(upperArg: PathLike, destArg: PathLike, options: ToOciOption
  * The tree is built in a temporary sibling of a new `dest` and renamed into
  * place (in a temporary directory inside an empty `dest`, its entries moved
  * up at the end), so on failure there is no `dest`, or the empty one given;
- * what a killed run left there the next one removes (native/oci_temps.h). Contents, symlinks, modes, owners, times and extended
+ * what a killed run left there the next one removes (native/convert/oci_temps.h). Contents, symlinks, modes, owners, times and extended
  * attributes are kept, but the overlay's own (`trusted.overlay.*`, or
  * `user.overlay.*` with `userxattr`), and so are hard links (one inode in
  * `dest`), device nodes and fifos; a socket, which a layer cannot hold, is

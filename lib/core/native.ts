@@ -217,12 +217,16 @@ export interface NativeBinding {
   remountOverlaySync(request: NativeRemountRequest): NativeRemountResult;
   replaceOverlay(...request: PackedMountRequest): Promise<PackedMountResult>;
   replaceOverlaySync(...request: PackedMountRequest): PackedMountResult;
-  /** apply's halves (native/apply_build.cc, native/apply_switch.cc): a detached overlay's fd, then the switch of every target. */
+  /** apply's halves (native/apply/build_entry.cc, native/apply/switch_entry.cc): a detached overlay's fd, then the switch of every target. */
   buildOverlay(...request: PackedMountRequest): Promise<PackedBuiltOverlay>;
   buildOverlaySync(...request: PackedMountRequest): PackedBuiltOverlay;
   switchOverlays(...steps: PackedSwitchSteps): Promise<PackedSwitchResult>;
   switchOverlaysSync(...steps: PackedSwitchSteps): PackedSwitchResult;
-  /** flags: detach 1, force 2, expire 4, noFollow 8. With the ids of the caller's own mount it unmounts only that mount, else resolves to [mount id, is a mount root] of what it found there. */
+  /** The bits of mountOverlay's, replaceOverlay's and buildOverlay's `flags` argument; the addon owns them (native/core/mount_args.h). */
+  readonly mountFlagBits: Readonly<{ readOnly: number; nosuid: number; nodev: number; noexec: number }>;
+  /** The bits of umountOverlay's `flags` argument; the addon owns them (native/live/umount_entry.cc). */
+  readonly umountFlagBits: Readonly<{ detach: number; force: number; expire: number; noFollow: number }>;
+  /** flags: umountFlagBits. With the ids of the caller's own mount it unmounts only that mount, else resolves to [mount id, is a mount root] of what it found there. */
   // recordFile: the record of the mount's images, removed once it is unmounted.
   umountOverlay(target: string, flags: number, ownMountId?: number, ownUniqueId?: number, recordFile?: string): Promise<undefined | [number, boolean]>;
   umountOverlaySync(target: string, flags: number, ownMountId?: number, ownUniqueId?: number, recordFile?: string): undefined | [number, boolean];
@@ -264,7 +268,7 @@ export interface NativeBinding {
   exportLayerRootSync(upper: string | Buffer, dest: string | Buffer, userxattr: boolean, lossy?: boolean): NativeExportSkip[];
   /**
    * The directory where toOci makes its temporaries, entered as
-   * native/whiteout_temps.h says: a dead convert's leftovers there removed
+   * native/layers/whiteout_temps.h says: a dead convert's leftovers there removed
    * when no one else holds it, then an fd of it holding a shared flock, which
    * the caller closes once its own temporaries are gone; -1 when it cannot be locked.
    */
@@ -276,7 +280,7 @@ export interface NativeBinding {
   /** The temporary `temp` inside dir removed, with what its journal says it moved up (a failed export undone as a crash's is). */
   removeOciTemp(dir: string | Buffer, temp: string | Buffer): Promise<void>;
   removeOciTempSync(dir: string | Buffer, temp: string | Buffer): void;
-  /** An unpacked OCI layer converted in place to overlay form, all or nothing (native/oci_convert.cc); what an undo could not put back is in the error's detail, each line starting 'not undone: '. */
+  /** An unpacked OCI layer converted in place to overlay form, all or nothing (native/convert/oci_convert_entry.cc); what an undo could not put back is in the error's detail, each line starting 'not undone: '. */
   convertOciLayer(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): Promise<void>;
   convertOciLayerSync(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): void;
 }

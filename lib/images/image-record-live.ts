@@ -64,7 +64,7 @@ function* liveWalk(): Walk<Map<number, LiveRecord>> {
   return state.live;
 }
 
-/** How many other records each image mount checks (the addon picks them: native/image_record_file.cc). */
+/** How many other records each image mount checks (the addon picks them: native/images/image_record_file.cc). */
 export const PRUNE_SAMPLE = 4;
 
 // Records of overlays unmounted by other tools (umount(8)) are removed by the

@@ -1,7 +1,7 @@
 // The upper and work directories live overlays use, as the addon takes them
 // for a request whose upper or work lies in an image. The image's loop
 // device may be one already bound to it (one superblock per image file:
-// native/image_device.h), and then the directory may be one a live stack
+// native/images/image_device.h), and then the directory may be one a live stack
 // writes: two stacks on one upper image must mean what two stacks on one
 // upper directory mean. The addon compares once it has the directory open
 // inside the image (native/image_dirs_in_use.h); which directories are in

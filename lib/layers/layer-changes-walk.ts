@@ -1,6 +1,6 @@
 // What changes(), changesIterator() and their Sync twins share: the types,
 // the checked request, and the native walk read a batch at a time
-// (native/layer_changes_walk.h). A batch crosses as one Buffer of NUL-ended
+// (native/layers/changes/layer_changes_walk.h). A batch crosses as one Buffer of NUL-ended
 // paths and one string of kinds, so a crossing costs the same for 1 or 4,096
 // changes; the walk holds no more than a batch, save behind a directory
 // still undecided (see the doc of changesIterator).

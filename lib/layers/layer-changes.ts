@@ -1,6 +1,6 @@
 // What an upper layer changed against its lowers, as `docker diff` and
 // `podman diff` list it: A added, C changed, D deleted. The walk is native
-// (native/layer_changes_walk.cc), fd-relative, in a worker for the Promise
+// (native/layers/changes/layer_changes_walk.cc), fd-relative, in a worker for the Promise
 // form, the same walk for the Sync twin. The list is gathered from its
 // batches: at its peak, the list, the batch being made into objects and the
 // next one being walked (plus what waits behind an undecided directory).

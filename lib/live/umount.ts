@@ -17,8 +17,9 @@ export interface UmountOptions {
   noFollow?: boolean;
 }
 
-// The bits native/umount.cc reads (one number costs less to pass than an object).
-const FLAG_BITS = { detach: 1, force: 2, expire: 4, noFollow: 8 } as const;
+// The bits native/live/umount_entry.cc reads (one number costs less to pass
+// than an object), as the addon exports them: it owns them.
+const FLAG_BITS = native.umountFlagBits;
 const UMOUNT_OPTION_KEYS: ReadonlySet<string> = new Set(Object.keys(FLAG_BITS));
 
 /** The options as the addon's flag bits; an unknown key (`lazy`) is refused, not ignored. */

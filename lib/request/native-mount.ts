@@ -14,10 +14,8 @@ import type { MechanismName } from './mount-options';
 import { recordArgument } from '../images/image-record-write';
 import { native, type NativeMountRequest, type NativeMountResult, type PackedBuiltOverlay, type PackedMountResult } from '../core/native';
 
-const READ_ONLY = 1;
-const NOSUID = 2;
-const NODEV = 4;
-const NOEXEC = 8;
+// The addon owns the flag bits (native/core/mount_args.h) and exports them.
+const { readOnly: READ_ONLY, nosuid: NOSUID, nodev: NODEV, noexec: NOEXEC } = native.mountFlagBits;
 
 function flagBits(r: NativeMountRequest): number {
   return (r.readOnly ? READ_ONLY : 0) | (r.nosuid ? NOSUID : 0) | (r.nodev ? NODEV : 0) | (r.noexec ? NOEXEC : 0);

@@ -11,8 +11,8 @@
 #include <mutex>
 #include <string>
 
-#include "../util/args.h"
-#include "../util/fault.h"
+#include "util/args.h"
+#include "util/fault.h"
 
 namespace ovl {
 namespace {

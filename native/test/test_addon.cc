@@ -3,7 +3,7 @@
 // use. Built by CMakeLists.txt (overlay_native_test), never shipped.
 #include <napi.h>
 
-#include "../addon.h"
+#include "addon.h"
 
 namespace ovl {
 void InitFaults(Napi::Env env, Napi::Object exports);

@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "../util/args.h"
-#include "../util/pairs_to_js.h"
-#include "../util/sys_error.h"
-#include "../util/twin.h"
+#include "util/args.h"
+#include "util/pairs_to_js.h"
+#include "util/sys_error.h"
+#include "util/twin.h"
 
 namespace ovl {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <system_error>
 
-#include "sys_error.h"
+#include "util/sys_error.h"
 
 namespace ovl {
 

@@ -1,4 +1,4 @@
-#include "js_error.h"
+#include "util/js_error.h"
 
 namespace ovl {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <napi.h>
 
-#include "sys_error.h"
+#include "util/sys_error.h"
 
 namespace ovl {
 

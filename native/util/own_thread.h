@@ -8,8 +8,8 @@
 #include <string>
 #include <thread>
 
-#include "exception_error.h"
-#include "sys_error.h"
+#include "util/exception_error.h"
+#include "util/sys_error.h"
 
 namespace ovl {
 

@@ -10,10 +10,10 @@
 #include <system_error>
 #include <utility>
 
-#include "exception_error.h"
-#include "fault.h"
-#include "js_error.h"
-#include "sys_error.h"
+#include "util/exception_error.h"
+#include "util/fault.h"
+#include "util/js_error.h"
+#include "util/sys_error.h"
 
 namespace ovl {
 

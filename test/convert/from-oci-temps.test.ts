@@ -1,5 +1,5 @@
 // fromOci with xattr whiteouts makes each under a temporary name, so it keeps
-// the protocol of native/whiteout_temps.h: a directory it writes in is
+// the protocol of native/layers/whiteout_temps.h: a directory it writes in is
 // entered (its leftovers of a killed process cleaned, no one else's), and
 // held until the conversion is over.
 import { execFileSync } from 'node:child_process';

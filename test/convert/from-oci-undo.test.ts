@@ -13,7 +13,7 @@ import { testAddon, testAddonPath } from '../helpers/test-addon';
 
 const EIO = 5;
 // The stages run natively: a failure is injected at a failure point of the
-// test addon (native/oci_convert.cc: fromOci:whiteout, fromOci:opaque,
+// test addon (native/convert/oci_convert_entry.cc: fromOci:whiteout, fromOci:opaque,
 // fromOci:unlink, fromOci:undo; 'POINT#n' fails the n-th pass, from 0).
 const haveTestAddon = fs.existsSync(testAddonPath) ? false : `${testAddonPath} is not built (npm run build:cmake)`;
 const needsFaults = { skip: needsRoot.skip || haveTestAddon };

@@ -1,7 +1,7 @@
 // The child that holds an idmap's user namespace shares the process's memory
 // (CLONE_VM) but not its thread-local state: it must call nothing from
 // glibc, whose wrappers write errno into the parent thread's TLS
-// (native/userns.cc). Checked on the machine code of the addon this process
+// (native/mount/userns.cc). Checked on the machine code of the addon this process
 // loads: the function the child runs makes no call at all.
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';

@@ -38,7 +38,7 @@ t.test('without CAP_SYS_ADMIN, trusted.* marks are invisible: refused unless use
 });
 
 // What a kill -9 in the middle of whiteout(..., { force: true }) leaves, exactly as
-// native/whiteout_fs.cc names and makes it: a char device 0/0, an empty file not yet
+// native/layers/whiteout_fs.cc names and makes it: a char device 0/0, an empty file not yet
 // given its xattr, or (a batch) a hard link kept of the entry being replaced.
 function plantLeftovers(dir: string): void {
   execFileSync('mknod', [path.join(dir, '.ovl-wh-abc123xy'), 'c', '0', '0']);
