@@ -2,7 +2,7 @@
 //
 // native/ is in folders by concern, the same words as lib/ and test/:
 //   core/     the request and result every mount-like call shares, read from
-//             its N-API arguments once (mount_args.h), and the mount flags
+//             its N-API arguments once (core/mount_args.h), and the mount flags
 //   inspect/  which mount a path or fd is, the overlay on a path, what this
 //             kernel's overlay offers
 //   images/   image files as layers: mounted detached, loop devices, the record

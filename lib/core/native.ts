@@ -50,7 +50,7 @@ export interface NativeMountRequest {
 /** Where the addon records a mount's images and how many other records it picks (lib/images/image-record-write.ts). */
 export type NativeRecordArgument = [dir: string, sample: number];
 
-/** NativeMountRequest as positional arguments, in native/mount_args.h's order (lib/request/native-mount.ts says why, and packs it); options flat, a null value is a bare flag. */
+/** NativeMountRequest as positional arguments, in native/core/mount_args.h's order (lib/request/native-mount.ts says why, and packs it); options flat, a null value is a bare flag. */
 type PackedMountRequest = [
   target: string,
   lower: string[],

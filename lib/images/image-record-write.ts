@@ -1,6 +1,6 @@
 // The record of a mount that used images (image-record.ts says what it holds
 // and why). The addon writes it, whole and under its name, in the same call
-// as the mount (native/image_record_file.h says why there): this file says
+// as the mount (native/images/image_record_file.h says why there): this file says
 // where, and afterwards checks the few other records the addon picked
 // (image-record-live.ts).
 import { checkSampleWalk, PRUNE_SAMPLE } from './image-record-live';

@@ -12,7 +12,7 @@
 //   stack whose images all went without a loop device (erofs from the file)
 //   has nothing to check, and gets no record.
 // /run is emptied at boot. This file: the record's form, as the addon writes
-// it (native/image_record_file.cc, which alone names the files) and as the
+// it (native/images/image_record_file.cc, which alone names the files) and as the
 // one parser here reads it, and its file-system steps; image-record-live.ts
 // checks them.
 import * as fs from 'node:fs';

@@ -4,7 +4,7 @@
 // native/images/image_device.h), and then the directory may be one a live stack
 // writes: two stacks on one upper image must mean what two stacks on one
 // upper directory mean. The addon compares once it has the directory open
-// inside the image (native/image_dirs_in_use.h); which directories are in
+// inside the image (native/images/image_dirs_in_use.h); which directories are in
 // use is live-writers.ts's to say.
 import * as fs from 'node:fs';
 import { liveWritersWithImages, type LiveWriters } from './live-writers';

@@ -1,5 +1,5 @@
 // The one packed form of the mount calls (mount, replace, build), packed
-// and unpacked here alone. native/mount_args.h documents it once: the
+// and unpacked here alone. native/core/mount_args.h documents it once: the
 // request as positional arguments in its MountArg order, the result as a
 // tuple (PackedMountResult: [mechanism, mountId, warnings, uniqueMountId]
 // and, with images, [images, superblock, recordFile, pruneSample]; a build's

@@ -52,7 +52,7 @@ Outcome<BuiltOverlay> RunBuild(const MountRequest& request) {
   return built;
 }
 
-// [mechanism, mountId, warnings, uniqueId, fd]: a mount's packed result (mount_args.h), its fd last.
+// [mechanism, mountId, warnings, uniqueId, fd]: a mount's packed result (core/mount_args.h), its fd last.
 Napi::Value BuiltToJs(Napi::Env env, const BuiltOverlay& built) {
   Napi::Array out = Napi::Array::New(env, 5);
   out.Set(0u, MechanismName(built.mechanism));

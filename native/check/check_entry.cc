@@ -1,6 +1,6 @@
 // checkOverlay / checkOverlaySync: the pre-flight of a would-be mount. Gathers
 // facts only (what each directory is, what its filesystem does when tried,
-// what this kernel offers); lib/check.ts says what they mean for a mount.
+// what this kernel offers); lib/check/check.ts says what they mean for a mount.
 #include <napi.h>
 
 #include "check/check_probes.h"

@@ -1,4 +1,4 @@
-// The temporaries toOci (lib/to-oci.ts) builds a layer's OCI form in, and what
+// The temporaries toOci (lib/convert/to-oci.ts) builds a layer's OCI form in, and what
 // a killed convert leaves of them. They keep the protocol of layers/whiteout_temps.h:
 // the directory holding them is held with a shared flock while they may
 // exist, and whoever gets that lock exclusively removes them.

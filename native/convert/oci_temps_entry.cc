@@ -1,5 +1,5 @@
 // enterTempDir, moveOciExportUp, removeOciTemp (and their *Sync twins): the
-// operations lib/to-oci.ts runs on its temporaries (convert/oci_temps.h).
+// operations lib/convert/to-oci.ts runs on its temporaries (convert/oci_temps.h).
 #include <napi.h>
 
 #include <string>

@@ -1,9 +1,9 @@
 // The one packed form of mountOverlay, replaceOverlay and buildOverlay, in
-// the order lib/native-mount.ts packs them: positional arguments, and a
+// the order lib/request/native-mount.ts packs them: positional arguments, and a
 // tuple back (MountResultToJs), because reading a request object's 13 named
 // properties through N-API measured 2.9 us a call against 1.1 us for 13
 // positional arguments, more than the library's whole JavaScript for a
-// mount+umount (lib/native-mount.ts has the figures).
+// mount+umount (lib/request/native-mount.ts has the figures).
 #pragma once
 
 #include <napi.h>
@@ -46,7 +46,7 @@ Napi::Object MountFlagBitsToJs(Napi::Env env);
 // One image layer's [image, subdir, type] (undefined or null: a plain directory); `field` names it in a TypeError.
 ImageSpec ParseImageSpec(Napi::Env env, Napi::Value v, const std::string& field);
 
-// [[id, holder], ...] or undefined: the directories live overlays use (lib/image-dirs-in-use.ts).
+// [[id, holder], ...] or undefined: the directories live overlays use (lib/inspect/image-dirs-in-use.ts).
 std::vector<DirInUse> ParseDirsInUse(Napi::Env env, Napi::Value v);
 
 // Reads a mount request from these arguments (shared by mount and replace): type checks only, the rules are lib/'s.

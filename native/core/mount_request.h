@@ -62,7 +62,7 @@ struct ImageRecordRequest {
 
 // An upper or work directory a live overlay uses, by "major:minor:inode",
 // and the words naming that use ("the upper of the overlay on /x (mount id
-// 5)"): lib/image-dirs-in-use.ts finds them, for a request with an image
+// 5)"): lib/inspect/image-dirs-in-use.ts finds them, for a request with an image
 // upper or work, which may share a superblock another stack writes.
 struct DirInUse {
   std::string id, holder;

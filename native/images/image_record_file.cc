@@ -84,12 +84,12 @@ std::string BackingFile(int loop) {
   ssize_t n = ::read(fd.get(), buf, sizeof(buf) - 1);
   if (n <= 0) return "";
   std::string text(buf, static_cast<size_t>(n));
-  // Trimmed as lib/image-record.ts readOrEmpty() trims what it reads back to compare.
+  // Trimmed as lib/images/image-record.ts readOrEmpty() trims what it reads back to compare.
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
   return text;
 }
 
-// The record's text (lib/image-record.ts ImageRecord says what each field means): what the mount made, then what was asked.
+// The record's text (lib/images/image-record.ts ImageRecord says what each field means): what the mount made, then what was asked.
 std::string RecordText(const MountRequest& request, const MountResult& result, const std::vector<int>& loops) {
   std::string out = "{\"version\":1,\"uniqueMountId\":" + std::to_string(result.uniqueMountId) + ",\"mountId\":" + std::to_string(result.mountId) +
                     ",\"superblock\":" + JsonString(result.superblock) + ",\"images\":[";

@@ -1,4 +1,4 @@
-// The record of a mount that used images (lib/image-record.ts says what it
+// The record of a mount that used images (lib/images/image-record.ts says what it
 // holds and why, and reads it back): written here, whole, in the same call
 // as the mount, since time spent in user space between a mount's system
 // calls makes the kernel's part dearer (bench/README.md,
@@ -13,7 +13,7 @@ namespace ovl {
 // Writes the record of `result` (which holds its images) into `request.record.dir`,
 // atomically by rename, making the directory on first use; fills in
 // result->recordFile and result->pruneSample (record.sample other records,
-// at random: lib/image-record-live.ts says why a few, and why at random). A
+// at random: lib/images/image-record-live.ts says why a few, and why at random). A
 // record that cannot be written does not undo the mount: it is one more
 // warning, and listings then say the record is missing.
 void WriteImageRecord(const MountRequest& request, MountResult* result);

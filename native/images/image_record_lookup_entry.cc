@@ -1,6 +1,6 @@
 // mountIdOfUnique / mountIdOfUniqueSync: which mount (mountinfo's reusable
 // id) carries a unique mount id (6.8+, never reused until reboot), if any is
-// still mounted in this namespace. The image record (lib/image-record.ts) is
+// still mounted in this namespace. The image record (lib/images/image-record.ts) is
 // keyed by the unique id, so it can never be taken for another mount's; and
 // OverlayMount.mounted asks it whether its own mount is still there.
 #include <napi.h>

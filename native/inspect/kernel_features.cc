@@ -29,7 +29,7 @@ bool AcceptsLayerFd() {
 // MOVE_MOUNT_BENEATH with nothing to move: kernels that know the flag check
 // the (missing) source first and answer EBADF; older ones reject the flag.
 // Without CAP_SYS_ADMIN move_mount answers EPERM before it looks at the flags,
-// as fsopen does: lib/kernel.ts then says the probes could not run.
+// as fsopen does: lib/inspect/kernel.ts then says the probes could not run.
 bool KnowsMoveBeneath() {
   int rc = sys::move_mount(-1, "", -1, "", MOVE_MOUNT_BENEATH | MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
   return rc != 0 && errno == EBADF;

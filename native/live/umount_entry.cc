@@ -21,7 +21,7 @@ struct UmountRequest {
   int flags = 0;
   // The caller's own mount; both 0 means "whatever is mounted there".
   uint64_t ownId = 0, ownUnique = 0;
-  // The record of its images (lib/image-record.ts), removed with it.
+  // The record of its images (lib/images/image-record.ts), removed with it.
   std::string recordFile;
 };
 
@@ -33,7 +33,7 @@ struct UmountResult {
 
 // The flags come as one number (a flags object would cost four named
 // property reads on every unmount); the bits are defined here only, and
-// exported as `umountFlagBits` for lib/umount.ts to pack with.
+// exported as `umountFlagBits` for lib/live/umount.ts to pack with.
 enum UmountFlagBits : unsigned { kDetach = 1, kForce = 2, kExpire = 4, kNoFollow = 8 };
 
 Napi::Object UmountFlagBitsToJs(Napi::Env env) {
@@ -103,7 +103,7 @@ const Operation<UmountRequest, UmountResult> kUmountOverlay{"umountOverlay", Par
 // [mountId, uniqueMountId, isMountRoot, record name] of the topmost mount at
 // a path, as umount2 would find it; with a true second argument only the
 // unique id where the kernel has one (mountId is then 0). The record name is
-// the file its image record would have (image_record_file.h), for lib/umount.ts.
+// the file its image record would have (image_record_file.h), for lib/live/umount.ts.
 Napi::Value MountAtToJs(const Napi::CallbackInfo& info) {
   std::string path = args::StringAt(info, 0, "path");
   MountIdentity found = MountAt(path, true, info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value());

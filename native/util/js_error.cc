@@ -41,7 +41,7 @@ Napi::Value MakeJsError(Napi::Env env, const SysError& error) {
 
   auto& factory = GetData(env)->errorFactory;
   if (factory.IsEmpty()) {
-    // Only reachable if the addon is used without lib/native.ts; still say what failed.
+    // Only reachable if the addon is used without lib/core/native.ts; still say what failed.
     Napi::Error plain = Napi::Error::New(env, error.syscall + " failed with errno " + std::to_string(error.errnum));
     plain.Value().Set("info", fields);
     return plain.Value();
