@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Scratch } from './scratch';
+import { holdSuperblockLock } from './superblock-lock';
 
 export function mountTmpfs(s: Scratch, name: string, type: 'tmpfs' | 'ramfs' = 'tmpfs'): string {
   const [dir] = s.mkdirs(name);
@@ -12,6 +13,7 @@ export function mountTmpfs(s: Scratch, name: string, type: 'tmpfs' | 'ramfs' = '
 
 /** An ext4 image without the filetype feature (readdir gives DT_UNKNOWN), loop-mounted. */
 export function mountExt4WithoutFiletype(s: Scratch, name: string): string {
+  holdSuperblockLock();
   const image = s.path(`${name}.img`);
   fs.writeFileSync(image, '');
   fs.truncateSync(image, 32 * 1024 * 1024);

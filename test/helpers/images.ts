@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Scratch } from './scratch';
+import { holdSuperblockLock } from './superblock-lock';
 
 /** Why images cannot be made and mounted here, or undefined when they can. */
 export function whyNoImages(): string | undefined {
@@ -26,17 +27,20 @@ export function whyNoImages(): string | undefined {
 export const needsImages = { skip: (process.getuid?.() !== 0 && 'needs root') || whyNoImages() || false };
 
 export function makeSquashfs(src: string, image: string): string {
+  holdSuperblockLock();
   execFileSync('mksquashfs', [src, image, '-quiet', '-noappend', '-no-progress'], { stdio: 'ignore' });
   return image;
 }
 
 export function makeErofs(src: string, image: string): string {
+  holdSuperblockLock();
   execFileSync('mkfs.erofs', [image, src], { stdio: 'ignore' });
   return image;
 }
 
 /** An ext4 image of `megabytes`, filled from `src` when given. */
 export function makeExt4(image: string, src?: string, megabytes = 16): string {
+  holdSuperblockLock();
   execFileSync('mkfs.ext4', ['-q', '-F', ...(src ? ['-d', src] : []), image, `${megabytes}M`], { stdio: 'ignore' });
   return image;
 }
@@ -62,6 +66,7 @@ export function loopsBackedBy(image: string): string[] {
 
 /** The erofs superblocks the kernel has now (/sys/fs/erofs/<id>), to tell which appeared. */
 export function erofsSuperblocks(): Set<string> {
+  holdSuperblockLock();
   try {
     return new Set(fs.readdirSync('/sys/fs/erofs').filter((n) => n !== 'features'));
   } catch {

@@ -2,6 +2,7 @@
 // `mount -o loop` sets autoclear, so unmounting frees the loop device.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { holdSuperblockLock } from './superblock-lock';
 
 /** Why loop-mounted ext4 cannot be made here, or undefined when it can. */
 export function whyNoLoopExt4(): string | undefined {
@@ -18,6 +19,7 @@ export function whyNoLoopExt4(): string | undefined {
 
 /** Makes an ext4 image of `megabytes` and mounts it on `dir`. */
 export function mountExt4Image(image: string, dir: string, megabytes = 16): void {
+  holdSuperblockLock();
   execFileSync('truncate', ['-s', `${megabytes}M`, image]);
   execFileSync('mkfs.ext4', ['-q', '-F', image]);
   fs.mkdirSync(dir, { recursive: true });
@@ -32,6 +34,7 @@ export function loopDevicesOf(image: string): string[] {
 
 /** `losetup -f --show [-r] image`: a device bound as losetup binds it (no autoclear), detached again in teardown. */
 export function losetupBind(t: { teardown(fn: () => void): void }, image: string, readOnly = false): string {
+  holdSuperblockLock();
   const device = execFileSync('losetup', ['-f', '--show', ...(readOnly ? ['-r'] : []), image], { encoding: 'utf8' }).trim();
   t.teardown(() => {
     try {
@@ -45,6 +48,7 @@ export function losetupBind(t: { teardown(fn: () => void): void }, image: string
 
 /** `mount -o loop image dir` (mount(8) binds an auto-clearing device); the scratch teardown unmounts it, and so frees the device, if the test did not. */
 export function mountLoop(image: string, dir: string, readOnly = false): string {
+  holdSuperblockLock();
   fs.mkdirSync(dir, { recursive: true });
   execFileSync('mount', ['-o', readOnly ? 'loop,ro' : 'loop', image, dir]);
   const source = execFileSync('findmnt', ['-n', '-o', 'SOURCE', '--mountpoint', dir], { encoding: 'utf8' }).trim();

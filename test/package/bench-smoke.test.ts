@@ -4,13 +4,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import t from 'tap';
 import { whyNoImages } from '../helpers/images';
+import { holdSuperblockLock } from '../helpers/superblock-lock';
 import { kernelFeatures } from '../../lib/index';
 import { needsOverlay } from '../helpers/scratch';
 
 const BENCH = path.join(__dirname, '..', '..', '..', 'bench', 'index.js');
 
 t.test('npm run bench -- --quick --json prints one result object per line', needsOverlay, async (t) => {
-  const out = execFileSync(process.execPath, [BENCH, '--quick', '--json'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  holdSuperblockLock(); // the bench mounts image layers
+  const out = execFileSync(process.execPath, [BENCH, '--quick', '--json'], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
   const rows = out
     .split('\n')
     .filter(Boolean)
@@ -47,7 +49,7 @@ t.test('npm run bench -- --quick --json prints one result object per line', need
 });
 
 t.test('--only runs just the sections named, and refuses a name it does not know', needsOverlay, async (t) => {
-  const out = execFileSync(process.execPath, [BENCH, '--quick', '--json', '--only', 'whiteouts'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(process.execPath, [BENCH, '--quick', '--json', '--only', 'whiteouts'], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
   const names = out.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { name: string }).name);
   t.ok(names.some((n) => n.startsWith('C reference, mknodat')), 'the whiteout rows');
   t.notOk(names.includes('mountSync + unmountSync'), 'no mount rows');
