@@ -3,7 +3,7 @@
 // glibc, whose wrappers write errno into the parent thread's TLS
 // (native/mount/userns.cc). Checked on the machine code of the addon this process
 // loads: the function the child runs makes no call at all.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import t from 'tap';
 
@@ -21,7 +21,18 @@ function disassembly(): string | undefined {
 }
 
 const asm = callInstruction[process.arch] ? disassembly() : undefined;
-const skip = !callInstruction[process.arch] ? `no raw system calls are written for ${process.arch}: the child gets its own memory there` : asm === undefined ? 'objdump (binutils) is not installed' : false;
+// A prebuild is stripped (prebuildify --strip): without its local symbols the child's function cannot be found in it.
+function stripped(): boolean {
+  const nm = spawnSync('nm', [addon], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return nm.status === 0 ? !/ t /.test(nm.stdout) : /no symbols/.test(nm.stderr);
+}
+const skip = !callInstruction[process.arch]
+  ? `no raw system calls are written for ${process.arch}: the child gets its own memory there`
+  : asm === undefined
+    ? 'objdump (binutils) is not installed'
+    : stripped()
+      ? `${addon} is stripped (a prebuild): the check reads a build with symbols (node-gyp's build/Release)`
+      : false;
 
 t.test('the CLONE_VM child makes raw system calls only', { skip }, async (t) => {
   const body = /<ovl::\(anonymous namespace\)::HoldNamespace\(void\*\)>:\n([\s\S]*?)\n\n/.exec(asm ?? '');

@@ -8,6 +8,9 @@ import t from 'tap';
 import { native } from '../../lib/core/native';
 import { testAddon, testAddonPath } from '../helpers/test-addon';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+
 const TEST_ONLY = ['readXattrs', 'readXattrsSync', 'writeXattr', 'writeXattrSync', 'injectFault', 'takeArmedFaults', 'layerChangesPeakQueued'];
 
 t.test('the shipped addon has no test-only export', async (t) => {
@@ -36,6 +39,7 @@ t.test('OVERLAY_NATIVE_ADDON takes only a build inside the package', async (t) =
   const refused = loadWith(elsewhere);
   t.not(refused.status, 0);
   t.match(refused.stderr, /OVERLAY_NATIVE_ADDON .* must name a \.node file inside .*test hook/);
-  const inside = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'overlay_native.node');
-  t.equal(loadWith(path.relative(process.cwd(), inside)).status, 0, 'the package’s own build, even by a relative path, loads');
+  // The build this checkout loads: build/Release, or a prebuild once `npm run prebuildify` has taken build/ away.
+  const inside = nodeGypBuild.path(path.join(__dirname, '..', '..', '..'));
+  t.equal(loadWith(path.relative(process.cwd(), inside)).status, 0, `the package’s own build (${path.relative(process.cwd(), inside)}), even by a relative path, loads`);
 });
