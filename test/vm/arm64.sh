@@ -136,7 +136,7 @@ mkdir -p "$guest/dist" "$guest/test"
 tar -xzf "$tmp/$tarball" -C "$guest" --strip-components=1
 [ ! -e "$guest/build" ] || { echo "the tarball holds a build/" >&2; exit 1; }
 cp -r "$project/dist/test" "$guest/dist/test"
-cp "$project"/test/*.mjs "$guest/test/"
+(cd "$project" && find test -name '*.mjs' -not -path 'test/vm/*' -exec cp --parents {} "$guest/" \;)
 cp -r "$project/node_modules" "$guest/node_modules"
 project_disk "$guest" "$tmp/project.img"
 

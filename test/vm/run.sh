@@ -72,7 +72,7 @@ stage "compile TypeScript"
 [ -d "$project/node_modules" ] || { echo "run npm install first" >&2; exit 1; }
 (cd "$project" && npm run --silent build:ts)
 # The guest loads the same addon: fail here, not in every test, if it is missing.
-(cd "$project" && node -e "require('./dist/lib/native.js')")
+(cd "$project" && node -e "require('./dist/lib/core/native.js')")
 
 tests=()
 if [ -n "${OVERLAY_VM_TESTS:-}" ]; then
