@@ -4,4 +4,4 @@
 export { displayPath, type PathLike } from './layers/layer-names';
 export { canonicalPath, parentOf } from './layers/path-bytes';
 export { splitUnescaped } from './request/option-string';
-export { mountsOn } from './inspect/mount-table';
+export { mountsOn } from './core/mount-table';

@@ -7,7 +7,7 @@ import { findingsFor } from './check-findings';
 import type { CheckKernel, CheckOptions, CheckProbes, CheckResult, DirectoryInfo, DirectoryInUse, ProbeResult } from './check-types';
 import { checkArray, checkBoolean, checkKnownKeys, typeError } from '../core/args';
 import { withProbeState } from '../inspect/kernel';
-import { parseMountTable, readMountTableText, type MountTableEntry } from '../inspect/mount-table';
+import { parseMountTable, readMountTableText, type MountTableEntry } from '../core/mount-table';
 import { hasCapSysAdmin } from '../core/privilege';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from '../core/native';
 import { checkLayer, imageSpecs } from '../images/image-layers';

@@ -3,7 +3,7 @@
 // gone is removed: every one by a listing, a few by each image mount.
 import * as path from 'node:path';
 import { backingFile, lookupStep, mountNamespace, parseRecord, readdirStep, readOrEmpty, recordDir, removeRecord, type ImageRecord, type LiveRecord } from './image-record';
-import { devicesByMountId, mountTableTextOrEmptyStep } from '../inspect/mount-table';
+import { devicesByMountId, mountTableTextOrEmptyStep } from '../core/mount-table';
 import { runAsync, runSync, step, type Step, type Walk } from '../core/sync-or-async';
 
 // Whether a record without a unique id still describes a live mount.

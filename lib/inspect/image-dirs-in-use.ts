@@ -8,7 +8,7 @@
 // use is live-writers.ts's to say.
 import * as fs from 'node:fs';
 import { liveWritersWithImages, type LiveWriters } from './live-writers';
-import { mountTableTextStep } from './mount-table';
+import { mountTableTextStep } from '../core/mount-table';
 import { parseMountinfo } from './mountinfo';
 import type { OverlayMountInfo } from './overlay-mount-info';
 import type { NativeMountRequest } from '../core/native';

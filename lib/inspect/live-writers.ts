@@ -17,7 +17,7 @@ import { invalid, type OverlayError } from '../core/errors';
 import type { LiveRecord } from '../images/image-record';
 import { liveRecordsSync } from '../images/image-record-live';
 import { applyImageRecords } from './image-names';
-import { readMountTableLines } from './mount-table';
+import { readMountTableLines } from '../core/mount-table';
 import { parseMountinfo, type OverlayMountInfo } from './mountinfo';
 
 const EBUSY = 16;

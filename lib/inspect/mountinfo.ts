@@ -1,4 +1,4 @@
-// The overlay mounts of this system, from the mount table (lib/inspect/mount-table.ts)
+// The overlay mounts of this system, from the mount table (lib/core/mount-table.ts)
 // with their layers decoded. Inside overlay's super options mountinfo also
 // escapes ',' (`\054`), so they split on ',' before each option is decoded.
 import * as fs from 'node:fs';
@@ -7,7 +7,7 @@ import { checkKnownKeys, checkOptionsObject, typeError } from '../core/args';
 import type { Propagation } from '../core/mount-words';
 import { liveRecords, liveRecordsSync } from '../images/image-record-live';
 import { applyImageRecords } from './image-names';
-import { decodeOctal, mountTableTextStep, parseMountTableLine } from './mount-table';
+import { decodeOctal, mountTableTextStep, parseMountTableLine } from '../core/mount-table';
 
 /** Why a layer's name, as mountinfo shows it, is not a path to that layer. */
 export type { LayerNote, LayerNoteKind, OverlayMountInfo } from './overlay-mount-info';

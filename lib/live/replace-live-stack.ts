@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import { invalid } from '../core/errors';
 import { liveWriters, mountUsesIndex, refuseHeldDirs, requestUsesIndex, type Holding } from '../inspect/live-writers';
 import type { Propagation } from '../core/mount-words';
-import { mountTableTextStep } from '../inspect/mount-table';
+import { mountTableTextStep } from '../core/mount-table';
 import { parseMountinfo, type OverlayMountInfo } from '../inspect/mountinfo';
 import type { NativeMountRequest } from '../core/native';
 import { step, type Step, type Walk } from '../core/sync-or-async';

@@ -5,7 +5,7 @@
 // anything is built; the caller unmounts them first and mounts them again on
 // the new stack (apply does so for the stacks it declares).
 import { invalid } from '../core/errors';
-import { parseMountTableLine } from '../inspect/mount-table';
+import { parseMountTableLine } from '../core/mount-table';
 import type { OverlayMountInfo } from '../inspect/overlay-mount-info';
 
 const EBUSY = 16;

@@ -5,7 +5,7 @@
 // never taken for it.
 import { invalid, OverlayError } from '../core/errors';
 import type { MechanismName, ReplaceOptions } from '../request/mount-options';
-import { mountById } from '../inspect/mount-table';
+import { mountById } from '../core/mount-table';
 import { native, type NativeMountResult } from '../core/native';
 import { replaceWalk } from '../live/replace-stack';
 import { runAsync, runSync } from '../core/sync-or-async';

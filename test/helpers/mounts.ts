@@ -1,8 +1,8 @@
 // How the tests look at mounts: through the library's one mountinfo reader
-// (lib/inspect/mount-table.ts), and one teardown for a mount a test made.
+// (lib/core/mount-table.ts), and one teardown for a mount a test made.
 import type { Test } from 'tap';
 import type { OverlayMount } from '../../lib/index';
-import { readMountTable, type MountTableEntry } from '../../lib/inspect/mount-table';
+import { readMountTable, type MountTableEntry } from '../../lib/core/mount-table';
 
 /** The mounts on `target`, bottom first. */
 export function mountsAt(target: string): MountTableEntry[] {

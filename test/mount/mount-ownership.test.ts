@@ -2,7 +2,7 @@
 // top of it, a mount made later on the same path, or the stack that replaced it.
 import t from 'tap';
 import { kernelFeatures, mount, mountSync, umountSync, type OverlayMount } from '../../lib/index';
-import { mountById, mountsOn } from '../../lib/inspect/mount-table';
+import { mountById, mountsOn } from '../../lib/core/mount-table';
 import { needsOverlay, scratch, type Scratch } from '../helpers/scratch';
 
 function layers(s: Scratch, name: string): { lower: string[] } {

@@ -5,7 +5,7 @@
 // (lib/apply/plan/depends.ts); any other mount inside a stack to be replaced or
 // unmounted refuses the declaration before anything changes.
 import * as fs from 'node:fs';
-import { readMountTableText } from '../../inspect/mount-table';
+import { readMountTableText } from '../../core/mount-table';
 import { refuseMountsInside } from '../../live/replace-submounts';
 import { inStack } from './declaration';
 import type { PlannedAction } from './plan';

@@ -4,7 +4,7 @@
 // tab, newline and backslash (`\040` `\011` `\012` `\134`), so a line splits
 // on ' ' before anything is decoded.
 import * as fs from 'node:fs';
-import type { Step } from '../core/sync-or-async';
+import type { Step } from './sync-or-async';
 
 /** One mount, as a mountinfo line describes it. */
 export interface MountTableEntry {
