@@ -24,6 +24,7 @@
 #   OVERLAY_ARM64_CPU      qemu -cpu model [cortex-a72]
 #   OVERLAY_ARM64_TIMEOUT  seconds per kernel boot, whole suite [1200]
 #   OVERLAY_VM_TEST_TIMEOUT  seconds per test file in the guest [600]
+#   OVERLAY_VM_GUEST_JOBS    test files run side by side in the guest [2]
 #   OVERLAY_ARM64_CACHE    cache dir [${XDG_CACHE_HOME:-~/.cache}/overlay-native-arm64]
 # Each kernel's TAP output, serial log and probe report are kept in
 # $OVERLAY_ARM64_CACHE/results/<kernel release>/ until the next run.
@@ -163,6 +164,7 @@ uname -m > /run/vm-out/machine
 node -p "process.version + ' ' + process.arch + ' ' + require('node-gyp-build').path('.')" > /run/vm-out/node 2>&1
 echo "vm-guest: uname -m \$(uname -m), node \$(cat /run/vm-out/node)" > /dev/console
 export OVERLAY_VM_TEST_TIMEOUT=${OVERLAY_VM_TEST_TIMEOUT:-600}
+export OVERLAY_VM_GUEST_JOBS=${OVERLAY_VM_GUEST_JOBS:-2}
 exec sh /run/vm-out/guest.sh /run/vm-out $guest_project
 EOF
   truncate -s 1G "$out.ext4" && mkfs.ext4 -q -F "$out.ext4"

@@ -23,6 +23,7 @@
 #   OVERLAY_VM_TIMEOUT   seconds per kernel boot, whole suite [1500]
 #   OVERLAY_VM_PARALLEL  kernels booted at once [1]
 #   OVERLAY_VM_TEST_TIMEOUT  seconds per test file in the guest [600]
+#   OVERLAY_VM_GUEST_JOBS    test files run side by side in a guest [2]
 #   OVERLAY_VM_CACHE     cache dir [${XDG_CACHE_HOME:-~/.cache}/overlay-native-vm]
 # Each kernel's TAP output, serial log and probe report are kept in
 # $OVERLAY_VM_CACHE/results/<kernel release>/ until the next run.
@@ -109,6 +110,9 @@ boot() {
   if [ "$how" = kvm ]; then cpu=host; else cpu=${OVERLAY_VM_CPU:-qemu64}; fi
   truncate -s 1G "$out.ext4" && mkfs.ext4 -q -F "$out.ext4"
   echo "$project" > "$out/project"
+  # thread=multi: one host thread per vCPU under TCG, so the guest's two test
+  # workers run side by side.
+  if [ "$how" = tcg ]; then how=tcg,thread=multi; fi
   timeout -k 10 "$limit" qemu-system-x86_64 -accel "$how" -cpu "$cpu" -smp 2 -m 2048 \
     -display none -monitor none -serial "file:$out.serial" -no-reboot \
     -kernel "$kdir/vmlinuz" -initrd "$kdir/initrd.img" \
@@ -146,8 +150,8 @@ run_kernel() {
   out="$tmp/out-$release"
   mkdir -p "$out"
   printf '%s\n' "${tests[@]}" > "$out/tests"
-  printf '#!/bin/sh\nexport OVERLAY_VM_TEST_TIMEOUT=%q\nexec /bin/bash %q %q %q\n' \
-    "${OVERLAY_VM_TEST_TIMEOUT:-600}" "$here/guest.sh" /run/vm-out "$project" > "$out/start"
+  printf '#!/bin/sh\nexport OVERLAY_VM_TEST_TIMEOUT=%q OVERLAY_VM_GUEST_JOBS=%q\nexec /bin/bash %q %q %q\n' \
+    "${OVERLAY_VM_TEST_TIMEOUT:-600}" "${OVERLAY_VM_GUEST_JOBS:-2}" "$here/guest.sh" /run/vm-out "$project" > "$out/start"
   boot "$kdir" "$out" "$accel" "$kernel_timeout" || qemu_rc=$?
   echo "$qemu_rc" > "$out.rc"
 }
