@@ -15,7 +15,7 @@ import { holdLock } from '../helpers/lock-holder';
 import { scratch, type Scratch } from '../helpers/scratch';
 import { testAddonPath } from '../helpers/test-addon';
 import { snapshot } from '../helpers/tree';
-import { entriesBeside, ovlRun, rerunToOci, writeOciLayer, writeUpper } from '../helpers/convert-crash';
+import { entriesBeside, ovlRun, rerunToOci, writeOciLayer, writeUpper } from './convert-crash-steps';
 
 const haveTestAddon = fs.existsSync(testAddonPath) ? false : `${testAddonPath} is not built (npm run build:cmake)`;
 const skip = needsRoot.skip || haveTestAddon;

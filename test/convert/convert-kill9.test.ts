@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { toOciSync } from '../../lib/index';
 import { OVL } from '../helpers/cli';
-import { ovlRun, rerunToOci, writeUpper } from '../helpers/convert-crash';
+import { ovlRun, rerunToOci, writeUpper } from './convert-crash-steps';
 import { needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
 

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { fromOci, fromOciSync, isOpaqueSync, isWhiteoutSync, type WhiteoutKind } from '../../lib/index';
 import { fromOciArgs, withNotUndone } from '../../lib/convert/from-oci';
 import { needsRoot } from '../helpers/layer';
-import { layerState } from '../helpers/layer-state';
+import { layerState } from './layer-state';
 import { scratch, type Scratch } from '../helpers/scratch';
 import { testAddon, testAddonPath } from '../helpers/test-addon';
 

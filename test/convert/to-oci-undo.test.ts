@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { toOci, toOciSync, type ToOciResult } from '../../lib/index';
 import { needsRoot } from '../helpers/layer';
-import { layerState } from '../helpers/layer-state';
+import { layerState } from './layer-state';
 import { scratch, type Scratch } from '../helpers/scratch';
 
 type Export = (upper: string, dest: string) => Promise<ToOciResult>;

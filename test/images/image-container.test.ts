@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { mountSync } from '../../lib/index';
-import { makeDebianRoot, whyNoDebianRoot } from '../helpers/debian-root';
+import { makeDebianRoot, whyNoDebianRoot } from './debian-root';
 import { debugfsCat, debugfsList, erofsSuperblocks, loopBacking, loopsBackedBy, makeErofs, makeExt4, needsImages } from '../helpers/images';
 import { settled } from '../helpers/mounts';
 import { scratch } from '../helpers/scratch';

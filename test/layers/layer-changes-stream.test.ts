@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { changes, changesIterator, changesIteratorSync, changesSync, setOpaqueSync, whiteoutSync, type LayerChange } from '../../lib/index';
-import { referenceChanges, type Marks } from '../helpers/changes-reference';
+import { referenceChanges, type Marks } from './changes-reference';
 import { needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
 import { testAddon } from '../helpers/test-addon';

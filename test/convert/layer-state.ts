@@ -5,7 +5,7 @@
 // their latin1 spelling), so a name that is not UTF-8 is seen as it is.
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
-import { xattrsOf } from './xattr';
+import { xattrsOf } from '../helpers/xattr';
 
 export function layerState(dir: string, rel: Buffer = Buffer.alloc(0), out: Record<string, string> = {}): Record<string, string> {
   const file = rel.length ? Buffer.concat([Buffer.from(dir + '/'), rel]) : Buffer.from(dir);

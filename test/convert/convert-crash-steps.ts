@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Test } from 'tap';
 import { setOpaqueSync, whiteoutSync } from '../../lib/index';
-import { OVL } from './cli';
-import type { Scratch } from './scratch';
-import { snapshot } from './tree';
+import { OVL } from '../helpers/cli';
+import type { Scratch } from '../helpers/scratch';
+import { snapshot } from '../helpers/tree';
 
 export function ovlRun(args: string[]): { status: number | null; stderr: string } {
   const child = spawnSync(process.execPath, [OVL, ...args], { encoding: 'utf8' });
