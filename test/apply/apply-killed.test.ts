@@ -11,12 +11,13 @@ import { OVL } from '../helpers/cli';
 import { mountsAt } from '../helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from '../helpers/scratch';
 import { testAddonPath } from '../helpers/test-addon';
+import { nodeCommand } from '../helpers/child-env';
 
 const COUNT = 20;
 
 /** Runs `ovl apply FILE` and kills it (SIGKILL) `ms` after `sign` first exists: the killed apply is then at work. */
 function killedAfter(file: string, env: NodeJS.ProcessEnv, sign: string, ms: number): Promise<string | null> {
-  const child = spawn(process.execPath, [OVL, 'apply', file], { env, stdio: 'ignore' });
+  const child = spawn(...nodeCommand([OVL, 'apply', file]), { env, stdio: 'ignore' });
   const exited = new Promise<string | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
   const poll = (): void => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -100,7 +101,7 @@ for (const point of ['buildOverlay', 'switchOverlays', 'applySwitch.after-first-
   for (const upgrade of [false, true]) {
     t.test(`killed at the failure point ${point} in ${upgrade ? 'an upgrade' : 'a first apply'}: the next apply cleans up and converges`, haveTestAddon, async (t) => {
       const h = setup(t, upgrade);
-      const child = spawnSync(process.execPath, [path.join(__dirname, '..', 'fixtures', 'apply-killed-at.js'), point, h.final, h.stateFile], {
+      const child = spawnSync(...nodeCommand([path.join(__dirname, '..', 'fixtures', 'apply-killed-at.js'), point, h.final, h.stateFile]), {
         env: { ...process.env, OVERLAY_NATIVE_ADDON: testAddonPath },
         encoding: 'utf8',
       });

@@ -10,6 +10,7 @@ import { apply, applySync, kernelFeatures, mountSync, type ApplyOptions, type De
 import { needsIdmap } from '../helpers/idmap';
 import { mountsAt, topMount, waitFor } from '../helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from '../helpers/scratch';
+import { nodeCommand } from '../helpers/child-env';
 
 // Asked when a test reads them, not at import (the answer probes the kernel).
 const canReplace = (): boolean => kernelFeatures().moveMountBeneath && kernelFeatures().lowerdirPlus;
@@ -59,7 +60,7 @@ t.test('twenty stacks over v1, upgraded to v2 under a reader: no miss, uppers ke
   t.same(first.actions.map((a) => a.action), Array(20).fill('mount'));
   for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(h.target(i), 'mine'), `written in ${i}`);
   const stop = h.s.path('stop');
-  const reader = spawn(process.execPath, [path.join(__dirname, '..', 'fixtures', 'path-reader.js'), stop, ...Array.from({ length: 20 }, (_, i) => path.join(h.target(i), 'version'))], {
+  const reader = spawn(...nodeCommand([path.join(__dirname, '..', 'fixtures', 'path-reader.js'), stop, ...Array.from({ length: 20 }, (_, i) => path.join(h.target(i), 'version'))]), {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

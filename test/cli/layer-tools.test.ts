@@ -9,6 +9,7 @@ import { needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
 import { snapshot } from '../helpers/tree';
 import { setXattrs } from '../helpers/xattr';
+import { nodeCommand } from '../helpers/child-env';
 
 t.test('both commands have their help and are listed', async (t) => {
   for (const name of ['diff', 'convert']) {
@@ -101,7 +102,7 @@ t.test('ovl diff whose reader goes away (| head -1) stops quietly', needsRoot, a
   const s = scratch(t);
   const [upper] = s.mkdirs('upper');
   for (let i = 0; i < 20000; i++) fs.writeFileSync(`${upper}/f${i}`, '');
-  const child = spawn(process.execPath, [OVL, 'diff', upper as string], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...nodeCommand([OVL, 'diff', upper as string]), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
   const firstChunk = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(String(d))));

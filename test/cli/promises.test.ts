@@ -10,6 +10,7 @@ import { OVL, ovl, stderrJson } from '../helpers/cli';
 import { mountTmpfs } from '../helpers/filesystems';
 import { mountsAt, topMount } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
+import { nodeCommand } from '../helpers/child-env';
 
 // Read here, not by another spawned `ovl ls` (cli/mount.test.ts tests what ls prints).
 function mountOptionsOf(target: string): string[] {
@@ -121,7 +122,7 @@ t.test('-r and -o rw, -o ro: the last one wins, as mount(8)', needsOverlay, asyn
 /** Streams zeros into `ovl mount --docker -` and counts what was written before the CLI stopped reading. */
 function feedZeros(target: string, limit: number): Promise<{ status: number | null; stderr: string; written: number }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [OVL, 'mount', '--docker', '-', target], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(...nodeCommand([OVL, 'mount', '--docker', '-', target]), { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     let written = 0;
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -5,12 +5,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { OVL } from '../helpers/cli';
+import { nodeCommand } from '../helpers/child-env';
 import { needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
 
 // Runs `ovl ARGS...` through sh, whose printf turns \NNN into raw bytes Node cannot pass itself.
 function ovlRaw(args: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('sh', ['-c', `exec "$0" "$1" ${args}`, process.execPath, OVL], { encoding: 'utf8' });
+  const [command, nodeArgs] = nodeCommand([OVL]);
+  const r = spawnSync('sh', ['-c', `exec "$@" ${args}`, 'sh', command, ...nodeArgs], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -1,18 +1,12 @@
 // What the convert crash tests share: the CLI run to completion, the trees
 // converted, and what a rerun after a kill must leave (convert-crash.test.ts
 // kills at failure points, convert-kill9.test.ts with a real kill -9).
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Test } from 'tap';
 import { setOpaqueSync, whiteoutSync } from '../../lib/index';
-import { OVL } from '../helpers/cli';
+import { ovl } from '../helpers/cli';
 import type { Scratch } from '../helpers/scratch';
 import { snapshot } from '../helpers/tree';
-
-export function ovlRun(args: string[]): { status: number | null; stderr: string } {
-  const child = spawnSync(process.execPath, [OVL, ...args], { encoding: 'utf8' });
-  return { status: child.status, stderr: child.stderr };
-}
 
 export function writeUpper(s: Scratch, dir: string, files: number): void {
   const tree: Record<string, string> = { [`${dir}/d/x`]: 'x', [`${dir}/d/sub/y`]: 'y', [`${dir}/o/kept`]: 'k' };
@@ -47,7 +41,7 @@ export function entriesBeside(s: Scratch, trees: string[]): string[] {
 // The rerun after a kill: a success, or (the kill came after the result was
 // complete) the refusal a second run of an uninterrupted convert gives.
 export function rerunToOci(t: Test, s: Scratch, dest: string): void {
-  const again = ovlRun(['convert', '--to', 'oci', s.path('up'), s.path(dest)]);
+  const again = ovl(['convert', '--to', 'oci', s.path('up'), s.path(dest)]);
   if (again.status !== 0) t.match(again.stderr, /(EEXIST|ENOTEMPTY): dest: .* (exists|is not empty)/, 'refused only as after a complete run');
   t.same(snapshot(s.path(dest)), snapshot(s.path('ref')), 'the result is what an uninterrupted convert gives');
   t.same(entriesBeside(s, ['up', 'ref', dest]), ['ref', 'up', dest].sort(), 'nothing else is left');

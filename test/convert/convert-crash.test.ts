@@ -4,29 +4,22 @@
 // uninterrupted one does: the same tree, and nothing else under the scratch
 // directory. --to oci into a new DEST (built beside it) and into an empty
 // one (built inside it, then moved up); --from oci in place.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { fromOciSync, isOpaqueSync, toOciSync } from '../../lib/index';
-import { OVL } from '../helpers/cli';
+import { ovl, ovlKilledAt } from '../helpers/cli';
 import { needsRoot } from '../helpers/layer';
 import { holdLock } from '../helpers/lock-holder';
 import { scratch, type Scratch } from '../helpers/scratch';
 import { testAddonPath } from '../helpers/test-addon';
 import { snapshot } from '../helpers/tree';
-import { entriesBeside, ovlRun, rerunToOci, writeOciLayer, writeUpper } from './convert-crash-steps';
+import { entriesBeside, rerunToOci, writeOciLayer, writeUpper } from './convert-crash-steps';
 
 const haveTestAddon = fs.existsSync(testAddonPath) ? false : `${testAddonPath} is not built (npm run build:cmake)`;
 const skip = needsRoot.skip || haveTestAddon;
-const NATIVE = path.join(__dirname, '..', '..', 'lib', 'core', 'native.js');
 
-// The CLI, its addon swapped for the test addon with `point` armed to kill it.
-function killedAt(t: Test, tools: Scratch, point: string, args: string[]): void {
-  const arm = tools.path('arm.js');
-  fs.writeFileSync(arm, `require(${JSON.stringify(NATIVE)}).native.injectFault(process.env.OVL_KILL_AT, 0, '', true);\n`);
-  const env = { ...process.env, OVERLAY_NATIVE_ADDON: testAddonPath, OVL_KILL_AT: point };
-  const child = spawnSync(process.execPath, ['--require', arm, OVL, ...args], { encoding: 'utf8', env });
+function killedAt(t: Test, point: string, args: string[]): void {
+  const child = ovlKilledAt(point, args);
   t.equal(child.signal, 'SIGKILL', `killed at ${point} (${child.stderr.trim() || 'exit ' + child.status})`);
 }
 
@@ -38,11 +31,11 @@ for (const where of ['new', 'empty'] as const) {
   t.test(`--to oci into ${where === 'new' ? 'a new DEST' : 'an empty DEST'}, killed at each failure point, then run again`, { skip }, async (t) => {
     for (const point of points) {
       await t.test(point, async (t) => {
-        const [s, tools] = [scratch(t), scratch(t)];
+        const s = scratch(t);
         writeUpper(s, 'up', 40);
         toOciSync(s.path('up'), s.path('ref'));
         if (where === 'empty') fs.mkdirSync(s.path('out'));
-        killedAt(t, tools, point, ['convert', '--to', 'oci', s.path('up'), s.path('out')]);
+        killedAt(t, point, ['convert', '--to', 'oci', s.path('up'), s.path('out')]);
         rerunToOci(t, s, 'out');
       });
     }
@@ -55,26 +48,26 @@ t.test('--to oci: a temporary of a convert still running (its lock held) is left
   fs.mkdirSync(s.path('out'));
   fs.mkdirSync(s.path('out/.ovl-oci-Ab12Cd'));
   const holder = await holdLock(t, s.path('out'), 'shared');
-  const refused = ovlRun(['convert', '--to', 'oci', s.path('up'), s.path('out')]);
+  const refused = ovl(['convert', '--to', 'oci', s.path('up'), s.path('out')]);
   t.equal(refused.status, 1);
   t.match(refused.stderr, /ENOTEMPTY: dest: .*'\.ovl-oci-Ab12Cd', a temporary of another convert into it that is still running/);
   await holder.release();
-  t.equal(ovlRun(['convert', '--to', 'oci', s.path('up'), s.path('out')]).status, 0, 'once no one holds it, the leftover goes and the convert runs');
+  t.equal(ovl(['convert', '--to', 'oci', s.path('up'), s.path('out')]).status, 0, 'once no one holds it, the leftover goes and the convert runs');
   t.notOk(fs.existsSync(s.path('out/.ovl-oci-Ab12Cd')));
 });
 
 t.test('--to oci: the entries a killed move had put in DEST are told from the user\'s by inode', { skip }, async (t) => {
-  const [s, tools] = [scratch(t), scratch(t)];
+  const s = scratch(t);
   writeUpper(s, 'up', 10);
   toOciSync(s.path('up'), s.path('ref'));
   fs.mkdirSync(s.path('out'));
-  killedAt(t, tools, 'toOci.move#3', ['convert', '--to', 'oci', s.path('up'), s.path('out')]);
+  killedAt(t, 'toOci.move#3', ['convert', '--to', 'oci', s.path('up'), s.path('out')]);
   const moved = fs.readdirSync(s.path('out')).filter((n) => !n.startsWith('.ovl-oci-'));
   t.equal(moved.length, 3, 'three entries were moved up before the kill');
   // The user replaces one of them meanwhile: another inode under a listed name.
   fs.rmSync(s.path('out', moved[0]!), { recursive: true });
   fs.writeFileSync(s.path('out', moved[0]!), 'the user\'s own');
-  const again = ovlRun(['convert', '--to', 'oci', s.path('up'), s.path('out')]);
+  const again = ovl(['convert', '--to', 'oci', s.path('up'), s.path('out')]);
   t.equal(again.status, 1, 'DEST holds a file of the user\'s: not empty');
   t.match(again.stderr, /ENOTEMPTY: dest: '.*' is not empty/);
   t.same(fs.readdirSync(s.path('out')), [moved[0]], 'only the user\'s file is left: the killed run\'s entries and temporaries are gone');
@@ -95,13 +88,13 @@ for (const kind of ['chardev', 'xattr'] as const) {
     // Only xattr whiteouts are made under a temporary name.
     for (const point of FROM_OCI_POINTS.filter((p) => kind === 'xattr' || p !== 'whiteout.temp-made')) {
       await t.test(point, async (t) => {
-        const [s, tools] = [scratch(t), scratch(t)];
+        const s = scratch(t);
         writeOciLayer(s, 'oci', 10);
         writeOciLayer(s, 'ref', 10);
         fromOciSync(s.path('ref'), { kind });
         const args = ['convert', '--to', 'overlay', ...(kind === 'xattr' ? ['--xattr'] : []), s.path('oci')];
-        killedAt(t, tools, point, args);
-        const again = ovlRun(args);
+        killedAt(t, point, args);
+        const again = ovl(args);
         t.equal(again.status, 0, `the rerun converts (${again.stderr.trim()})`);
         checkConverted(t, s, snapshot(s.path('ref')));
       });

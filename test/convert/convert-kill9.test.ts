@@ -8,15 +8,16 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { toOciSync } from '../../lib/index';
-import { OVL } from '../helpers/cli';
-import { ovlRun, rerunToOci, writeUpper } from './convert-crash-steps';
+import { nodeCommand } from '../helpers/child-env';
+import { OVL, ovl } from '../helpers/cli';
+import { rerunToOci, writeUpper } from './convert-crash-steps';
 import { needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
 
 // A real kill -9 after `delayMs`; whether it came before, during or after the
 // work is the point: each test tries several delays.
 async function killedAfter(args: string[], delayMs: number): Promise<string> {
-  const child = spawn(process.execPath, [OVL, ...args], { stdio: 'ignore' });
+  const child = spawn(...nodeCommand([OVL, ...args]), { stdio: 'ignore' });
   const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
   const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
   clearTimeout(timer);
@@ -29,7 +30,7 @@ t.test('--to oci: a real kill -9 after several delays, then run again', { skip: 
   const s0 = scratch(t);
   writeUpper(s0, 'up', FILES);
   const started = Date.now();
-  t.equal(ovlRun(['convert', '--to', 'oci', s0.path('up'), s0.path('timing')]).status, 0);
+  t.equal(ovl(['convert', '--to', 'oci', s0.path('up'), s0.path('timing')]).status, 0);
   const whole = Date.now() - started;
   for (const where of ['new', 'empty'] as const) {
     for (const share of [0.2, 0.5, 0.75, 0.9, 1.05]) {

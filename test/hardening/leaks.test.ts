@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { needsOverlay, scratch } from '../helpers/scratch';
 import { underSanitizer } from '../helpers/env';
 import type { Usage } from '../fixtures/soak-usage';
+import { nodeCommand } from '../helpers/child-env';
 
 // Under AddressSanitizer freed memory sits in its quarantine, so memory says
 // nothing about leaks there: the plain run measures them.
@@ -25,7 +26,7 @@ interface Soak {
 /** Runs a soak fixture in a child: coverage instrumentation here would grow the heap by itself. */
 function soak(fixture: string, args: string[]): Soak {
   const { NODE_V8_COVERAGE: _coverage, ...env } = process.env;
-  const out = execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, '..', 'fixtures', fixture), ...args], { env, maxBuffer: 1 << 20 });
+  const out = execFileSync(...nodeCommand(['--expose-gc', path.join(__dirname, '..', 'fixtures', fixture), ...args]), { env, maxBuffer: 1 << 20 });
   return JSON.parse(out.toString()) as Soak;
 }
 

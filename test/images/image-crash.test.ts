@@ -4,11 +4,9 @@
 // there, its record is either whole or absent (written unnamed, then linked),
 // and one unmount frees everything. The same mount run again then works and
 // leaves, once unmounted, nothing under the scratch directory but the images.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { OVL } from '../helpers/cli';
+import { ovl, ovlKilledAt, type OvlResult } from '../helpers/cli';
 import { loopsBackedBy, makeExt4, makeSquashfs, needsImages } from '../helpers/images';
 import { mountsAt, waitFor } from '../helpers/mounts';
 import { scratch, type Scratch } from '../helpers/scratch';
@@ -16,10 +14,9 @@ import { testAddonPath } from '../helpers/test-addon';
 
 const haveTestAddon = fs.existsSync(testAddonPath) ? false : `${testAddonPath} is not built (npm run build:cmake)`;
 const skip = needsImages.skip || haveTestAddon;
-const NATIVE = path.join(__dirname, '..', '..', 'lib', 'core', 'native.js');
 
-function ovlWith(env: NodeJS.ProcessEnv, args: string[], preload: string[] = []): ReturnType<typeof spawnSync> {
-  return spawnSync(process.execPath, [...preload, OVL, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+function ovlWith(env: NodeJS.ProcessEnv, args: string[]): OvlResult {
+  return ovl(args, { env: { ...process.env, ...env } });
 }
 
 async function noLoopsFor(images: string[]): Promise<void> {
@@ -46,12 +43,10 @@ function onlyTheUsersFiles(t: Test, s: Scratch): void {
 
 for (const point of ['mountOverlay', 'image.loop-attached', 'image.mounted', 'imageRecord.written']) {
   t.test(`an image mount killed at ${point}`, { skip }, async (t) => {
-    const [s, tools] = [scratch(t), scratch(t)];
+    const s = scratch(t);
     const { images, args, records } = setup(s);
-    const arm = tools.path('arm.js');
-    fs.writeFileSync(arm, `require(${JSON.stringify(NATIVE)}).native.injectFault(process.env.OVL_KILL_AT, 0, '', true);\n`);
     const env = { OVERLAY_NATIVE_RECORD_DIR: records };
-    const killed = ovlWith({ ...env, OVERLAY_NATIVE_ADDON: testAddonPath, OVL_KILL_AT: point }, args, ['--require', arm]);
+    const killed = ovlKilledAt(point, args, env);
     t.equal(killed.signal, 'SIGKILL', `killed at ${point} (${String(killed.stderr).trim() || 'exit ' + killed.status})`);
     const recordFiles = () => (fs.existsSync(records) ? fs.readdirSync(records) : []);
     if (point === 'imageRecord.written') {

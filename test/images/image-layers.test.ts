@@ -12,6 +12,7 @@ import { erofsSuperblocks, loopBacking, loopsBackedBy, makeErofs, makeExt4, make
 import { newFds, openFdLinks } from '../helpers/live';
 import { settled, waitFor } from '../helpers/mounts';
 import { scratch } from '../helpers/scratch';
+import { nodeCommand } from '../helpers/child-env';
 
 // What this kernel offers: fsconfig mechanisms need `lowerdir+` (6.8+), layer fds 6.13+; replace needs MOVE_MOUNT_BENEATH and `lowerdir+`.
 const kernel = kernelFeatures();
@@ -246,7 +247,7 @@ t.test('replacing an erofs stack with a squashfs one and back: a reader through 
   const [target] = s.mkdirs('merged');
   let current = mountSync({ ...a, target: target! });
   const stop = s.path('stop');
-  const reader = spawn(process.execPath, [path.join(__dirname, '..', 'fixtures', 'path-reader.js'), stop, path.join(target!, 'f')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const reader = spawn(...nodeCommand([path.join(__dirname, '..', 'fixtures', 'path-reader.js'), stop, path.join(target!, 'f')]), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   reader.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => reader.on('close', resolve));

@@ -9,6 +9,7 @@ import { OVL } from '../helpers/cli';
 import { needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
 import { testAddon, testAddonPath } from '../helpers/test-addon';
+import { nodeCommand } from '../helpers/child-env';
 
 type Walk = { readonly walk: unique symbol };
 interface WalkExports {
@@ -57,7 +58,7 @@ t.test('ovl diff failing midway: the lines before it printed, the error on stder
   const { NODE_V8_COVERAGE: _c, ...env } = process.env;
   for (const json of [false, true]) {
     const args = ['diff', ...(json ? ['--json'] : []), upper];
-    const r = spawnSync(process.execPath, ['-e', script, 'ovl', ...args], { encoding: 'utf8', env: { ...env, OVERLAY_NATIVE_ADDON: testAddonPath } });
+    const r = spawnSync(...nodeCommand(['-e', script, 'ovl', ...args]), { encoding: 'utf8', env: { ...env, OVERLAY_NATIVE_ADDON: testAddonPath } });
     t.equal(r.status, 1, `${args.join(' ')}: exit 1`);
     t.match(r.stderr, json ? /"code":"EIO".*"syscall":"getdents64"/ : /^ovl: diff: EIO: .*getdents64/);
     if (json) t.match(r.stdout, /^\[\{"path":"\/d0000","kind":"A"\},/, 'the array begun');
@@ -100,7 +101,7 @@ t.test('streaming 200,000 changes holds a batch; changes() holds the list', need
       console.log(JSON.stringify({ seen, peak, listed: list.length, held: live() - base }));
     })();`;
   const { NODE_V8_COVERAGE: _c, ...env } = process.env;
-  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script, upper], { encoding: 'utf8', env });
+  const r = spawnSync(...nodeCommand(['--expose-gc', '-e', script, upper]), { encoding: 'utf8', env });
   t.equal(r.status, 0, r.stderr);
   const m = JSON.parse(r.stdout) as { seen: number; peak: number; listed: number; held: number };
   t.equal(m.seen, total);

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { changesSync, isWhiteoutSync, toOciSync, whiteout, whiteoutSync, whiteoutsSync } from '../../lib/index';
-import { OVL } from '../helpers/cli';
+import { nodeCommand } from '../helpers/child-env';
+import { ovl, ovlKilledAt } from '../helpers/cli';
 import { isCharDevice00, needsRoot, tempsIn, whyNoXattrWhiteouts } from '../helpers/layer';
 import { holdLock } from '../helpers/lock-holder';
 import { scratch } from '../helpers/scratch';
@@ -24,7 +25,7 @@ function killedAt(t: Test, point: string, call: 'whiteoutSync' | 'whiteoutsSync'
   const script = `const addon = require(${JSON.stringify(testAddonPath)});
     addon.injectFault(${JSON.stringify(point)}, 0, '', true);
     addon[${JSON.stringify(call)}](${JSON.stringify(request)});`;
-  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  const child = spawnSync(...nodeCommand(['-e', script]), { encoding: 'utf8' });
   t.equal(child.signal, 'SIGKILL', `killed at ${point} (${child.stderr.trim() || 'no stderr'})`);
 }
 
@@ -148,18 +149,14 @@ const CLI_POINTS = ['whiteouts', 'whiteout.temps-locked', 'whiteout.temp-made', 
 
 for (const kind of ['chardev', 'xattr'] as const) {
   t.test(`ovl whiteout --force (${kind}) killed at each point, then run again`, { skip: skip || (kind === 'xattr' && whyNoXattrWhiteouts()) }, async (t) => {
-    const tools = scratch(t);
-    const arm = tools.path('arm.js');
-    fs.writeFileSync(arm, `require(${JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'core', 'native.js'))}).native.injectFault(process.env.OVL_KILL_AT, 0, '', true);\n`);
     for (const point of CLI_POINTS) {
       await t.test(point, async (t) => {
         const s = scratch(t);
         s.write({ 'l/d/a': 'content of a', 'l/d/b': 'content of b', 'l/d/kept': 'k' });
         const args = ['whiteout', '--force', ...(kind === 'xattr' ? ['--xattr'] : []), '--root', s.path('l'), 'd/a', 'd/b'];
-        const env = { ...process.env, OVERLAY_NATIVE_ADDON: testAddonPath, OVL_KILL_AT: point };
-        const killed = spawnSync(process.execPath, ['--require', arm, OVL, ...args], { encoding: 'utf8', env });
+        const killed = ovlKilledAt(point, args);
         t.equal(killed.signal, 'SIGKILL', `killed at ${point} (${killed.stderr.trim() || 'exit ' + killed.status})`);
-        const again = spawnSync(process.execPath, [OVL, ...args], { encoding: 'utf8' });
+        const again = ovl(args);
         t.equal(again.status, 0, `the rerun succeeds (${again.stderr.trim()})`);
         for (const name of ['a', 'b']) t.equal(isWhiteoutSync(`d/${name}`, { root: s.path('l') }), kind, `d/${name} is a whiteout`);
         t.same(fs.readdirSync(s.path('l/d')).sort(), ['a', 'b', 'kept'], 'no temporary left');

@@ -7,12 +7,13 @@ import { whyNoImages } from '../helpers/images';
 import { holdSuperblockLock } from '../helpers/superblock-lock';
 import { kernelFeatures } from '../../lib/index';
 import { needsOverlay } from '../helpers/scratch';
+import { nodeCommand } from '../helpers/child-env';
 
 const BENCH = path.join(__dirname, '..', '..', '..', 'bench', 'index.js');
 
 t.test('npm run bench -- --quick --json prints one result object per line', needsOverlay, async (t) => {
   holdSuperblockLock(); // the bench mounts image layers
-  const out = execFileSync(process.execPath, [BENCH, '--quick', '--json'], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(...nodeCommand([BENCH, '--quick', '--json']), { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
   const rows = out
     .split('\n')
     .filter(Boolean)
@@ -49,11 +50,11 @@ t.test('npm run bench -- --quick --json prints one result object per line', need
 });
 
 t.test('--only runs just the sections named, and refuses a name it does not know', needsOverlay, async (t) => {
-  const out = execFileSync(process.execPath, [BENCH, '--quick', '--json', '--only', 'whiteouts'], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(...nodeCommand([BENCH, '--quick', '--json', '--only', 'whiteouts']), { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
   const names = out.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { name: string }).name);
   t.ok(names.some((n) => n.startsWith('C reference, mknodat')), 'the whiteout rows');
   t.notOk(names.includes('mountSync + unmountSync'), 'no mount rows');
-  const refused = spawnSync(process.execPath, [BENCH, '--quick', '--only', 'whiteout,images'], { encoding: 'utf8' });
+  const refused = spawnSync(...nodeCommand([BENCH, '--quick', '--only', 'whiteout,images']), { encoding: 'utf8' });
   t.equal(refused.status, 1);
   t.match(refused.stderr, /unknown: whiteout\b/);
 });

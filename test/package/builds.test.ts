@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { needsOverlay, scratch } from '../helpers/scratch';
+import { nodeCommand } from '../helpers/child-env';
 
 const root = path.join(__dirname, '..', '..', '..');
 const smoke = path.join(__dirname, '..', 'fixtures', 'smoke.js');
@@ -19,7 +20,7 @@ for (const [name, addon] of Object.entries(builds)) {
   t.test(`smoke test against the ${name} build`, needsOverlay, async (t) => {
     t.ok(fs.existsSync(addon), `${addon} exists (npm test builds it first)`);
     const s = scratch(t);
-    const out = execFileSync(process.execPath, [smoke, s.dir], { env: { ...process.env, OVERLAY_NATIVE_ADDON: addon } });
+    const out = execFileSync(...nodeCommand([smoke, s.dir]), { env: { ...process.env, OVERLAY_NATIVE_ADDON: addon } });
     const result = JSON.parse(out.toString());
     t.match(result.mechanism, /^(fsconfig-fd|fsconfig-path|mount)$/);
     t.same(result, {

@@ -5,9 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
+import { nodeCommand } from '../helpers/child-env';
 
 const root = path.join(__dirname, '..', '..', '..');
-const node = (args: string[]) => execFileSync(process.execPath, args, { cwd: root }).toString().trim();
+const node = (args: string[]) => execFileSync(...nodeCommand(args), { cwd: root }).toString().trim();
 
 t.test('require by name', async (t) => {
   const out = node(['-e', "const o = require('overlay-native'); console.log(typeof o.mount, typeof o.mountSync, typeof o.OverlayError)"]);
@@ -36,7 +37,7 @@ t.test('declarations type-check from CommonJS and ES module TypeScript', async (
   fs.writeFileSync(path.join(dir, 'cjs.cts'), body("import { mount, OverlayError, type MountOptions, type OverlayMount } from 'overlay-native';"));
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const args = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--types', 'node', '--typeRoots', path.join(root, 'node_modules', '@types'), 'esm.mts', 'cjs.cts'];
-  t.doesNotThrow(() => execFileSync(process.execPath, [tsc, ...args], { cwd: dir, stdio: 'pipe' }));
+  t.doesNotThrow(() => execFileSync(...nodeCommand([tsc, ...args], { coverage: false }), { cwd: dir, stdio: 'pipe' }));
   fs.writeFileSync(path.join(dir, 'bad.mts'), "import { mount } from 'overlay-native';\nmount({ lower: 'not-an-array', target: '/m' });\n");
-  t.throws(() => execFileSync(process.execPath, [tsc, ...args.slice(0, -2), 'bad.mts'], { cwd: dir, stdio: 'pipe' }), 'a wrong type is a compile error');
+  t.throws(() => execFileSync(...nodeCommand([tsc, ...args.slice(0, -2), 'bad.mts'], { coverage: false }), { cwd: dir, stdio: 'pipe' }), 'a wrong type is a compile error');
 });

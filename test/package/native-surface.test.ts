@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { native } from '../../lib/core/native';
 import { testAddon, testAddonPath } from '../helpers/test-addon';
+import { nodeCommand } from '../helpers/child-env';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
@@ -27,7 +28,7 @@ const lib = path.join(__dirname, '..', '..', 'lib', 'index.js');
 
 function loadWith(addon: string): { status: number | null; stderr: string } {
   const { NODE_V8_COVERAGE: _c, ...env } = process.env;
-  const run = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(lib)}).kernelFeatures()`], { env: { ...env, OVERLAY_NATIVE_ADDON: addon } });
+  const run = spawnSync(...nodeCommand(['-e', `require(${JSON.stringify(lib)}).kernelFeatures()`]), { env: { ...env, OVERLAY_NATIVE_ADDON: addon } });
   return { status: run.status, stderr: run.stderr.toString() };
 }
 

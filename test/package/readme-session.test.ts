@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
+import { nodeCommand } from '../helpers/child-env';
 import { OVL } from '../helpers/cli';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
@@ -87,7 +88,8 @@ for (const { page, heading } of SESSIONS) {
     const s = scratch(t);
     const [bin] = s.mkdirs('bin');
     const [stage] = s.mkdirs('stage');
-    fs.writeFileSync(path.join(bin as string, 'ovl'), `#!/bin/sh\nexec '${process.execPath}' '${OVL}' "$@"\n`, { mode: 0o755 });
+    const [command, nodeArgs] = nodeCommand([OVL]);
+    fs.writeFileSync(path.join(bin as string, 'ovl'), `#!/bin/sh\nexec ${[command, ...nodeArgs].map((word) => `'${word}'`).join(' ')} "$@"\n`, { mode: 0o755 });
     fs.writeFileSync(s.path('session.sh'), script(steps, bin as string));
     // A private mount namespace: /srv's tmpfs and every mount the session leaves go with it.
     const run = spawnSync('unshare', ['--mount', '--propagation', 'private', 'bash', s.path('session.sh'), stage as string], { encoding: 'utf8', timeout: 120_000 });
