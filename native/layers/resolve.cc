@@ -107,7 +107,8 @@ Outcome<Entry> EntryResolver::Find(const std::string& path, const std::string& f
   }
   entry.name = split.name;
 
-  if (!cached_.valid() || cachedDir_ != split.dir) {
+  entry.sameDir = cached_.valid() && cachedDir_ == split.dir;
+  if (!entry.sameDir) {
     cached_.reset();
     Outcome<UniqueFd> dir;
     if (root_.valid()) {
