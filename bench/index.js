@@ -29,6 +29,8 @@ const PLANS = {
     hopIterations: 2000,
     whiteouts: 100000,
     whiteoutRounds: 3,
+    whiteoutKinds: 20000, // the xattr kind and force over existing names, each against C making the same calls
+    whiteoutKindRounds: 5,
     layerCounts: [1, 10, 100, 500],
     scalingBudget: 500, // iterations = budget / layers, at least 3
     eventLoopMounts: 200,
@@ -50,6 +52,8 @@ const PLANS = {
     hopIterations: 100,
     whiteouts: 1000,
     whiteoutRounds: 1,
+    whiteoutKinds: 500,
+    whiteoutKindRounds: 1,
     layerCounts: [1, 10],
     scalingBudget: 20,
     eventLoopMounts: 20,

@@ -29,7 +29,9 @@ function checkTargets(rows, sections) {
     const speedup = spawn.medianUs / sync.medianUs;
     checks.push(`${speedup >= 5 ? 'met   ' : 'MISSED'} faster than spawning mount(8): ${speedup.toFixed(1)}x (target >= 5x)`);
   }
-  ratio('batch whiteouts', find(rows, sections.whiteouts, 'whiteoutsSync'), 1.25);
+  ratio('batch whiteouts', find(rows, sections.whiteouts, 'whiteoutsSync,'), 1.25);
+  ratio("batch whiteouts, kind 'xattr'", find(rows, sections.whiteouts, "whiteoutsSync kind 'xattr'"), 1.25);
+  ratio('batch whiteouts, force', find(rows, sections.whiteouts, 'whiteoutsSync force'), 1.25);
   const promiseLoop = find(rows, sections.eventLoop, rows.find((r) => r.section === sections.eventLoop)?.name.split(' ')[0] + ' Promise');
   if (promiseLoop) {
     const met = promiseLoop.eventLoopMaxDelayMs < 10;
