@@ -16,7 +16,12 @@
  *   close everything; statx of the target (is the top mount still ours?)
  *   and umount2(target, 0).
  * Usage: mount_loop [--handoff] ITERATIONS TARGET UPPER WORK LOWER...
+ *        mount_loop --mount2 ITERATIONS TARGET OPTIONS
  * Prints the loop's total wall time in nanoseconds.
+ *
+ * --mount2 is context, not a reference for the library: mount(2) with the
+ * options as one string, then umount2, and nothing else (no layer opened or
+ * checked, no mount id read), as a script's C helper would do it.
  *
  * --handoff runs each mount and each umount on a worker thread while the
  * main thread waits in epoll_wait for an eventfd, the way libuv's thread
@@ -28,6 +33,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mount.h>
 #include <time.h>
 
 #include "overlay_steps.h"
@@ -94,7 +100,20 @@ static void hand_off(int epfd, int what) {
   if (read(done_fd, &count, sizeof(count)) != sizeof(count)) die("eventfd read");
 }
 
+static int mount2_loop(long iterations, const char *target, const char *options) {
+  struct timespec start, end;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (long i = 0; i < iterations; i++) {
+    if (mount("overlay", target, "overlay", 0, options) != 0) die("mount");
+    if (umount2(target, 0) != 0) die("umount2");
+  }
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  printf("%lld\n", (long long)(end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec));
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "--mount2") == 0) return mount2_loop(strtol(argv[2], NULL, 10), argv[3], argv[4]);
   int handoff = argc > 1 && strcmp(argv[1], "--handoff") == 0;
   if (handoff) {
     argv++;
