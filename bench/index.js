@@ -10,11 +10,11 @@ const { Workspace } = require('./lib/workspace');
 const { compile } = require('./lib/c-reference');
 const { Report } = require('./lib/report');
 const { checkTargets } = require('./lib/targets');
-const { benchMountUmount, SECTION: MOUNT, HANDOFF } = require('./sections/mount-umount');
+const { benchMountUmount, SECTION: MOUNT, HANDOFF, MOUNT2 } = require('./sections/mount-umount');
 const { benchWhiteouts, SECTION: WHITEOUTS } = require('./sections/whiteouts');
 const { benchLayerScaling } = require('./sections/layer-scaling');
 const { benchEventLoop, SECTION: EVENT_LOOP } = require('./sections/event-loop');
-const { benchLive } = require('./sections/live');
+const { benchLive, SECTION: LIVE } = require('./sections/live');
 const { benchLayerTools, SECTION: LAYER_TOOLS } = require('./sections/layer-tools');
 const { benchApply, SECTION: APPLY } = require('./sections/apply');
 const { benchImageLayers, SECTION: IMAGES, WITH_USER_TIME: IMAGES_WITH_USER_TIME } = require('./sections/image-layers');
@@ -29,6 +29,8 @@ const PLANS = {
     hopIterations: 2000,
     whiteouts: 100000,
     whiteoutRounds: 3,
+    whiteoutKinds: 20000, // the xattr kind and force over existing names, each against C making the same calls
+    whiteoutKindRounds: 5,
     layerCounts: [1, 10, 100, 500],
     scalingBudget: 500, // iterations = budget / layers, at least 3
     eventLoopMounts: 200,
@@ -50,6 +52,8 @@ const PLANS = {
     hopIterations: 100,
     whiteouts: 1000,
     whiteoutRounds: 1,
+    whiteoutKinds: 500,
+    whiteoutKindRounds: 1,
     layerCounts: [1, 10],
     scalingBudget: 20,
     eventLoopMounts: 20,
@@ -122,7 +126,7 @@ async function main() {
   }
   report.printTables();
   report.note(`\nTargets (informational):`);
-  const sections = { mount: MOUNT, handoff: HANDOFF, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, apply: APPLY, images: IMAGES, imagesWithUserTime: IMAGES_WITH_USER_TIME, layerTools: LAYER_TOOLS };
+  const sections = { mount: MOUNT, handoff: HANDOFF, mount2: MOUNT2, live: LIVE, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, apply: APPLY, images: IMAGES, imagesWithUserTime: IMAGES_WITH_USER_TIME, layerTools: LAYER_TOOLS };
   for (const line of checkTargets(report.rows, sections)) report.note(`  ${line}`);
   report.note(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, load average at end: ${loadAverage()}`);
 }

@@ -71,13 +71,19 @@ static int open_overlay_root(const char *target) {
   return fd;
 }
 
-/* What replace checks in JavaScript before the addon's call: the target's
- * real path (an lstat per component, as fs.realpathSync walks it), the
- * overlays mountinfo shows there, and the device and inode of the old
- * stack's upper and work and of the new work and upper. */
+/* What replace checks in JavaScript before the addon's call, in its order:
+ * the overlays mountinfo shows, the target's real path (an lstat per
+ * component, as fs.realpathSync walks it), the device and inode of the old
+ * stack's upper and work, and of the new upper and work with their parents. */
 static void check_live_stack(const char *target, const char *old_upper, const char *old_work, const char *upper, const char *work) {
   char prefix[PATH_MAX];
   struct statx stx; /* Node's stat and lstat are statx calls */
+  int info = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (info < 0) die("mountinfo");
+  char buf[8192];
+  while (read(info, buf, sizeof(buf)) > 0) {
+  }
+  close(info);
   for (const char *slash = strchr(target + 1, '/');; slash = strchr(slash + 1, '/')) {
     size_t n = slash ? (size_t)(slash - target) : strlen(target);
     memcpy(prefix, target, n);
@@ -85,15 +91,29 @@ static void check_live_stack(const char *target, const char *old_upper, const ch
     if (statx(AT_FDCWD, prefix, AT_SYMLINK_NOFOLLOW, STATX_ALL, &stx) != 0) die("lstat");
     if (!slash) break;
   }
-  int info = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-  if (info < 0) die("mountinfo");
-  char buf[8192];
-  while (read(info, buf, sizeof(buf)) > 0) {
-  }
-  close(info);
-  const char *dirs[] = {old_upper, old_work, work, upper};
-  for (int i = 0; i < 4; i++) {
-    if (statx(AT_FDCWD, dirs[i], 0, STATX_ALL, &stx) != 0) die("stat layer");
+  /* The live stack's upper and work, then the new upper and work each with
+   * its parents (path + "/..") while they lie on a held directory's device
+   * and were not met yet: is the new one inside a held one? */
+  struct statx held[2];
+  if (statx(AT_FDCWD, old_upper, 0, STATX_ALL, &held[0]) != 0) die("stat layer");
+  if (statx(AT_FDCWD, old_work, 0, STATX_ALL, &held[1]) != 0) die("stat layer");
+  struct { unsigned maj, min; unsigned long long ino; } seen[64];
+  int nseen = 0;
+  const char *mine[] = {upper, work};
+  for (int i = 0; i < 2; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s", mine[i]);
+    for (;;) {
+      if (statx(AT_FDCWD, path, 0, STATX_ALL, &stx) != 0) die("stat layer");
+      int onHeld = 0, met = 0;
+      for (int h = 0; h < 2; h++) onHeld |= stx.stx_dev_major == held[h].stx_dev_major && stx.stx_dev_minor == held[h].stx_dev_minor;
+      for (int k = 0; k < nseen; k++) met |= seen[k].maj == stx.stx_dev_major && seen[k].min == stx.stx_dev_minor && seen[k].ino == stx.stx_ino;
+      if (!onHeld || met || nseen == 64 || strlen(path) + 4 >= sizeof(path)) break;
+      seen[nseen].maj = stx.stx_dev_major;
+      seen[nseen].min = stx.stx_dev_minor;
+      seen[nseen++].ino = stx.stx_ino;
+      strcat(path, "/..");
+    }
   }
 }
 

@@ -2,6 +2,9 @@
  * The physical limit for one overlay mount+umount: the same system calls
  * overlay-native makes for the fsconfig-fd mechanism, in a C loop, with no
  * JavaScript, no N-API and no error strings. Per iteration:
+ *   on the calling thread, /proc/self/mountinfo read into one 64 KiB buffer
+ *   (the library's check that no mounted overlay writes to the upper or
+ *   work: with none mounted that has an upper, it stats nothing more);
  *   open(O_PATH|O_DIRECTORY) every lower layer, upper and work;
  *   statx upper and work (same mount? different directories?);
  *   walk from work and from upper to their mount's root with openat("..") +
@@ -13,7 +16,12 @@
  *   close everything; statx of the target (is the top mount still ours?)
  *   and umount2(target, 0).
  * Usage: mount_loop [--handoff] ITERATIONS TARGET UPPER WORK LOWER...
+ *        mount_loop --mount2 ITERATIONS TARGET OPTIONS
  * Prints the loop's total wall time in nanoseconds.
+ *
+ * --mount2 is context, not a reference for the library: mount(2) with the
+ * options as one string, then umount2, and nothing else (no layer opened or
+ * checked, no mount id read), as a script's C helper would do it.
  *
  * --handoff runs each mount and each umount on a worker thread while the
  * main thread waits in epoll_wait for an eventfd, the way libuv's thread
@@ -25,6 +33,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mount.h>
 #include <time.h>
 
 #include "overlay_steps.h"
@@ -41,6 +50,21 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t posted = PTHREAD_COND_INITIALIZER;
 static int pending = IDLE;
 static int done_fd;
+
+/* The check for a mounted overlay's upper or work, made on the caller's
+ * thread in the library's Promise form too: one read into a 64 KiB buffer,
+ * one more that finds the end. */
+static void read_mountinfo(void) {
+  static char buf[1 << 16];
+  int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die("mountinfo");
+  size_t length = 0;
+  for (ssize_t n; (n = read(fd, buf + length, sizeof(buf) - length)) > 0;) {
+    length += (size_t)n;
+    if (length == sizeof(buf)) length = 0;
+  }
+  close(fd);
+}
 
 static void run_job(const struct job *job, int what) {
   if (what == MOUNT) mount_once(job->target, job->upper, job->work, job->lower, job->nlower);
@@ -76,7 +100,20 @@ static void hand_off(int epfd, int what) {
   if (read(done_fd, &count, sizeof(count)) != sizeof(count)) die("eventfd read");
 }
 
+static int mount2_loop(long iterations, const char *target, const char *options) {
+  struct timespec start, end;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (long i = 0; i < iterations; i++) {
+    if (mount("overlay", target, "overlay", 0, options) != 0) die("mount");
+    if (umount2(target, 0) != 0) die("umount2");
+  }
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  printf("%lld\n", (long long)(end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec));
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "--mount2") == 0) return mount2_loop(strtol(argv[2], NULL, 10), argv[3], argv[4]);
   int handoff = argc > 1 && strcmp(argv[1], "--handoff") == 0;
   if (handoff) {
     argv++;
@@ -102,6 +139,7 @@ int main(int argc, char **argv) {
   struct timespec start, end;
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (long i = 0; i < iterations; i++) {
+    read_mountinfo();
     if (handoff) {
       hand_off(epfd, MOUNT);
       hand_off(epfd, UMOUNT);

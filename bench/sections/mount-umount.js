@@ -2,8 +2,10 @@
 // 1. One mount+umount of a two-lower overlay with upper and work, five ways:
 // the Sync API, the Promise API, the C reference (same system calls, no
 // Node), the C reference handing each call to a worker thread and back (the
-// floor for any API that keeps the calls off the caller's thread), and
-// spawning mount(8) + umount(8) from Node as scripts do today.
+// floor for any API that keeps the calls off the caller's thread),
+// spawning mount(8) + umount(8) from Node as scripts do today, and, for
+// context, C calling mount(2) with the options as one string (no layer
+// opened or checked: fewer calls than the library makes, so not its reference).
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const { nowNs, elapsedNs, interleave, median } = require('../lib/measure');
@@ -11,6 +13,7 @@ const { runTimed } = require('../lib/c-reference');
 
 const SECTION = '1. mount+umount, 2 lower + upper + work';
 const HANDOFF = 'C reference, each call handed to a worker thread';
+const MOUNT2 = 'context: C mount(2) with an option string + umount2';
 
 async function benchMountUmount({ ovl, workspace, binaries, report, plan }) {
   const set = workspace.overlaySet(2, 'mount');
@@ -47,6 +50,11 @@ async function benchMountUmount({ ovl, workspace, binaries, report, plan }) {
       name: HANDOFF,
       iterations: n,
       run: (count) => runTimed(binaries.mountLoop, ['--handoff', String(count), set.target, set.upper, set.work, ...set.lower]),
+    },
+    {
+      name: MOUNT2,
+      iterations: n,
+      run: (count) => runTimed(binaries.mountLoop, ['--mount2', String(count), set.target, mountData]),
     },
     {
       name: 'spawn mount(8) + umount(8)',
@@ -102,4 +110,4 @@ async function measureThreadPoolHop(report, plan) {
   report.add(SECTION, 'context: one thread-pool round trip (fs.promises.stat - fs.statSync)', hops, { runs: `${plan.rounds}x${n}` });
 }
 
-module.exports = { benchMountUmount, SECTION, HANDOFF };
+module.exports = { benchMountUmount, SECTION, HANDOFF, MOUNT2 };

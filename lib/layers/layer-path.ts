@@ -45,6 +45,21 @@ export function checkBeneath(field: string, value: unknown, root: string): strin
 }
 
 /**
+ * {@link checkBeneath} for each of `values`, the field named `field[i]`. A
+ * plain name (no '/', not '.' or '..', no NUL) is beneath root as it stands
+ * and is taken without the field's name made: a batch of thousands is mostly such names.
+ */
+export function checkAllBeneath(field: string, values: readonly unknown[], root: string): string[] {
+  const out = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const plain = typeof v === 'string' && v !== '' && v !== '.' && v !== '..' && !v.includes('/') && !v.includes('\0');
+    out[i] = plain ? v : checkBeneath(`${field}[${i}]`, v, root);
+  }
+  return out;
+}
+
+/**
  * The root, resolver and xattr namespace every layer call shares. `call` and
  * `ownKeys` (the call's options beyond LayerPathOptions) name what a key the
  * call does not know is refused for.

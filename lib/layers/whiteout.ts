@@ -2,7 +2,7 @@
 // or (kind 'xattr') a zero-size file carrying overlay.whiteout.
 import { invalid, OverlayError } from '../core/errors';
 import { checkArray, checkBoolean, checkChoice, checkOptionsObject, checkPath } from '../core/args';
-import { checkBeneath, toEntryRequest, toLayerBase, type LayerPathOptions } from './layer-path';
+import { checkAllBeneath, toEntryRequest, toLayerBase, type LayerPathOptions } from './layer-path';
 import { native, type NativeWhiteoutRequest, type NativeWhiteoutsRequest, type WhiteoutKind } from '../core/native';
 
 export type { WhiteoutKind } from '../core/native';
@@ -39,7 +39,7 @@ function toWhiteoutsRequest(root: string, paths: readonly string[], options: Whi
   const o = checkOptionsObject('options', options);
   if ('root' in o) throw checkRootApart();
   const base = toLayerBase({ ...o, root: checkedRoot }, 'whiteouts()', WHITEOUT_KEYS);
-  const checked = items.map((p, i) => checkBeneath(`paths[${i}]`, p, checkedRoot));
+  const checked = checkAllBeneath('paths', items, checkedRoot);
   return { ...base, root: checkedRoot, paths: checked, ...toSpec(options) };
 }
 

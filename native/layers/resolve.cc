@@ -28,6 +28,12 @@ SysError Refused(const Entry& entry, int errnum, std::string reason) {
 Outcome<SplitPath> SplitBeneath(const std::string& path, const Entry& entry) {
   if (!path.empty() && path[0] == '/') return Refused(entry, EXDEV, "'" + path + "' must be relative to root");
   SplitPath out;
+  if (path.find('/') == std::string::npos && path != ".." && path != ".") {
+    // One name in root itself, the common case of a batch: no components to split.
+    out.dir = ".";
+    out.name = path;
+    return out;
+  }
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find('/', start);
@@ -107,7 +113,8 @@ Outcome<Entry> EntryResolver::Find(const std::string& path, const std::string& f
   }
   entry.name = split.name;
 
-  if (!cached_.valid() || cachedDir_ != split.dir) {
+  entry.sameDir = cached_.valid() && cachedDir_ == split.dir;
+  if (!entry.sameDir) {
     cached_.reset();
     Outcome<UniqueFd> dir;
     if (root_.valid()) {

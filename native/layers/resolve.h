@@ -23,6 +23,7 @@ struct Entry {
   std::string name;     // "." when the path names the root (or "/") itself
   std::string display;  // the whole path, for messages
   std::string field;    // the request field at fault: "path", "paths[3]"
+  bool sameDir = false; // dirFd is the one the previous Find handed out: the same directory, opened once
 };
 
 class EntryResolver {

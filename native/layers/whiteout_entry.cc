@@ -127,17 +127,22 @@ Outcome<Nothing> RunWhiteouts(const WhiteoutsRequest& r) {
   TempNameDirs dirs;
   std::vector<MadeWhiteout> made;
   made.reserve(r.paths.size());
+  // Per run of paths in one directory: entered (and its opaque mark read) once.
+  bool dirMarked = false;
   for (size_t i = 0; i < r.paths.size(); i++) {
     auto entry = resolver.value.Find(r.paths[i], PathField(i));
     SysError error = entry.error;
     MadeWhiteout m;
-    if (!error && UsesTempNames(r.spec)) dirs.Enter(entry.value.dirFd);
+    bool newDir = i == 0 || !entry.value.sameDir;
+    if (newDir) dirMarked = false;
+    if (!error && newDir && UsesTempNames(r.spec)) dirs.Enter(entry.value.dirFd);
     if (!error && r.spec.force) {
       auto backups = KeepBackups(entry.value);
       if (backups.error) error = backups.error;
       else m.backups = std::move(backups.value);
     }
-    if (!error) error = MakeWhiteout(entry.value, r.spec, &m.markedOpaque);
+    if (!error) error = MakeWhiteout(entry.value, r.spec, &m.markedOpaque, dirMarked);
+    if (!error) dirMarked = r.spec.kind == WhiteoutKind::Xattr;
     if (error) {
       DropBackups(entry.value, m.backups);
       UndoWhiteouts(resolver.value, r, made, error);

@@ -22,20 +22,33 @@ constexpr int kTempAttempts = 32;
 constexpr char kTempPrefix[] = ".ovl-wh-";
 constexpr size_t kTempRandom = 8;
 
+// Random enough that a clash is rare (a clash only costs a retry): one
+// getrandom per thread seeds a splitmix64 stream, so a batch of thousands of
+// temporaries makes one system call for its names, not one each.
+uint64_t NextTempBits() {
+  static std::atomic<uint64_t> counter{0};
+  thread_local uint64_t state = [] {
+    uint64_t seed = 0;
+    if (::getrandom(&seed, sizeof seed, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof seed)) {
+      // No entropy yet (early boot): a mixed counter, time and pid will do.
+      seed = (counter.fetch_add(1) + 1) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(::time(nullptr)) ^ (static_cast<uint64_t>(::getpid()) << 32);
+    }
+    return seed;
+  }();
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 std::string TempName() {
   static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  static std::atomic<uint64_t> counter{0};
-  unsigned char bytes[8];
-  if (::getrandom(bytes, sizeof bytes, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof bytes)) {
-    // No entropy yet (early boot): a clash only costs a retry, so a mixed counter will do.
-    uint64_t x = (counter.fetch_add(1) + 1) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(::time(nullptr)) ^ (static_cast<uint64_t>(::getpid()) << 32);
-    for (auto& b : bytes) {
-      b = static_cast<unsigned char>(x);
-      x >>= 8;
-    }
-  }
+  uint64_t x = NextTempBits();
   std::string name = kTempPrefix;
-  for (unsigned char b : bytes) name += kAlphabet[b % (sizeof kAlphabet - 1)];
+  for (size_t i = 0; i < kTempRandom; i++) {
+    name += kAlphabet[(x & 0xff) % (sizeof kAlphabet - 1)];
+    x >>= 8;
+  }
   return name;
 }
 
@@ -108,7 +121,8 @@ SysError PlaceXattrFile(const Entry& entry, const WhiteoutSpec& spec) {
 
 // The kernel honours xattr whiteouts only in a directory marked opaque=x, so
 // the parent is marked first: a whiteout it would not honour never appears.
-SysError MakeXattrWhiteout(const Entry& entry, const WhiteoutSpec& spec, bool* markedOpaque) {
+SysError MakeXattrWhiteout(const Entry& entry, const WhiteoutSpec& spec, bool* markedOpaque, bool parentMarked) {
+  if (parentMarked) return PlaceXattrFile(entry, spec);
   Entry parent{entry.dirFd, ".", entry.display, entry.field};
   auto dir = OpenDirectory(parent);
   if (dir.error) return dir.error;
@@ -139,10 +153,10 @@ SysError CheckWhiteoutName(const Entry& entry) {
   return {};
 }
 
-SysError MakeWhiteout(const Entry& entry, const WhiteoutSpec& spec, bool* markedOpaque) {
+SysError MakeWhiteout(const Entry& entry, const WhiteoutSpec& spec, bool* markedOpaque, bool parentMarked) {
   if (markedOpaque != nullptr) *markedOpaque = false;
   if (auto e = CheckWhiteoutName(entry)) return e;
-  return spec.kind == WhiteoutKind::Xattr ? MakeXattrWhiteout(entry, spec, markedOpaque) : MakeChardevWhiteout(entry, spec.force);
+  return spec.kind == WhiteoutKind::Xattr ? MakeXattrWhiteout(entry, spec, markedOpaque, parentMarked) : MakeChardevWhiteout(entry, spec.force);
 }
 
 namespace {

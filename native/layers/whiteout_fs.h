@@ -20,7 +20,9 @@ struct WhiteoutSpec {
 // over it, so a failure leaves the old entry as it was.
 // markedOpaque, when given, is set when an xattr whiteout had to mark its
 // directory opaque 'x' (it was unmarked): undoing the whiteout undoes that too.
-SysError MakeWhiteout(const Entry& entry, const WhiteoutSpec& spec, bool* markedOpaque = nullptr);
+// parentMarked: an xattr whiteout of the same batch was just made in this
+// directory, so it is marked 'x' already and its mark is not read again.
+SysError MakeWhiteout(const Entry& entry, const WhiteoutSpec& spec, bool* markedOpaque = nullptr, bool parentMarked = false);
 
 // A name MakeWhiteout uses for a moment (`.ovl-wh-` and 8 letters or digits):
 // one left by a killed process is no entry of the user's.

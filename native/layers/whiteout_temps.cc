@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "layers/layer_dir.h"
+#include "layers/whiteout_fs.h"
 #include "util/fault.h"
 
 namespace ovl {
@@ -26,6 +27,10 @@ void RemoveLeftovers(int dirFd, const MoreLeftovers* more) {
   std::vector<std::string> others;
   std::map<std::pair<dev_t, ino_t>, nlink_t> namesOfInode;
   for (const std::string& name : names) {
+    // Only a temporary's name can be a leftover: a directory of thousands of
+    // the user's entries costs no stat each (convert's temporaries are told
+    // by their entry, so with `more` every name is looked at).
+    if (more == nullptr && !IsWhiteoutTempName(name)) continue;
     struct stat st {};
     if (::fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (more != nullptr && more->is(name, st)) others.push_back(name);

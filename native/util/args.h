@@ -15,12 +15,19 @@ inline Napi::Object ObjectAt(const Napi::CallbackInfo& info, size_t i, const cha
 }
 
 // A string argument; undefined reads as "" when it is optional.
-inline std::string ToString(Napi::Env env, Napi::Value v, const char* what, bool required = true) {
+// `name()` makes the argument's name, only for an error: an array of
+// thousands of strings then costs no name string each.
+template <typename Name>
+std::string ToStringNamed(Napi::Env env, Napi::Value v, Name name, bool required = true) {
   if (v.IsUndefined() && !required) return {};
-  if (!v.IsString()) throw Napi::TypeError::New(env, std::string(what) + " must be a string");
+  if (!v.IsString()) throw Napi::TypeError::New(env, name() + " must be a string");
   std::string s = v.As<Napi::String>().Utf8Value();
-  if (s.find('\0') != std::string::npos) throw Napi::TypeError::New(env, std::string(what) + " must not contain NUL");
+  if (s.find('\0') != std::string::npos) throw Napi::TypeError::New(env, name() + " must not contain NUL");
   return s;
+}
+
+inline std::string ToString(Napi::Env env, Napi::Value v, const char* what, bool required = true) {
+  return ToStringNamed(env, v, [what] { return std::string(what); }, required);
 }
 
 // A path given as a string or a Buffer (a name that is not UTF-8), as its
@@ -47,7 +54,7 @@ inline std::vector<std::string> ToStrings(Napi::Env env, Napi::Value v, const ch
   out.reserve(arr.Length());
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value item = arr.Get(i);
-    out.push_back(ToString(env, item, (std::string(what) + "[" + std::to_string(i) + "]").c_str()));
+    out.push_back(ToStringNamed(env, item, [what, i] { return std::string(what) + "[" + std::to_string(i) + "]"; }));
   }
   return out;
 }
