@@ -43,7 +43,7 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-npx tap --disable-coverage --timeout=600 "$@" 2>&1 | tee "$log" || status=$?
+npx tap --disable-coverage --jobs=3 --timeout=600 "$@" 2>&1 | tee "$log" || status=$?
 if grep -qE "ERROR: AddressSanitizer|runtime error:" "$log"; then
   echo "sanitizer reports found (see above)" >&2
   exit 1

@@ -28,7 +28,7 @@ SysError Refused(const Entry& entry, int errnum, std::string reason) {
 Outcome<SplitPath> SplitBeneath(const std::string& path, const Entry& entry) {
   if (!path.empty() && path[0] == '/') return Refused(entry, EXDEV, "'" + path + "' must be relative to root");
   SplitPath out;
-  if (path.find('/') == std::string::npos && path != ".." && path != ".") {
+  if (!path.empty() && path.find('/') == std::string::npos && path != ".." && path != ".") {
     // One name in root itself, the common case of a batch: no components to split.
     out.dir = ".";
     out.name = path;
