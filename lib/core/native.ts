@@ -315,6 +315,9 @@ export interface NativeBinding {
   /** [store's statfs f_type, the object asked or '', FS_IOC_MEASURE_VERITY's errno on it (0: enabled)]. */
   probeStoreVerity(store: string): Promise<NativeVerityProbe>;
   probeStoreVeritySync(store: string): NativeVerityProbe;
+  /** The files of a sealed image (mounted detached, read-only) whose redirect leads to no object in the store: [[object, file in the image]]; `field` names the image in an error. */
+  missingObjects(image: string, store: string, field: string): Promise<Array<[object: string, file: string]>>;
+  missingObjectsSync(image: string, store: string, field: string): Array<[object: string, file: string]>;
 }
 
 export type NativeStoreReport = [objects: number, problems: Array<[object: string, errnum: number, actual: string]>];

@@ -1,9 +1,10 @@
-// fsverityDigest / verifyStore / probeStoreVerity (and their *Sync twins):
-// the measuring a sealed layer needs before it is mounted, and the check of
-// a whole store.
+// fsverityDigest / verifyStore / probeStoreVerity / missingObjects (and
+// their *Sync twins): the measuring a sealed layer needs before it is
+// mounted, and the check of a whole store and of the images over it.
 #include <napi.h>
 
 #include "seal/fsverity_digest.h"
+#include "seal/image_objects.h"
 #include "seal/store_verify.h"
 #include "seal/verity_probe.h"
 #include "util/args.h"
@@ -39,6 +40,28 @@ Napi::Value ReportToJs(Napi::Env env, const StoreReport& report) {
   return out;
 }
 
+struct ImageObjectsRequest {
+  std::string image, store, field;
+};
+
+ImageObjectsRequest ParseImageObjects(const Napi::CallbackInfo& info) {
+  return {args::StringAt(info, 0, "image"), args::StringAt(info, 1, "store"), args::StringAt(info, 2, "field")};
+}
+
+Outcome<std::vector<MissingObject>> RunMissingObjects(const ImageObjectsRequest& r) { return MissingObjects(r.image, r.store, r.field); }
+
+// [[object, file], ...]
+Napi::Value MissingToJs(Napi::Env env, const std::vector<MissingObject>& missing) {
+  Napi::Array out = Napi::Array::New(env, missing.size());
+  for (size_t i = 0; i < missing.size(); i++) {
+    Napi::Array row = Napi::Array::New(env, 2);
+    row.Set(0u, Napi::String::New(env, missing[i].object));
+    row.Set(1u, Napi::String::New(env, missing[i].file));
+    out.Set(static_cast<uint32_t>(i), row);
+  }
+  return out;
+}
+
 // [fsType, object, errnum]
 Napi::Value ProbeToJs(Napi::Env env, const VerityProbe& probe) {
   Napi::Array out = Napi::Array::New(env, 3);
@@ -58,6 +81,8 @@ void InitSeal(Napi::Env env, Napi::Object exports) {
   ExportOperation(env, exports, verifyStore);
   static const Operation<std::string, VerityProbe> probe{"probeStoreVerity", ParsePath, ProbeStoreVerity, ProbeToJs};
   ExportOperation(env, exports, probe);
+  static const Operation<ImageObjectsRequest, std::vector<MissingObject>> missing{"missingObjects", ParseImageObjects, RunMissingObjects, MissingToJs};
+  ExportOperation(env, exports, missing);
 }
 
 }  // namespace ovl

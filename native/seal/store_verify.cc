@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <memory>
 
+#include "seal/dir_stream.h"
 #include "seal/fsverity_digest.h"
 #include "util/unique_fd.h"
 
@@ -21,23 +21,6 @@ bool IsHex(const char* s, size_t n) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return s[n] == '\0';
-}
-
-struct DirClose {
-  void operator()(DIR* d) const { closedir(d); }
-};
-using DirPtr = std::unique_ptr<DIR, DirClose>;
-
-Outcome<DirPtr> OpenDirAt(int parent, const char* name, const std::string& path) {
-  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return SysError::FromErrno("open", path);
-  DIR* d = fdopendir(fd);
-  if (!d) {
-    SysError e = SysError::FromErrno("fdopendir", path);
-    close(fd);
-    return e;
-  }
-  return DirPtr(d);
 }
 
 void CheckObject(int dirfd, const std::string& prefix, const char* name, const std::string& store, StoreReport& report) {
@@ -57,12 +40,15 @@ void CheckObject(int dirfd, const std::string& prefix, const char* name, const s
 
 Outcome<StoreReport> VerifyStore(const std::string& store) {
   StoreReport report;
-  auto top = OpenDirAt(AT_FDCWD, store.c_str(), store);
+  // The store itself may be reached through a symlink; nothing beneath it is followed.
+  UniqueFd storeFd(open(store.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!storeFd.valid()) return SysError::FromErrno("open", store);
+  auto top = OpenDirStream(storeFd.get(), ".", store);
   if (top.error) return top.error;
   while (dirent* e = readdir(top.value.get())) {
     if (!IsHex(e->d_name, 2) || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)) continue;
     std::string prefix = e->d_name;
-    auto sub = OpenDirAt(dirfd(top.value.get()), e->d_name, store + "/" + prefix);
+    auto sub = OpenDirStream(dirfd(top.value.get()), e->d_name, store + "/" + prefix);
     if (sub.error) {
       if (sub.error.errnum == ENOTDIR) continue;
       return sub.error;

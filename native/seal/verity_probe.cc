@@ -2,7 +2,6 @@
 // fs-verity or not, and an object left without it shows here as ENODATA.
 #include "seal/verity_probe.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fsverity.h>
 #include <sys/ioctl.h>
@@ -12,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "seal/dir_stream.h"
 #include "util/unique_fd.h"
 
 namespace ovl {
@@ -27,22 +27,12 @@ bool IsHexName(const char* s, size_t n) {
 
 // The first name of the object form in `dirfd`'s listing, or "".
 std::string FirstName(int dirfd, size_t length) {
-  int copy = dup(dirfd);
-  if (copy < 0) return {};
-  DIR* d = fdopendir(copy);
-  if (!d) {
-    close(copy);
-    return {};
+  auto listing = OpenDirStream(dirfd, ".", "");
+  if (listing.error) return {};
+  while (dirent* e = readdir(listing.value.get())) {
+    if (IsHexName(e->d_name, length)) return e->d_name;
   }
-  std::string found;
-  while (dirent* e = readdir(d)) {
-    if (IsHexName(e->d_name, length)) {
-      found = e->d_name;
-      break;
-    }
-  }
-  closedir(d);
-  return found;
+  return {};
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ t.test('ovl mount: --sealed without --store, --store alone, --digest with two im
   t.match(two.stderr, /--digest names the digest of one --sealed image/);
 });
 
-t.test('ovl verify STORE: exit 0 when whole, 1 naming the changed object', needsImages, async (t) => {
+t.test('ovl verify STORE [IMAGE]: exit 0 when whole, 1 naming the changed object and the missing one', needsImages, async (t) => {
   const s = scratch(t);
   const sealed = makeSealed(s, 'a', { a: 'content a', b: 'content b' });
   const whole = ovl(['verify', sealed.store]);
@@ -47,5 +47,9 @@ t.test('ovl verify STORE: exit 0 when whole, 1 naming the changed object', needs
   const json = ovl(['verify', '--json', sealed.store]);
   t.equal(json.status, 1);
   t.match(JSON.parse(json.stdout), { ok: false, objects: 2, problems: [{ path: object, reason: 'mismatch' }] });
+  fs.rmSync(`${sealed.store}/${sealed.objects.a}`);
+  const missing = ovl(['verify', sealed.store, sealed.image]);
+  t.equal(missing.status, 1);
+  t.match(missing.stdout, `${sealed.store}/${sealed.objects.a}: missing (needed by /a in ${sealed.image})\n`);
   t.match(ovl(['verify']).stderr, /STORE is missing/);
 });
