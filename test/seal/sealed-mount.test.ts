@@ -1,12 +1,13 @@
 // Sealed layers `{ sealed, store, digest? }`: the image mounted as an erofs
 // lower over its store (a data-only layer from 6.5, the bottom lower
-// before), alone and read-only or under an upper, through mount, replace
-// and check; the image's digest checked before the kernel sees it; and
+// before), alone and read-only or under an upper, through mount, replace,
+// apply and check; the image's digest checked before the kernel sees it; and
 // verity refused where the kernel or the store cannot give it.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import t, { type Test } from 'tap';
-import { check, mount, mountSync, replaceSync, type OverlayMount } from '../../lib/index';
+import * as path from 'node:path';
+import { apply, applySync, check, mount, mountSync, replaceSync, type Declaration, type OverlayMount } from '../../lib/index';
 import { native } from '../../lib/core/native';
 import { erofsSuperblocks, loopsBackedBy, needsImages } from '../helpers/images';
 import { makeSealed } from '../helpers/sealed';
@@ -130,4 +131,25 @@ t.test('a sealed layer is checked by its fields before anything is opened', asyn
   refused({ ...base, data: [{ sealed: '/i.img', store: '/s' }] }, 'data[0]', /belongs in lower/);
   refused({ ...base, metacopy: false }, 'metacopy', /needs metacopy=on/);
   refused({ ...base, redirectDir: 'off' }, 'redirectDir', /redirect_dir=on or follow/);
+});
+
+t.test('apply: a declared stack with a sealed layer (relative paths), then a new image is a replace; a wrong digest changes nothing', needsImages, async (t) => {
+  const s = scratch(t);
+  const v1 = makeSealed(s, 'v1', { 'version': 'one' });
+  const v2 = makeSealed(s, 'v2', { 'version': 'two' }, v1.store);
+  s.mkdirs('m', 'state');
+  const stateFile = s.path('state', 'apply.json');
+  const declare = (image: string, digest?: string): Declaration => ({
+    stacks: [{ name: 'app', target: s.path('m'), lower: [{ sealed: path.relative(process.cwd(), image), store: v1.store, ...(digest ? { digest } : {}) }] }],
+  });
+  t.teardown(() => applySync({ stacks: [] }, { stateFile }));
+  await apply(declare(v1.image), { stateFile });
+  t.equal(fs.readFileSync(s.path('m', 'version'), 'utf8'), 'one');
+  if (!atLeast(6, 8)) return; // a replace needs MOVE_MOUNT_BENEATH and lowerdir+
+  const bad = `sha256:${native.fsverityDigestSync(v1.image)}`;
+  await t.rejects(apply(declare(v2.image, bad), { stateFile }), { code: 'EINVAL', field: 'stacks[0].lower[0].digest' });
+  t.equal(fs.readFileSync(s.path('m', 'version'), 'utf8'), 'one', 'the wrong image was not switched in');
+  const result = await apply(declare(v2.image, `sha256:${native.fsverityDigestSync(v2.image)}`), { stateFile });
+  t.match(result.actions, [{ name: 'app', action: 'replace' }]);
+  t.equal(fs.readFileSync(s.path('m', 'version'), 'utf8'), 'two');
 });
