@@ -1,9 +1,11 @@
 // What is checked of a sealed stack before the kernel sees it: each image's
 // fs-verity digest against the one asked (the image is the tree's metadata:
-// a changed image is a changed tree), and, for verity=require, that each
-// store can answer the kernel's fs-verity question at all. Without these the
-// kernel would mount a wrong image silently, and with verity=require fail
-// every file read with EIO and nothing to say why.
+// a changed image is a changed tree), and, for verity=on or require, that
+// each store can answer the kernel's fs-verity question at all: a sealed
+// image's metacopy xattrs carry digests, and with either mode the kernel
+// then fails to open a file whose object has no fs-verity (EIO). Without
+// these the kernel would mount a wrong image silently, or fail every file
+// read with EIO and nothing to say why.
 import { getSystemErrorName } from 'node:util';
 import { invalid } from '../core/errors';
 import { native, type SealedUse } from '../core/native';
@@ -36,22 +38,22 @@ function* digestWalk(field: string, image: string, expected: string): Walk<void>
   }
 }
 
-function* storeVerityWalk(field: string, store: string): Walk<void> {
+function* storeVerityWalk(field: string, store: string, verity: string): Walk<void> {
   const [fsType, object, errnum] = yield* step({ sync: () => native.probeStoreVeritySync(store), async: () => native.probeStoreVerity(store) });
   if (errnum === 0) return;
   if (errnum === ENODATA && object !== '') {
-    throw invalid(`${field}.store`, `verity=require: object ${object} has no fs-verity enabled, so the kernel would refuse to read it (EIO)`, EOPNOTSUPP, store);
+    throw invalid(`${field}.store`, `verity=${verity}: object ${object} has no fs-verity enabled, so the kernel would refuse to read it (EIO)`, EOPNOTSUPP, store);
   }
   if (errnum === ENODATA) return; // an empty store on a filesystem that has fs-verity
-  throw invalid(`${field}.store`, `verity=require: the store's filesystem (${fsName(fsType)}) has no fs-verity on this kernel (FS_IOC_MEASURE_VERITY: ${getSystemErrorName(-errnum)})`, EOPNOTSUPP, store);
+  throw invalid(`${field}.store`, `verity=${verity}: the store's filesystem (${fsName(fsType)}) has no fs-verity on this kernel (FS_IOC_MEASURE_VERITY: ${getSystemErrorName(-errnum)})`, EOPNOTSUPP, store);
 }
 
 function* sealedWalk(sealed: SealedUse): Walk<void> {
   const probed = new Set<string>();
   for (const layer of sealed.layers) {
-    if (sealed.verity === 'require' && !probed.has(layer.store)) {
+    if (sealed.verity !== 'off' && !probed.has(layer.store)) {
       probed.add(layer.store);
-      yield* storeVerityWalk(layer.field, layer.store);
+      yield* storeVerityWalk(layer.field, layer.store, sealed.verity);
     }
     if (layer.digest !== undefined) yield* digestWalk(layer.field, layer.image, layer.digest);
   }
