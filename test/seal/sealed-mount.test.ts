@@ -11,6 +11,7 @@ import { apply, applySync, check, mount, mountSync, replaceSync, type Declaratio
 import { native } from '../../lib/core/native';
 import { erofsSuperblocks, loopsBackedBy, needsImages } from '../helpers/images';
 import { makeSealed } from '../helpers/sealed';
+import { sealedFeatures, storesAsFor } from '../../lib/seal/sealed-options';
 import { scratch } from '../helpers/scratch';
 
 const [major = 0, minor = 0] = os.release().split('.').map((n) => parseInt(n, 10));
@@ -103,7 +104,7 @@ t.test('verity: refused where the kernel or the store cannot give it, naming why
   const [target] = s.mkdirs('m');
   const lower = [{ sealed: sealed.image, store: sealed.store }];
   if (!atLeast(6, 6)) {
-    t.throws(() => mountSync({ lower, target: target!, verity: 'require' }), { code: 'ENOTSUP', field: 'verity', message: new RegExp(`Linux 6\\.6\\+, this kernel is ${os.release().replace(/[.+]/g, '\\$&')}`) });
+    t.throws(() => mountSync({ lower, target: target!, verity: 'require' }), { code: 'ENOTSUP', field: 'verity', message: new RegExp(`Linux 6\\.6\\+\\), this kernel is ${os.release().replace(/[.+]/g, '\\$&')}`) });
     return;
   }
   const probe = native.probeStoreVeritySync(sealed.store);
@@ -155,4 +156,11 @@ t.test('apply: a declared stack with a sealed layer (relative paths), then a new
   const result = await apply(declare(v2.image, `sha256:${native.fsverityDigestSync(v2.image)}`), { stateFile });
   t.match(result.actions, [{ name: 'app', action: 'replace' }]);
   t.equal(fs.readFileSync(s.path('m', 'version'), 'utf8'), 'two');
+});
+
+t.test('the kernel rule for verity, on any kernel: before 6.6 refused naming the release; stores as data from 6.5', async (t) => {
+  t.throws(() => sealedFeatures({ verity: 'on' }, false, '6.5.13-amd64'), { code: 'ENOTSUP', field: 'verity', message: /\(Linux 6\.6\+\), this kernel is 6\.5\.13-amd64/ });
+  t.same(sealedFeatures({ verity: 'require' }, true, '6.6.0'), { metacopy: true, redirectDir: 'on' });
+  t.same(sealedFeatures({ verity: 'off' }, false, '6.1.0-57-amd64'), { metacopy: true, redirectDir: 'follow' });
+  t.same([storesAsFor('6.1.0-57-amd64'), storesAsFor('6.5.0'), storesAsFor('7.0.1')], ['lower', 'data', 'data']);
 });
