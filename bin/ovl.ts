@@ -12,11 +12,12 @@ import { diffCommand } from './commands/diff';
 import { lsCommand } from './commands/ls';
 import { mountCommand } from './commands/mount';
 import { opaqueCommand } from './commands/opaque';
+import { verifyCommand } from './commands/verify';
 import { replaceCommand } from './commands/replace';
 import { umountCommand } from './commands/umount';
 import { whiteoutCommand } from './commands/whiteout';
 
-const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, applyCommand, whiteoutCommand, opaqueCommand, doctorCommand, diffCommand, convertCommand];
+const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, applyCommand, whiteoutCommand, opaqueCommand, doctorCommand, diffCommand, convertCommand, verifyCommand];
 
 const HELP = `Usage: ovl COMMAND [OPTIONS]...
        ovl --help | ovl COMMAND --help | ovl --version

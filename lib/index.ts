@@ -25,5 +25,7 @@ export { changes, changesSync, type ChangesOptions, type LayerChange, type Chang
 export { changesIterator, changesIteratorSync } from './layers/layer-changes-iterator';
 export { fromOci, fromOciSync, toOci, toOciSync, type FromOciError, type FromOciOptions, type ToOciOptions, type ToOciResult, type SkippedEntry, type UnprivilegedExport } from './convert/oci';
 export type { ImageLayer, ImageType, LayerSource } from './images/image-layers';
+export type { SealedLayer, SealedUse } from './seal/sealed-layer';
+export { verify, verifySync, type StoreProblem, type VerifyResult } from './seal/verify';
 export type { MountedImage } from './images/image-record';
 export { apply, applySync, appliedStacks, appliedStacksSync, DEFAULT_STATE_FILE, STATE_FILE_ENV, type ApplyOptions, type ApplyResult, type ApplyAction, type Declaration, type StackDeclaration, type SkippedRecord, type AppliedStack } from './apply/apply';

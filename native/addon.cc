@@ -14,6 +14,7 @@
 //             layers/changes/ what an upper changed over its lowers
 //   convert/  OCI <-> overlay layer form, and its temporaries
 //   check/    the pre-flight of a would-be mount and its probes
+//   seal/     sealed images: fs-verity digests, a store's check, its verity
 //   util/     the plumbing every family shares; test/ the test addon
 // Includes are paths from native/ (one include root). The rule for entry
 // points: a file that registers exports is named <family>_entry.cc and
@@ -41,6 +42,7 @@ void InitLayerSurvey(Napi::Env env, Napi::Object exports);
 void InitApplyBuild(Napi::Env env, Napi::Object exports);
 void InitApplySwitch(Napi::Env env, Napi::Object exports);
 void InitImageRecordLookup(Napi::Env env, Napi::Object exports);
+void InitSeal(Napi::Env env, Napi::Object exports);
 
 void InitAddon(Napi::Env env, Napi::Object exports) {
   InitErrors(env, exports);
@@ -59,6 +61,7 @@ void InitAddon(Napi::Env env, Napi::Object exports) {
   InitOciTemps(env, exports);
   InitLayerSurvey(env, exports);
   InitImageRecordLookup(env, exports);
+  InitSeal(env, exports);
 }
 }  // namespace ovl
 

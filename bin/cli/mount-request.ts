@@ -2,7 +2,7 @@
 // flags, --make-*, --idmap and --docker become one MountOptions. The library
 // validates the result; only what the command line itself can get wrong is refused here.
 import { splitUnescaped } from '../../lib/internal';
-import { fromGraphDriver, parseOptions, type LayerSource, type IdMapping, type IdmapOptions, type MechanismName, type MountOptions, type ParsedOptions, type Propagation } from '../../lib/index';
+import { fromGraphDriver, parseOptions, type LayerSource, type SealedLayer, type IdMapping, type IdmapOptions, type MechanismName, type MountOptions, type ParsedOptions, type Propagation } from '../../lib/index';
 import { inputName, MAX_INPUT_BYTES, readInputText } from './read-input';
 import { UsageError } from './usage-error';
 
@@ -15,6 +15,9 @@ export const MOUNT_FLAGS = {
   'lower-image': { type: 'string', multiple: true },
   'data-image': { type: 'string', multiple: true },
   'upper-image': { type: 'string' },
+  sealed: { type: 'string', multiple: true },
+  store: { type: 'string' },
+  digest: { type: 'string' },
   'read-only': { type: 'boolean', short: 'r' },
   json: { type: 'boolean' },
   mechanism: { type: 'string' },
@@ -36,6 +39,9 @@ export interface MountFlagValues {
   'lower-image'?: string[];
   'data-image'?: string[];
   'upper-image'?: string;
+  sealed?: string[];
+  store?: string;
+  digest?: string;
   'read-only'?: boolean;
   mechanism?: string;
   'make-private'?: boolean;
@@ -66,6 +72,12 @@ export const MOUNT_FLAGS_HELP = `  -o, --options OPTIONS  mount(8)-style options
       --data-image FILE  a data-only lower layer from an image file; repeatable, in order with --data
       --upper-image FILE upper and work from the directories upper/ and work/ of a read-write
                          image (ext4), made if missing; not with --upper, --work or upperdir=
+      --sealed IMAGE     a lower layer sealed in composefs' form: an EROFS metadata image over the
+                         object store --store; repeatable, in order with --lower
+      --store DIR        the object store (xx/<62 hex>) of every --sealed image, mounted as a
+                         data-only layer (6.5+; the bottom lower before)
+      --digest sha256:HEX
+                         the fs-verity digest the one --sealed image must have; measured first
   -r, --read-only        mount read-only (the same as -o ro, where it stands)
       --make-private, --make-shared, --make-slave, --make-unbindable
                          the new mount's propagation, set once it is attached
@@ -186,7 +198,8 @@ export function namesLayers(values: MountFlagValues, parsed: ParsedOptions): boo
     values.work !== undefined ||
     values['lower-image']?.length ||
     values['data-image']?.length ||
-    values['upper-image'] !== undefined
+    values['upper-image'] !== undefined ||
+    values.sealed?.length
   );
 }
 
@@ -197,23 +210,37 @@ export type OptionTokens = ReadonlyArray<{ kind: string; name?: string; value?: 
  * The layers of one kind from the flags, directories and image files in the
  * order they were given: `--lower a --lower-image b.img --lower c` stacks a, b.img, c.
  */
-function orderedLayers(tokens: OptionTokens | undefined, dirFlag: string, imageFlag: string, dirs: string[] = [], images: string[] = []): LayerSource[] {
-  if (!images.length) return dirs;
-  if (!tokens) return [...dirs, ...images.map((image) => ({ image }))];
-  const out: LayerSource[] = [];
+function orderedLayers(tokens: OptionTokens | undefined, dirFlag: string, imageFlag: string, dirs: string[] = [], images: string[] = [], sealed: SealedLayer[] = []): Array<LayerSource | SealedLayer> {
+  if (!images.length && !sealed.length) return dirs;
+  if (!tokens) return [...sealed, ...dirs, ...images.map((image) => ({ image }))];
+  const out: Array<LayerSource | SealedLayer> = [];
+  let nextSealed = 0;
   for (const token of tokens) {
     if (token.kind !== 'option' || token.value === undefined) continue;
     if (token.name === dirFlag) out.push(token.value);
     else if (token.name === imageFlag) out.push({ image: token.value });
+    else if (token.name === 'sealed' && sealed[nextSealed]) out.push(sealed[nextSealed++]!);
   }
   return out;
 }
 
+/** The --sealed layers, each over the one --store; --digest belongs to a lone --sealed. */
+function sealedLayers(values: MountFlagValues): SealedLayer[] {
+  const images = values.sealed ?? [];
+  if (!images.length) {
+    if (values.store !== undefined || values.digest !== undefined) throw new UsageError(`--${values.store !== undefined ? 'store' : 'digest'} goes with --sealed`);
+    return [];
+  }
+  if (values.store === undefined) throw new UsageError('--sealed needs --store DIR, the object store its files lead into');
+  if (values.digest !== undefined && images.length > 1) throw new UsageError('--digest names the digest of one --sealed image: give one --sealed with it');
+  return images.map((sealed) => ({ sealed, store: values.store!, ...(values.digest !== undefined ? { digest: values.digest } : {}) }));
+}
+
 /** -o and the layer, flag, propagation and idmap options as one mount request (without target). */
 export function layerOptions(values: MountFlagValues, parsed: ParsedOptions, tokens?: OptionTokens): Omit<MountOptions, 'target'> {
-  const lower = orderedLayers(tokens, 'lower', 'lower-image', values.lower, values['lower-image']);
+  const lower = orderedLayers(tokens, 'lower', 'lower-image', values.lower, values['lower-image'], sealedLayers(values));
   const options: Omit<MountOptions, 'target'> = { ...parsed, lower: [...(parsed.lower ?? []), ...lower] };
-  const data = [...(parsed.data ?? []), ...orderedLayers(tokens, 'data', 'data-image', values.data, values['data-image'])];
+  const data = [...(parsed.data ?? []), ...(orderedLayers(tokens, 'data', 'data-image', values.data, values['data-image']) as LayerSource[])];
   if (data.length) options.data = data;
   const upper = onlyOnce('upper', parsed.upper, values.upper);
   const work = onlyOnce('work', parsed.work, values.work);

@@ -6,7 +6,7 @@ import { oneLine } from './display';
 
 export function printMounted(command: string, m: OverlayMount, json: boolean): void {
   if (json) {
-    process.stdout.write(JSON.stringify({ target: m.target, mechanism: m.mechanism, mountId: m.mountId, warnings: m.warnings }) + '\n');
+    process.stdout.write(JSON.stringify({ target: m.target, mechanism: m.mechanism, mountId: m.mountId, warnings: m.warnings, ...(m.sealed ? { sealed: m.sealed } : {}) }) + '\n');
   } else {
     for (const warning of m.warnings) process.stderr.write(`ovl: ${command}: warning: ${oneLine(warning)}\n`);
   }

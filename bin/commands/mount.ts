@@ -12,6 +12,7 @@ import { UsageError } from '../cli/usage-error';
 const HELP = `Usage: ovl mount [-o OPTIONS] [--lower DIR]... [--data DIR]... [--upper DIR] [--work DIR]
                  [-r|--read-only] [--make-private|--make-shared|--make-slave|--make-unbindable]
                  [--idmap uid|gid:INSIDE:OUTSIDE:COUNT]... [--idmap-userns PATH] [--json] TARGET
+       ovl mount --sealed IMAGE --store DIR [--digest sha256:HEX] [--upper DIR --work DIR | -r] TARGET
        ovl mount --docker FILE|- [-r|--read-only] [TARGET]
        ovl mount -o remount[,ro|rw|nosuid|suid|nodev|dev|noexec|exec|noatime|relatime|strictatime] TARGET
        ovl mount --make-private|--make-shared|--make-slave|--make-unbindable TARGET
@@ -32,7 +33,8 @@ Example:
   ovl mount --lower ./layer1 --lower ./layer2 --upper ./upper --work ./work ./merged
   ovl mount -o lowerdir=layer1:layer2,upperdir=upper,workdir=work merged
   docker inspect web | ovl mount --docker - --read-only /mnt/web
-  ovl mount -o remount,ro merged`;
+  ovl mount -o remount,ro merged
+  ovl mount --sealed app.cfs --store /var/lib/objects -r /mnt/app`;
 
 /** -o remount,...: every other option is passed on, so the library refuses layers by name. */
 function remountOptions(values: MountFlagValues, rest: string[]): RemountOptions {

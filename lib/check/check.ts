@@ -11,6 +11,7 @@ import { parseMountTable, readMountTableText, type MountTableEntry } from '../co
 import { hasCapSysAdmin } from '../core/privilege';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from '../core/native';
 import { checkLayer, imageSpecs } from '../images/image-layers';
+import { expandSealed } from '../seal/sealed-layer';
 import { holdersOf, liveWriters } from '../inspect/live-writers';
 import { imageDirsInUse, imageDirsInUseSync } from '../inspect/image-dirs-in-use';
 
@@ -29,7 +30,10 @@ function toRequest(options: CheckOptions): NativeCheckRequest {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw typeError('options', 'an object: { upper, work, lower? }', options);
   checkKnownKeys(options, CHECK_OPTION_KEYS, 'check()');
   checkBoolean('userxattr', options.userxattr);
-  const lower = checkArray('lower', options.lower ?? [], 'an array of paths');
+  const given = checkArray('lower', options.lower ?? [], 'an array of paths');
+  // A sealed layer is probed as the two layers it mounts as: its image and its store.
+  const sealed = expandSealed(given, undefined);
+  const lower = sealed ? [...sealed.lower, ...sealed.data] : given;
   const [upper, upperImage] = checkLayer('upper', options.upper);
   const [work, workImage] = checkLayer('work', options.work);
   const request: NativeCheckRequest = { upper, work, lower: lower.map((l, i) => checkLayer(`lower[${i}]`, l)[0]) };

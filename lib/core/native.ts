@@ -45,6 +45,27 @@ export interface NativeMountRequest {
   mechanism?: MechanismName;
   /** Which layers are image files (lib/images/image-layers.ts); absent when none is. */
   images?: NativeImages;
+  /** The sealed layers (lib/seal/sealed-layer.ts), checked before the addon is called; absent when none is. */
+  sealed?: SealedUse;
+}
+
+/** One sealed layer of a request: its field ('lower[2]'), image, store, and the digest asked ('sha256:<hex>'). */
+export interface NativeSealedSpec {
+  field: string;
+  image: string;
+  store: string;
+  digest?: string;
+}
+
+/** How a stack with sealed layers is mounted: the options chosen for them and each sealed layer. */
+export interface SealedUse {
+  metacopy: true;
+  redirectDir: 'on' | 'follow';
+  /** The `verity=` asked, 'off' when none was (the kernel's default). */
+  verity: 'on' | 'off' | 'require';
+  /** Where the stores went: data-only layers (6.5+), or the bottom lower layers on older kernels. */
+  storesAs: 'data' | 'lower';
+  layers: NativeSealedSpec[];
 }
 
 /** Where the addon records a mount's images and how many other records it picks (lib/images/image-record-write.ts). */
@@ -100,6 +121,8 @@ export interface NativeMountResult {
   recordFile?: string;
   /** A few other records, picked at random, for the caller to check (lib/images/image-record-live.ts). */
   pruneSample?: string[];
+  /** How its sealed layers were mounted; only when it has some (set from the request, lib/request/native-mount.ts). */
+  sealed?: SealedUse;
 }
 
 /** [image, type, dev, ino, loop (-1: none), writable]: one image a mount used. */
@@ -283,7 +306,22 @@ export interface NativeBinding {
   /** An unpacked OCI layer converted in place to overlay form, all or nothing (native/convert/oci_convert_entry.cc); what an undo could not put back is in the error's detail, each line starting 'not undone: '. */
   convertOciLayer(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): Promise<void>;
   convertOciLayerSync(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): void;
+  /** A file's fs-verity digest (sha256, 4096-byte blocks, no salt) in hex, computed in user space (native/seal/fsverity_digest.h). */
+  fsverityDigest(path: string): Promise<string>;
+  fsverityDigestSync(path: string): string;
+  /** Every `xx/<62 hex>` object of a store measured: [objects, [object, errnum (0: another digest), its digest now]]. */
+  verifyStore(store: string): Promise<NativeStoreReport>;
+  verifyStoreSync(store: string): NativeStoreReport;
+  /** [store's statfs f_type, the object asked or '', FS_IOC_MEASURE_VERITY's errno on it (0: enabled)]. */
+  probeStoreVerity(store: string): Promise<NativeVerityProbe>;
+  probeStoreVeritySync(store: string): NativeVerityProbe;
+  /** The files of a sealed image (mounted detached, read-only) whose redirect leads to no object in the store: [[object, file in the image]]; `field` names the image in an error. */
+  missingObjects(image: string, store: string, field: string): Promise<Array<[object: string, file: string]>>;
+  missingObjectsSync(image: string, store: string, field: string): Array<[object: string, file: string]>;
 }
+
+export type NativeStoreReport = [objects: number, problems: Array<[object: string, errnum: number, actual: string]>];
+export type NativeVerityProbe = [fsType: number, object: string, errnum: number];
 
 const packageRoot = path.join(__dirname, '..', '..', '..');
 

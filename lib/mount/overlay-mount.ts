@@ -6,7 +6,7 @@
 import { invalid, OverlayError } from '../core/errors';
 import type { MechanismName, ReplaceOptions } from '../request/mount-options';
 import { mountById } from '../core/mount-table';
-import { native, type NativeMountResult } from '../core/native';
+import { native, type NativeMountResult, type SealedUse } from '../core/native';
 import { replaceWalk } from '../live/replace-stack';
 import { runAsync, runSync } from '../core/sync-or-async';
 import { umountFlags, type UmountOptions } from '../live/umount';
@@ -35,6 +35,8 @@ export class OverlayMount implements AsyncDisposable, Disposable {
   readonly warnings: readonly string[];
   /** The image files its layers came from, each mounted once (empty when no layer is an image). */
   readonly images: readonly MountedImage[];
+  /** How its sealed layers were mounted (metacopy, redirect_dir, verity, each layer); absent when it has none. */
+  readonly sealed?: SealedUse;
   // Set once this object has unmounted or replaced its mount.
   #released = false;
   // Where the record of its images is kept (lib/images/image-record.ts), if any.
@@ -47,6 +49,7 @@ export class OverlayMount implements AsyncDisposable, Disposable {
     this.uniqueMountId = result.uniqueMountId;
     this.warnings = result.warnings;
     this.images = toMountedImages(result.images);
+    if (result.sealed) this.sealed = result.sealed;
     this.#recordFile = result.recordFile;
   }
 

@@ -2,6 +2,7 @@
 // types and the CLI all read them from here.
 import type { IdmapOptions } from './idmap';
 import type { LayerSource } from '../images/image-layers';
+import type { SealedLayer } from '../seal/sealed-layer';
 import type { Atime, MechanismName, Propagation } from '../core/mount-words';
 import { LSM_KEYS, type LsmLabels } from './lsm-options';
 import { FEATURES, type OverlayFeatures } from './overlay-options';
@@ -22,11 +23,13 @@ export interface MountFlags {
 
 /**
  * The layers of an overlay. Each is a directory, or `{ image, path?, type? }`:
- * a directory inside an ext4, erofs or squashfs image file (lib/images/image-layers.ts).
+ * a directory inside an ext4, erofs or squashfs image file (lib/images/image-layers.ts);
+ * a lower may also be `{ sealed, store, digest? }`, a sealed image over its object store
+ * (lib/seal/sealed-layer.ts).
  */
 export interface OverlayLayers {
   /** Lower layers, in the order of `lowerdir=`: the first is the top. */
-  lower: LayerSource[];
+  lower: Array<LayerSource | SealedLayer>;
   /** Data-only lower layers (`lowerdir=a::data`, `datadir+`; 6.5+, with metacopy and redirects). */
   data?: LayerSource[];
   /** The writable layer; needs `work` on the same mount. */

@@ -8,6 +8,8 @@ import type { NativeMountRequest } from '../core/native';
 import { lsmKernelOptions } from './lsm-options';
 import { FEATURES, toKernelOption, type FeatureSpec } from './overlay-options';
 import { checkLayer, checkLayerPaths, imageSpecs } from '../images/image-layers';
+import { expandSealed } from '../seal/sealed-layer';
+import { sealedFeatures, storesAsFor } from '../seal/sealed-options';
 
 function checkFeature(spec: FeatureSpec, value: unknown): void {
   if (spec.kind.type === 'enum') checkChoice(spec.field, value, spec.kind.values);
@@ -86,6 +88,15 @@ export function toReplaceRequest(options: Omit<MountOptions, 'target'>, target: 
 function build(o: MountOptions, targetOption: unknown): NativeMountRequest {
   const target = checkPath('target', targetOption);
   if (o.lower === undefined) throw invalid('lower', 'at least one lower layer is needed');
+  const storesAs = storesAsFor();
+  const sealed = expandSealed(o.lower, o.data, storesAs);
+  if (sealed) {
+    o.lower = sealed.lower as MountOptions['lower'];
+    o.data = sealed.data as MountOptions['data'];
+    const features = sealedFeatures(o, o.upper !== undefined);
+    o.metacopy = features.metacopy;
+    o.redirectDir = features.redirectDir;
+  }
   const lower = checkLayerPaths('lower', o.lower);
   const data = checkLayerPaths('data', o.data);
   if (lower.length === 0) throw invalid('lower', 'at least one lower layer is needed');
@@ -137,6 +148,7 @@ function build(o: MountOptions, targetOption: unknown): NativeMountRequest {
   if (lowerImages || dataImages || upperImage || workImage) {
     request.images = [lowerImages ?? lower.map(() => null), dataImages ?? data.map(() => null), upperImage, workImage];
   }
+  if (sealed) request.sealed = { metacopy: true, redirectDir: o.redirectDir as 'on' | 'follow', verity: o.verity ?? 'off', storesAs, layers: sealed.sealed };
   const mechanism = checkChoice<NonNullable<NativeMountRequest['mechanism']>>('mechanism', o.mechanism, MECHANISMS);
   if (mechanism !== undefined) request.mechanism = mechanism;
   return request;

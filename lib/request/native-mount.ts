@@ -12,6 +12,7 @@
 // also says where the addon writes their record (lib/images/image-record-write.ts).
 import type { MechanismName } from './mount-options';
 import { recordArgument } from '../images/image-record-write';
+import { checkSealed, checkSealedSync } from '../seal/sealed-checks';
 import { native, type NativeMountRequest, type NativeMountResult, type PackedBuiltOverlay, type PackedMountResult } from '../core/native';
 
 // The addon owns the flag bits (native/core/mount_args.h) and exports them.
@@ -51,20 +52,31 @@ function unpack([mechanism, mountId, warnings, uniqueMountId, images, superblock
   return result;
 }
 
+// A sealed layer's image and store are checked here, the one way into the
+// addon every mount, replace and apply build takes (lib/seal/sealed-checks.ts).
+function withSealed<T extends { sealed?: NativeMountRequest['sealed'] }>(r: NativeMountRequest, result: T): T {
+  if (r.sealed) result.sealed = r.sealed;
+  return result;
+}
+
 export async function mountOverlay(r: NativeMountRequest): Promise<NativeMountResult> {
-  return unpack(await native.mountOverlay(...packRecorded(r)));
+  if (r.sealed) await checkSealed(r.sealed);
+  return withSealed(r, unpack(await native.mountOverlay(...packRecorded(r))));
 }
 
 export function mountOverlaySync(r: NativeMountRequest): NativeMountResult {
-  return unpack(native.mountOverlaySync(...packRecorded(r)));
+  if (r.sealed) checkSealedSync(r.sealed);
+  return withSealed(r, unpack(native.mountOverlaySync(...packRecorded(r))));
 }
 
 export async function replaceOverlay(r: NativeMountRequest): Promise<NativeMountResult> {
-  return unpack(await native.replaceOverlay(...packRecorded(r)));
+  if (r.sealed) await checkSealed(r.sealed);
+  return withSealed(r, unpack(await native.replaceOverlay(...packRecorded(r))));
 }
 
 export function replaceOverlaySync(r: NativeMountRequest): NativeMountResult {
-  return unpack(native.replaceOverlaySync(...packRecorded(r)));
+  if (r.sealed) checkSealedSync(r.sealed);
+  return withSealed(r, unpack(native.replaceOverlaySync(...packRecorded(r))));
 }
 
 /** A detached overlay built for `apply`: its fd belongs to the caller, who must close it. */
@@ -77,9 +89,11 @@ function unpackBuilt([mechanism, mountId, warnings, uniqueMountId, fd]: PackedBu
 }
 
 export async function buildOverlay(r: NativeMountRequest): Promise<BuiltOverlay> {
-  return unpackBuilt(await native.buildOverlay(...pack(r)));
+  if (r.sealed) await checkSealed(r.sealed);
+  return withSealed(r, unpackBuilt(await native.buildOverlay(...pack(r))));
 }
 
 export function buildOverlaySync(r: NativeMountRequest): BuiltOverlay {
-  return unpackBuilt(native.buildOverlaySync(...pack(r)));
+  if (r.sealed) checkSealedSync(r.sealed);
+  return withSealed(r, unpackBuilt(native.buildOverlaySync(...pack(r))));
 }

@@ -11,6 +11,13 @@ function resolveLayer(base: string, value: unknown): unknown {
     const image = (value as { image: string }).image;
     return image === '' ? value : { ...value, image: path.resolve(base, image) };
   }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'sealed' in value) {
+    const layer = value as { sealed?: unknown; store?: unknown };
+    const out: Record<string, unknown> = { ...value };
+    if (typeof layer.sealed === 'string' && layer.sealed !== '') out.sealed = path.resolve(base, layer.sealed);
+    if (typeof layer.store === 'string' && layer.store !== '') out.store = path.resolve(base, layer.store);
+    return out;
+  }
   return value; // anything else is left for mount()'s validation to name
 }
 

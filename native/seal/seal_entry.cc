@@ -1,0 +1,88 @@
+// fsverityDigest / verifyStore / probeStoreVerity / missingObjects (and
+// their *Sync twins): the measuring a sealed layer needs before it is
+// mounted, and the check of a whole store and of the images over it.
+#include <napi.h>
+
+#include "seal/fsverity_digest.h"
+#include "seal/image_objects.h"
+#include "seal/store_verify.h"
+#include "seal/verity_probe.h"
+#include "util/args.h"
+#include "util/twin.h"
+
+namespace ovl {
+namespace {
+
+std::string ParsePath(const Napi::CallbackInfo& info) { return args::StringAt(info, 0, "path"); }
+
+Outcome<std::string> RunDigest(const std::string& path) {
+  auto digest = FsverityDigestOfPath(path);
+  if (digest.error) return digest.error;
+  return DigestHex(digest.value);
+}
+
+Napi::Value StringToJs(Napi::Env env, const std::string& s) { return Napi::String::New(env, s); }
+
+// [objects, [[object, errnum, actualHex], ...]]
+Napi::Value ReportToJs(Napi::Env env, const StoreReport& report) {
+  Napi::Array problems = Napi::Array::New(env, report.problems.size());
+  for (size_t i = 0; i < report.problems.size(); i++) {
+    const StoreProblem& p = report.problems[i];
+    Napi::Array row = Napi::Array::New(env, 3);
+    row.Set(0u, Napi::String::New(env, p.object));
+    row.Set(1u, Napi::Number::New(env, p.errnum));
+    row.Set(2u, Napi::String::New(env, p.actual));
+    problems.Set(static_cast<uint32_t>(i), row);
+  }
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, static_cast<double>(report.objects)));
+  out.Set(1u, problems);
+  return out;
+}
+
+struct ImageObjectsRequest {
+  std::string image, store, field;
+};
+
+ImageObjectsRequest ParseImageObjects(const Napi::CallbackInfo& info) {
+  return {args::StringAt(info, 0, "image"), args::StringAt(info, 1, "store"), args::StringAt(info, 2, "field")};
+}
+
+Outcome<std::vector<MissingObject>> RunMissingObjects(const ImageObjectsRequest& r) { return MissingObjects(r.image, r.store, r.field); }
+
+// [[object, file], ...]
+Napi::Value MissingToJs(Napi::Env env, const std::vector<MissingObject>& missing) {
+  Napi::Array out = Napi::Array::New(env, missing.size());
+  for (size_t i = 0; i < missing.size(); i++) {
+    Napi::Array row = Napi::Array::New(env, 2);
+    row.Set(0u, Napi::String::New(env, missing[i].object));
+    row.Set(1u, Napi::String::New(env, missing[i].file));
+    out.Set(static_cast<uint32_t>(i), row);
+  }
+  return out;
+}
+
+// [fsType, object, errnum]
+Napi::Value ProbeToJs(Napi::Env env, const VerityProbe& probe) {
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::Number::New(env, static_cast<double>(probe.fsType)));
+  out.Set(1u, Napi::String::New(env, probe.object));
+  out.Set(2u, Napi::Number::New(env, probe.errnum));
+  return out;
+}
+
+}  // namespace
+
+// Each operation is defined beside its export; the tables are static, as ExportOperation needs.
+void InitSeal(Napi::Env env, Napi::Object exports) {
+  static const Operation<std::string, std::string> digest{"fsverityDigest", ParsePath, RunDigest, StringToJs};
+  ExportOperation(env, exports, digest);
+  static const Operation<std::string, StoreReport> verifyStore{"verifyStore", ParsePath, VerifyStore, ReportToJs};
+  ExportOperation(env, exports, verifyStore);
+  static const Operation<std::string, VerityProbe> probe{"probeStoreVerity", ParsePath, ProbeStoreVerity, ProbeToJs};
+  ExportOperation(env, exports, probe);
+  static const Operation<ImageObjectsRequest, std::vector<MissingObject>> missing{"missingObjects", ParseImageObjects, RunMissingObjects, MissingToJs};
+  ExportOperation(env, exports, missing);
+}
+
+}  // namespace ovl
