@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { native } from '../../lib/core/native';
-import { referenceDigest } from '../helpers/fsverity-reference';
+import { referenceDigest } from './fsverity-reference';
 import { scratch } from '../helpers/scratch';
 
 // Values `fsverity digest` prints (fsverity-utils, xfstests generic/574's list, composefs' tests).

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { apply, applySync, check, mount, mountSync, replaceSync, type Declaration, type OverlayMount } from '../../lib/index';
 import { native } from '../../lib/core/native';
 import { erofsSuperblocks, loopsBackedBy, needsImages } from '../helpers/images';
-import { makeSealed } from '../helpers/sealed';
+import { makeSealed } from './sealed-images';
 import { sealedFeatures, storesAsFor } from '../../lib/seal/sealed-options';
 import { scratch } from '../helpers/scratch';
 

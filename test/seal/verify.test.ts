@@ -4,9 +4,9 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import { verify, verifySync } from '../../lib/index';
-import { putObject } from '../helpers/fsverity-reference';
+import { putObject } from './fsverity-reference';
 import { erofsSuperblocks, loopsBackedBy, needsImages } from '../helpers/images';
-import { makeSealed } from '../helpers/sealed';
+import { makeSealed } from './sealed-images';
 import { scratch } from '../helpers/scratch';
 
 t.test('a whole store passes; a flipped byte and an unreadable object are named', async (t) => {

@@ -6,10 +6,10 @@
 // fs-verity digest.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { makeErofs } from './images';
+import { makeErofs } from '../helpers/images';
 import { putObject } from './fsverity-reference';
-import type { Scratch } from './scratch';
-import { setXattrs } from './xattr';
+import type { Scratch } from '../helpers/scratch';
+import { setXattrs } from '../helpers/xattr';
 
 export interface SealedFixture {
   image: string;
