@@ -24,6 +24,7 @@ export { hasCapSysAdmin } from './core/privilege';
 export { changes, changesSync, type ChangesOptions, type LayerChange, type ChangeKind } from './layers/layer-changes';
 export { changesIterator, changesIteratorSync } from './layers/layer-changes-iterator';
 export { fromOci, fromOciSync, toOci, toOciSync, type FromOciError, type FromOciOptions, type ToOciOptions, type ToOciResult, type SkippedEntry, type UnprivilegedExport } from './convert/oci';
+export { unpack, unpackSync, type UnpackOptions, type UnpackResult, type UnpackedLayer } from './oci/unpack';
 export type { ImageLayer, ImageType, LayerSource } from './images/image-layers';
 export type { MountedImage } from './images/image-record';
 export { apply, applySync, appliedStacks, appliedStacksSync, DEFAULT_STATE_FILE, STATE_FILE_ENV, type ApplyOptions, type ApplyResult, type ApplyAction, type Declaration, type StackDeclaration, type SkippedRecord, type AppliedStack } from './apply/apply';

@@ -1,0 +1,145 @@
+// Each file of an image archive as it streams past: hashed (sha256 of its
+// bytes, its digest in the archive), and either kept in memory when it is
+// JSON (manifests, configs, index.json) or, when it is a layer (a tar, or a
+// gzip'd tar), decompressed and unpacked at once into its own temporary
+// directory, with the uncompressed tar hashed too (its diff id). Which
+// files are layers is only known once the manifests are read, and those may
+// come after the layers in the stream: so every blob is taken for what its
+// first bytes say, and a failure to read one as a layer is kept, to be
+// raised only if a manifest names it as a layer.
+import { createHash, type Hash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
+import { OverlayError } from '../core/errors';
+import { LayerWriter } from './layer-writer';
+import { TarReader, type TarEntrySink } from './tar-reader';
+
+const EFBIG = 27;
+const EINVAL = 22;
+const JSON_LIMIT = 64 * 1024 * 1024;
+
+/** What one archive file turned out to be. */
+export interface BlobRecord {
+  name: string;
+  /** sha256 hex of its bytes. */
+  digest: string;
+  size: number;
+  /** Set for JSON blobs. */
+  json?: Buffer;
+  /** Set for blobs read as layers. */
+  layer?: {
+    /** sha256 hex of the uncompressed tar. */
+    diffId: string;
+    /** The unpacked tree, not yet in overlay form. */
+    dir: string;
+    compression: 'none' | 'gzip';
+    /** Why it could not be read as a layer, when it could not. */
+    error?: unknown;
+  };
+}
+
+// zlib's streams run on the thread pool; _processChunk without a callback is
+// the synchronous inflate zlib.gunzipSync itself uses, here fed a slice at a time.
+// Its handle is dropped once the gzip stream's end has passed.
+interface SyncInflate {
+  _processChunk(chunk: Buffer, flush: number): Buffer | null;
+  _handle: unknown;
+}
+
+class LayerSink {
+  private readonly diff: Hash = createHash('sha256');
+  private readonly reader: TarReader;
+  private readonly writer: LayerWriter;
+  private readonly gunzip?: SyncInflate;
+  error: unknown;
+
+  constructor(
+    readonly dir: string,
+    readonly compression: 'none' | 'gzip',
+    private readonly label: string,
+  ) {
+    fs.mkdirSync(dir, { mode: 0o700 });
+    this.writer = new LayerWriter(dir);
+    this.reader = new TarReader(label, (e) => this.writer.entry(e));
+    if (compression === 'gzip') this.gunzip = zlib.createGunzip() as unknown as SyncInflate;
+  }
+
+  data(chunk: Buffer): void {
+    if (this.error !== undefined) return;
+    try {
+      if (this.gunzip && this.gunzip._handle === null) throw new OverlayError({ errno: EINVAL, field: 'archive', path: this.label, reason: `layer '${this.label}' has bytes after the end of its gzip stream` });
+      this.tar(this.gunzip ? this.gunzip._processChunk(chunk, zlib.constants.Z_SYNC_FLUSH) : chunk);
+    } catch (err) {
+      this.error = err;
+    }
+  }
+
+  end(): string {
+    if (this.error === undefined) {
+      try {
+        if (this.gunzip && this.gunzip._handle !== null) throw new OverlayError({ errno: EINVAL, field: 'archive', path: this.label, reason: `the gzip stream of layer '${this.label}' ends early: it is truncated` });
+        this.reader.end();
+        this.writer.finish();
+      } catch (err) {
+        this.error = err;
+      }
+    }
+    return this.diff.digest('hex');
+  }
+
+  private tar(bytes: Buffer | null): void {
+    if (!bytes || bytes.length === 0) return;
+    this.diff.update(bytes);
+    this.reader.push(bytes);
+  }
+}
+
+/**
+ * The sink for one archive file: the first bytes choose JSON or layer.
+ * `layerDir` gives a fresh directory path for a layer.
+ */
+export function blobSink(name: string, layerDir: () => string, done: (record: BlobRecord) => void): TarEntrySink {
+  const raw = createHash('sha256');
+  let size = 0;
+  let json: Buffer[] | undefined;
+  let layer: LayerSink | undefined;
+  let head: Buffer | undefined;
+  const start = (first: Buffer) => {
+    if (first[0] === 0x7b || first[0] === 0x5b) json = [];
+    else layer = new LayerSink(layerDir(), first[0] === 0x1f && first[1] === 0x8b ? 'gzip' : 'none', name);
+  };
+  const pass = (chunk: Buffer) => {
+    if (json) {
+      if (size > JSON_LIMIT) throw new OverlayError({ errno: EFBIG, field: 'archive', path: name, reason: `'${name}' looks like JSON but is over ${JSON_LIMIT} bytes` });
+      json.push(Buffer.from(chunk));
+    } else layer!.data(chunk);
+  };
+  return {
+    data(chunk) {
+      raw.update(chunk);
+      size += chunk.length;
+      if (json === undefined && layer === undefined) {
+        // Two bytes tell gzip from the rest; hold a one-byte first slice.
+        head = head ? Buffer.concat([head, chunk]) : chunk;
+        if (head.length < 2) return;
+        start(head);
+        chunk = head;
+        head = undefined;
+      }
+      pass(chunk);
+    },
+    end() {
+      if (head) {
+        start(head);
+        pass(head);
+      }
+      const record: BlobRecord = { name, digest: raw.digest('hex'), size };
+      if (json) record.json = Buffer.concat(json);
+      if (layer) {
+        const diffId = layer.end();
+        record.layer = { diffId, dir: layer.dir, compression: layer.compression, ...(layer.error === undefined ? {} : { error: layer.error }) };
+      }
+      done(record);
+    },
+  };
+}
