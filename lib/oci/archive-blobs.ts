@@ -2,7 +2,8 @@
 // bytes, its digest in the archive), and either kept in memory when it is
 // JSON (manifests, configs, index.json) or, when it is a layer (a tar, or a
 // gzip'd tar), decompressed and unpacked at once into its own temporary
-// directory, with the uncompressed tar hashed too (its diff id). Which
+// directory and turned into overlay form (fromOci), with the uncompressed
+// tar hashed too (its diff id). Which
 // files are layers is only known once the manifests are read, and those may
 // come after the layers in the stream: so every blob is taken for what its
 // first bytes say, and a failure to read one as a layer is kept, to be
@@ -11,6 +12,7 @@ import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { OverlayError } from '../core/errors';
+import { fromOciSync } from '../convert/from-oci';
 import { LayerWriter } from './layer-writer';
 import { TarReader, type TarEntrySink } from './tar-reader';
 
@@ -30,7 +32,7 @@ export interface BlobRecord {
   layer?: {
     /** sha256 hex of the uncompressed tar. */
     diffId: string;
-    /** The unpacked tree, not yet in overlay form. */
+    /** The unpacked tree, in overlay form. */
     dir: string;
     compression: 'none' | 'gzip';
     /** Why it could not be read as a layer, when it could not. */
@@ -79,6 +81,8 @@ class LayerSink {
       try {
         if (this.gunzip && this.gunzip._handle !== null) throw new OverlayError({ errno: EINVAL, field: 'archive', path: this.label, reason: `the gzip stream of layer '${this.label}' ends early: it is truncated` });
         this.reader.end();
+        // In overlay form before the directories get their times: making a whiteout changes its directory's.
+        fromOciSync(this.dir);
         this.writer.finish();
       } catch (err) {
         this.error = err;

@@ -2,9 +2,8 @@
 // into an image store, read once as it streams. Every file of the archive
 // goes through archive-blobs (layers unpacked into the store's tmp/ as they
 // pass); once the stream has ended the manifests are read and checked
-// (archive-images), the new layers turned to overlay form (fromOci), and
-// only then does anything enter the store, each part by one rename: layers,
-// then configs and manifests, then refs. A failure before that leaves the
+// (archive-images), and only then does anything enter the store, each part
+// by one rename: layers, then configs and manifests, then refs. A failure before that leaves the
 // store as it was; one during it leaves whole layers or blobs that the next
 // run finds there and skips.
 import { createHash } from 'node:crypto';
@@ -13,7 +12,6 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { checkOptions, checkPath, typeError } from '../core/args';
 import { fsStep, runAsync, runSync, step, type Step, type Walk } from '../core/sync-or-async';
-import { fromOci, fromOciSync } from '../convert/from-oci';
 import { blobSink, type BlobRecord } from './archive-blobs';
 import { archiveImages } from './archive-images';
 import { blobPath, layerPath, moveIn, openForWrite, refPath, storePaths, writeWhole } from './store';
@@ -154,10 +152,7 @@ function* unpackWalk(source: Source, root: string): Walk<UnpackResult> {
       seen.add(diffId);
       const to = layerPath(s, diffId);
       const present = fs.existsSync(to);
-      if (!present) {
-        yield* step(fsStep(() => fromOciSync(dir), () => fromOci(dir)));
-        ready.push([dir, to]);
-      }
+      if (!present) ready.push([dir, to]);
       result.layers.push({ diffId: `sha256:${diffId}`, path: to, added: !present });
     }
     for (const [from, to] of ready) moveIn(from, to);
