@@ -18,6 +18,7 @@ import { TarReader, type TarEntrySink } from './tar-reader';
 
 const EFBIG = 27;
 const EINVAL = 22;
+const ENOTSUP = 95;
 const JSON_LIMIT = 64 * 1024 * 1024;
 
 /** What one archive file turned out to be. */
@@ -34,7 +35,7 @@ export interface BlobRecord {
     diffId: string;
     /** The unpacked tree, in overlay form. */
     dir: string;
-    compression: 'none' | 'gzip';
+    compression: 'none' | 'gzip' | 'zstd';
     /** Why it could not be read as a layer, when it could not. */
     error?: unknown;
   };
@@ -57,13 +58,15 @@ class LayerSink {
 
   constructor(
     readonly dir: string,
-    readonly compression: 'none' | 'gzip',
+    readonly compression: 'none' | 'gzip' | 'zstd',
     private readonly label: string,
   ) {
     fs.mkdirSync(dir, { mode: 0o700 });
     this.writer = new LayerWriter(dir);
     this.reader = new TarReader(label, (e) => this.writer.entry(e));
     if (compression === 'gzip') this.gunzip = zlib.createGunzip() as unknown as SyncInflate;
+    // Node 20's zlib has no zstd.
+    if (compression === 'zstd') this.error = new OverlayError({ errno: ENOTSUP, field: 'archive', path: label, reason: `layer '${label}' is zstd-compressed, which unpack does not read yet (gzip and uncompressed layers are read)` });
   }
 
   data(chunk: Buffer): void {
@@ -98,6 +101,12 @@ class LayerSink {
   }
 }
 
+function compressionOf(first: Buffer): 'none' | 'gzip' | 'zstd' {
+  if (first[0] === 0x1f && first[1] === 0x8b) return 'gzip';
+  if (first.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
 /**
  * The sink for one archive file: the first bytes choose JSON or layer.
  * `layerDir` gives a fresh directory path for a layer.
@@ -110,7 +119,7 @@ export function blobSink(name: string, layerDir: () => string, done: (record: Bl
   let head: Buffer | undefined;
   const start = (first: Buffer) => {
     if (first[0] === 0x7b || first[0] === 0x5b) json = [];
-    else layer = new LayerSink(layerDir(), first[0] === 0x1f && first[1] === 0x8b ? 'gzip' : 'none', name);
+    else layer = new LayerSink(layerDir(), compressionOf(first), name);
   };
   const pass = (chunk: Buffer) => {
     if (json) {
@@ -123,9 +132,9 @@ export function blobSink(name: string, layerDir: () => string, done: (record: Bl
       raw.update(chunk);
       size += chunk.length;
       if (json === undefined && layer === undefined) {
-        // Two bytes tell gzip from the rest; hold a one-byte first slice.
+        // Four bytes tell gzip and zstd from the rest; hold a shorter first slice.
         head = head ? Buffer.concat([head, chunk]) : chunk;
-        if (head.length < 2) return;
+        if (head.length < 4) return;
         start(head);
         chunk = head;
         head = undefined;
@@ -134,7 +143,7 @@ export function blobSink(name: string, layerDir: () => string, done: (record: Bl
     },
     end() {
       if (head) {
-        start(head);
+        start(Buffer.concat([head, Buffer.alloc(4)]));
         pass(head);
       }
       const record: BlobRecord = { name, digest: raw.digest('hex'), size };
