@@ -26,5 +26,6 @@ export { changesIterator, changesIteratorSync } from './layers/layer-changes-ite
 export { fromOci, fromOciSync, toOci, toOciSync, type FromOciError, type FromOciOptions, type ToOciOptions, type ToOciResult, type SkippedEntry, type UnprivilegedExport } from './convert/oci';
 export { unpack, unpackSync, type UnpackOptions, type UnpackResult, type UnpackedLayer } from './oci/unpack';
 export type { ImageLayer, ImageType, LayerSource } from './images/image-layers';
+export type { OciLayer } from './oci/oci-layers';
 export type { MountedImage } from './images/image-record';
 export { apply, applySync, appliedStacks, appliedStacksSync, DEFAULT_STATE_FILE, STATE_FILE_ENV, type ApplyOptions, type ApplyResult, type ApplyAction, type Declaration, type StackDeclaration, type SkippedRecord, type AppliedStack } from './apply/apply';

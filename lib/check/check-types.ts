@@ -1,4 +1,5 @@
 import type { LayerSource } from '../images/image-layers';
+import type { OciLayer } from '../oci/oci-layers';
 // The shape of check()'s answer, shared by the findings and the API.
 import type { KernelFeatures } from '../inspect/kernel';
 
@@ -125,7 +126,7 @@ export interface CheckOptions {
   upper: LayerSource;
   work: LayerSource;
   /** Lower layers to check too (each must open as a directory). */
-  lower?: LayerSource[];
+  lower?: Array<LayerSource | OciLayer>;
   /** Judge for a `userxattr` mount: overlay's xattrs then live in `user.overlay.*`. */
   userxattr?: boolean;
 }

@@ -1,6 +1,7 @@
 // check() / checkSync(): the pre-flight of a would-be overlay. The addon tries
 // on the real directories what the kernel tries when it mounts, leaving
 // nothing behind; the findings say what each answer means for a mount.
+import { expandOciLayers } from '../oci/oci-layers';
 import * as os from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { findingsFor } from './check-findings';
@@ -29,7 +30,7 @@ function toRequest(options: CheckOptions): NativeCheckRequest {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw typeError('options', 'an object: { upper, work, lower? }', options);
   checkKnownKeys(options, CHECK_OPTION_KEYS, 'check()');
   checkBoolean('userxattr', options.userxattr);
-  const lower = checkArray('lower', options.lower ?? [], 'an array of paths');
+  const lower = expandOciLayers('lower', checkArray('lower', options.lower ?? [], 'an array of paths')) as unknown[];
   const [upper, upperImage] = checkLayer('upper', options.upper);
   const [work, workImage] = checkLayer('work', options.work);
   const request: NativeCheckRequest = { upper, work, lower: lower.map((l, i) => checkLayer(`lower[${i}]`, l)[0]) };

@@ -11,6 +11,10 @@ function resolveLayer(base: string, value: unknown): unknown {
     const image = (value as { image: string }).image;
     return image === '' ? value : { ...value, image: path.resolve(base, image) };
   }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { oci?: unknown }).oci === 'string') {
+    const store = (value as { oci: string }).oci;
+    return store === '' ? value : { ...value, oci: path.resolve(base, store) };
+  }
   return value; // anything else is left for mount()'s validation to name
 }
 
