@@ -10,9 +10,9 @@
 // raised only if a manifest names it as a layer.
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as zlib from 'node:zlib';
 import { OverlayError } from '../core/errors';
 import { fromOciSync } from '../convert/from-oci';
+import { GunzipSync } from './gunzip-sync';
 import { LayerWriter } from './layer-writer';
 import { TarReader, type TarEntrySink } from './tar-reader';
 
@@ -41,19 +41,12 @@ export interface BlobRecord {
   };
 }
 
-// zlib's streams run on the thread pool; _processChunk without a callback is
-// the synchronous inflate zlib.gunzipSync itself uses, here fed a slice at a time.
-// Its handle is dropped once the gzip stream's end has passed.
-interface SyncInflate {
-  _processChunk(chunk: Buffer, flush: number): Buffer | null;
-  _handle: unknown;
-}
-
 class LayerSink {
   private readonly diff: Hash = createHash('sha256');
   private readonly reader: TarReader;
   private readonly writer: LayerWriter;
-  private readonly gunzip?: SyncInflate;
+  private readonly gunzip?: GunzipSync;
+  private readonly toTar = (bytes: Buffer) => this.tar(bytes);
   error: unknown;
 
   constructor(
@@ -64,7 +57,7 @@ class LayerSink {
     fs.mkdirSync(dir, { mode: 0o700 });
     this.writer = new LayerWriter(dir);
     this.reader = new TarReader(label, (e) => this.writer.entry(e));
-    if (compression === 'gzip') this.gunzip = zlib.createGunzip() as unknown as SyncInflate;
+    if (compression === 'gzip') this.gunzip = new GunzipSync();
     // Node 20's zlib has no zstd.
     if (compression === 'zstd') this.error = new OverlayError({ errno: ENOTSUP, field: 'archive', path: label, reason: `layer '${label}' is zstd-compressed, which unpack does not read yet (gzip and uncompressed layers are read)` });
   }
@@ -72,30 +65,37 @@ class LayerSink {
   data(chunk: Buffer): void {
     if (this.error !== undefined) return;
     try {
-      if (this.gunzip && this.gunzip._handle === null) throw new OverlayError({ errno: EINVAL, field: 'archive', path: this.label, reason: `layer '${this.label}' has bytes after the end of its gzip stream` });
-      this.tar(this.gunzip ? this.gunzip._processChunk(chunk, zlib.constants.Z_SYNC_FLUSH) : chunk);
+      if (this.gunzip) this.gunzip.write(chunk, this.toTar);
+      else this.tar(chunk);
     } catch (err) {
-      this.error = err;
+      this.error = this.zlibError(err);
     }
   }
 
   end(): string {
     if (this.error === undefined) {
       try {
-        if (this.gunzip && this.gunzip._handle !== null) throw new OverlayError({ errno: EINVAL, field: 'archive', path: this.label, reason: `the gzip stream of layer '${this.label}' ends early: it is truncated` });
+        this.gunzip?.end(this.toTar);
         this.reader.end();
         // In overlay form before the directories get their times: making a whiteout changes its directory's.
         fromOciSync(this.dir);
         this.writer.finish();
       } catch (err) {
-        this.error = err;
+        this.error = this.zlibError(err);
       }
     }
     return this.diff.digest('hex');
   }
 
-  private tar(bytes: Buffer | null): void {
-    if (!bytes || bytes.length === 0) return;
+  // zlib's own errors (Z_BUF_ERROR at a cut, Z_DATA_ERROR) said as the layer's; the tar's and the file system's pass as they are.
+  private zlibError(err: unknown): unknown {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code !== 'string' || !code.startsWith('Z_')) return err;
+    return new OverlayError({ errno: EINVAL, field: 'archive', path: this.label, reason: `the gzip stream of layer '${this.label}' cannot be read (${(err as Error).message}): it is truncated or damaged` });
+  }
+
+  private tar(bytes: Buffer): void {
+    if (bytes.length === 0) return;
     this.diff.update(bytes);
     this.reader.push(bytes);
   }
