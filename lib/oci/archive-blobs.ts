@@ -54,7 +54,9 @@ class LayerSink {
     readonly compression: 'none' | 'gzip' | 'zstd',
     private readonly label: string,
   ) {
-    fs.mkdirSync(dir, { mode: 0o700 });
+    fs.mkdirSync(dir);
+    // As tar leaves a directory it extracts into; a '.' entry in the layer sets its own.
+    fs.chmodSync(dir, 0o755);
     this.writer = new LayerWriter(dir);
     this.reader = new TarReader(label, (e) => this.writer.entry(e));
     if (compression === 'gzip') this.gunzip = new GunzipSync();

@@ -41,6 +41,7 @@ function checkStored(t: Test, store: string, result: UnpackResult): void {
   t.same(Object.keys(snapshot(b)), ['bin', 'bin/abs', 'bin/lnk', 'bin/su', 'd', 'd/sub', 'd/sub/f', 'etc', 'etc/a', 'etc/gone', 'etc/hard', 'long', `long/${'n'.repeat(150)}`]);
   const a = fs.statSync(`${b}/etc/a`);
   t.equal(a.ino, fs.statSync(`${b}/etc/hard`).ino, 'the hard link is a link');
+  t.equal(fs.statSync(b).mode & 0o7777, 0o755, 'a layer root the tar does not list is left as tar leaves it');
   t.same([a.uid, a.gid, a.mtimeMs / 1000], [1000, 1001, 1_600_000_001]);
   t.equal(fs.statSync(`${b}/etc`).mtimeMs / 1000, 1_600_000_000, 'a directory keeps its time');
   t.equal(fs.statSync(`${b}/bin/su`).mode & 0o7777, 0o4755);
