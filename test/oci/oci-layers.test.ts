@@ -72,3 +72,15 @@ t.test('ovl mount --oci STORE:REF, split at the first colon', needsOverlay, asyn
   t.same(view(target), ['d', 'd/new', 'etc', 'etc/a', 'extra']);
   t.match(ovl(['mount', '--oci', store, target]), { status: 1, stderr: /--oci takes STORE:REF/ });
 });
+
+t.test('ovl apply takes { oci, ref } in a stack, a relative store from the declaration file', needsOverlay, async (t) => {
+  const s = scratch(t);
+  storeWithImage(s);
+  const [target] = s.mkdirs('m');
+  fs.writeFileSync(s.path('stacks.json'), JSON.stringify({ stacks: [{ name: 'app', target, lower: [{ oci: 'store', ref: REF }] }] }));
+  const state = s.path('apply.json');
+  const r = ovl(['apply', '--state', state, s.path('stacks.json')]);
+  t.equal(r.status, 0, r.stderr);
+  t.teardown(() => void ovl(['umount', target]));
+  t.same(view(target), ['d', 'd/new', 'etc', 'etc/a']);
+});
