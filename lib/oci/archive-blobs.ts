@@ -53,11 +53,12 @@ class LayerSink {
     readonly dir: string,
     readonly compression: 'none' | 'gzip' | 'zstd',
     private readonly label: string,
+    storedBytes: number,
   ) {
     fs.mkdirSync(dir);
     // As tar leaves a directory it extracts into; a '.' entry in the layer sets its own.
     fs.chmodSync(dir, 0o755);
-    this.writer = new LayerWriter(dir);
+    this.writer = new LayerWriter(dir, storedBytes);
     this.reader = new TarReader(label, (e) => this.writer.entry(e));
     if (compression === 'gzip') this.gunzip = new GunzipSync();
     // Node 20's zlib has no zstd.
@@ -111,9 +112,10 @@ function compressionOf(first: Buffer): 'none' | 'gzip' | 'zstd' {
 
 /**
  * The sink for one archive file: the first bytes choose JSON or layer.
- * `layerDir` gives a fresh directory path for a layer.
+ * `layerDir` gives a fresh directory path for a layer; `storedBytes` is the
+ * length of a layer's path once in the store, which names must fit beneath.
  */
-export function blobSink(name: string, layerDir: () => string, done: (record: BlobRecord) => void): TarEntrySink {
+export function blobSink(name: string, layerDir: () => string, storedBytes: number, done: (record: BlobRecord) => void): TarEntrySink {
   const raw = createHash('sha256');
   let size = 0;
   let json: Buffer[] | undefined;
@@ -121,7 +123,7 @@ export function blobSink(name: string, layerDir: () => string, done: (record: Bl
   let head: Buffer | undefined;
   const start = (first: Buffer) => {
     if (first[0] === 0x7b || first[0] === 0x5b) json = [];
-    else layer = new LayerSink(layerDir(), compressionOf(first), name);
+    else layer = new LayerSink(layerDir(), compressionOf(first), name, storedBytes);
   };
   const pass = (chunk: Buffer) => {
     if (json) {

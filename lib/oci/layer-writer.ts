@@ -50,8 +50,12 @@ export class LayerWriter {
   private readonly dirTimes: [string, number][] = [];
   private readonly rootBytes: number;
 
-  constructor(private readonly root: string) {
-    this.rootBytes = Buffer.byteLength(root);
+  /** `storedBytes`: the length of the path the layer will have in the store, when longer than `root`'s. */
+  constructor(
+    private readonly root: string,
+    storedBytes = 0,
+  ) {
+    this.rootBytes = Math.max(Buffer.byteLength(root), storedBytes);
   }
 
   /** Writes one entry; a regular file's data follows through the sink returned. */

@@ -108,11 +108,11 @@ const archiveName = (name: string) => posix.normalize(name).replace(/^\.\//, '')
 
 type Source = { kind: 'path'; path: string } | { kind: 'stream'; stream: Readable };
 
-function* readArchive(source: Source, work: string): Walk<Map<string, BlobRecord>> {
+function* readArchive(source: Source, work: string, storedBytes: number): Walk<Map<string, BlobRecord>> {
   const blobs = new Map<string, BlobRecord>();
   let layers = 0;
   const sinkFor = (name: string) =>
-    blobSink(archiveName(name), () => `${work}/layer-${layers++}`, (r) => blobs.set(r.name, r));
+    blobSink(archiveName(name), () => `${work}/layer-${layers++}`, storedBytes, (r) => blobs.set(r.name, r));
   const buf = Buffer.allocUnsafe(CHUNK);
   // A docker-archive names a layer twice, the second by a symlink ('<id>/layer.tar -> ../<hex>.tar').
   const aliases: [string, string][] = [];
@@ -142,7 +142,7 @@ function* unpackWalk(source: Source, root: string): Walk<UnpackResult> {
   const s = storePaths(root);
   const work = yield* step(fsStep(() => openForWrite(s), async () => openForWrite(s)));
   try {
-    const images = archiveImages(yield* readArchive(source, work));
+    const images = archiveImages(yield* readArchive(source, work, Buffer.byteLength(layerPath(s, '0'.repeat(64)))));
     const result: UnpackResult = { refs: [], layers: [] };
     const seen = new Set<string>();
     const ready: [string, string][] = [];

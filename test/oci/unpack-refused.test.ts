@@ -117,3 +117,18 @@ t.test('a zstd layer is refused, naming it; the store is as it was', needsRoot, 
   t.throws(() => unpackSync(s.path('a.tar'), { store: s.path('store') }), { code: 'ENOTSUP', message: /is zstd-compressed/ });
   t.same(listing(s.path('store')), before);
 });
+
+t.test('PATH_MAX counts the path a layer has in the store, to the byte', needsRoot, async (t) => {
+  const s = scratch(t);
+  const storedRoot = Buffer.byteLength(`${s.path('store')}/layers/${'0'.repeat(64)}`);
+  // A name of exactly `length` bytes, in parts of at most 200.
+  const nameOf = (length: number) => {
+    const parts: string[] = [];
+    for (let left = length; left > 0; left -= 201) parts.push('x'.repeat(Math.min(200, left)));
+    return parts.join('/');
+  };
+  const longest = 4096 - storedRoot - 2; // root, '/', the name and the NUL within PATH_MAX
+  const make = (length: number) => (fs.writeFileSync(s.path('a.tar'), archive(dockerArchiveFiles([{ ref: 'example.com/p:1', layers: [tar([{ name: nameOf(length), content: 'x' }])] }]))), s.path('a.tar'));
+  t.throws(() => unpackSync(make(longest + 1), { store: s.path('store') }), { code: 'ENAMETOOLONG', message: /past PATH_MAX/ });
+  t.same(unpackSync(make(longest), { store: s.path('store') }).refs, ['example.com/p:1'], 'one byte less is stored');
+});
