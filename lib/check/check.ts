@@ -1,7 +1,6 @@
 // check() / checkSync(): the pre-flight of a would-be overlay. The addon tries
 // on the real directories what the kernel tries when it mounts, leaving
 // nothing behind; the findings say what each answer means for a mount.
-import { expandOciLayers } from '../oci/oci-layers';
 import * as os from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { findingsFor } from './check-findings';
@@ -12,6 +11,7 @@ import { parseMountTable, readMountTableText, type MountTableEntry } from '../co
 import { hasCapSysAdmin } from '../core/privilege';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from '../core/native';
 import { checkLayer, imageSpecs } from '../images/image-layers';
+import { expandOciLayers } from '../oci/oci-layers';
 import { holdersOf, liveWriters } from '../inspect/live-writers';
 import { imageDirsInUse, imageDirsInUseSync } from '../inspect/image-dirs-in-use';
 
