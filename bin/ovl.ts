@@ -8,6 +8,7 @@ import { applyCommand } from './commands/apply';
 import { EXIT_OK, EXIT_USAGE } from './cli/exit-codes';
 import { doctorCommand } from './commands/doctor';
 import { convertCommand } from './commands/convert';
+import { unpackCommand } from './commands/unpack';
 import { diffCommand } from './commands/diff';
 import { lsCommand } from './commands/ls';
 import { mountCommand } from './commands/mount';
@@ -17,7 +18,7 @@ import { replaceCommand } from './commands/replace';
 import { umountCommand } from './commands/umount';
 import { whiteoutCommand } from './commands/whiteout';
 
-const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, applyCommand, whiteoutCommand, opaqueCommand, doctorCommand, diffCommand, convertCommand, verifyCommand];
+const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, applyCommand, whiteoutCommand, opaqueCommand, doctorCommand, diffCommand, convertCommand, verifyCommand, unpackCommand];
 
 const HELP = `Usage: ovl COMMAND [OPTIONS]...
        ovl --help | ovl COMMAND --help | ovl --version

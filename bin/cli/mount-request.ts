@@ -2,7 +2,7 @@
 // flags, --make-*, --idmap and --docker become one MountOptions. The library
 // validates the result; only what the command line itself can get wrong is refused here.
 import { splitUnescaped } from '../../lib/internal';
-import { fromGraphDriver, parseOptions, type LayerSource, type SealedLayer, type IdMapping, type IdmapOptions, type MechanismName, type MountOptions, type ParsedOptions, type Propagation } from '../../lib/index';
+import { fromGraphDriver, parseOptions, type LayerSource, type SealedLayer, type OciLayer, type IdMapping, type IdmapOptions, type MechanismName, type MountOptions, type ParsedOptions, type Propagation } from '../../lib/index';
 import { inputName, MAX_INPUT_BYTES, readInputText } from './read-input';
 import { UsageError } from './usage-error';
 
@@ -13,6 +13,7 @@ export const MOUNT_FLAGS = {
   upper: { type: 'string' },
   work: { type: 'string' },
   'lower-image': { type: 'string', multiple: true },
+  oci: { type: 'string', multiple: true },
   'data-image': { type: 'string', multiple: true },
   'upper-image': { type: 'string' },
   sealed: { type: 'string', multiple: true },
@@ -37,6 +38,7 @@ export interface MountFlagValues {
   upper?: string;
   work?: string;
   'lower-image'?: string[];
+  oci?: string[];
   'data-image'?: string[];
   'upper-image'?: string;
   sealed?: string[];
@@ -69,6 +71,9 @@ export const MOUNT_FLAGS_HELP = `  -o, --options OPTIONS  mount(8)-style options
       --work DIR         overlay's work directory: empty, on the same mount as upper, not inside it
       --lower-image FILE a lower layer from an ext4, erofs or squashfs image file, mounted read-only
                          and never at a path; repeatable, in order with --lower
+      --oci STORE:REF    the layers of image REF of the image store STORE (ovl unpack), top first;
+                         split at the first ':' (a STORE holding a ':' is given as a path without
+                         one: a symlink, or ./ from another directory); repeatable, in order with --lower
       --data-image FILE  a data-only lower layer from an image file; repeatable, in order with --data
       --upper-image FILE upper and work from the directories upper/ and work/ of a read-write
                          image (ext4), made if missing; not with --upper, --work or upperdir=
@@ -197,6 +202,7 @@ export function namesLayers(values: MountFlagValues, parsed: ParsedOptions): boo
     values.upper !== undefined ||
     values.work !== undefined ||
     values['lower-image']?.length ||
+    values.oci?.length ||
     values['data-image']?.length ||
     values['upper-image'] !== undefined ||
     values.sealed?.length
@@ -206,20 +212,30 @@ export function namesLayers(values: MountFlagValues, parsed: ParsedOptions): boo
 /** A command line's options in the order given (parseArgs tokens). */
 export type OptionTokens = ReadonlyArray<{ kind: string; name?: string; value?: string | undefined }>;
 
+// --oci STORE:REF, split at the first ':' (a reference holds colons, 'name:tag', 'sha256:...').
+function ociLayer(value: string): OciLayer {
+  const colon = value.indexOf(':');
+  if (colon <= 0 || colon === value.length - 1) throw new UsageError(`--oci takes STORE:REF, got '${value}'`);
+  return { oci: value.slice(0, colon), ref: value.slice(colon + 1) };
+}
+
 /**
- * The layers of one kind from the flags, directories and image files in the
- * order they were given: `--lower a --lower-image b.img --lower c` stacks a, b.img, c.
+ * The layers of one kind from the flags, directories, image files and image
+ * stores in the order they were given: `--lower a --lower-image b.img --lower c`
+ * stacks a, b.img, c.
  */
-function orderedLayers(tokens: OptionTokens | undefined, dirFlag: string, imageFlag: string, dirs: string[] = [], images: string[] = [], sealed: SealedLayer[] = []): Array<LayerSource | SealedLayer> {
-  if (!images.length && !sealed.length) return dirs;
-  if (!tokens) return [...sealed, ...dirs, ...images.map((image) => ({ image }))];
-  const out: Array<LayerSource | SealedLayer> = [];
+function orderedLayers(tokens: OptionTokens | undefined, dirFlag: string, imageFlag: string, dirs: string[] = [], images: string[] = [], more: { sealed?: SealedLayer[]; oci?: string[] } = {}): Array<LayerSource | SealedLayer | OciLayer> {
+  const [sealed, stores] = [more.sealed ?? [], more.oci ?? []];
+  if (!images.length && !sealed.length && !stores.length) return dirs;
+  if (!tokens) return [...sealed, ...dirs, ...images.map((image) => ({ image })), ...stores.map(ociLayer)];
+  const out: Array<LayerSource | SealedLayer | OciLayer> = [];
   let nextSealed = 0;
   for (const token of tokens) {
     if (token.kind !== 'option' || token.value === undefined) continue;
     if (token.name === dirFlag) out.push(token.value);
     else if (token.name === imageFlag) out.push({ image: token.value });
     else if (token.name === 'sealed' && sealed[nextSealed]) out.push(sealed[nextSealed++]!);
+    else if (more.oci !== undefined && token.name === 'oci') out.push(ociLayer(token.value));
   }
   return out;
 }
@@ -238,7 +254,7 @@ function sealedLayers(values: MountFlagValues): SealedLayer[] {
 
 /** -o and the layer, flag, propagation and idmap options as one mount request (without target). */
 export function layerOptions(values: MountFlagValues, parsed: ParsedOptions, tokens?: OptionTokens): Omit<MountOptions, 'target'> {
-  const lower = orderedLayers(tokens, 'lower', 'lower-image', values.lower, values['lower-image'], sealedLayers(values));
+  const lower = orderedLayers(tokens, 'lower', 'lower-image', values.lower, values['lower-image'], { sealed: sealedLayers(values), oci: values.oci });
   const options: Omit<MountOptions, 'target'> = { ...parsed, lower: [...(parsed.lower ?? []), ...lower] };
   const data = [...(parsed.data ?? []), ...(orderedLayers(tokens, 'data', 'data-image', values.data, values['data-image']) as LayerSource[])];
   if (data.length) options.data = data;

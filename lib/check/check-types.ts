@@ -1,5 +1,6 @@
 import type { LayerSource } from '../images/image-layers';
 import type { SealedLayer } from '../seal/sealed-layer';
+import type { OciLayer } from '../oci/oci-layers';
 // The shape of check()'s answer, shared by the findings and the API.
 import type { KernelFeatures } from '../inspect/kernel';
 
@@ -126,7 +127,7 @@ export interface CheckOptions {
   upper: LayerSource;
   work: LayerSource;
   /** Lower layers to check too (each must open as a directory). */
-  lower?: Array<LayerSource | SealedLayer>;
+  lower?: Array<LayerSource | SealedLayer | OciLayer>;
   /** Judge for a `userxattr` mount: overlay's xattrs then live in `user.overlay.*`. */
   userxattr?: boolean;
 }

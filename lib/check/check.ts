@@ -12,6 +12,7 @@ import { hasCapSysAdmin } from '../core/privilege';
 import { native, type NativeCapability, type NativeCheckReport, type NativeCheckRequest, type NativeDirFacts } from '../core/native';
 import { checkLayer, imageSpecs } from '../images/image-layers';
 import { expandSealed } from '../seal/sealed-layer';
+import { expandOciLayers } from '../oci/oci-layers';
 import { holdersOf, liveWriters } from '../inspect/live-writers';
 import { imageDirsInUse, imageDirsInUseSync } from '../inspect/image-dirs-in-use';
 
@@ -30,7 +31,7 @@ function toRequest(options: CheckOptions): NativeCheckRequest {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw typeError('options', 'an object: { upper, work, lower? }', options);
   checkKnownKeys(options, CHECK_OPTION_KEYS, 'check()');
   checkBoolean('userxattr', options.userxattr);
-  const given = checkArray('lower', options.lower ?? [], 'an array of paths');
+  const given = expandOciLayers('lower', checkArray('lower', options.lower ?? [], 'an array of paths')) as unknown[];
   // A sealed layer is probed as the two layers it mounts as: its image and its store.
   const sealed = expandSealed(given, undefined);
   const lower = sealed ? [...sealed.lower, ...sealed.data] : given;

@@ -3,6 +3,7 @@
 import type { IdmapOptions } from './idmap';
 import type { LayerSource } from '../images/image-layers';
 import type { SealedLayer } from '../seal/sealed-layer';
+import type { OciLayer } from '../oci/oci-layers';
 import type { Atime, MechanismName, Propagation } from '../core/mount-words';
 import { LSM_KEYS, type LsmLabels } from './lsm-options';
 import { FEATURES, type OverlayFeatures } from './overlay-options';
@@ -25,13 +26,14 @@ export interface MountFlags {
  * The layers of an overlay. Each is a directory, or `{ image, path?, type? }`:
  * a directory inside an ext4, erofs or squashfs image file (lib/images/image-layers.ts);
  * a lower may also be `{ sealed, store, digest? }`, a sealed image over its object store
- * (lib/seal/sealed-layer.ts).
+ * (lib/seal/sealed-layer.ts). A lower or data layer may also be `{ oci, ref }`: an
+ * image `unpack` stored, standing for its layers in order (lib/oci/oci-layers.ts).
  */
 export interface OverlayLayers {
   /** Lower layers, in the order of `lowerdir=`: the first is the top. */
-  lower: Array<LayerSource | SealedLayer>;
+  lower: Array<LayerSource | SealedLayer | OciLayer>;
   /** Data-only lower layers (`lowerdir=a::data`, `datadir+`; 6.5+, with metacopy and redirects). */
-  data?: LayerSource[];
+  data?: Array<LayerSource | OciLayer>;
   /** The writable layer; needs `work` on the same mount. */
   upper?: LayerSource;
   /** Overlay's scratch directory: empty, on the same mount as `upper`, not inside it. */

@@ -10,6 +10,7 @@ import { FEATURES, toKernelOption, type FeatureSpec } from './overlay-options';
 import { checkLayer, checkLayerPaths, imageSpecs } from '../images/image-layers';
 import { expandSealed } from '../seal/sealed-layer';
 import { sealedFeatures, storesAsFor } from '../seal/sealed-options';
+import { expandOciLayers } from '../oci/oci-layers';
 
 function checkFeature(spec: FeatureSpec, value: unknown): void {
   if (spec.kind.type === 'enum') checkChoice(spec.field, value, spec.kind.values);
@@ -85,9 +86,14 @@ export function toReplaceRequest(options: Omit<MountOptions, 'target'>, target: 
   return build(plainCopy(options, REPLACE_OPTION_KEYS, 'replace()') as unknown as MountOptions, target);
 }
 
+// `o` is the caller's plain copy: an image from a store is replaced in it by
+// its layers, which are then checked as any others (the same keys, the same shape).
 function build(o: MountOptions, targetOption: unknown): NativeMountRequest {
   const target = checkPath('target', targetOption);
   if (o.lower === undefined) throw invalid('lower', 'at least one lower layer is needed');
+  const [lowerLayers, dataLayers] = [expandOciLayers('lower', o.lower), expandOciLayers('data', o.data)];
+  if (lowerLayers !== o.lower) o.lower = lowerLayers as MountOptions['lower'];
+  if (dataLayers !== o.data) o.data = dataLayers as MountOptions['data'];
   const storesAs = storesAsFor();
   const sealed = expandSealed(o.lower, o.data, storesAs);
   if (sealed) {

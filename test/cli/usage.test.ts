@@ -22,7 +22,7 @@ t.test('--version prints the package version', async (t) => {
 t.test('--help lists every command; each command has its own help', async (t) => {
   const r = ovl(['--help']);
   t.equal(r.status, 0);
-  for (const name of ['mount', 'umount', 'replace', 'ls', 'whiteout', 'opaque', 'doctor']) {
+  for (const name of ['mount', 'umount', 'replace', 'ls', 'whiteout', 'opaque', 'doctor', 'unpack']) {
     t.match(r.stdout, new RegExp(`^  ${name} `, 'm'), `lists ${name}`);
     const h = ovl([name, '--help']);
     t.equal(h.status, 0, `${name} --help exits 0`);

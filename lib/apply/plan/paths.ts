@@ -18,6 +18,10 @@ function resolveLayer(base: string, value: unknown): unknown {
     if (typeof layer.store === 'string' && layer.store !== '') out.store = path.resolve(base, layer.store);
     return out;
   }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { oci?: unknown }).oci === 'string') {
+    const store = (value as { oci: string }).oci;
+    return store === '' ? value : { ...value, oci: path.resolve(base, store) };
+  }
   return value; // anything else is left for mount()'s validation to name
 }
 

@@ -1,0 +1,162 @@
+// Each file of an image archive as it streams past: hashed (sha256 of its
+// bytes, its digest in the archive), and either kept in memory when it is
+// JSON (manifests, configs, index.json) or, when it is a layer (a tar, or a
+// gzip'd tar), decompressed and unpacked at once into its own temporary
+// directory and turned into overlay form (fromOci), with the uncompressed
+// tar hashed too (its diff id). Which
+// files are layers is only known once the manifests are read, and those may
+// come after the layers in the stream: so every blob is taken for what its
+// first bytes say, and a failure to read one as a layer is kept, to be
+// raised only if a manifest names it as a layer.
+import { createHash, type Hash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { OverlayError } from '../core/errors';
+import { fromOciSync } from '../convert/from-oci';
+import { GunzipSync } from './gunzip-sync';
+import { LayerWriter } from './layer-writer';
+import { TarReader, type TarEntrySink } from './tar-reader';
+
+const EFBIG = 27;
+const EINVAL = 22;
+const ENOTSUP = 95;
+const JSON_LIMIT = 64 * 1024 * 1024;
+
+/** What one archive file turned out to be. */
+export interface BlobRecord {
+  name: string;
+  /** sha256 hex of its bytes. */
+  digest: string;
+  size: number;
+  /** Set for JSON blobs. */
+  json?: Buffer;
+  /** Set for blobs read as layers. */
+  layer?: {
+    /** sha256 hex of the uncompressed tar. */
+    diffId: string;
+    /** The unpacked tree, in overlay form. */
+    dir: string;
+    compression: 'none' | 'gzip' | 'zstd';
+    /** Why it could not be read as a layer, when it could not. */
+    error?: unknown;
+  };
+}
+
+class LayerSink {
+  private readonly diff: Hash = createHash('sha256');
+  private readonly reader: TarReader;
+  private readonly writer: LayerWriter;
+  private readonly gunzip?: GunzipSync;
+  private readonly toTar = (bytes: Buffer) => this.tar(bytes);
+  error: unknown;
+
+  constructor(
+    readonly dir: string,
+    readonly compression: 'none' | 'gzip' | 'zstd',
+    private readonly label: string,
+    storedBytes: number,
+  ) {
+    fs.mkdirSync(dir);
+    // As tar leaves a directory it extracts into; a '.' entry in the layer sets its own.
+    fs.chmodSync(dir, 0o755);
+    this.writer = new LayerWriter(dir, storedBytes);
+    this.reader = new TarReader(label, (e) => this.writer.entry(e));
+    if (compression === 'gzip') this.gunzip = new GunzipSync();
+    // Node 20's zlib has no zstd.
+    if (compression === 'zstd') this.error = new OverlayError({ errno: ENOTSUP, field: 'archive', path: label, reason: `layer '${label}' is zstd-compressed, which unpack does not read yet (gzip and uncompressed layers are read)` });
+  }
+
+  data(chunk: Buffer): void {
+    if (this.error !== undefined) return;
+    try {
+      if (this.gunzip) this.gunzip.write(chunk, this.toTar);
+      else this.tar(chunk);
+    } catch (err) {
+      this.error = this.zlibError(err);
+    }
+  }
+
+  end(): string {
+    if (this.error === undefined) {
+      try {
+        this.gunzip?.end(this.toTar);
+        this.reader.end();
+        // In overlay form before the directories get their times: making a whiteout changes its directory's.
+        fromOciSync(this.dir);
+        this.writer.finish();
+      } catch (err) {
+        this.error = this.zlibError(err);
+      }
+    }
+    return this.diff.digest('hex');
+  }
+
+  // zlib's own errors (Z_BUF_ERROR at a cut, Z_DATA_ERROR) said as the layer's; the tar's and the file system's pass as they are.
+  private zlibError(err: unknown): unknown {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code !== 'string' || !code.startsWith('Z_')) return err;
+    return new OverlayError({ errno: EINVAL, field: 'archive', path: this.label, reason: `the gzip stream of layer '${this.label}' cannot be read (${(err as Error).message}): it is truncated or damaged` });
+  }
+
+  private tar(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.diff.update(bytes);
+    this.reader.push(bytes);
+  }
+}
+
+function compressionOf(first: Buffer): 'none' | 'gzip' | 'zstd' {
+  if (first[0] === 0x1f && first[1] === 0x8b) return 'gzip';
+  if (first.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
+/**
+ * The sink for one archive file: the first bytes choose JSON or layer.
+ * `layerDir` gives a fresh directory path for a layer; `storedBytes` is the
+ * length of a layer's path once in the store, which names must fit beneath.
+ */
+export function blobSink(name: string, layerDir: () => string, storedBytes: number, done: (record: BlobRecord) => void): TarEntrySink {
+  const raw = createHash('sha256');
+  let size = 0;
+  let json: Buffer[] | undefined;
+  let layer: LayerSink | undefined;
+  let head: Buffer | undefined;
+  const start = (first: Buffer) => {
+    if (first[0] === 0x7b || first[0] === 0x5b) json = [];
+    else layer = new LayerSink(layerDir(), compressionOf(first), name, storedBytes);
+  };
+  const pass = (chunk: Buffer) => {
+    if (json) {
+      if (size > JSON_LIMIT) throw new OverlayError({ errno: EFBIG, field: 'archive', path: name, reason: `'${name}' looks like JSON but is over ${JSON_LIMIT} bytes` });
+      json.push(Buffer.from(chunk));
+    } else layer!.data(chunk);
+  };
+  return {
+    data(chunk) {
+      raw.update(chunk);
+      size += chunk.length;
+      if (json === undefined && layer === undefined) {
+        // Four bytes tell gzip and zstd from the rest; hold a shorter first slice.
+        head = head ? Buffer.concat([head, chunk]) : chunk;
+        if (head.length < 4) return;
+        start(head);
+        chunk = head;
+        head = undefined;
+      }
+      pass(chunk);
+    },
+    end() {
+      if (head) {
+        start(Buffer.concat([head, Buffer.alloc(4)]));
+        pass(head);
+      }
+      const record: BlobRecord = { name, digest: raw.digest('hex'), size };
+      if (json) record.json = Buffer.concat(json);
+      if (layer) {
+        const diffId = layer.end();
+        record.layer = { diffId, dir: layer.dir, compression: layer.compression, ...(layer.error === undefined ? {} : { error: layer.error }) };
+      }
+      done(record);
+    },
+  };
+}

@@ -1,0 +1,78 @@
+// unpack against a real peer: an image podman made (a root, then a layer
+// committed from a container that deletes a directory, replaces a file,
+// adds a hard link and a setuid file), saved by podman in each format and
+// unpacked; its layers mounted as an overlay list exactly as `podman image
+// mount` of the same image, entry for entry. Needs podman as root (import,
+// create, mount, commit, save: no `podman run`).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import t from 'tap';
+import { mount, unpack } from '../../lib/index';
+import { scratch } from '../helpers/scratch';
+
+function whyNoPodman(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root for podman mount';
+  if (spawnSync('podman', ['--version']).status !== 0) return 'podman is not installed (apt-get install podman)';
+  return undefined;
+}
+
+const podman = (...args: string[]) => execFileSync('podman', args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+
+// Each entry: type, mode, owner, size, content, link target, mtime; hard links as the group of names sharing an inode.
+export function listing(root: string): string[] {
+  const rows: string[] = [];
+  const inodes = new Map<number, string[]>();
+  const walk = (rel: string) => {
+    for (const name of fs.readdirSync(`${root}/${rel}`).sort()) {
+      const p = rel ? `${rel}/${name}` : name;
+      const st = fs.lstatSync(`${root}/${p}`);
+      const what = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? `-> ${fs.readlinkSync(`${root}/${p}`)}` : st.isFile() ? `file ${fs.readFileSync(`${root}/${p}`, 'utf8')}` : `other ${st.rdev}`;
+      rows.push(`${p} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? '' : st.size} ${st.isSymbolicLink() ? '' : Math.floor(st.mtimeMs)} ${what}`);
+      if (st.isFile() && st.nlink > 1) inodes.set(st.ino, [...(inodes.get(st.ino) ?? []), p]);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk('');
+  return [...rows, ...[...inodes.values()].map((names) => `linked: ${names.join(' ')}`)];
+}
+
+t.test('images podman saves, unpacked and mounted, list as podman image mount', { skip: whyNoPodman() ?? false, timeout: 600_000 }, async (t) => {
+  const s = scratch(t);
+  s.write({ 'root/etc/issue': 'one', 'root/etc/ssl/certs/a': 'a', 'root/usr/bin/tool': 'tool', 'root/var/lib/x': 'x' });
+  fs.symlinkSync('tool', s.path('root/usr/bin/alias'));
+  fs.chownSync(s.path('root/var/lib'), 1000, 1001);
+  execFileSync('tar', ['-C', s.path('root'), '-cf', s.path('root.tar'), '.']);
+  const tag = `localhost/overlay-native-unpack:${process.pid}`;
+  podman('import', s.path('root.tar'), `${tag}-base`);
+  t.teardown(() => void spawnSync('podman', ['rmi', '-f', tag, `${tag}-base`]));
+  const id = podman('create', `${tag}-base`, '/bin/sh');
+  const merged = podman('mount', id);
+  fs.rmSync(`${merged}/etc/ssl`, { recursive: true });
+  fs.writeFileSync(`${merged}/etc/issue`, 'two');
+  fs.linkSync(`${merged}/usr/bin/tool`, `${merged}/usr/bin/tool2`);
+  fs.writeFileSync(`${merged}/usr/bin/su`, 'su');
+  fs.chmodSync(`${merged}/usr/bin/su`, 0o4755);
+  podman('umount', id);
+  podman('commit', id, tag);
+  podman('rm', '-f', id);
+  const theirs = listing(podman('image', 'mount', tag));
+  t.teardown(() => void spawnSync('podman', ['image', 'umount', tag]));
+  t.ok(theirs.some((r) => r.startsWith('usr/bin/su 4755')) && !theirs.some((r) => r.startsWith('etc/ssl')), 'the committed layer is in the image');
+
+  for (const format of ['docker-archive', 'oci-archive', 'oci-dir']) {
+    const out = s.path(`img.${format}`);
+    podman('save', '--format', format, '-o', out, tag);
+    // The archives from a pipe, the layout from its directory.
+    const source = format === 'oci-dir' ? out : spawn('cat', [out], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout;
+    const result = await unpack(source, { store: s.path(`store-${format}`) });
+    t.same(result.refs, [tag], `${format}: stored under its name`);
+    t.equal(result.layers.length, 2);
+    const target = s.mkdirs(`mnt-${format}`)[0];
+    const m = await mount({ lower: result.layers.map((l) => l.path).reverse(), target });
+    try {
+      t.same(listing(target), theirs, `${format}: lists as podman image mount`);
+    } finally {
+      await m.unmount();
+    }
+  }
+});

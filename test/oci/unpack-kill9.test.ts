@@ -1,0 +1,36 @@
+// ovl unpack killed (SIGKILL) while a layer is half written: the store holds
+// no ref and no layer of it, only the killed run's work in tmp/, which the
+// next run removes before it does the whole job.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import t from 'tap';
+import { OVL } from '../helpers/cli';
+import { archive, dockerArchiveFiles } from './image-archives';
+import { needsRoot } from '../helpers/layer';
+import { settled } from '../helpers/mounts';
+import { scratch } from '../helpers/scratch';
+import { tar } from './tar-writer';
+import { unpackSync } from '../../lib/index';
+
+t.test('ovl unpack killed half way leaves the store as it was; the next run finishes', needsRoot, async (t) => {
+  const s = scratch(t);
+  const layer = tar(Array.from({ length: 40 }, (_, i) => ({ name: `f${i}`, content: randomBytes(256 * 1024) })));
+  const whole = archive(dockerArchiveFiles([{ ref: 'example.com/k:1', layers: [layer] }]));
+  // Half the archive now, the rest never: the kill comes while the layer is being written.
+  const child = spawn(process.execPath, [OVL, 'unpack', '--store', s.path('store'), '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin.on('error', () => undefined); // the kill breaks the pipe
+  child.stdin.write(whole.subarray(0, whole.length >> 1));
+  const writing = () => fs.existsSync(s.path('store/tmp')) && fs.readdirSync(s.path('store/tmp')).some((w) => fs.existsSync(s.path('store/tmp', w, 'layer-0', 'f3')));
+  t.ok(await settled(writing), 'the layer is being written');
+  const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  child.kill('SIGKILL');
+  t.equal(await exited, 'SIGKILL');
+  t.same(fs.readdirSync(s.path('store/refs')), [], 'no ref');
+  t.same(fs.readdirSync(s.path('store/layers')), [], 'no layer');
+  t.equal(fs.readdirSync(s.path('store/tmp')).length, 1, "the killed run's work is left in tmp/");
+  fs.writeFileSync(s.path('a.tar'), whole);
+  t.same(unpackSync(s.path('a.tar'), { store: s.path('store') }).refs, ['example.com/k:1']);
+  t.same(fs.readdirSync(s.path('store/tmp')), [], 'the next run removed it');
+  t.equal(fs.readdirSync(s.path('store/layers')).length, 1);
+});
