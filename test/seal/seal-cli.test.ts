@@ -4,7 +4,7 @@ import t from 'tap';
 import { native } from '../../lib/core/native';
 import { ovl } from '../helpers/cli';
 import { needsImages } from '../helpers/images';
-import { makeSealed } from '../seal/sealed-images';
+import { makeSealed } from './sealed-images';
 import { scratch } from '../helpers/scratch';
 
 t.test('ovl mount --sealed IMAGE --store DIR -r, --json says how; with --digest; then umount', needsImages, async (t) => {
