@@ -18,7 +18,9 @@
 # under test:asan), argv, stdin, exit codes and stdout flushing of the CLI
 # (usage, raw-args, docker, mount, apply-killed), and one file per family of
 # the API calling into the addon (remount, replace, mountinfo, image-layers,
-# check, oci, apply). The rest check file work, option strings, the kernel's
+# check, oci, apply), unpack's gzip (it drives zlib's engine below the public
+# stream API, to inflate in pieces synchronously), and the fs-verity digest
+# (its SHA-256 is the OpenSSL each Node exports to addons). The rest check file work, option strings, the kernel's
 # answers or the build's own output: the same bytes on every Node, since the
 # JavaScript they run uses nothing a supported Node line lacks, and npm test
 # runs them.
@@ -43,7 +45,8 @@ default_tests="native-surface.test.js module-formats.test.js using-native.test.m
   mount.test.js concurrency.test.js partial-failure.test.js no-abort.test.js fault-injection.test.js idmap-child.test.js userns-child.test.js
   layer-changes-stream.test.js layer-changes-native.test.js whiteouts.test.js leaks.test.js
   usage.test.js raw-args.test.js docker.test.js apply-killed.test.js
-  remount.test.js replace.test.js mountinfo.test.js image-layers.test.js check.test.js oci.test.js apply.test.js"
+  remount.test.js replace.test.js mountinfo.test.js image-layers.test.js check.test.js oci.test.js apply.test.js
+  unpack.test.js fsverity-digest.test.js"
 if [ "$#" -eq 0 ]; then
   read -r -a names <<< "$(echo ${OVERLAY_NODE_TESTS:-$default_tests})"
   files=()
