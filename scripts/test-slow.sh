@@ -3,7 +3,8 @@
 # soaks or a pack-and-install, not a property a short run can check: the
 # tarball built with a prebuild and installed in a fresh project
 # (package.test.js), thousands of mounts and whiteouts with memory and fds
-# held flat (leaks.test.js), `ovl convert` killed by a real kill -9 after
+# held flat (leaks.test.js), the memory a stream of 200,000 layer changes
+# holds (layer-changes-memory.test.js), `ovl convert` killed by a real kill -9 after
 # several delays (convert-kill9.test.js). CI runs them once, on the Node on
 # PATH.
 #
