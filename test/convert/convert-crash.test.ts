@@ -1,8 +1,9 @@
 // `ovl convert` killed at any point (SIGKILL at the test addon's failure
 // points; convert-kill9.test.ts kills the CLI for real) leaves only
-// what the next run of the same command removes, and that run ends where an
-// uninterrupted one does: the same tree, and nothing else under the scratch
-// directory. --to oci into a new DEST (built beside it) and into an empty
+// what the next run of the same conversion removes, and that run ends where
+// an uninterrupted one does: the same tree, and nothing else under the scratch
+// directory. The rerun is the library's call, made in this process: what a
+// rerun finds and removes is toOci's and fromOci's. --to oci into a new DEST (built beside it) and into an empty
 // one (built inside it, then moved up); --from oci in place.
 import * as fs from 'node:fs';
 import t, { type Test } from 'tap';
@@ -94,8 +95,7 @@ for (const kind of ['chardev', 'xattr'] as const) {
         fromOciSync(s.path('ref'), { kind });
         const args = ['convert', '--to', 'overlay', ...(kind === 'xattr' ? ['--xattr'] : []), s.path('oci')];
         killedAt(t, point, args);
-        const again = ovl(args);
-        t.equal(again.status, 0, `the rerun converts (${again.stderr.trim()})`);
+        t.doesNotThrow(() => fromOciSync(s.path('oci'), { kind }), 'the rerun, in this process, converts');
         checkConverted(t, s, snapshot(s.path('ref')));
       });
     }
