@@ -4,7 +4,7 @@
 
 #include "inspect/kernel_features.h"
 #include "mount/engines/mount2.h"
-#include "mount/idmap.h"
+#include "mount/idmap/idmap.h"
 #include "mount/open_layers.h"
 
 namespace ovl {

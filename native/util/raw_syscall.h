@@ -1,7 +1,7 @@
 // System calls issued by instruction, without glibc: no errno written on
 // failure, no thread-local state read or written, no lock taken. For code
 // that runs where glibc's per-thread state is not its own (the CLONE_VM
-// child of mount/userns.cc shares the parent thread's TLS). Only where the
+// child of mount/idmap/userns.cc shares the parent thread's TLS). Only where the
 // architecture's calling convention is written out below; kHaveRawSyscall
 // says whether it is.
 #pragma once

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { lsJson, ovl, stderrJson } from '../helpers/cli';
-import { loopDevicesOf, mountExt4Image, whyNoLoopExt4 } from '../helpers/loop';
+import { loopDevicesOf, mountExt4Image, whyNoLoopExt4 } from '../helpers/filesystems';
 import { needsOverlay, scratch } from '../helpers/scratch';
 import { mountsBeneath } from '../helpers/mounts';
 

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { applySync, kernelFeatures, listMountsSync, mount, mountSync, replaceSync, type OverlayMount } from '../../lib/index';
 import { debugfsList, loopsBackedBy, makeErofs, makeExt4, makeSquashfs, needsImages } from '../helpers/images';
-import { losetupBind, mountLoop } from '../helpers/loop';
+import { losetupBind, mountLoop } from '../helpers/filesystems';
 import { scratch, type Scratch } from '../helpers/scratch';
 
 const kernel = kernelFeatures();

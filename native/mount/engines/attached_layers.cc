@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-#include "mount/idmap.h"
+#include "mount/idmap/idmap.h"
 #include "util/fault.h"
 #include "util/own_thread.h"
 #include "util/sys.h"

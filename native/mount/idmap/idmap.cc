@@ -1,4 +1,4 @@
-#include "mount/idmap.h"
+#include "mount/idmap/idmap.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -9,7 +9,7 @@
 
 #include <cerrno>
 
-#include "mount/userns.h"
+#include "mount/idmap/userns.h"
 #include "util/fault.h"
 #include "util/sys.h"
 

@@ -1,4 +1,4 @@
-#include "mount/userns.h"
+#include "mount/idmap/userns.h"
 
 #include <fcntl.h>
 #include <pthread.h>
