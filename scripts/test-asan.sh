@@ -27,17 +27,22 @@ export OVL_PROPERTY_RUNS="${OVL_PROPERTY_RUNS:-1000}"
 
 # With no files named, everything but what the sanitizer adds nothing to:
 # packaging, module formats, the builds, the bench's output shape, the docs
-# and the CLI's usage text (no native code, or not this build's), and the
-# real kill -9 of convert (a killed process reports nothing; convert-crash
-# runs the same convert again here). npm test and npm run test:slow run them;
-# here they cost CI minutes (84 s for the pack test alone). Named by basename
-# (**/NAME), so a file is found wherever under dist/test it lives; these
-# replace package.json's tap "exclude", so the leak soak runs here, shortened.
+# and the session docs/cli.md shows (no native code, or not this build's);
+# the real kill -9 of convert (a killed process reports nothing;
+# convert-crash runs the same convert again here); and the CLI's tests
+# (test/cli, and each feature's *-cli.test.js): the addon calls an `ovl`
+# process makes are the library's, which the library's own tests make here
+# in-process, while each Node spawned under the sanitizer runtimes costs
+# seconds (the CLI files were half this stage's time). raw-args stays: it
+# hands the addon bytes no other test gives it. npm test and npm run
+# test:slow run them all. Named by basename (**/NAME) where a file may move;
+# these replace package.json's tap "exclude", so the leak soak runs here,
+# shortened.
 if [ "$#" -eq 0 ]; then
   set -- --exclude='dist/test/helpers/**' --exclude='dist/test/fixtures/**' \
     --exclude='**/package.test.js' --exclude='**/module-formats.test.js' --exclude='**/builds.test.js' \
-    --exclude='**/bench-smoke.test.js' --exclude='**/readme.test.js' --exclude='**/usage.test.js' \
-    --exclude='**/convert-kill9.test.js'
+    --exclude='**/bench-smoke.test.js' --exclude='**/readme.test.js' --exclude='**/readme-session.test.js' --exclude='**/convert-kill9.test.js' \
+    --exclude='dist/test/cli/!(raw-args).test.js' --exclude='**/*-cli.test.js'
 fi
 
 log=$(mktemp)
