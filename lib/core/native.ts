@@ -9,7 +9,7 @@ import type { Atime, MechanismName, Propagation } from './mount-words';
 export type ImageType = 'ext4' | 'erofs' | 'squashfs';
 
 /** [image, path inside, type], as the addon takes one image layer. */
-export type NativeImageSpec = [image: string, path: string | undefined, type: ImageType | undefined];
+export type NativeImageSpec = [image: string, path: string | undefined, type: ImageType | undefined, digest?: string];
 
 /**
  * Per slot, null for a plain directory: [lower, data, upper, work], and, for
@@ -306,7 +306,7 @@ export interface NativeBinding {
   /** An unpacked OCI layer converted in place to overlay form, all or nothing (native/convert/oci_convert_entry.cc); what an undo could not put back is in the error's detail, each line starting 'not undone: '. */
   convertOciLayer(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): Promise<void>;
   convertOciLayerSync(dir: string | Buffer, kind: WhiteoutKind, userxattr: boolean): void;
-  /** A file's fs-verity digest (sha256, 4096-byte blocks, no salt) in hex, computed in user space (native/seal/fsverity_digest.h). */
+  /** A file's fs-verity digest (sha256, 4096-byte blocks, no salt) in hex, computed in user space (native/images/fsverity_digest.h). */
   fsverityDigest(path: string): Promise<string>;
   fsverityDigestSync(path: string): string;
   /** Every `xx/<62 hex>` object of a store measured: [objects, [object, errnum (0: another digest), its digest now]]. */

@@ -1,4 +1,4 @@
-// Image files as layers: `{ image, path?, type? }` wherever a layer directory
+// Image files as layers: `{ image, path?, type?, digest? }` wherever a layer directory
 // is taken. Checked here with the field at fault named; the addon mounts each
 // image once, detached, and opens `path` beneath its root.
 import * as path from 'node:path';
@@ -16,6 +16,8 @@ export interface ImageLayer {
   path?: string;
   /** The filesystem; read from the superblock when left out. */
   type?: ImageType;
+  /** The image file's fs-verity digest, `sha256:<64 hex>`: measured on the very file mounted, and refused (nothing mounted) if it differs. */
+  digest?: string;
 }
 
 /** A layer: a directory, or a directory inside an image file. */
@@ -38,7 +40,17 @@ function checkInside(field: string, value: unknown): string | undefined {
   return inside === '' ? undefined : inside;
 }
 
-const IMAGE_KEYS: ReadonlySet<string> = new Set(['image', 'path', 'type']);
+const DIGEST = /^sha256:([0-9a-f]{64})$/;
+
+/** `sha256:<64 hex>`, upper or lower case, in lower case. */
+export function checkDigest(field: string, value: unknown): string {
+  if (typeof value !== 'string') throw typeError(field, "a digest 'sha256:<64 hex digits>'", value);
+  const hex = DIGEST.exec(value.toLowerCase());
+  if (!hex) throw invalid(field, `'${value}' is not a digest of the form 'sha256:<64 hex digits>'`);
+  return `sha256:${hex[1]!}`;
+}
+
+const IMAGE_KEYS: ReadonlySet<string> = new Set(['image', 'path', 'type', 'digest']);
 
 /** Validates one image layer; `field` is the layer's ('lower[2]'). */
 function checkImageLayer(field: string, value: ImageLayer): NativeImageSpec {
@@ -46,7 +58,8 @@ function checkImageLayer(field: string, value: ImageLayer): NativeImageSpec {
   const image = checkPath(`${field}.image`, value.image);
   const inside = checkInside(`${field}.path`, value.path);
   const type = checkChoice<ImageType>(`${field}.type`, value.type, IMAGE_TYPES);
-  return [image, inside, type];
+  if (value.digest === undefined) return [image, inside, type];
+  return [image, inside, type, checkDigest(`${field}.digest`, value.digest)];
 }
 
 /** The image specs of a list of layers, or undefined when none is an image. */

@@ -6,8 +6,8 @@
 // as a data-only layer beneath every lower (6.5+). Expanded here, before the
 // request is built, so mount, replace, apply and check all take it the same way.
 import { invalid } from '../core/errors';
-import { checkKnownKeys, checkPath, typeError } from '../core/args';
-import type { ImageLayer } from '../images/image-layers';
+import { checkKnownKeys, checkPath } from '../core/args';
+import { checkDigest, type ImageLayer } from '../images/image-layers';
 import type { NativeSealedSpec } from '../core/native';
 
 export type { NativeSealedSpec, SealedUse } from '../core/native';
@@ -23,18 +23,9 @@ export interface SealedLayer {
 }
 
 const SEALED_KEYS: ReadonlySet<string> = new Set(['sealed', 'store', 'digest']);
-const DIGEST = /^sha256:([0-9a-f]{64})$/;
 
 export function isSealedLayer(value: unknown): value is SealedLayer {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && 'sealed' in value;
-}
-
-/** `sha256:<64 hex>`, upper or lower case, in lower case. */
-export function checkDigest(field: string, value: unknown): string {
-  if (typeof value !== 'string') throw typeError(field, "a digest 'sha256:<64 hex digits>'", value);
-  const hex = DIGEST.exec(value.toLowerCase());
-  if (!hex) throw invalid(field, `'${value}' is not a digest of the form 'sha256:<64 hex digits>'`);
-  return `sha256:${hex[1]!}`;
 }
 
 function checkSealedLayer(field: string, value: SealedLayer): NativeSealedSpec {
@@ -74,7 +65,8 @@ export function expandSealed(lower: unknown, data: unknown, storesAs: 'data' | '
     if (!isSealedLayer(layer)) return layer;
     const spec = checkSealedLayer(`lower[${i}]`, layer);
     sealed.push(spec);
-    const image: ImageLayer = { image: spec.image, type: 'erofs' };
+    // The digest is measured by the addon on the very file it mounts (lib/images/image-layers.ts).
+    const image: ImageLayer = spec.digest === undefined ? { image: spec.image, type: 'erofs' } : { image: spec.image, type: 'erofs', digest: spec.digest };
     return image;
   });
   const given = Array.isArray(data) ? data : [];

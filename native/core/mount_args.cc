@@ -41,7 +41,7 @@ IdmapRequest ParseIdmap(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-// [image, subdir, type] or undefined/null for a plain directory.
+// [image, subdir, type, digest?] or undefined/null for a plain directory.
 ImageSpec ParseImageSpec(Napi::Env env, Napi::Value v, const std::string& field) {
   ImageSpec spec;
   if (v.IsUndefined() || v.IsNull()) return spec;
@@ -50,6 +50,7 @@ ImageSpec ParseImageSpec(Napi::Env env, Napi::Value v, const std::string& field)
   spec.image = args::ToString(env, a.Get(0u), (field + " image").c_str());
   spec.subdir = args::ToString(env, a.Get(1u), (field + " image path").c_str(), false);
   spec.type = args::ToString(env, a.Get(2u), (field + " image type").c_str(), false);
+  spec.digest = args::ToString(env, a.Get(3u), (field + " image digest").c_str(), false);
   if (spec.image.empty()) throw Napi::TypeError::New(env, field + " image must not be empty");
   return spec;
 }

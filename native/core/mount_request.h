@@ -48,6 +48,7 @@ struct ImageSpec {
   std::string image;   // empty: the layer is a plain directory
   std::string subdir;  // relative to the image's root; empty for the root
   std::string type;    // empty: read from the superblock
+  std::string digest;  // "sha256:<hex>" the file's fs-verity digest must be, measured on the fd mounted; empty: not measured
   bool given() const { return !image.empty(); }
 };
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 
+#include "images/fsverity_digest.h"
 #include "images/image_device.h"
 #include "images/loop_device.h"
 #include "util/fault.h"
@@ -35,6 +36,23 @@ std::string FieldOf(const char* role, int index) { return index < 0 ? role : std
 enum class FileBacked { Unknown, Yes, No };
 std::atomic<FileBacked> gErofsFileBacked{FileBacked::Unknown};
 
+// Measured on the fd whose /proc/self/fd name the kernel is later given (as
+// the loop device's backing file or erofs' own source): the bytes checked are
+// the file mounted, not whatever a path names by then. A process that can
+// write the file itself can still change it afterwards; only fs-verity on the
+// image closes that.
+SysError CheckDigest(const ImageSpec& spec, const std::string& field, int fd) {
+  if (spec.digest.empty()) return {};
+  auto measured = FsverityDigestOfFd(fd, spec.image);
+  if (measured.error) {
+    measured.error.field = field;
+    return measured.error;
+  }
+  std::string actual = "sha256:" + DigestHex(measured.value);
+  if (actual == spec.digest) return {};
+  return SysError::Invalid(field + ".digest", spec.image, "the image's fs-verity digest is " + actual + ", not the " + spec.digest + " asked");
+}
+
 struct Pending {
   std::string image, field, type;
   UniqueFd fd;
@@ -53,6 +71,7 @@ SysError Note(const ImageSpec& spec, const char* role, int index, bool writable,
   if (!S_ISREG(st.st_mode)) {
     return SysError::Invalid(field, spec.image, "'" + spec.image + "' is not a regular file (an ext4, erofs or squashfs image)", S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
   }
+  if (auto e = CheckDigest(spec, field, fd.get())) return e;
   for (size_t i = 0; i < pending->size(); i++) {
     Pending& p = (*pending)[i];
     if (p.dev != st.st_dev || p.ino != st.st_ino) continue;

@@ -9,11 +9,18 @@
 #include <vector>
 
 #include "core/mount_request.h"
-#include "images/image_mount.h"
 #include "util/sys_error.h"
 #include "util/unique_fd.h"
 
 namespace ovl {
+
+// An image file's filesystem, mounted detached for the layers inside it; a
+// mount's opened layers (mount/opened_layers.h) hold it.
+struct ImageMount {
+  ImageInfo info;
+  std::string field;  // the first layer that named it, for errors
+  UniqueFd mount;     // fsmount()'s fd: the image is mounted as long as this or an overlay holds it
+};
 
 // Which mounted image each layer slot uses (-1: a plain directory).
 struct ImageSlots {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/mount_request.h"
-#include "images/image_mount.h"
+#include "images/image_layers.h"
 #include "util/unique_fd.h"
 
 namespace ovl {

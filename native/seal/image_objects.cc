@@ -64,7 +64,7 @@ Outcome<std::vector<MissingObject>> MissingObjects(const std::string& image, con
   if (!storeFd.valid()) return SysError::FromErrno("open", store, "store");
   MountRequest request;
   request.lower = {image};
-  request.lowerImages = {ImageSpec{image, "", ""}};
+  request.lowerImages = {ImageSpec{image, "", "", ""}};
   std::vector<ImageMount> images;
   ImageSlots slots;
   if (auto e = MountImages(request, &images, &slots)) {

@@ -3,7 +3,7 @@
 // mounted, and the check of a whole store and of the images over it.
 #include <napi.h>
 
-#include "seal/fsverity_digest.h"
+#include "images/fsverity_digest.h"
 #include "seal/image_objects.h"
 #include "seal/store_verify.h"
 #include "seal/verity_probe.h"

@@ -9,7 +9,7 @@
 #include <cerrno>
 
 #include "seal/dir_stream.h"
-#include "seal/fsverity_digest.h"
+#include "images/fsverity_digest.h"
 #include "util/unique_fd.h"
 
 namespace ovl {

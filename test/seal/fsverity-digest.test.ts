@@ -1,4 +1,4 @@
-// The addon's fs-verity digest (native/seal/fsverity_digest.h) against
+// The addon's fs-verity digest (native/images/fsverity_digest.h) against
 // published values and against the tests' own Merkle tree
 // (test/helpers/fsverity-reference.ts), at every size where the tree
 // changes shape: empty, one block, a block and a byte, one full tree block

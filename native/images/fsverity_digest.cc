@@ -2,7 +2,7 @@
 // (32 bytes per 4096, under 1% of the file), then packed 128 to a block and
 // hashed again until one hash is left. SHA-256 is Node's own OpenSSL (its
 // symbols are the process's), which uses the CPU's SHA instructions.
-#include "seal/fsverity_digest.h"
+#include "images/fsverity_digest.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
