@@ -5,7 +5,8 @@
 //             its N-API arguments once (core/mount_args.h), and the mount flags
 //   inspect/  which mount a path or fd is, the overlay on a path, what this
 //             kernel's overlay offers
-//   images/   image files as layers: mounted detached, loop devices, the record
+//   images/   image files as layers: mounted detached, loop devices, the
+//             record, a file's fs-verity digest
 //   mount/    one mount as stages: prepare.h, engines/, attach.h (mount_entry.cc
 //             says the order)
 //   live/     changing a mounted stack: replace, remount, umount
@@ -14,7 +15,9 @@
 //             layers/changes/ what an upper changed over its lowers
 //   convert/  OCI <-> overlay layer form, and its temporaries
 //   check/    the pre-flight of a would-be mount and its probes
-//   seal/     sealed images: fs-verity digests, a store's check, its verity
+//   seal/     sealed images: a store's check, its verity, an image's objects
+//   oci/      what unpack's layer writer needs beyond Node's fs: device and
+//             fifo entries, extended attributes
 //   util/     the plumbing every family shares; test/ the test addon
 // Includes are paths from native/ (one include root). The rule for entry
 // points: a file that registers exports is named <family>_entry.cc and
@@ -43,6 +46,7 @@ void InitApplyBuild(Napi::Env env, Napi::Object exports);
 void InitApplySwitch(Napi::Env env, Napi::Object exports);
 void InitImageRecordLookup(Napi::Env env, Napi::Object exports);
 void InitSeal(Napi::Env env, Napi::Object exports);
+void InitLayerNodes(Napi::Env env, Napi::Object exports);
 
 void InitAddon(Napi::Env env, Napi::Object exports) {
   InitErrors(env, exports);
@@ -62,6 +66,7 @@ void InitAddon(Napi::Env env, Napi::Object exports) {
   InitLayerSurvey(env, exports);
   InitImageRecordLookup(env, exports);
   InitSeal(env, exports);
+  InitLayerNodes(env, exports);
 }
 }  // namespace ovl
 

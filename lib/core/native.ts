@@ -318,7 +318,15 @@ export interface NativeBinding {
   /** The files of a sealed image (mounted detached, read-only) whose redirect leads to no object in the store: [[object, file in the image]]; `field` names the image in an error. */
   missingObjects(image: string, store: string, field: string): Promise<Array<[object: string, file: string]>>;
   missingObjectsSync(image: string, store: string, field: string): Array<[object: string, file: string]>;
+  /** A device or fifo made at path (mknod; the mode masked by the umask, set again by the caller): for unpack's layer writer (native/oci/layer_nodes_entry.cc). */
+  makeLayerNode(path: string, type: NativeNodeType, mode: number, major: number, minor: number): Promise<void>;
+  makeLayerNodeSync(path: string, type: NativeNodeType, mode: number, major: number, minor: number): void;
+  /** An extended attribute set on path, never following a symlink (lsetxattr); the error's `subject` is the attribute. */
+  setLayerXattr(path: string, name: string, value: Buffer): Promise<void>;
+  setLayerXattrSync(path: string, name: string, value: Buffer): void;
 }
+
+export type NativeNodeType = 'chardev' | 'blockdev' | 'fifo';
 
 export type NativeStoreReport = [objects: number, problems: Array<[object: string, errnum: number, actual: string]>];
 export type NativeVerityProbe = [fsType: number, object: string, errnum: number];

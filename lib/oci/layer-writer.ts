@@ -7,13 +7,19 @@
 // file system to resolve a name it did not check. Entries are written with
 // the synchronous fs calls between two reads of the stream (a Promise unpack
 // waits only on the reads): one call per step, no thread-pool hop per file.
+// Devices, fifos and extended attributes, which Node's fs cannot make, go
+// through the addon (native/oci/layer_nodes_entry.cc); overlay's own
+// attributes are refused, since a layer carrying them would steer the
+// overlay it is mounted in (a redirect, a metacopy, an opaque mark).
 import * as fs from 'node:fs';
+import { getSystemErrorName } from 'node:util';
 import { OverlayError } from '../core/errors';
+import { native } from '../core/native';
 import type { TarEntry, TarEntrySink } from './tar-reader';
+import type { NativeNodeType } from '../core/native';
 
 const EINVAL = 22;
 const ENAMETOOLONG = 36;
-const ENOTSUP = 95;
 const PATH_MAX = 4096;
 const NAME_MAX = 255;
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
@@ -100,7 +106,10 @@ export class LayerWriter {
       case 'file':
         return this.file(rel, path, e);
       default:
-        throw refuse(shown, `is a ${e.type}, which unpack does not make yet`, ENOTSUP);
+        this.node(path, e, shown);
+        this.kinds.set(rel, 'other');
+        this.setMeta(path, e, false);
+        return undefined;
     }
   }
 
@@ -128,7 +137,7 @@ export class LayerWriter {
         } finally {
           fs.closeSync(fd);
         }
-        if (e.xattrs.size > 0) this.refuseXattrs(e);
+        this.setXattrs(path, e);
       },
     };
   }
@@ -162,10 +171,41 @@ export class LayerWriter {
       fs.chownSync(path, e.uid, e.gid);
       fs.chmodSync(path, e.mode);
     }
-    if (e.xattrs.size > 0) this.refuseXattrs(e);
+    this.setXattrs(path, e);
   }
 
-  private refuseXattrs(e: TarEntry): never {
-    throw refuse(e.name.toString(), `carries extended attributes (${[...e.xattrs.keys()].join(', ')}), which unpack does not write yet`, ENOTSUP);
+  // A device needs CAP_MKNOD (and a filesystem that allows devices): refused naming the entry when it cannot be made.
+  private node(path: string, e: TarEntry, shown: string): void {
+    try {
+      native.makeLayerNodeSync(path, e.type as NativeNodeType, e.mode, e.devmajor, e.devminor);
+    } catch (err) {
+      const errno = errnoOf(err);
+      throw refuse(shown, `is a ${e.type} that cannot be made here (mknod: ${getSystemErrorName(-errno)})`, errno);
+    }
   }
+
+  // After the owner: chown clears security.capability.
+  private setXattrs(path: string, e: TarEntry): void {
+    const shown = e.name.toString();
+    for (const [name, value] of e.xattrs) {
+      if (isOverlayXattr(name)) throw refuse(shown, `carries '${name}', an attribute of overlay's own, which would steer the overlay it is mounted in`);
+      try {
+        native.setLayerXattrSync(path, name, value);
+      } catch (err) {
+        const errno = errnoOf(err);
+        throw refuse(shown, `carries the attribute '${name}', which could not be set here (lsetxattr: ${getSystemErrorName(-errno)})`, errno);
+      }
+    }
+  }
+}
+
+function isOverlayXattr(name: string): boolean {
+  return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
+}
+
+// The addon's errors carry a negative errno, as Node's fs errors do.
+function errnoOf(err: unknown): number {
+  const errno = (err as { errno?: number }).errno;
+  if (typeof errno !== 'number') throw err;
+  return Math.abs(errno);
 }

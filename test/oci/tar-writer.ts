@@ -5,18 +5,20 @@ import { createHash } from 'node:crypto';
 
 export interface TarSpec {
   name: string;
-  type?: 'file' | 'dir' | 'symlink' | 'link' | 'chardev' | 'fifo';
+  type?: 'file' | 'dir' | 'symlink' | 'link' | 'chardev' | 'blockdev' | 'fifo';
   content?: string | Buffer;
   mode?: number;
   uid?: number;
   gid?: number;
   mtime?: number;
   linkname?: string;
+  /** A device's [major, minor]. */
+  device?: [number, number];
   /** PAX records written before the entry (path, xattrs...). */
   pax?: Record<string, string>;
 }
 
-const TYPEFLAG = { file: '0', link: '1', symlink: '2', chardev: '3', dir: '5', fifo: '6' } as const;
+const TYPEFLAG = { file: '0', link: '1', symlink: '2', chardev: '3', blockdev: '4', dir: '5', fifo: '6' } as const;
 
 function octal(value: number, width: number): string {
   return value.toString(8).padStart(width - 1, '0') + '\0';
@@ -34,6 +36,10 @@ function header(name: string, typeflag: string, size: number, spec: TarSpec): Bu
   h.write(typeflag, 156);
   h.write((spec.linkname ?? '').slice(0, 100), 157, 'utf8');
   h.write('ustar\u000000', 257, 'latin1');
+  if (spec.device) {
+    h.write(octal(spec.device[0], 8), 329);
+    h.write(octal(spec.device[1], 8), 337);
+  }
   let sum = 0;
   for (const b of h) sum += b;
   h.write(octal(sum, 7) + ' ', 148);
