@@ -17,6 +17,7 @@ const { benchEventLoop, SECTION: EVENT_LOOP } = require('./sections/event-loop')
 const { benchLive, SECTION: LIVE } = require('./sections/live');
 const { benchLayerTools, SECTION: LAYER_TOOLS } = require('./sections/layer-tools');
 const { benchApply, SECTION: APPLY } = require('./sections/apply');
+const { benchOciImages, SECTION: OCI_IMAGES } = require('./sections/oci-images');
 const { benchImageLayers, SECTION: IMAGES, WITH_USER_TIME: IMAGES_WITH_USER_TIME } = require('./sections/image-layers');
 
 // Iteration counts sized to keep a full run under about three minutes on a 2-core VM.
@@ -43,6 +44,8 @@ const PLANS = {
     layerRounds: 5,
     ociMarkers: 20000,
     applyStacks: 100,
+    ociEntries: 30000,
+    ociRounds: 5,
   },
   quick: {
     rounds: 2,
@@ -66,6 +69,8 @@ const PLANS = {
     layerRounds: 1,
     ociMarkers: 500,
     applyStacks: 5,
+    ociEntries: 300,
+    ociRounds: 1,
   },
 };
 
@@ -80,6 +85,7 @@ const SECTIONS = {
   apply: benchApply,
   images: benchImageLayers,
   'layer-tools': benchLayerTools,
+  'oci-images': benchOciImages,
 };
 
 function chosenSections(argv) {
@@ -136,7 +142,7 @@ async function main() {
   }
   report.printTables();
   report.note(`\nTargets (informational):`);
-  const sections = { mount: MOUNT, handoff: HANDOFF, mount2: MOUNT2, live: LIVE, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, apply: APPLY, images: IMAGES, imagesWithUserTime: IMAGES_WITH_USER_TIME, layerTools: LAYER_TOOLS };
+  const sections = { mount: MOUNT, handoff: HANDOFF, mount2: MOUNT2, live: LIVE, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, apply: APPLY, images: IMAGES, imagesWithUserTime: IMAGES_WITH_USER_TIME, layerTools: LAYER_TOOLS, ociImages: OCI_IMAGES };
   for (const line of checkTargets(report.rows, sections)) report.note(`  ${line}`);
   report.note(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, load average at end: ${loadAverage()}`);
 }

@@ -47,6 +47,7 @@ t.test('npm run bench -- --quick --json prints one result object per line', need
   t.ok(names.some((n) => n.startsWith('C reference, mknodat')), 'has the whiteout C reference');
   t.ok(names.some((n) => n.startsWith('1 layers, fsconfig-fd')), 'has the layer scaling rows');
   t.ok(names.some((n) => n.includes('Promise mounts in flight')), 'has the event-loop rows');
+  for (const name of ['unpackSync of the oci-dir', 'await unpack of the oci-dir', 'gunzip -c piped to tar -x, the layer blob']) t.ok(names.includes(name), `has "${name}"`);
 });
 
 t.test('--only runs just the sections named, and refuses a name it does not know', needsOverlay, async (t) => {
