@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // ovl: the command line of overlay-native. Parsing and printing only; the
 // library does the work.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from './cli/command';
 import { applyCommand } from './commands/apply';
 import { EXIT_OK, EXIT_USAGE } from './cli/exit-codes';

@@ -2,7 +2,7 @@
 // no change to a layer while an overlay uses it (overlayfs.rst, "Changes to
 // underlying filesystems"). So each PATH is looked up among the layers of the
 // overlays mounted now, by device and inode, and refused when it lies in one.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { listMountsSync, OverlayError, type OverlayMountInfo } from '../../lib/index';
 import { canonicalPath, displayPath, parentOf, type PathLike } from '../../lib/internal';
 

@@ -2,7 +2,7 @@
 // into U+FFFD, so a name such as 'caf\xe9' would silently become another one.
 // The kernel keeps the exact bytes in /proc/self/cmdline: an argument that
 // holds U+FFFD is looked up there and given back as its bytes.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { escapeBytes } from './escape-bytes';
 import { UsageError } from './usage-error';
 

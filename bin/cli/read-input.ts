@@ -1,7 +1,7 @@
 // Reading what a command is handed as FILE or '-' (stdin): one reader for
 // every such input, capped, so a wrong stream (a disk image, /dev/zero) is
 // not read into memory whole before JSON.parse refuses it.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 
 /** The most a declaration or a --docker record may hold: a few kilobytes is usual. */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;

@@ -1,6 +1,6 @@
 // Errors to stderr: one line, `ovl: mount: EINVAL: ... (overlay: <kernel's words>)`,
 // or with --json one JSON object. Returns the exit code.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { OverlayError } from '../../lib/index';
 import { oneLine } from './display';
 import { exitCodeFor } from './exit-codes';

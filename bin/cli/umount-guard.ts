@@ -1,8 +1,8 @@
 // `ovl umount` is for overlays: a TARGET with some other filesystem on top is
 // refused before umount2 unless --any-type asks for it, as remount and
 // replace refuse a mount that is not an overlay.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import { OverlayError } from '../../lib/index';
 import { mountsOn } from '../../lib/internal';
 

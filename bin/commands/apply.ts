@@ -1,6 +1,6 @@
 // ovl apply: bring the overlays to what a declaration file says (the
 // library's apply), printing the plan: one row per stack and what was done.
-import * as path from 'node:path';
+import path from 'node:path';
 import { apply, hasCapSysAdmin, OverlayError, type ApplyAction, type ApplyResult, type Declaration } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { escapeName, formatTable, oneLine } from '../cli/display';

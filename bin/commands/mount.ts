@@ -1,6 +1,6 @@
 // ovl mount: builds MountOptions from -o and the layer flags; the library checks and mounts.
 // `-o remount` and a lone --make-* change a mount already there, as mount(8) does.
-import * as path from 'node:path';
+import path from 'node:path';
 import { hasCapSysAdmin, mount, remount, type MountOptions, type RemountOptions } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';

@@ -1,6 +1,6 @@
 // ovl opaque: mark a layer's directories opaque, read the mark, or clear it
 // (the library's setOpaque, isOpaque, clearOpaque).
-import * as path from 'node:path';
+import path from 'node:path';
 import { clearOpaque, hasCapSysAdmin, isOpaque, OverlayError, setOpaque, type LayerPathOptions } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { escapeName } from '../cli/display';

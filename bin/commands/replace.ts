@@ -1,6 +1,6 @@
 // ovl replace: a new overlay takes the place of the one on TARGET in one step
 // (the library's replace); the request is built exactly as for `ovl mount`.
-import * as path from 'node:path';
+import path from 'node:path';
 import { hasCapSysAdmin, listMountsSync, replace, type MountOptions } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { EXIT_OK } from '../cli/exit-codes';

@@ -1,6 +1,6 @@
 // ovl umount: umount2 on each target, with umount(8)'s -l and -f; overlays only unless --any-type.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import { hasCapSysAdmin, OverlayError, umount, type UmountOptions } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
 import { combinedExitCode, EXIT_OK } from '../cli/exit-codes';

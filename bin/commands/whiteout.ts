@@ -1,7 +1,7 @@
 // ovl whiteout: whiteouts made in a layer offline, in the forms the kernel reads
 // (the library's whiteout, or whiteouts for several paths beneath --root).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import { OverlayError, whiteout, whiteouts, type WhiteoutOptions } from '../../lib/index';
 import { escapeName } from '../cli/display';
 import { framedRun, type Command } from '../cli/command';

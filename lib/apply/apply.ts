@@ -4,7 +4,7 @@
 // unmount what apply mounted earlier and the declaration no longer holds.
 // Mounts apply did not make are never touched; see lib/apply/record.ts for
 // how it knows its own.
-import * as path from 'node:path';
+import path from 'node:path';
 import { kernelFeatures } from '../inspect/kernel';
 import type { OverlayMountInfo } from '../inspect/mountinfo';
 import { runAsync, runSync, step, type Walk } from '../core/sync-or-async';

@@ -6,8 +6,8 @@
 // before phase 0's switch closes every detached mount, removes the new
 // generations and changes nothing; a failure in a later phase leaves the
 // earlier phases done and recorded (docs/api.md, 'What can fail after the first switch').
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { OverlayMountInfo } from '../inspect/mountinfo';
 import { step, type Walk } from '../core/sync-or-async';
 import { explainBusyLayer } from '../inspect/busy-layers';

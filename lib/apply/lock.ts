@@ -1,6 +1,6 @@
 // One apply at a time per record: two at once would each plan from the same
 // record and the last to write it would forget the other's mounts.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { invalid } from '../core/errors';
 
 /** Whether process `pid` still runs (EPERM: it does, as another user's). */

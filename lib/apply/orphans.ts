@@ -3,8 +3,8 @@
 // temporary name. Both are apply's own by their names, and the next apply
 // (which holds the lock, so the one that made them is gone) removes them:
 // a generation only when neither the record nor a mounted overlay uses it.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { OverlayMountInfo } from '../inspect/mountinfo';
 import type { ApplyRecord } from './record';
 import { generationDir, isGenerationName, removeGeneration } from './work-dirs';

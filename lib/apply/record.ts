@@ -4,8 +4,8 @@
 // replace cannot fake: the boot id, the mount id (and the 64-bit unique id
 // on 6.8+, never reused while the system runs), and the overlay's layers and
 // options as mountinfo shows them. A mount that does not match is never acted on.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import { invalid } from '../core/errors';
 import type { OverlayMountInfo } from '../inspect/mountinfo';
 

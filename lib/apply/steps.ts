@@ -2,7 +2,7 @@
 // and Promise form (lib/core/sync-or-async.ts), so apply and applySync share one
 // algorithm and the Promise form keeps the event loop free while it builds
 // and switches.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { listMounts, listMountsSync, type OverlayMountInfo } from '../inspect/mountinfo';
 import { native, type NativeMountRequest, type PackedSwitchResult } from '../core/native';
 import { buildOverlay, buildOverlaySync, mountOverlay, mountOverlaySync, type BuiltOverlay } from '../request/native-mount';

@@ -4,8 +4,8 @@
 // ... undefined behavior"). So the declared `work` is a parent: each mount
 // gets a new, empty `g<N>` inside it (same filesystem, same mount), and a
 // generation is removed only once its stack is gone.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 
 const GENERATION = /^g([0-9]{1,9})$/;
 

@@ -1,7 +1,7 @@
 // check() / checkSync(): the pre-flight of a would-be overlay. The addon tries
 // on the real directories what the kernel tries when it mounts, leaving
 // nothing behind; the findings say what each answer means for a mount.
-import * as os from 'node:os';
+import os from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { findingsFor } from './check-findings';
 import type { CheckKernel, CheckOptions, CheckProbes, CheckResult, DirectoryInfo, DirectoryInUse, ProbeResult } from './check-types';

@@ -3,7 +3,7 @@
 // tree is written natively (native/convert/layer_export_entry.cc), fd-relative, exclusive
 // creates only; this module checks where it goes and makes it all or nothing,
 // also across a crash (its temporaries: native/convert/oci_temps.h).
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { OverlayError } from '../core/errors';
 import { checkBoolean, checkChoice, checkOptions } from '../core/args';

@@ -3,7 +3,7 @@
 // JavaScript type is a TypeError with code ERR_INVALID_ARG_TYPE and `field`;
 // a well-typed value the call cannot take, or a key it does not know, is an
 // OverlayError (EINVAL) naming `field`.
-import * as path from 'node:path';
+import path from 'node:path';
 import { invalid, type OverlayError } from './errors';
 
 export type InvalidArgType = TypeError & { code: 'ERR_INVALID_ARG_TYPE'; field: string };

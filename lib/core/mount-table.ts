@@ -3,7 +3,7 @@
 // object's own checks, the CLI and the tests. mountinfo octal-escapes space,
 // tab, newline and backslash (`\040` `\011` `\012` `\134`), so a line splits
 // on ' ' before anything is decoded.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import type { Step } from './sync-or-async';
 
 /** One mount, as a mountinfo line describes it. */

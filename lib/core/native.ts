@@ -1,6 +1,6 @@
 // The one module that loads the addon. Everything native goes through the
 // interface below, so the rest of lib/ is typed end to end.
-import * as path from 'node:path';
+import path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
 import { OverlayError, type OverlayErrorInfo } from './errors';
 import type { Atime, MechanismName, Propagation } from './mount-words';

@@ -1,7 +1,7 @@
 // Whether this process may mount: CAP_SYS_ADMIN in its effective set. Asked
 // before mounting so a caller without it hears that, not a later EACCES from
 // a layer it cannot open.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 
 const CAP_SYS_ADMIN = 21n;
 

@@ -1,7 +1,7 @@
 // Image files as layers: `{ image, path?, type?, digest? }` wherever a layer directory
 // is taken. Checked here with the field at fault named; the addon mounts each
 // image once, detached, and opens `path` beneath its root.
-import * as path from 'node:path';
+import path from 'node:path';
 import { invalid } from '../core/errors';
 import { checkArray, checkChoice, checkKnownKeys, checkPath, isNormalAbsolute, typeError } from '../core/args';
 import type { ImageType, NativeImageSpec } from '../core/native';

@@ -1,7 +1,7 @@
 // Which records to believe: a record is believed only after it is checked
 // against the live mount (image-record.ts says how), and one whose overlay is
 // gone is removed: every one by a listing, a few by each image mount.
-import * as path from 'node:path';
+import path from 'node:path';
 import { backingFile, lookupStep, mountNamespace, parseRecord, readdirStep, readOrEmpty, recordDir, removeRecord, type ImageRecord, type LiveRecord } from './image-record';
 import { devicesByMountId, mountTableTextOrEmptyStep } from '../core/mount-table';
 import { runAsync, runSync, step, type Step, type Walk } from '../core/sync-or-async';

@@ -15,8 +15,8 @@
 // it (native/images/image_record_file.cc, which alone names the files) and as the
 // one parser here reads it, and its file-system steps; image-record-live.ts
 // checks them.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import { native, type NativeImageInfo } from '../core/native';
 import { step, type Step } from '../core/sync-or-async';
 

@@ -6,7 +6,7 @@
 // upper directory mean. The addon compares once it has the directory open
 // inside the image (native/images/image_dirs_in_use.h); which directories are in
 // use is live-writers.ts's to say.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { liveWritersWithImages, type LiveWriters } from './live-writers';
 import { mountTableTextStep } from '../core/mount-table';
 import { parseMountinfo } from './mountinfo';

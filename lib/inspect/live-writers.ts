@@ -12,7 +12,7 @@
 //
 // The calls run on the caller's thread in the Promise forms too: reading
 // procfs and a few stat calls cost less than one thread-pool round trip.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { invalid, type OverlayError } from '../core/errors';
 import type { LiveRecord } from '../images/image-record';
 import { liveRecordsSync } from '../images/image-record-live';

@@ -1,8 +1,8 @@
 // The overlay mounts of this system, from the mount table (lib/core/mount-table.ts)
 // with their layers decoded. Inside overlay's super options mountinfo also
 // escapes ',' (`\054`), so they split on ',' before each option is decoded.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import { checkKnownKeys, checkOptionsObject, typeError } from '../core/args';
 import type { Propagation } from '../core/mount-words';
 import { liveRecords, liveRecordsSync } from '../images/image-record-live';

@@ -4,7 +4,7 @@
 // paths and one string of kinds, so a crossing costs the same for 1 or 4,096
 // changes; the walk holds no more than a batch, save behind a directory
 // still undecided (see the doc of changesIterator).
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { checkBoolean, checkOptions } from '../core/args';
 import { OverlayError } from '../core/errors';
 import { checkLowerDirs, checkMarksReadable } from './layer-checks';

@@ -1,7 +1,7 @@
 // Checks the layer tools make before they read a layer, so a wrong answer is
 // never given silently: lowers must be directories, and trusted.overlay.*
 // marks need CAP_SYS_ADMIN to be seen at all.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { OverlayError } from '../core/errors';
 import { hasCapSysAdmin } from '../core/privilege';
 import { displayPath, type PathLike } from './layer-names';

@@ -4,7 +4,7 @@
 // and as Buffers of the exact bytes when not, so each one round-trips
 // through any fs call.
 import { isUtf8 } from 'node:buffer';
-import * as path from 'node:path';
+import path from 'node:path';
 import { invalid } from '../core/errors';
 import { checkPath, typeError } from '../core/args';
 

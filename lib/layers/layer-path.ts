@@ -1,7 +1,7 @@
 // Where a whiteout or opaque call acts: a path beneath an optional root. The
 // addon resolves it without leaving the root; the checks here only give the
 // friendly error first.
-import * as path from 'node:path';
+import path from 'node:path';
 import { invalid } from '../core/errors';
 import type { NativeEntryRequest, Resolver } from '../core/native';
 import { checkBoolean, checkChoice, checkKnownKeys, checkOptionsObject, checkPath, typeError } from '../core/args';

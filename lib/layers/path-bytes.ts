@@ -2,7 +2,7 @@
 // name): a Buffer path whose bytes are not UTF-8 is split and joined as
 // bytes, never decoded, so every fs call acts on exactly the name given.
 import { isUtf8 } from 'node:buffer';
-import * as path from 'node:path';
+import path from 'node:path';
 import type { PathLike } from './layer-names';
 
 const SLASH = 0x2f;

@@ -10,7 +10,7 @@
 //   update, except with `index=on`, where the kernel refuses (a bare EBUSY).
 // - Mounts inside the old stack: refused (replace-submounts.ts), since they
 //   would be detached with it.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { invalid } from '../core/errors';
 import { liveWriters, mountUsesIndex, refuseHeldDirs, requestUsesIndex, type Holding } from '../inspect/live-writers';
 import type { Propagation } from '../core/mount-words';

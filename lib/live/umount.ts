@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import { checkBoolean, checkKnownKeys, checkOptionsObject, checkPath } from '../core/args';
 import { invalid } from '../core/errors';
 import { recordDir } from '../images/image-record';

@@ -9,7 +9,7 @@
 // first bytes say, and a failure to read one as a layer is kept, to be
 // raised only if a manifest names it as a layer.
 import { createHash, type Hash } from 'node:crypto';
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { OverlayError } from '../core/errors';
 import { fromOciSync } from '../convert/from-oci';
 import { GunzipSync } from './gunzip-sync';

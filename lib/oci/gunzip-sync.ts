@@ -3,7 +3,7 @@
 // input at once (and close the engine after it), so this drives the engine
 // of a zlib Gunzip object directly, as zlib.gunzipSync does inside, without
 // closing it between slices: each slice in, all the output it gives out.
-import * as zlib from 'node:zlib';
+import zlib from 'node:zlib';
 
 const CHUNK = 64 * 1024;
 

@@ -11,7 +11,7 @@
 // through the addon (native/oci/layer_nodes_entry.cc); overlay's own
 // attributes are refused, since a layer carrying them would steer the
 // overlay it is mounted in (a redirect, a metacopy, an opaque mark).
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { OverlayError } from '../core/errors';
 import { native } from '../core/native';

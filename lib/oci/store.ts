@@ -6,7 +6,7 @@
 // Everything enters by rename from tmp/, so a blob, a layer or a ref is in
 // the store whole or not at all; a dead unpack's tmp/ entry is removed by
 // the next one to open the store.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { OverlayError } from '../core/errors';
 import { fsStep, step, type Walk } from '../core/sync-or-async';

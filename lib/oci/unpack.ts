@@ -7,7 +7,7 @@
 // store as it was; one during it leaves whole layers or blobs that the next
 // run finds there and skips.
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { checkOptions, checkPath, typeError } from '../core/args';

@@ -1,7 +1,7 @@
 // fromGraphDriver(): mount options from the GraphDriver record `docker inspect`
 // prints for a container or an image on the overlay2 storage driver.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import { checkBoolean, checkKnownKeys, checkOptionsObject } from '../core/args';
 import { invalid } from '../core/errors';
 

@@ -5,7 +5,7 @@
 // follow without one (nothing is written, so nothing need be recorded).
 // `verity` asks the kernel to check each object's fs-verity digest against
 // the image's metacopy xattr when it is opened; overlay has it since 6.6.
-import * as os from 'node:os';
+import os from 'node:os';
 import { invalid } from '../core/errors';
 import type { SealedUse } from '../core/native';
 

@@ -2,7 +2,7 @@
 // Every stack is validated by mount()'s own validation, so a declaration
 // takes exactly what mount() takes; errors are re-aimed at the stack
 // (`stacks[3].lower[1]`) and name it.
-import * as path from 'node:path';
+import path from 'node:path';
 import { invalid } from '../../core/errors';
 import type { MountOptions } from '../../request/mount-options';
 import type { NativeMountRequest } from '../../core/native';

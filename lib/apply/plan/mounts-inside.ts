@@ -4,7 +4,7 @@
 // inside another are apply's own and are mounted again in their phase
 // (lib/apply/plan/depends.ts); any other mount inside a stack to be replaced or
 // unmounted refuses the declaration before anything changes.
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { readMountTableText } from '../../core/mount-table';
 import { refuseMountsInside } from '../../live/replace-submounts';
 import { inStack } from './declaration';

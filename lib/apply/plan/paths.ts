@@ -2,8 +2,8 @@
 // (the declaration file's directory for `ovl apply FILE`), not against
 // whatever the working directory happens to be; and the form in which two
 // stacks' paths are compared to find which stack is built on which.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 
 function resolveLayer(base: string, value: unknown): unknown {
   if (typeof value === 'string') return value === '' ? value : path.resolve(base, value);
