@@ -7,13 +7,15 @@ import { explainBusyLayer } from '../inspect/busy-layers';
 import { inStack } from './plan/declaration';
 import type { Done, Move } from './outcome';
 import type { PlannedAction } from './plan/plan';
-import { identityStep, mountStep } from './steps';
+import { identityStep } from './steps';
+import { mountStep } from '../request/native-mount';
 
 export function* mountInPlace(moves: Move[], done: Map<PlannedAction, Done>): Walk<void> {
   const mounted: Move[] = [];
   try {
     for (const m of moves) {
       try {
+        // Kernels without `lowerdir+` cannot build detached: there a stack is mounted the ordinary way.
         m.warnings = (yield* step(mountStep(m.request))).warnings;
       } catch (err) {
         throw inStack(explainBusyLayer(err, m.request), m.action.stack!.index, m.action.name);

@@ -5,8 +5,7 @@
 import fs from 'node:fs';
 import { listMounts, listMountsSync, type OverlayMountInfo } from '../inspect/mountinfo';
 import { native, type NativeMountRequest, type PackedSwitchResult } from '../core/native';
-import { buildOverlay, buildOverlaySync, mountOverlay, mountOverlaySync, type BuiltOverlay } from '../request/native-mount';
-import type { NativeMountResult } from '../core/native';
+import { buildStep, type BuiltOverlay } from '../request/native-mount';
 import type { Step } from '../core/sync-or-async';
 import type { MountSeen } from './plan/plan';
 
@@ -54,7 +53,7 @@ export function buildAllStep(requests: NativeMountRequest[]): Step<BuildOutcome[
       const out: BuildOutcome[] = [];
       for (const r of requests) {
         try {
-          out.push({ built: buildOverlaySync(r) });
+          out.push({ built: buildStep(r).sync() });
         } catch (error) {
           out.push({ error });
           break; // the rest would be closed unused
@@ -63,7 +62,7 @@ export function buildAllStep(requests: NativeMountRequest[]): Step<BuildOutcome[
       return out;
     },
     async: async () => {
-      const settled = await Promise.allSettled(requests.map((r) => buildOverlay(r)));
+      const settled = await Promise.allSettled(requests.map((r) => buildStep(r).async()));
       return settled.map((s): BuildOutcome => (s.status === 'fulfilled' ? { built: s.value } : { error: s.reason }));
     },
   };
@@ -86,11 +85,6 @@ export function switchStep(steps: SwitchRequest[]): Step<PackedSwitchResult> {
     steps.map((s) => s.propagation),
   ];
   return { sync: () => native.switchOverlaysSync(...args), async: () => native.switchOverlays(...args) };
-}
-
-/** Kernels without `lowerdir+` cannot build detached: there a stack is mounted the ordinary way. */
-export function mountStep(request: NativeMountRequest): Step<NativeMountResult> {
-  return { sync: () => mountOverlaySync(request), async: () => mountOverlay(request) };
 }
 
 export function identityStep(target: string): Step<[number, number]> {

@@ -8,7 +8,7 @@ import { dirsInUseWalk } from '../inspect/image-dirs-in-use';
 import { pruneOthers, pruneOthersSync } from '../images/image-record-write';
 import { toReplaceRequest } from '../request/mount-request';
 import type { NativeMountResult } from '../core/native';
-import { replaceOverlay, replaceOverlaySync } from '../request/native-mount';
+import { replaceStep } from '../request/native-mount';
 import type { ReplaceOptions } from '../request/mount-options';
 import { againstLiveStack } from './replace-live-stack';
 import { step, type Walk } from '../core/sync-or-async';
@@ -22,7 +22,7 @@ export function* replaceWalk(target: string, options: ReplaceOptions, beforeRepl
   beforeReplace?.();
   const request = yield* dirsInUseWalk(yield* againstLiveStack(checked), true);
   try {
-    const made = yield* step({ sync: () => replaceOverlaySync(request), async: () => replaceOverlay(request) });
+    const made = yield* step(replaceStep(request));
     const result = yield* step({ sync: () => pruneOthersSync(made), async: () => pruneOthers(made) });
     return [request.target, result];
   } catch (err) {

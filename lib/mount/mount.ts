@@ -2,7 +2,7 @@ import { explainBusyLayer } from '../inspect/busy-layers';
 import { refuseHeldDirs } from '../inspect/live-writers';
 import type { MountOptions } from '../request/mount-options';
 import { toNativeRequest } from '../request/mount-request';
-import { mountOverlay, mountOverlaySync } from '../request/native-mount';
+import { mountStep } from '../request/native-mount';
 import { OverlayMount } from './overlay-mount';
 import { pruneOthers, pruneOthersSync } from '../images/image-record-write';
 import { withImageDirsInUse, withImageDirsInUseSync } from '../inspect/image-dirs-in-use';
@@ -16,7 +16,7 @@ export async function mount(options: MountOptions): Promise<OverlayMount> {
   const request = toNativeRequest(options);
   refuseHeldDirs(request);
   try {
-    return new OverlayMount(request.target, await pruneOthers(await mountOverlay(await withImageDirsInUse(request))));
+    return new OverlayMount(request.target, await pruneOthers(await mountStep(await withImageDirsInUse(request)).async()));
   } catch (err) {
     throw explainBusyLayer(err, request);
   }
@@ -27,7 +27,7 @@ export function mountSync(options: MountOptions): OverlayMount {
   const request = toNativeRequest(options);
   refuseHeldDirs(request);
   try {
-    return new OverlayMount(request.target, pruneOthersSync(mountOverlaySync(withImageDirsInUseSync(request))));
+    return new OverlayMount(request.target, pruneOthersSync(mountStep(withImageDirsInUseSync(request)).sync()));
   } catch (err) {
     throw explainBusyLayer(err, request);
   }

@@ -12,8 +12,9 @@
 // also says where the addon writes their record (lib/images/image-record-write.ts).
 import type { MechanismName } from './mount-options';
 import { recordArgument } from '../images/image-record-write';
-import { checkSealed, checkSealedSync } from '../seal/sealed-checks';
-import { native, type NativeMountRequest, type NativeMountResult, type PackedBuiltOverlay, type PackedMountResult } from '../core/native';
+import { sealedWalk } from '../seal/sealed-checks';
+import { runAsync, runSync, step, type Step, type Walk } from '../core/sync-or-async';
+import { native, type NativeMountRequest, type NativeMountResult, type PackedBuiltOverlay, type PackedMountResult, type SealedUse } from '../core/native';
 
 // The addon owns the flag bits (native/core/mount_args.h) and exports them.
 const { readOnly: READ_ONLY, nosuid: NOSUID, nodev: NODEV, noexec: NOEXEC } = native.mountFlagBits;
@@ -52,31 +53,28 @@ function unpack([mechanism, mountId, warnings, uniqueMountId, images, superblock
   return result;
 }
 
-// A sealed layer's image and store are checked here, the one way into the
-// addon every mount, replace and apply build takes (lib/seal/sealed-checks.ts).
-function withSealed<T extends { sealed?: NativeMountRequest['sealed'] }>(r: NativeMountRequest, result: T): T {
-  if (r.sealed) result.sealed = r.sealed;
-  return result;
+/**
+ * A mount-like native call as one step, for either driver: a sealed
+ * layer's store is checked first (lib/seal/sealed-checks.ts; this is the one
+ * way into the addon every mount, replace and apply build takes), then the
+ * call, its result unpacked and told how sealed layers were used.
+ */
+function nativeStep<P, R extends { sealed?: SealedUse }>(r: NativeMountRequest, call: Step<P>, unpacked: (packed: P) => R): Step<R> {
+  function* walk(): Walk<R> {
+    if (r.sealed) yield* sealedWalk(r.sealed);
+    const result = unpacked(yield* step(call));
+    if (r.sealed) result.sealed = r.sealed;
+    return result;
+  }
+  return { sync: () => runSync(walk()), async: () => runAsync(walk()) };
 }
 
-export async function mountOverlay(r: NativeMountRequest): Promise<NativeMountResult> {
-  if (r.sealed) await checkSealed(r.sealed);
-  return withSealed(r, unpack(await native.mountOverlay(...packRecorded(r))));
+export function mountStep(r: NativeMountRequest): Step<NativeMountResult> {
+  return nativeStep(r, { sync: () => native.mountOverlaySync(...packRecorded(r)), async: () => native.mountOverlay(...packRecorded(r)) }, unpack);
 }
 
-export function mountOverlaySync(r: NativeMountRequest): NativeMountResult {
-  if (r.sealed) checkSealedSync(r.sealed);
-  return withSealed(r, unpack(native.mountOverlaySync(...packRecorded(r))));
-}
-
-export async function replaceOverlay(r: NativeMountRequest): Promise<NativeMountResult> {
-  if (r.sealed) await checkSealed(r.sealed);
-  return withSealed(r, unpack(await native.replaceOverlay(...packRecorded(r))));
-}
-
-export function replaceOverlaySync(r: NativeMountRequest): NativeMountResult {
-  if (r.sealed) checkSealedSync(r.sealed);
-  return withSealed(r, unpack(native.replaceOverlaySync(...packRecorded(r))));
+export function replaceStep(r: NativeMountRequest): Step<NativeMountResult> {
+  return nativeStep(r, { sync: () => native.replaceOverlaySync(...packRecorded(r)), async: () => native.replaceOverlay(...packRecorded(r)) }, unpack);
 }
 
 /** A detached overlay built for `apply`: its fd belongs to the caller, who must close it. */
@@ -88,12 +86,6 @@ function unpackBuilt([mechanism, mountId, warnings, uniqueMountId, fd]: PackedBu
   return { fd, mechanism: mechanism as MechanismName, mountId, uniqueMountId, warnings };
 }
 
-export async function buildOverlay(r: NativeMountRequest): Promise<BuiltOverlay> {
-  if (r.sealed) await checkSealed(r.sealed);
-  return withSealed(r, unpackBuilt(await native.buildOverlay(...pack(r))));
-}
-
-export function buildOverlaySync(r: NativeMountRequest): BuiltOverlay {
-  if (r.sealed) checkSealedSync(r.sealed);
-  return withSealed(r, unpackBuilt(native.buildOverlaySync(...pack(r))));
+export function buildStep(r: NativeMountRequest): Step<BuiltOverlay> {
+  return nativeStep(r, { sync: () => native.buildOverlaySync(...pack(r)), async: () => native.buildOverlay(...pack(r)) }, unpackBuilt);
 }

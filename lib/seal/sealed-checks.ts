@@ -8,7 +8,7 @@
 import { getSystemErrorName } from 'node:util';
 import { invalid } from '../core/errors';
 import { native, type SealedUse } from '../core/native';
-import { runAsync, runSync, step, type Walk } from '../core/sync-or-async';
+import { step, type Walk } from '../core/sync-or-async';
 
 const EOPNOTSUPP = 95;
 const ENODATA = 61;
@@ -40,7 +40,7 @@ function* storeVerityWalk(field: string, store: string, verity: string): Walk<vo
   throw invalid(`${field}.store`, `verity=${verity}: the store's filesystem (${fsName(fsType)}) has no fs-verity on this kernel (FS_IOC_MEASURE_VERITY: ${getSystemErrorName(-errnum)})`, EOPNOTSUPP, store);
 }
 
-function* sealedWalk(sealed: SealedUse): Walk<void> {
+export function* sealedWalk(sealed: SealedUse): Walk<void> {
   const probed = new Set<string>();
   if (sealed.verity === 'off') return;
   for (const layer of sealed.layers) {
@@ -49,6 +49,3 @@ function* sealedWalk(sealed: SealedUse): Walk<void> {
     yield* storeVerityWalk(layer.field, layer.store, sealed.verity);
   }
 }
-
-export const checkSealedSync = (sealed: SealedUse): void => runSync(sealedWalk(sealed));
-export const checkSealed = (sealed: SealedUse): Promise<void> => runAsync(sealedWalk(sealed));

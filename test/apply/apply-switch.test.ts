@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { kernelFeatures, mountSync } from '../../lib/index';
 import { native } from '../../lib/core/native';
-import { buildOverlaySync } from '../../lib/request/native-mount';
+import { buildStep } from '../../lib/request/native-mount';
 import { toNativeRequest } from '../../lib/request/mount-request';
 import { settleOutcome, type Done, type Move } from '../../lib/apply/outcome';
 import type { PlannedAction } from '../../lib/apply/plan/plan';
@@ -23,7 +23,7 @@ t.test('the switch stops at a target that changed since the plan; the steps befo
   const s = scratch(t);
   const [a, b, m0, m1, m2] = s.mkdirs('a', 'b', 'm0', 'm1', 'm2');
   const targets = [m0!, m1!, m2!];
-  const built = targets.map((target) => buildOverlaySync(toNativeRequest({ lower: [a!, b!], target })));
+  const built = targets.map((target) => buildStep(toNativeRequest({ lower: [a!, b!], target })).sync());
   const seen = targets.map((target) => native.mountAt(target).slice(0, 2) as [number, number]);
   // m1 changes after the plan looked at it: something else is mounted there.
   const other = mountSync({ lower: [b!, a!], target: m1! });

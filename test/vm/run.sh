@@ -38,7 +38,8 @@ default_excluded="builds.test.js module-formats.test.js package.test.js bench-sm
   leaks.test.js option-properties.test.js usage.test.js privilege.test.js errors.test.js option-string.test.js mount-request.test.js
   live.test.js promises.test.js readme-session.test.js podman-diff.test.js podman-unpack.test.js tar-proof.test.js convert-crash.test.js
   layer-changes-memory.test.js layer-tools.test.js convert-kill9.test.js
-  cli/apply.test.js cli/layers.test.js messages.test.js raw-args.test.js whiteout-paths-cli.test.js"
+  cli/apply.test.js cli/layers.test.js messages.test.js raw-args.test.js whiteout-paths-cli.test.js
+  oci-500-layers.test.js"
 # (live.test.js: the CLI's wrappers of remount, replace and umount, which
 # remount.test.js and replace.test.js test directly; at ~30 s a kernel under
 # TCG it does not fit the CI budget, where test:vm must stay under ~15 min.
@@ -58,7 +59,9 @@ default_excluded="builds.test.js module-formats.test.js package.test.js bench-sm
 # arguments, messages and exit codes over apply, whiteout and opaque, whose
 # library calls run here in their own files; 190 s of a kernel's file time
 # under TCG. The CLI files that show a kernel's differences stay: doctor,
-# mount, seeds, docker, the image walkthroughs.)
+# mount, seeds, docker, the image walkthroughs.
+# oci-500-layers.test.js: 501 layers unpacked, file work, ~100 s a kernel under
+# TCG; 500-layer mounts with long paths run per kernel in mount/engine.test.js.)
 read -r -a excluded <<< "$(echo ${OVERLAY_VM_EXCLUDE-$default_excluded})"
 kernel_timeout=${OVERLAY_VM_TIMEOUT:-1500}
 accel=${OVERLAY_VM_ACCEL:-auto}
