@@ -3,9 +3,9 @@
 // the choice). The staging tree's files hold no data, only their sizes, and
 // mkfs.erofs 1.5 has no way to write a file as a hole: lz4 with tail packing
 // shrinks each file's zeros to a few bytes inline (plain: every byte kept).
-// SOURCE_DATE_EPOCH fixes the build time the superblock records and
-// --preserve-mtime keeps each entry's own times (1.5's -T would set them all),
-// and the UUID is fixed, so one tree always gives the same bytes.
+// --preserve-mtime and extended inodes keep each entry's own times, the UUID
+// is fixed, and the build time is fixed afterwards (erofs-build-time.ts), so
+// one tree always gives the same bytes.
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -38,10 +38,12 @@ function missingTool(): never {
 }
 
 function mkfsArgs(tree: string, image: string): string[] {
-  return ['--quiet', '-zlz4', '-Eztailpacking', '--preserve-mtime', `-U${SEALED_IMAGE_UUID}`, image, tree];
+  return ['--quiet', '-zlz4', '-Eztailpacking,force-inode-extended', '--preserve-mtime', `-U${SEALED_IMAGE_UUID}`, image, tree];
 }
 
-const ENV = { ...process.env, SOURCE_DATE_EPOCH: '0', LC_ALL: 'C' };
+// SOURCE_DATE_EPOCH would give every entry that time (mkfs.erofs 1.5).
+const ENV: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
+delete ENV.SOURCE_DATE_EPOCH;
 
 function failed(image: string, err: unknown): OverlayError {
   const e = err as { stderr?: string | Buffer; code?: string | number; message?: string };

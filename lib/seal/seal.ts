@@ -11,6 +11,7 @@ import { checkOptions, checkPath } from '../core/args';
 import { OverlayError } from '../core/errors';
 import { native } from '../core/native';
 import { fsStep, runAsync, runSync, step, type Step, type Walk } from '../core/sync-or-async';
+import { fixBuildTimeStep } from './erofs-build-time';
 import { findMkfsErofs, mkfsErofsStep } from './mkfs-erofs';
 
 export interface SealOptions {
@@ -99,6 +100,7 @@ function* sealWalk(r: SealRequest): Walk<SealResult> {
     const packed = path.join(temp, 'image');
     const [files, added, addedBytes] = yield* step({ sync: () => native.sealStageSync(r.source, r.store, tree), async: () => native.sealStage(r.source, r.store, tree) });
     yield* step(mkfsErofsStep(tool, tree, packed));
+    yield* step(fixBuildTimeStep(packed));
     const hex = yield* step({ sync: () => native.fsverityDigestSync(packed), async: () => native.fsverityDigest(packed) });
     yield* step(publishImage(packed, r.image));
     return { image: r.image, store: r.store, digest: `sha256:${hex}`, files, added, addedBytes };
