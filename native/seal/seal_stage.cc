@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -55,8 +56,13 @@ class Stager {
     if (auto e = NoteSkipped(store_fd_.get(), store_, "store")) return e;
     struct stat st {};
     if (fstat(src.get(), &st) != 0) return SysError::FromErrno("stat", source_, "source");
-    if (auto e = FillDir(src.get(), dst.get(), "")) return e;
-    if (auto e = Finish(dst.get(), nullptr, st, "")) return e;
+    SysError e = FillDir(src.get(), dst.get(), "");
+    if (!e) e = Finish(dst.get(), nullptr, st, "");
+    if (e) {
+      DropObjects(pending_);
+      return e;
+    }
+    if (auto published = PublishObjects(store_fd_.get(), store_, pending_)) return published;
     return counts_;
   }
 
@@ -126,12 +132,14 @@ class Stager {
     if (st.st_size == 0) return {};
     UniqueFd from(openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!from.valid()) return SourceError("open", rel);
-    auto stored = StoreObject(store_fd_.get(), store_, from.get(), source_ + rel);
+    auto stored = StoreObject(store_fd_.get(), store_, from.get(), source_ + rel, pendingNames_);
     if (stored.error) return stored.error;
     counts_.files++;
-    if (stored.value.added) {
+    if (!stored.value.temp.empty()) {
       counts_.added++;
       counts_.addedBytes += static_cast<uint64_t>(st.st_size);
+      pendingNames_.insert(ObjectName(stored.value.digest));
+      pending_.push_back(stored.value);
     }
     if (ftruncate(to.get(), st.st_size) != 0) return StagingError("ftruncate", rel);
     std::string redirect = "/" + ObjectName(stored.value.digest);
@@ -183,6 +191,8 @@ class Stager {
   std::string source_, store_, staging_;
   UniqueFd store_fd_;
   StageCounts counts_;
+  std::vector<StoredObject> pending_;   // objects written to temporaries, published once the tree is staged
+  std::set<std::string> pendingNames_;  // their names
   std::vector<std::pair<dev_t, ino_t>> skipped_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // a hard-linked entry's first path, relative
 };

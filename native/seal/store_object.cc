@@ -61,32 +61,21 @@ SysError CopyContent(int from, int to, const std::string& fromPath, const std::s
   }
 }
 
-// Writes the temporary, makes it durable and publishes it as `object`; the temporary is gone either way.
-// False when another seal published the same object first (it holds the same bytes).
-Outcome<bool> PublishObject(int storeFd, const std::string& store, const std::string& object, int source, const std::string& sourcePath) {
+// The content in a new temporary `STORE/xx/.seal-XXXXXX`, closed; its name, or the error (and no temporary).
+Outcome<std::string> WriteTemporary(int storeFd, const std::string& store, const std::string& object, int source, const std::string& sourcePath) {
   std::string dir = object.substr(0, 2);
   if (mkdirat(storeFd, dir.c_str(), 0755) != 0 && errno != EEXIST) return SysError::FromErrno("mkdir", store + "/" + dir, "store");
   std::string temp = store + "/" + dir + "/.seal-XXXXXX";
   UniqueFd out(mkostemp(&temp[0], O_CLOEXEC));
   if (!out.valid()) return SysError::FromErrno("open", temp, "store");
-  auto fail = [&](SysError e) -> Outcome<bool> {
+  SysError e = CopyContent(source, out.get(), sourcePath, temp);
+  if (!e && fchmod(out.get(), 0644) != 0) e = SysError::FromErrno("fchmod", temp, "store");
+  if (!e && close(out.release()) != 0) e = SysError::FromErrno("close", temp, "store");
+  if (e) {
     unlink(temp.c_str());
-    if (e) return e;
-    return false;
-  };
-  if (auto e = CopyContent(source, out.get(), sourcePath, temp)) return fail(e);
-  if (fchmod(out.get(), 0644) != 0) return fail(SysError::FromErrno("fchmod", temp, "store"));
-  if (fsync(out.get()) != 0) return fail(SysError::FromErrno("fsync", temp, "store"));
-  out.reset();
-  if (auto e = EnableVerity(temp)) return fail(e);
-  std::string final = store + "/" + object;
-  if (renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final.c_str(), RENAME_NOREPLACE) != 0) {
-    if (errno == EEXIST) return fail({});
-    return fail(SysError::FromErrno("rename", final, "store"));
+    return e;
   }
-  UniqueFd dirFd(openat(storeFd, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dirFd.valid() || fsync(dirFd.get()) != 0) return SysError::FromErrno("fsync", store + "/" + dir, "store");
-  return true;
+  return temp;
 }
 
 }  // namespace
@@ -96,7 +85,7 @@ std::string ObjectName(const VerityDigest& digest) {
   return hex.substr(0, 2) + "/" + hex.substr(2);
 }
 
-Outcome<StoredObject> StoreObject(int storeFd, const std::string& store, int source, const std::string& sourcePath) {
+Outcome<StoredObject> StoreObject(int storeFd, const std::string& store, int source, const std::string& sourcePath, const std::set<std::string>& pending) {
   auto digest = FsverityDigestOfFd(source, sourcePath);
   if (digest.error) {
     digest.error.field = "source";
@@ -105,15 +94,41 @@ Outcome<StoredObject> StoreObject(int storeFd, const std::string& store, int sou
   StoredObject stored;
   stored.digest = digest.value;
   std::string object = ObjectName(digest.value);
+  if (pending.count(object)) return stored;
   struct stat st {};
   if (fstatat(storeFd, object.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
     if (auto e = EnableVerity(store + "/" + object)) return e;
     return stored;
   }
-  auto published = PublishObject(storeFd, store, object, source, sourcePath);
-  if (published.error) return published.error;
-  stored.added = published.value;
+  auto temp = WriteTemporary(storeFd, store, object, source, sourcePath);
+  if (temp.error) return temp.error;
+  stored.temp = temp.value;
   return stored;
+}
+
+SysError PublishObjects(int storeFd, const std::string& store, const std::vector<StoredObject>& pending) {
+  size_t renamed = 0;
+  auto fail = [&](SysError e) {
+    for (size_t i = renamed; i < pending.size(); i++) unlink(pending[i].temp.c_str());
+    return e;
+  };
+  if (pending.empty()) return {};
+  if (syncfs(storeFd) != 0) return fail(SysError::FromErrno("syncfs", store, "store"));
+  for (; renamed < pending.size(); renamed++) {
+    const std::string& temp = pending[renamed].temp;
+    if (auto e = EnableVerity(temp)) return fail(e);
+    std::string final = store + "/" + ObjectName(pending[renamed].digest);
+    if (renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final.c_str(), RENAME_NOREPLACE) == 0) continue;
+    // Another seal published the same object first: it holds the same bytes.
+    if (errno != EEXIST) return fail(SysError::FromErrno("rename", final, "store"));
+    unlink(temp.c_str());
+  }
+  if (syncfs(storeFd) != 0) return SysError::FromErrno("syncfs", store, "store");
+  return {};
+}
+
+void DropObjects(const std::vector<StoredObject>& pending) {
+  for (const StoredObject& o : pending) unlink(o.temp.c_str());
 }
 
 }  // namespace ovl

@@ -37,17 +37,18 @@ t.test('sealSync and seal give byte-identical images, the digest measured, the c
 
 t.test('a second, mostly equal tree adds only its new objects', needsImages, async (t) => {
   const s = scratch(t);
-  s.write({ 'a/same': 'same in both', 'a/changes': 'first', 'a/sub/also-same': 'x'.repeat(9000) });
+  s.write({ 'a/same': 'same in both', 'a/copy-of-same': 'same in both', 'a/changes': 'first', 'a/sub/also-same': 'x'.repeat(9000) });
   fs.cpSync(s.path('a'), s.path('b'), { recursive: true });
   fs.writeFileSync(s.path('b/changes'), 'second');
   fs.writeFileSync(s.path('b/sub/new'), 'only in b');
   const [store] = s.mkdirs('store');
-  sealSync(s.path('a'), { store: store!, image: s.path('a.img') });
+  t.match(sealSync(s.path('a'), { store: store!, image: s.path('a.img') }), { files: 4, added: 3 }, 'two files of one content: one object');
   const before = storeFiles(store!);
   const second = await seal(s.path('b'), { store: store!, image: s.path('b.img') });
-  t.match(second, { files: 4, added: 2, addedBytes: 'second'.length + 'only in b'.length });
+  t.match(second, { files: 5, added: 2, addedBytes: 'second'.length + 'only in b'.length });
   t.same(storeFiles(store!).filter((f) => !before.includes(f)), [objectOf(Buffer.from('second')), objectOf(Buffer.from('only in b'))].sort());
   t.notOk(fs.readFileSync(s.path('a.img')).equals(fs.readFileSync(s.path('b.img'))));
+  t.same(storeFiles(store!).filter((f) => path.basename(f).startsWith('.seal-')), [], 'no temporary left in the store');
 });
 
 t.test('the sealed image mounts through { sealed, store } and shows the source tree entry for entry', needsImages, async (t) => {
