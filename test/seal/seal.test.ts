@@ -62,6 +62,8 @@ t.test('the sealed image mounts through { sealed, store } and shows the source t
   });
   const want = listTree(s.path('src'));
   const got = listTree(target!);
+  // Before 6.5 the store is the bottom lower layer, and its xx/ directories show beside the tree.
+  if (m.sealed?.storesAs === 'lower') for (const rel of Object.keys(got)) if (/^[0-9a-f]{2}(\/|$)/.test(rel)) delete got[rel];
   t.same(Object.keys(got), Object.keys(want), 'the same names');
   for (const rel of Object.keys(want)) t.same(got[rel], want[rel], rel || '/');
   t.same(want['etc/deep']?.xattrs, { 'trusted.dir': Buffer.from('on a directory').toString('hex') }, "the source's trusted.overlay.* xattrs are not sealed");
