@@ -13,12 +13,8 @@ import { fsStep, type Step } from '../core/sync-or-async';
 const SUPER_OFFSET = 1024;
 const EROFS_MAGIC = 0xe0f5e1e2;
 const FEATURE_COMPAT_SB_CHKSUM = 0x1;
-// Offsets inside the superblock (struct erofs_super_block).
-const CHECKSUM = 4;
-const FEATURE_COMPAT = 8;
-const BLOCK_SIZE_BITS = 12;
-const BUILD_TIME = 24;
-const BUILD_TIME_NSEC = 32;
+/** Byte offsets inside the superblock (struct erofs_super_block). */
+const AT = { checksum: 4, featureCompat: 8, blockSizeBits: 12, buildTime: 24, buildTimeNsec: 32 } as const;
 
 let table: Uint32Array | undefined;
 function crc32cRaw(data: Buffer): number {
@@ -39,12 +35,12 @@ function crc32cRaw(data: Buffer): number {
 export function withFixedBuildTime(head: Buffer): Buffer {
   const sb = head.subarray(SUPER_OFFSET);
   if (sb.length < 64 || sb.readUInt32LE(0) !== EROFS_MAGIC) throw new OverlayError({ errno: 5, field: 'image', reason: 'mkfs.erofs wrote no EROFS superblock' });
-  const blockSize = 1 << sb.readUInt8(BLOCK_SIZE_BITS);
-  sb.writeBigUInt64LE(0n, BUILD_TIME);
-  sb.writeUInt32LE(0, BUILD_TIME_NSEC);
-  if (sb.readUInt32LE(FEATURE_COMPAT) & FEATURE_COMPAT_SB_CHKSUM) {
-    sb.writeUInt32LE(0, CHECKSUM);
-    sb.writeUInt32LE(crc32cRaw(sb.subarray(0, blockSize - SUPER_OFFSET)), CHECKSUM);
+  const blockSize = 1 << sb.readUInt8(AT.blockSizeBits);
+  sb.writeBigUInt64LE(0n, AT.buildTime);
+  sb.writeUInt32LE(0, AT.buildTimeNsec);
+  if (sb.readUInt32LE(AT.featureCompat) & FEATURE_COMPAT_SB_CHKSUM) {
+    sb.writeUInt32LE(0, AT.checksum);
+    sb.writeUInt32LE(crc32cRaw(sb.subarray(0, blockSize - SUPER_OFFSET)), AT.checksum);
   }
   return head;
 }

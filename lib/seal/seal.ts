@@ -40,28 +40,14 @@ interface SealRequest {
   image: string;
 }
 
-function temporaryDir(image: string): Step<string> {
-  const prefix = path.join(path.dirname(image), '.seal-');
-  const named = (err: unknown): OverlayError => {
-    const e = err as NodeJS.ErrnoException;
-    const dir = path.dirname(image);
-    const why = e.code === 'ENOENT' ? 'does not exist' : e.code === 'ENOTDIR' ? 'is not a directory' : undefined;
-    if (why) return new OverlayError({ errno: -(e.errno ?? 0), path: dir, field: 'image', reason: `its directory '${dir}' ${why}` });
-    return new OverlayError({ errno: -(e.errno ?? -5), syscall: 'mkdtemp', path: dir, field: 'image' });
-  };
-  return fsStep(
-    () => {
-      try {
-        return fs.mkdtempSync(prefix);
-      } catch (err) {
-        throw named(err);
-      }
-    },
-    () => fs.promises.mkdtemp(prefix).catch((err: unknown) => Promise.reject(named(err))),
-  );
+/** Why the temporary directory beside `image` could not be made, said of `image`. */
+function imageDirError(image: string, err: unknown): OverlayError {
+  const e = err as NodeJS.ErrnoException;
+  const dir = path.dirname(image);
+  const why = e.code === 'ENOENT' ? 'does not exist' : e.code === 'ENOTDIR' ? 'is not a directory' : undefined;
+  if (why) return new OverlayError({ errno: -(e.errno ?? 0), path: dir, field: 'image', reason: `its directory '${dir}' ${why}` });
+  return new OverlayError({ errno: -(e.errno ?? -5), syscall: 'mkdtemp', path: dir, field: 'image' });
 }
-
-
 
 /** The finished image made durable, then moved onto IMAGE and its directory made durable. */
 function publishImage(temp: string, image: string): Step<void> {
@@ -94,7 +80,13 @@ function publishImage(temp: string, image: string): Step<void> {
 
 function* sealWalk(r: SealRequest): Walk<SealResult> {
   const tool = findMkfsErofs();
-  const temp = yield* step(temporaryDir(r.image));
+  const prefix = path.join(path.dirname(r.image), '.seal-');
+  let temp: string;
+  try {
+    temp = yield* step(fsStep(() => fs.mkdtempSync(prefix), () => fs.promises.mkdtemp(prefix)));
+  } catch (err) {
+    throw imageDirError(r.image, err);
+  }
   try {
     const tree = path.join(temp, 'tree');
     const packed = path.join(temp, 'image');
