@@ -318,12 +318,12 @@ export interface NativeBinding {
   /** The files of a sealed image (mounted detached, read-only) whose redirect leads to no object in the store: [[object, file in the image]]; `field` names the image in an error. */
   missingObjects(image: string, store: string, field: string): Promise<Array<[object: string, file: string]>>;
   missingObjectsSync(image: string, store: string, field: string): Array<[object: string, file: string]>;
-  /** `source`'s tree staged at `staging` (made here) for a sealed image, each regular file's content put into `store` (native/seal/seal_stage.h): [files, objects added, their bytes]. */
+  /** `source`'s tree staged at `staging` (made here) for a sealed image, each regular file's content put into `store` (native/seal/seal_stage.h): [files, objects added, their bytes, whether an entry has a POSIX ACL]. */
   sealStage(source: string, store: string, staging: string): Promise<NativeStageCounts>;
   sealStageSync(source: string, store: string, staging: string): NativeStageCounts;
 }
 
-export type NativeStageCounts = [files: number, added: number, addedBytes: number];
+export type NativeStageCounts = [files: number, added: number, addedBytes: number, acl: boolean];
 
 export type NativeStoreReport = [objects: number, problems: Array<[object: string, errnum: number, actual: string]>];
 export type NativeVerityProbe = [fsType: number, object: string, errnum: number];

@@ -4,7 +4,7 @@
 // mkfs.erofs 1.5 has no way to write a file as a hole: lz4 with tail packing
 // shrinks each file's zeros to a few bytes inline (plain: every byte kept).
 // --preserve-mtime and extended inodes keep each entry's own times, the UUID
-// is fixed, and the build time is fixed afterwards (erofs-build-time.ts), so
+// is fixed, and the build time is fixed afterwards (image-head.ts), so
 // one tree always gives the same bytes.
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -11,7 +11,7 @@ import { checkOptions, checkPath } from '../core/args';
 import { OverlayError } from '../core/errors';
 import { native } from '../core/native';
 import { fsStep, runAsync, runSync, step, type Step, type Walk } from '../core/sync-or-async';
-import { fixBuildTimeStep } from './erofs-build-time';
+import { sealedHeadStep } from './image-head';
 import { findMkfsErofs, mkfsErofsStep } from './mkfs-erofs';
 
 export interface SealOptions {
@@ -90,9 +90,9 @@ function* sealWalk(r: SealRequest): Walk<SealResult> {
   try {
     const tree = path.join(temp, 'tree');
     const packed = path.join(temp, 'image');
-    const [files, added, addedBytes] = yield* step({ sync: () => native.sealStageSync(r.source, r.store, tree), async: () => native.sealStage(r.source, r.store, tree) });
+    const [files, added, addedBytes, acl] = yield* step({ sync: () => native.sealStageSync(r.source, r.store, tree), async: () => native.sealStage(r.source, r.store, tree) });
     yield* step(mkfsErofsStep(tool, tree, packed));
-    yield* step(fixBuildTimeStep(packed));
+    yield* step(sealedHeadStep(packed, acl));
     const hex = yield* step({ sync: () => native.fsverityDigestSync(packed), async: () => native.fsverityDigest(packed) });
     yield* step(publishImage(packed, r.image));
     return { image: r.image, store: r.store, digest: `sha256:${hex}`, files, added, addedBytes };

@@ -74,12 +74,13 @@ StageRequest ParseStage(const Napi::CallbackInfo& info) {
 
 Outcome<StageCounts> RunStage(const StageRequest& r) { return StageTree(r.source, r.store, r.staging); }
 
-// [files, added, addedBytes]
+// [files, added, addedBytes, acl]
 Napi::Value CountsToJs(Napi::Env env, const StageCounts& counts) {
-  Napi::Array out = Napi::Array::New(env, 3);
+  Napi::Array out = Napi::Array::New(env, 4);
   out.Set(0u, Napi::Number::New(env, static_cast<double>(counts.files)));
   out.Set(1u, Napi::Number::New(env, static_cast<double>(counts.added)));
   out.Set(2u, Napi::Number::New(env, static_cast<double>(counts.addedBytes)));
+  out.Set(3u, Napi::Boolean::New(env, counts.acl));
   return out;
 }
 

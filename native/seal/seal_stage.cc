@@ -24,6 +24,7 @@ namespace ovl {
 namespace {
 
 constexpr const char kOverlayPrefix[] = "trusted.overlay.";
+constexpr const char kAclPrefix[] = "system.posix_acl_";
 
 // overlay's metacopy xattr with a digest: version 0, its length (36), flags 0, algorithm 1 (sha256), the digest.
 std::string MetacopyValue(const VerityDigest& digest) {
@@ -180,6 +181,7 @@ class Stager {
     for (size_t at = 0; at < names.value.size(); at += std::strlen(names.value.c_str() + at) + 1) {
       const char* xattr = names.value.c_str() + at;
       if (std::strncmp(xattr, kOverlayPrefix, sizeof kOverlayPrefix - 1) == 0) continue;
+      if (std::strncmp(xattr, kAclPrefix, sizeof kAclPrefix - 1) == 0) counts_.acl = true;
       std::vector<char> value(65536);
       ssize_t n = lgetxattr(from.c_str(), xattr, value.data(), value.size());
       if (n < 0) return SourceError("lgetxattr", rel);

@@ -18,6 +18,7 @@ struct StageCounts {
   uint64_t files = 0;       // regular non-empty files (each one object reference)
   uint64_t added = 0;       // objects this seal put into the store
   uint64_t addedBytes = 0;  // their bytes
+  bool acl = false;         // some entry has a POSIX ACL (system.posix_acl_*), which composefs' header says
 };
 
 // `staging` must not exist; it is made and filled. Errors name 'source', 'store' or 'image'.

@@ -26,6 +26,7 @@ t.test('sealSync and seal give byte-identical images, the digest measured, the c
   t.ok(fs.readFileSync(s.path('one.img')).equals(fs.readFileSync(s.path('two.img'))), 'the same tree sealed twice: the same bytes');
   t.equal(one.digest, `sha256:${referenceDigest(fs.readFileSync(s.path('one.img')))}`, "the image's own fs-verity digest");
   t.equal(two.digest, one.digest);
+  t.equal(fs.readFileSync(s.path('one.img')).subarray(0, 16).toString('hex'), '9a6278d0' + '01000000' + '00000000' + '00000000', "composefs' header: magic, version 1, no ACLs, composefs_version 0");
   const contents = ['etc/hostname', 'etc/deep/er/big', 'setuid', 'owned'].map((rel) => fs.readFileSync(s.path('src', rel)));
   t.same(storeFiles(store!), contents.map(objectOf).sort(), 'one object per distinct non-empty content, the hard link shares one');
   for (const data of contents) t.ok(fs.readFileSync(path.join(store!, objectOf(data))).equals(data));

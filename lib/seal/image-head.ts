@@ -1,11 +1,16 @@
-// mkfs.erofs 1.5 records the time it ran in the EROFS superblock, and its
-// only ways to fix that time (-T, SOURCE_DATE_EPOCH) also give every entry
-// that time; so a sealed image is packed with each entry's own time in an
-// extended inode (-E force-inode-extended: no inode reads the build time)
-// and the superblock's build time is then set to 0, its crc32c redone as the
-// kernel checks it (fs/erofs/super.c: over the superblock's block from byte
-// 1024, checksum field zeroed, seed ~0, no final inversion). The one place
-// this package writes EROFS bytes.
+// The first bytes of a sealed image, the one place this package writes
+// image bytes itself after mkfs.erofs:
+// - composefs' 32-byte header in EROFS's 1,024 unused leading bytes
+//   (libcomposefs/lcfs-erofs.h: magic 0xd078629a, version 1, flags with bit 0
+//   for "has POSIX ACLs", composefs_version 0, reserved), which
+//   mount.composefs and composefs-info look for; the kernel never reads it.
+// - the superblock's build time set to 0: mkfs.erofs 1.5 records the time it
+//   ran, and its only ways to fix that time (-T, SOURCE_DATE_EPOCH) give
+//   every entry that time too; so entries are packed with their own times in
+//   extended inodes (no inode reads the build time) and the time is zeroed
+//   here, the superblock's crc32c redone as the kernel checks it
+//   (fs/erofs/super.c: over the superblock's block from byte 1024, checksum
+//   field zeroed, seed ~0, no final inversion).
 import * as fs from 'node:fs';
 import { OverlayError } from '../core/errors';
 import { fsStep, type Step } from '../core/sync-or-async';
@@ -15,6 +20,9 @@ const EROFS_MAGIC = 0xe0f5e1e2;
 const FEATURE_COMPAT_SB_CHKSUM = 0x1;
 /** Byte offsets inside the superblock (struct erofs_super_block). */
 const AT = { checksum: 4, featureCompat: 8, blockSizeBits: 12, buildTime: 24, buildTimeNsec: 32 } as const;
+const COMPOSEFS_MAGIC = 0xd078629a;
+const COMPOSEFS_VERSION = 1;
+const COMPOSEFS_HAS_ACL = 0x1;
 
 let table: Uint32Array | undefined;
 function crc32cRaw(data: Buffer): number {
@@ -31,10 +39,14 @@ function crc32cRaw(data: Buffer): number {
   return crc >>> 0;
 }
 
-/** The image's first block with the build time set to 0; throws when it is not an EROFS image. */
-export function withFixedBuildTime(head: Buffer): Buffer {
+/** The image's first block with composefs' header and a build time of 0; refused when it is not an EROFS image. */
+export function sealedHead(head: Buffer, acl: boolean): Buffer {
   const sb = head.subarray(SUPER_OFFSET);
   if (sb.length < 64 || sb.readUInt32LE(0) !== EROFS_MAGIC) throw new OverlayError({ errno: 5, field: 'image', reason: 'mkfs.erofs wrote no EROFS superblock' });
+  head.fill(0, 0, 32);
+  head.writeUInt32LE(COMPOSEFS_MAGIC, 0);
+  head.writeUInt32LE(COMPOSEFS_VERSION, 4);
+  head.writeUInt32LE(acl ? COMPOSEFS_HAS_ACL : 0, 8);
   const blockSize = 1 << sb.readUInt8(AT.blockSizeBits);
   sb.writeBigUInt64LE(0n, AT.buildTime);
   sb.writeUInt32LE(0, AT.buildTimeNsec);
@@ -46,16 +58,17 @@ export function withFixedBuildTime(head: Buffer): Buffer {
 }
 
 const HEAD = 64 * 1024; // more than any EROFS block size
+const WRITTEN = SUPER_OFFSET + 64; // the header and the superblock fields changed
 
-/** `image`'s superblock rewritten in place with a build time of 0. */
-export function fixBuildTimeStep(image: string): Step<void> {
+/** `image`'s first bytes rewritten in place as {@link sealedHead} says. */
+export function sealedHeadStep(image: string, acl: boolean): Step<void> {
   return fsStep(
     () => {
       const fd = fs.openSync(image, 'r+');
       try {
         const head = Buffer.alloc(HEAD);
         const n = fs.readSync(fd, head, 0, HEAD, 0);
-        fs.writeSync(fd, withFixedBuildTime(head.subarray(0, n)), 0, Math.min(n, SUPER_OFFSET + 64), 0);
+        fs.writeSync(fd, sealedHead(head.subarray(0, n), acl), 0, Math.min(n, WRITTEN), 0);
       } finally {
         fs.closeSync(fd);
       }
@@ -65,7 +78,7 @@ export function fixBuildTimeStep(image: string): Step<void> {
       try {
         const head = Buffer.alloc(HEAD);
         const { bytesRead } = await file.read(head, 0, HEAD, 0);
-        await file.write(withFixedBuildTime(head.subarray(0, bytesRead)), 0, Math.min(bytesRead, SUPER_OFFSET + 64), 0);
+        await file.write(sealedHead(head.subarray(0, bytesRead), acl), 0, Math.min(bytesRead, WRITTEN), 0);
       } finally {
         await file.close();
       }
