@@ -127,12 +127,15 @@ class Stager {
   }
 
   // A regular file: its content into the store, an empty file of its size here.
-  SysError StageFile(int src, int dst, const char* name, const std::string& rel, const struct stat& st) {
+  // The source must hold still while it is sealed: its size is taken from the open file, its content read twice (digest, copy).
+  SysError StageFile(int src, int dst, const char* name, const std::string& rel, const struct stat& listed) {
     UniqueFd to(openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!to.valid()) return StagingError("open", rel);
-    if (st.st_size == 0) return {};
+    if (listed.st_size == 0) return {};
     UniqueFd from(openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!from.valid()) return SourceError("open", rel);
+    struct stat st {};
+    if (fstat(from.get(), &st) != 0) return SourceError("stat", rel);
     auto stored = StoreObject(store_fd_.get(), store_, from.get(), source_ + rel, pendingNames_);
     if (stored.error) return stored.error;
     counts_.files++;
