@@ -13,12 +13,13 @@ import { diffCommand } from './commands/diff';
 import { lsCommand } from './commands/ls';
 import { mountCommand } from './commands/mount';
 import { opaqueCommand } from './commands/opaque';
+import { sealCommand } from './commands/seal';
 import { verifyCommand } from './commands/verify';
 import { replaceCommand } from './commands/replace';
 import { umountCommand } from './commands/umount';
 import { whiteoutCommand } from './commands/whiteout';
 
-const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, applyCommand, whiteoutCommand, opaqueCommand, doctorCommand, diffCommand, convertCommand, verifyCommand, unpackCommand];
+const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, applyCommand, whiteoutCommand, opaqueCommand, doctorCommand, diffCommand, convertCommand, sealCommand, verifyCommand, unpackCommand];
 
 const HELP = `Usage: ovl COMMAND [OPTIONS]...
        ovl --help | ovl COMMAND --help | ovl --version

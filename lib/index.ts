@@ -28,6 +28,7 @@ export { unpack, unpackSync, type UnpackOptions, type UnpackResult, type Unpacke
 export type { ImageLayer, ImageType, LayerSource } from './images/image-layers';
 export type { SealedLayer, SealedUse } from './seal/sealed-layer';
 export { verify, verifySync, type StoreProblem, type VerifyResult } from './seal/verify';
+export { seal, sealSync, type SealOptions, type SealResult } from './seal/seal';
 export type { OciLayer } from './oci/oci-layers';
 export type { MountedImage } from './images/image-record';
 export { apply, applySync, appliedStacks, appliedStacksSync, DEFAULT_STATE_FILE, STATE_FILE_ENV, type ApplyOptions, type ApplyResult, type ApplyAction, type Declaration, type StackDeclaration, type SkippedRecord, type AppliedStack } from './apply/apply';

@@ -324,9 +324,13 @@ export interface NativeBinding {
   /** An extended attribute set on path, never following a symlink (lsetxattr); the error's `subject` is the attribute. */
   setLayerXattr(path: string, name: string, value: Buffer): Promise<void>;
   setLayerXattrSync(path: string, name: string, value: Buffer): void;
+  /** `source`'s tree staged at `staging` (made here) for a sealed image, each regular file's content put into `store` (native/seal/seal_stage.h): [files, objects added, their bytes, whether an entry has a POSIX ACL]. */
+  sealStage(source: string, store: string, staging: string): Promise<NativeStageCounts>;
+  sealStageSync(source: string, store: string, staging: string): NativeStageCounts;
 }
 
 export type NativeNodeType = 'chardev' | 'blockdev' | 'fifo';
+export type NativeStageCounts = [files: number, added: number, addedBytes: number, acl: boolean];
 
 export type NativeStoreReport = [objects: number, problems: Array<[object: string, errnum: number, actual: string]>];
 export type NativeVerityProbe = [fsType: number, object: string, errnum: number];

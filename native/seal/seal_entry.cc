@@ -1,10 +1,12 @@
-// fsverityDigest / verifyStore / probeStoreVerity / missingObjects (and
-// their *Sync twins): the measuring a sealed layer needs before it is
-// mounted, and the check of a whole store and of the images over it.
+// fsverityDigest / verifyStore / probeStoreVerity / missingObjects /
+// sealStage (and their *Sync twins): the measuring a sealed layer needs
+// before it is mounted, the check of a whole store and of the images over
+// it, and the staging tree a seal packs.
 #include <napi.h>
 
 #include "images/fsverity_digest.h"
 #include "seal/image_objects.h"
+#include "seal/seal_stage.h"
 #include "seal/store_verify.h"
 #include "seal/verity_probe.h"
 #include "util/args.h"
@@ -62,6 +64,26 @@ Napi::Value MissingToJs(Napi::Env env, const std::vector<MissingObject>& missing
   return out;
 }
 
+struct StageRequest {
+  std::string source, store, staging;
+};
+
+StageRequest ParseStage(const Napi::CallbackInfo& info) {
+  return {args::StringAt(info, 0, "source"), args::StringAt(info, 1, "store"), args::StringAt(info, 2, "staging")};
+}
+
+Outcome<StageCounts> RunStage(const StageRequest& r) { return StageTree(r.source, r.store, r.staging); }
+
+// [files, added, addedBytes, acl]
+Napi::Value CountsToJs(Napi::Env env, const StageCounts& counts) {
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, Napi::Number::New(env, static_cast<double>(counts.files)));
+  out.Set(1u, Napi::Number::New(env, static_cast<double>(counts.added)));
+  out.Set(2u, Napi::Number::New(env, static_cast<double>(counts.addedBytes)));
+  out.Set(3u, Napi::Boolean::New(env, counts.acl));
+  return out;
+}
+
 // [fsType, object, errnum]
 Napi::Value ProbeToJs(Napi::Env env, const VerityProbe& probe) {
   Napi::Array out = Napi::Array::New(env, 3);
@@ -83,6 +105,8 @@ void InitSeal(Napi::Env env, Napi::Object exports) {
   ExportOperation(env, exports, probe);
   static const Operation<ImageObjectsRequest, std::vector<MissingObject>> missing{"missingObjects", ParseImageObjects, RunMissingObjects, MissingToJs};
   ExportOperation(env, exports, missing);
+  static const Operation<StageRequest, StageCounts> stage{"sealStage", ParseStage, RunStage, CountsToJs};
+  ExportOperation(env, exports, stage);
 }
 
 }  // namespace ovl

@@ -1,4 +1,4 @@
-// ovl mount --sealed and ovl verify, as a user runs them.
+// ovl seal, ovl mount --sealed and ovl verify, as a user runs them.
 import * as fs from 'node:fs';
 import t from 'tap';
 import { native } from '../../lib/core/native';
@@ -52,4 +52,37 @@ t.test('ovl verify STORE [IMAGE]: exit 0 when whole, 1 naming the changed object
   t.equal(missing.status, 1);
   t.match(missing.stdout, `${sealed.store}/${sealed.objects.a}: missing (needed by /a in ${sealed.image})\n`);
   t.match(ovl(['verify']).stderr, /STORE is missing/);
+});
+
+t.test('ovl seal SRC IMAGE --store DIR prints the digest; --json the whole result; the image mounts with it', needsImages, async (t) => {
+  const s = scratch(t);
+  s.write({ 'src/etc/hostname': 'sealed by the CLI\n', 'src/bin/tool': 'x'.repeat(5000) });
+  const [store, target] = s.mkdirs('store', 'm');
+  const r = ovl(['seal', s.path('src'), s.path('a.img'), '--store', store!]);
+  t.equal(r.status, 0, r.stderr);
+  const digest = `sha256:${native.fsverityDigestSync(s.path('a.img'))}`;
+  t.equal(r.stdout, `${digest}\n`);
+  t.match(r.stderr, /2 files, 2 objects added \(5018 bytes\)/);
+  const json = ovl(['seal', '--json', s.path('src'), s.path('b.img'), '--store', store!]);
+  t.equal(json.status, 0, json.stderr);
+  t.same(JSON.parse(json.stdout), { image: s.path('b.img'), store, digest, files: 2, added: 0, addedBytes: 0 });
+  t.equal(ovl(['mount', '--sealed', s.path('b.img'), '--store', store!, '--digest', digest, '-r', target!]).status, 0);
+  t.teardown(() => {
+    if (fs.existsSync(`${target}/etc`)) ovl(['umount', target!]);
+  });
+  t.equal(fs.readFileSync(`${target}/etc/hostname`, 'utf8'), 'sealed by the CLI\n');
+  t.equal(ovl(['umount', target!]).status, 0);
+});
+
+t.test('ovl seal: usage errors, and a bad SRC or STORE named, nothing left', needsImages, async (t) => {
+  const s = scratch(t);
+  const [store] = s.mkdirs('store');
+  t.match(ovl(['seal', s.path('x')]).stderr, /SRC and IMAGE are needed/);
+  t.match(ovl(['seal', s.path('x'), s.path('i.img')]).stderr, /--store DIR is needed/);
+  const missing = ovl(['seal', s.path('nope'), s.path('i.img'), '--store', store!]);
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, /ENOENT: source: '.*\/nope' does not exist/);
+  t.match(ovl(['seal', s.dir, s.path('i.img'), '--store', s.path('none')]).stderr, /ENOENT: store: '.*\/none' does not exist/);
+  t.same(fs.readdirSync(s.dir), ['store']);
+  t.same(fs.readdirSync(store!), []);
 });
