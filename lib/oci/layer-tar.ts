@@ -5,7 +5,8 @@
 // Entries go in name order, each directory before what it holds; a name met
 // again on the same inode is a hard link to the first; sockets, which a tar
 // cannot hold, are left out and listed. Read with synchronous fs calls
-// between the awaited reads of file data, as unpack writes.
+// (a file that fits one read too: awaiting each would cost a thread-pool
+// round trip per file); only a file past one read is read awaited.
 import fs from 'node:fs';
 import { isOpaqueSync } from '../layers/opaque';
 import { isWhiteoutSync } from '../layers/whiteout';
@@ -74,7 +75,9 @@ function* fileData(path: string, size: number, buf: Buffer, out: (b: Buffer) => 
   try {
     let left = size;
     while (left > 0) {
-      const n = yield* step(readStep(fd, buf, Math.min(buf.length, left)));
+      const length = Math.min(buf.length, left);
+      // A file that fits one read is read at once, as tar does; a bigger one is read awaited, a slice at a time.
+      const n = size <= buf.length ? fs.readSync(fd, buf, 0, length, null) : yield* step(readStep(fd, buf, length));
       if (n === 0) break;
       out(Buffer.from(buf.subarray(0, n)));
       left -= n;
