@@ -26,6 +26,8 @@ export interface TarHeader {
   linkname?: Buffer;
   devmajor?: number;
   devminor?: number;
+  /** More PAX records to write before the entry (`SCHILY.xattr.NAME`...). */
+  pax?: Record<string, Buffer>;
 }
 
 /** Two zero blocks: the end of a tar stream. */
@@ -89,8 +91,9 @@ export function tarHeader(e: TarHeader): Buffer {
   if (e.mtimeNsec && pax.every((r) => !r.includes(' mtime='))) {
     pax.push(paxRecord('mtime', Buffer.from(`${e.mtimeSec}.${String(e.mtimeNsec).padStart(9, '0').replace(/0+$/, '')}`)));
   }
-  if (e.name.length > 100) pax.push(paxRecord('path', e.name));
-  if (linkname.length > 100) pax.push(paxRecord('linkpath', linkname));
+  for (const [key, value] of Object.entries(e.pax ?? {})) pax.push(paxRecord(key, value));
+  if (e.name.length > 100 && e.pax?.path === undefined) pax.push(paxRecord('path', e.name));
+  if (linkname.length > 100 && e.pax?.linkpath === undefined) pax.push(paxRecord('linkpath', linkname));
   const dev: [number, number] = [e.devmajor ?? 0, e.devminor ?? 0];
   const main = block(e.name, TYPEFLAG[e.type], fields, linkname, dev);
   if (pax.length === 0) return main;
