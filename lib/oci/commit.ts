@@ -116,9 +116,12 @@ function* commitWalk(req: CommitRequest): Walk<CommitResult> {
       } else {
         diffIds.push(hex);
         descriptors.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${hex}` });
+        history.push({ created, created_by: `ovl commit: layer sha256:${hex} of the store` });
       }
     }
     const base = fromStore ? findImageByLayers(req.store, diffIds, 'store') : undefined;
+    // The base's config has its layers' history; without one, each layer gets an entry, in order.
+    if (base) history.length = 0;
     // The base's own descriptors (its blobs' digests, as it was stored), where it has them.
     const baseLayers = base?.manifest.layers;
     if (Array.isArray(baseLayers) && baseLayers.length === diffIds.length) descriptors.splice(0, descriptors.length, ...(baseLayers as Record<string, unknown>[]));

@@ -50,6 +50,7 @@ t.test('commit of a mounted stack, saved and unpacked elsewhere, lists as the st
   t.equal(config.rootfs.diff_ids.length, 2);
   t.equal(config.rootfs.diff_ids[1], result.layer.diffId);
   t.match(config.history.at(-1), { created_by: `ovl commit ${target}` });
+  t.equal(config.history.length, 1, "the base's history (none) and the new layer's entry");
   t.equal(fs.readFileSync(`${store}/refs/${encodeURIComponent(REF)}`, 'utf8').trim(), result.manifest);
   t.same(fs.readdirSync(`${store}/tmp`), [], 'no work left');
 
@@ -87,6 +88,7 @@ t.test('commitSync and saveSync: a stack of plain directories, its lower a layer
   const config = readJson(`${s.path('store')}/blobs/sha256/${result.config.slice(7)}`);
   t.equal(config.rootfs.diff_ids.length, 2, 'the lower and the upper');
   t.equal(config.os, 'linux');
+  t.equal(config.history.length, 2, 'a history entry for each layer');
   saveSync(s.path('store'), 'plain:1', s.path('p.tar'), { format: 'oci-archive' });
   const r = unpackSync(s.path('p.tar'), { store: s.path('fresh') });
   t.same(r.refs, ['localhost/plain:1'], 'an OCI archive names it in full, as podman does');
