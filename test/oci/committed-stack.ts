@@ -1,7 +1,8 @@
 // The stack the commit tests commit: a base image unpacked into a store,
 // mounted with an upper, and changed through the mount (a file added, a file
 // replaced, a directory deleted, a directory made opaque, a hard link, a
-// setuid file, a symlink, a file deleted).
+// setuid file, a symlink, a file deleted, a time on a whole millisecond).
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Test } from 'tap';
 import { mount, unpackSync } from '../../lib/index';
@@ -33,6 +34,9 @@ export function changeThrough(target: string): void {
   fs.writeFileSync(`${target}/new/file`, 'added');
   fs.chownSync(`${target}/new/file`, 1000, 1001);
   fs.chmodSync(`${target}/new/file`, 0o640);
+  // A time on a whole millisecond, as kernels with coarse timestamps give: read back from a PAX time, it must not come out a hair below.
+  fs.writeFileSync(`${target}/new/on-a-millisecond`, 'ms');
+  execFileSync('touch', ['-h', '-d', '@1796668113.876', `${target}/new/on-a-millisecond`]);
   fs.writeFileSync(`${target}/etc/a`, 'replaced');
   fs.rmSync(`${target}/etc/gone`);
   fs.rmSync(`${target}/d`, { recursive: true });
