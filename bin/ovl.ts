@@ -9,6 +9,8 @@ import { EXIT_OK, EXIT_USAGE } from './cli/exit-codes';
 import { doctorCommand } from './commands/doctor';
 import { convertCommand } from './commands/convert';
 import { unpackCommand } from './commands/unpack';
+import { commitCommand } from './commands/commit';
+import { saveCommand } from './commands/save';
 import { diffCommand } from './commands/diff';
 import { lsCommand } from './commands/ls';
 import { mountCommand } from './commands/mount';
@@ -19,7 +21,7 @@ import { replaceCommand } from './commands/replace';
 import { umountCommand } from './commands/umount';
 import { whiteoutCommand } from './commands/whiteout';
 
-const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, applyCommand, whiteoutCommand, opaqueCommand, doctorCommand, diffCommand, convertCommand, sealCommand, verifyCommand, unpackCommand];
+const COMMANDS: Command[] = [mountCommand, umountCommand, replaceCommand, lsCommand, applyCommand, whiteoutCommand, opaqueCommand, doctorCommand, diffCommand, convertCommand, sealCommand, verifyCommand, unpackCommand, commitCommand, saveCommand];
 
 const HELP = `Usage: ovl COMMAND [OPTIONS]...
        ovl --help | ovl COMMAND --help | ovl --version

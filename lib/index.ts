@@ -25,6 +25,8 @@ export { changes, changesSync, type ChangesOptions, type LayerChange, type Chang
 export { changesIterator, changesIteratorSync } from './layers/layer-changes-iterator';
 export { fromOci, fromOciSync, toOci, toOciSync, type FromOciError, type FromOciOptions, type ToOciOptions, type ToOciResult, type SkippedEntry, type UnprivilegedExport } from './convert/oci';
 export { unpack, unpackSync, type UnpackOptions, type UnpackResult, type UnpackedLayer } from './oci/unpack';
+export { commit, commitSync, type CommitOptions, type CommitResult } from './oci/commit';
+export { save, saveSync, type SaveOptions, type SaveResult, type SaveFormat } from './oci/save';
 export type { ImageLayer, ImageType, LayerSource } from './images/image-layers';
 export type { SealedLayer, SealedUse } from './seal/sealed-layer';
 export { verify, verifySync, type StoreProblem, type VerifyResult } from './seal/verify';

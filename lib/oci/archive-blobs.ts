@@ -12,7 +12,7 @@ import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import { OverlayError } from '../core/errors';
 import { fromOciSync } from '../convert/from-oci';
-import { GunzipSync } from './gunzip-sync';
+import { GunzipSync } from './zlib-sync';
 import { LayerWriter } from './layer-writer';
 import { TarReader, type TarEntrySink } from './tar-reader';
 

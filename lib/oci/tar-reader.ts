@@ -88,6 +88,28 @@ type State = 'header' | 'data' | 'meta' | 'padding' | 'done';
  * Feed it bytes with `push`, then call `end`: it throws on a malformed or
  * truncated archive. `label` names the archive in errors.
  */
+const nextUp = (x: number) => {
+  const bits = new BigInt64Array(new Float64Array([x]).buffer);
+  bits[0] += 1n;
+  return new Float64Array(bits.buffer)[0];
+};
+
+/**
+ * A PAX time ('1700000000.123456789') as the seconds fs.utimes takes: the
+ * nearest double not below it, since libuv truncates what it is given to
+ * whole nanoseconds (and then microseconds): the plain nearest double of a
+ * time on a millisecond (x.876) is a hair below it and would be set as x.875999.
+ */
+export function paxTime(text: string): number {
+  const [whole, frac = ''] = text.split('.');
+  const sec = Number(whole);
+  const nsec = Number(frac.slice(0, 9).padEnd(9, '0'));
+  if (!(sec >= 0) || nsec === 0 || Number.isNaN(nsec)) return Number(text);
+  let t = sec + nsec / 1e9;
+  while (Math.trunc((t - sec) * 1e9) < nsec) t = nextUp(t);
+  return t;
+}
+
 export class TarReader {
   private state: State = 'header';
   private readonly header = Buffer.alloc(BLOCK);
@@ -197,7 +219,7 @@ export class TarReader {
       mode: readNumber(h, 100, 8) & 0o7777,
       uid: num('uid', readNumber(h, 108, 8)),
       gid: num('gid', readNumber(h, 116, 8)),
-      mtime: num('mtime', readNumber(h, 136, 12)),
+      mtime: pax.has('mtime') ? paxTime(pax.get('mtime')!.toString('latin1')) : readNumber(h, 136, 12),
       linkname,
       devmajor: readNumber(h, 329, 8),
       devminor: readNumber(h, 337, 8),

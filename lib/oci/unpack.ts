@@ -6,7 +6,6 @@
 // by one rename: layers, then configs and manifests, then refs. A failure before that leaves the
 // store as it was; one during it leaves whole layers or blobs that the next
 // run finds there and skips.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,7 +13,7 @@ import { checkOptions, checkPath, typeError } from '../core/args';
 import { fsStep, runAsync, runSync, step, type Step, type Walk } from '../core/sync-or-async';
 import { blobSink, type BlobRecord } from './archive-blobs';
 import { archiveImages } from './archive-images';
-import { blobPath, layerPath, moveIn, openForWrite, refPath, storePaths, writeWhole } from './store';
+import { blobPath, layerPath, moveIn, openForWrite, refPath, sha256Hex, storePaths, writeWhole } from './store';
 import { TarReader, type TarEntrySink } from './tar-reader';
 
 const CHUNK = 1024 * 1024;
@@ -157,12 +156,12 @@ function* unpackWalk(source: Source, root: string): Walk<UnpackResult> {
     }
     for (const [from, to] of ready) moveIn(from, to);
     for (const image of images) {
-      writeWhole(work, blobPath(s, sha256(image.config)), image.config, false);
-      writeWhole(work, blobPath(s, sha256(image.manifest)), image.manifest, false);
+      writeWhole(work, blobPath(s, sha256Hex(image.config)), image.config, false);
+      writeWhole(work, blobPath(s, sha256Hex(image.manifest)), image.manifest, false);
     }
     for (const image of images) {
       for (const ref of image.refs) {
-        writeWhole(work, refPath(s, ref), `sha256:${sha256(image.manifest)}\n`, true);
+        writeWhole(work, refPath(s, ref), `sha256:${sha256Hex(image.manifest)}\n`, true);
         result.refs.push(ref);
       }
     }
@@ -170,10 +169,6 @@ function* unpackWalk(source: Source, root: string): Walk<UnpackResult> {
   } finally {
     yield* step(fsStep(() => fs.rmSync(work, { recursive: true, force: true }), () => fs.promises.rm(work, { recursive: true, force: true })));
   }
-}
-
-function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function checkStore(options: UnpackOptions | undefined, call: string): string {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { mount, unpack } from '../../lib/index';
 import { scratch } from '../helpers/scratch';
+import { listing } from './tree-listing';
 
 function whyNoPodman(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root for podman mount';
@@ -17,24 +18,6 @@ function whyNoPodman(): string | undefined {
 }
 
 const podman = (...args: string[]) => execFileSync('podman', args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-
-// Each entry: type, mode, owner, size, content, link target, mtime; hard links as the group of names sharing an inode.
-export function listing(root: string): string[] {
-  const rows: string[] = [];
-  const inodes = new Map<number, string[]>();
-  const walk = (rel: string) => {
-    for (const name of fs.readdirSync(`${root}/${rel}`).sort()) {
-      const p = rel ? `${rel}/${name}` : name;
-      const st = fs.lstatSync(`${root}/${p}`);
-      const what = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? `-> ${fs.readlinkSync(`${root}/${p}`)}` : st.isFile() ? `file ${fs.readFileSync(`${root}/${p}`, 'utf8')}` : `other ${st.rdev}`;
-      rows.push(`${p} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? '' : st.size} ${st.isSymbolicLink() ? '' : Math.floor(st.mtimeMs)} ${what}`);
-      if (st.isFile() && st.nlink > 1) inodes.set(st.ino, [...(inodes.get(st.ino) ?? []), p]);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk('');
-  return [...rows, ...[...inodes.values()].map((names) => `linked: ${names.join(' ')}`)];
-}
 
 t.test('images podman saves, unpacked and mounted, list as podman image mount', { skip: whyNoPodman() ?? false, timeout: 600_000 }, async (t) => {
   const s = scratch(t);

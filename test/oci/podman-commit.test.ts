@@ -1,0 +1,43 @@
+// commit and save against a real peer: a stack committed by commit() and
+// written by save() in each format is loaded by `podman load` under its
+// name, and `podman image mount` of it lists exactly as the stack it was
+// committed from, entry for entry. podman gets its own store (--root,
+// --runroot) in the test's scratch directory; the image is unmounted and
+// removed after. Needs podman as root (load and image mount; no podman run).
+import { execFileSync, spawnSync } from 'node:child_process';
+import t from 'tap';
+import { commit, save } from '../../lib/index';
+import { mountedChangedStack } from './committed-stack';
+import { scratch } from '../helpers/scratch';
+import { listing } from './tree-listing';
+
+function whyNoPodman(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root for podman image mount';
+  if (spawnSync('podman', ['--version']).status !== 0) return 'podman is not installed (apt-get install podman)';
+  return undefined;
+}
+
+t.test('podman load takes what save writes, and podman image mount lists it as the committed stack', { skip: whyNoPodman() ?? false, timeout: 300_000 }, async (t) => {
+  const s = scratch(t);
+  const store = s.path('store');
+  const own = ['--root', s.path('podman-root'), '--runroot', s.path('podman-run'), '--storage-driver', 'vfs'];
+  const podman = (...args: string[]) => execFileSync('podman', [...own, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  const target = await mountedChangedStack(t, s, store);
+  const stack = listing(target);
+  const ref = `localhost/overlay-native-commit:${process.pid}`;
+  await commit(target, { store, ref });
+  for (const format of ['oci-archive', 'docker-archive'] as const) {
+    const out = s.path(`img.${format}`);
+    await save(store, ref, out, { format });
+    const loaded = podman('load', '-i', out);
+    t.match(loaded, `Loaded image: ${ref}`, `${format}: loaded under its name`);
+    const merged = podman('image', 'mount', ref);
+    try {
+      t.same(listing(merged), stack, `${format}: podman image mount lists as the committed stack`);
+    } finally {
+      podman('image', 'umount', ref);
+      podman('rmi', '-f', ref);
+    }
+  }
+  t.same(podman('images', '-q'), '', "podman's store is left empty");
+});
