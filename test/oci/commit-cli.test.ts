@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { OVL, ovl, stderrJson } from '../helpers/cli';
-import { mountedChangedStack } from './committed-stack';
+import { mountedChangedStack } from './builders/committed-stack';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
 t.test('ovl commit, then ovl save - piped into ovl unpack -', needsOverlay, async (t) => {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { commitSync } from '../../lib/index';
 import { OVL } from '../helpers/cli';
-import { mountedChangedStack } from './committed-stack';
+import { mountedChangedStack } from './builders/committed-stack';
 import { settled } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
 

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { commit, commitSync, mountSync, save, saveSync, type SaveFormat } from '../../lib/index';
-import { mountedChangedStack } from './committed-stack';
+import { mountedChangedStack } from './builders/committed-stack';
 import { unmountAtEnd } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
 

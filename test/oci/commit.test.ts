@@ -10,10 +10,10 @@ import { gunzipSync } from 'node:zlib';
 import t from 'tap';
 import { commit, commitSync, mount, mountSync, save, saveSync, unpack, unpackSync } from '../../lib/index';
 import { TarReader } from '../../lib/oci/tar-reader';
-import { BASE_REF, mountedChangedStack, storeWithBase } from './committed-stack';
+import { BASE_REF, mountedChangedStack, storeWithBase } from './builders/committed-stack';
 import { unmountAtEnd } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
-import { listing } from './tree-listing';
+import { listing } from './builders/tree-listing';
 
 const REF = 'example.com/app:2';
 

@@ -5,10 +5,10 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import { MAX_LAYERS, mount, mountSync, unpack } from '../../lib/index';
-import { archive, dockerArchiveFiles } from './image-archives';
+import { archive, dockerArchiveFiles } from './builders/image-archives';
 import { mountsAt, unmountAtEnd } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
-import { tar } from './tar-writer';
+import { tar } from './builders/tar-writer';
 
 const REF = 'example.com/tall:500';
 const OVER = 'example.com/tall:501';

@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { check, kernelFeatures, mount, mountSync, replace, unpackSync } from '../../lib/index';
 import { ovl } from '../helpers/cli';
-import { archive, dockerArchiveFiles } from './image-archives';
+import { archive, dockerArchiveFiles } from './builders/image-archives';
 import { unmountAtEnd } from '../helpers/mounts';
 import { needsOverlay, scratch, type Scratch } from '../helpers/scratch';
-import { sha256, tar } from './tar-writer';
+import { sha256, tar } from './builders/tar-writer';
 
 const base = tar([{ name: 'etc/a', content: 'alpha' }, { name: 'etc/gone', content: 'gone' }, { name: 'd/old', content: 'old' }]);
 const top = tar([{ name: 'etc/.wh.gone' }, { name: 'd/.wh..wh..opq' }, { name: 'd/new', content: 'new' }, { name: 'etc/a', content: 'replaced' }]);

@@ -7,9 +7,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import t from 'tap';
 import { commit, save } from '../../lib/index';
-import { mountedChangedStack } from './committed-stack';
+import { mountedChangedStack } from './builders/committed-stack';
 import { scratch } from '../helpers/scratch';
-import { listing } from './tree-listing';
+import { listing } from './builders/tree-listing';
 
 function whyNoPodman(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root for podman image mount';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { mount, unpack } from '../../lib/index';
 import { scratch } from '../helpers/scratch';
-import { listing } from './tree-listing';
+import { listing } from './builders/tree-listing';
 
 function whyNoPodman(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root for podman mount';

@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { OVL, ovl, stderrJson } from '../helpers/cli';
-import { archive, dockerArchiveFiles, ociLayoutFiles } from './image-archives';
+import { archive, dockerArchiveFiles, ociLayoutFiles } from './builders/image-archives';
 import { needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
-import { sha256, tar } from './tar-writer';
+import { sha256, tar } from './builders/tar-writer';
 
 const layer = tar([{ name: 'etc/a', content: 'a' }, { name: 'etc/.wh.b', content: '' }]);
 

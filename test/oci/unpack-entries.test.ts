@@ -8,13 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { unpack, unpackSync } from '../../lib/index';
-import { archive, dockerArchiveFiles } from './image-archives';
+import { archive, dockerArchiveFiles } from './builders/image-archives';
 import { nodeCommand } from '../helpers/child-env';
 import { setprivMissing } from '../helpers/env';
 import { needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
 import { xattrsOf } from '../helpers/xattr';
-import { tar } from './tar-writer';
+import { tar } from './builders/tar-writer';
 
 const REF = 'example.com/nodes:1';
 // vfs_cap_data revision 2, effective, permitted cap_net_raw (13): the bytes setcap writes for `cap_net_raw+ep`.

@@ -6,11 +6,11 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { OVL } from '../helpers/cli';
-import { archive, dockerArchiveFiles } from './image-archives';
+import { archive, dockerArchiveFiles } from './builders/image-archives';
 import { needsRoot } from '../helpers/layer';
 import { settled } from '../helpers/mounts';
 import { scratch } from '../helpers/scratch';
-import { tar } from './tar-writer';
+import { tar } from './builders/tar-writer';
 import { unpackSync } from '../../lib/index';
 
 t.test('ovl unpack killed half way leaves the store as it was; the next run finishes', needsRoot, async (t) => {

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { unpack, unpackSync } from '../../lib/index';
-import { archive, dockerArchiveFiles, ociLayoutFiles } from './image-archives';
+import { archive, dockerArchiveFiles, ociLayoutFiles } from './builders/image-archives';
 import { needsRoot } from '../helpers/layer';
 import { scratch, type Scratch } from '../helpers/scratch';
-import { tar, type TarSpec } from './tar-writer';
+import { tar, type TarSpec } from './builders/tar-writer';
 
 const good = tar([{ name: 'etc/', type: 'dir' }, { name: 'etc/a', content: 'a' }]);
 

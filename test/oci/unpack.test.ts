@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import t, { type Test } from 'tap';
 import { isOpaqueSync, unpack, unpackSync, type UnpackResult } from '../../lib/index';
-import { archive, dockerArchiveFiles, ociLayoutFiles, writeOciDir, type TestImage } from './image-archives';
+import { archive, dockerArchiveFiles, ociLayoutFiles, writeOciDir, type TestImage } from './builders/image-archives';
 import { isCharDevice00, needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
-import { sha256, tar } from './tar-writer';
+import { sha256, tar } from './builders/tar-writer';
 import { snapshot } from '../helpers/tree';
 
 const base = tar([

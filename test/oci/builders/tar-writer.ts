@@ -3,7 +3,7 @@
 // no tar binary nor podman. Each entry's header is the library's own tar
 // writer's (lib/oci/tar-writer.ts): long names go in PAX headers.
 import { createHash } from 'node:crypto';
-import { TAR_END, tarHeader, tarPadding, type TarWriteType } from '../../lib/oci/tar-writer';
+import { TAR_END, tarHeader, tarPadding, type TarWriteType } from '../../../lib/oci/tar-writer';
 
 export interface TarSpec {
   name: string;

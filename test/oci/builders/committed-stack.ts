@@ -5,10 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Test } from 'tap';
-import { mount, unpackSync } from '../../lib/index';
+import { mount, unpackSync } from '../../../lib/index';
 import { archive, dockerArchiveFiles } from './image-archives';
-import { unmountAtEnd } from '../helpers/mounts';
-import type { Scratch } from '../helpers/scratch';
+import { unmountAtEnd } from '../../helpers/mounts';
+import type { Scratch } from '../../helpers/scratch';
 import { tar } from './tar-writer';
 
 export const BASE_REF = 'example.com/base:1';
