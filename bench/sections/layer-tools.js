@@ -9,19 +9,12 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { nowNs, elapsedNs, interleave, median } = require('../lib/measure');
+const { countEntries } = require('../lib/trees');
 const { runTimed } = require('../lib/c-reference');
 
 const SECTION = '8. layer tools on a copy of /usr/share over /usr (tmpfs upper)';
 const LOWER = '/usr';
 
-function countEntries(dir) {
-  let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    n++;
-    if (e.isDirectory()) n += countEntries(path.join(dir, e.name));
-  }
-  return n;
-}
 
 // Whole /usr/share subdirectories, in order, until about `target` entries; then
 // a new file for every tenth entry and a whiteout for every twentieth.

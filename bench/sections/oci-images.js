@@ -10,19 +10,12 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { nowNs, elapsedNs, interleave, median } = require('../lib/measure');
+const { countEntries } = require('../lib/trees');
 
 const SECTION = '9. unpack of an image archive (tmpfs)';
 
 const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
 
-function countEntries(dir) {
-  let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    n++;
-    if (e.isDirectory()) n += countEntries(path.join(dir, e.name));
-  }
-  return n;
-}
 
 // The /usr/share subdirectories, in order, that make about `target` entries.
 function chooseTrees(target) {
