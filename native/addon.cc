@@ -16,8 +16,8 @@
 //   convert/  OCI <-> overlay layer form, and its temporaries
 //   check/    the pre-flight of a would-be mount and its probes
 //   seal/     sealed images: a store's check, its verity, an image's objects
-//   oci/      what unpack's layer writer needs beyond Node's fs: device and
-//             fifo entries, extended attributes
+//   oci/      what a layer's entries need beyond Node's fs, for unpack and
+//             commit: device and fifo entries made, extended attributes
 //   util/     the plumbing every family shares; test/ the test addon
 // Includes are paths from native/ (one include root). The rule for entry
 // points: a file that registers exports is named <family>_entry.cc and
@@ -47,6 +47,7 @@ void InitApplySwitch(Napi::Env env, Napi::Object exports);
 void InitImageRecordLookup(Napi::Env env, Napi::Object exports);
 void InitSeal(Napi::Env env, Napi::Object exports);
 void InitLayerNodes(Napi::Env env, Napi::Object exports);
+void InitXattrs(Napi::Env env, Napi::Object exports);
 
 void InitAddon(Napi::Env env, Napi::Object exports) {
   InitErrors(env, exports);
@@ -67,6 +68,7 @@ void InitAddon(Napi::Env env, Napi::Object exports) {
   InitImageRecordLookup(env, exports);
   InitSeal(env, exports);
   InitLayerNodes(env, exports);
+  InitXattrs(env, exports);
 }
 }  // namespace ovl
 

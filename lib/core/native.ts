@@ -321,15 +321,20 @@ export interface NativeBinding {
   /** A device or fifo made at path (mknod; the mode masked by the umask, set again by the caller): for unpack's layer writer (native/oci/layer_nodes_entry.cc). */
   makeLayerNode(path: string, type: NativeNodeType, mode: number, major: number, minor: number): Promise<void>;
   makeLayerNodeSync(path: string, type: NativeNodeType, mode: number, major: number, minor: number): void;
-  /** An extended attribute set on path, never following a symlink (lsetxattr); the error's `subject` is the attribute. */
-  setLayerXattr(path: string, name: string, value: Buffer): Promise<void>;
-  setLayerXattrSync(path: string, name: string, value: Buffer): void;
+  /** Every extended attribute of path, the last component not followed (native/oci/xattrs_entry.cc); none on a filesystem without them. */
+  readXattrs(path: string): Promise<NativeXattr[]>;
+  readXattrsSync(path: string): NativeXattr[];
+  /** Sets one extended attribute (created or replaced), the last component not followed; the error's `subject` is the attribute. */
+  writeXattr(path: string, name: string, value: Buffer): Promise<void>;
+  writeXattrSync(path: string, name: string, value: Buffer): void;
   /** `source`'s tree staged at `staging` (made here) for a sealed image, each regular file's content put into `store` (native/seal/seal_stage.h): [files, objects added, their bytes, whether an entry has a POSIX ACL]. */
   sealStage(source: string, store: string, staging: string): Promise<NativeStageCounts>;
   sealStageSync(source: string, store: string, staging: string): NativeStageCounts;
 }
 
 export type NativeNodeType = 'chardev' | 'blockdev' | 'fifo';
+/** An xattr as the addon hands it over: name and raw value. */
+export type NativeXattr = [name: string, value: Buffer];
 export type NativeStageCounts = [files: number, added: number, addedBytes: number, acl: boolean];
 
 export type NativeStoreReport = [objects: number, problems: Array<[object: string, errnum: number, actual: string]>];

@@ -4,13 +4,15 @@
 // `.wh.NAME`, an opaque directory gets `.wh..wh..opq` first thing inside it.
 // Entries go in name order, each directory before what it holds; a name met
 // again on the same inode is a hard link to the first; sockets, which a tar
-// cannot hold, are left out and listed. Read with synchronous fs calls
+// cannot hold, are left out and listed. Each entry's extended attributes go
+// in PAX records, overlay's own left out (layer-xattrs.ts). Read with synchronous fs calls
 // (a file that fits one read too: awaiting each would cost a thread-pool
 // round trip per file); only a file past one read is read awaited.
 import fs from 'node:fs';
 import { isOpaqueSync } from '../layers/opaque';
 import { isWhiteoutSync } from '../layers/whiteout';
 import { fsStep, step, type Walk } from '../core/sync-or-async';
+import { xattrRecords } from './layer-xattrs';
 import { TAR_END, tarHeader, tarPadding, type TarHeader, type TarWriteType } from './tar-writer';
 
 const CHUNK = 1024 * 1024;
@@ -45,7 +47,7 @@ function deviceNumbers(rdev: bigint): [number, number] {
   return [major, minor];
 }
 
-function headerOf(name: string, type: TarWriteType, st: fs.BigIntStats, size: number, linkname?: string): TarHeader {
+function headerOf(name: string, type: TarWriteType, st: fs.BigIntStats, size: number, linkname?: string, pax?: Record<string, Buffer>): TarHeader {
   const [devmajor, devminor] = type === 'chardev' || type === 'blockdev' ? deviceNumbers(st.rdev) : [0, 0];
   return {
     name: Buffer.from(name),
@@ -57,6 +59,7 @@ function headerOf(name: string, type: TarWriteType, st: fs.BigIntStats, size: nu
     mtimeSec: Number(st.mtimeNs / 1_000_000_000n),
     mtimeNsec: Number(st.mtimeNs % 1_000_000_000n),
     ...(linkname === undefined ? {} : { linkname: Buffer.from(linkname) }),
+    ...(pax === undefined ? {} : { pax }),
     devmajor,
     devminor,
   };
@@ -111,7 +114,7 @@ export function* writeLayerTar(root: string, options: LayerTarOptions): Walk<Lay
       return;
     }
     if (type === 'directory') {
-      out(tarHeader(headerOf(`${rel}/`, type, st, 0)));
+      out(tarHeader(headerOf(`${rel}/`, type, st, 0, undefined, xattrRecords(path))));
       if (isOpaqueSync(path, marks) === 'y') out(tarHeader(headerOf(`${rel}/${OPAQUE_MARKER}`, 'file', st, 0)));
       yield* children(`${rel}/`, path);
       return;
@@ -126,11 +129,11 @@ export function* writeLayerTar(root: string, options: LayerTarOptions): Walk<Lay
       firstName.set(key, rel);
     }
     if (type === 'symlink') {
-      out(tarHeader(headerOf(rel, type, st, 0, fs.readlinkSync(path))));
+      out(tarHeader(headerOf(rel, type, st, 0, fs.readlinkSync(path), xattrRecords(path))));
       return;
     }
     const size = type === 'file' ? Number(st.size) : 0;
-    out(tarHeader(headerOf(rel, type, st, size)));
+    out(tarHeader(headerOf(rel, type, st, size, undefined, xattrRecords(path))));
     if (size > 0) yield* fileData(path, size, buf, out);
   }
 
@@ -143,7 +146,7 @@ export function* writeLayerTar(root: string, options: LayerTarOptions): Walk<Lay
 
   const top = fs.lstatSync(root, { bigint: true });
   // The root as './': its own owner, mode and time, and a first entry no reader takes for anything but a tar.
-  out(tarHeader(headerOf('./', 'directory', top, 0)));
+  out(tarHeader(headerOf('./', 'directory', top, 0, undefined, xattrRecords(root))));
   if (isOpaqueSync(root, marks) === 'y') out(tarHeader(headerOf(`./${OPAQUE_MARKER}`, 'file', top, 0)));
   yield* children('', root);
   out(TAR_END);

@@ -8,7 +8,7 @@
 // the synchronous fs calls between two reads of the stream (a Promise unpack
 // waits only on the reads): one call per step, no thread-pool hop per file.
 // Devices, fifos and extended attributes, which Node's fs cannot make, go
-// through the addon (native/oci/layer_nodes_entry.cc); overlay's own
+// through the addon (native/oci/); overlay's own
 // attributes are refused, since a layer carrying them would steer the
 // overlay it is mounted in (a redirect, a metacopy, an opaque mark).
 import fs from 'node:fs';
@@ -17,6 +17,7 @@ import { OverlayError } from '../core/errors';
 import { native } from '../core/native';
 import type { TarEntry, TarEntrySink } from './tar-reader';
 import type { NativeNodeType } from '../core/native';
+import { isOverlayXattr } from './layer-xattrs';
 
 const EINVAL = 22;
 const ENAMETOOLONG = 36;
@@ -190,7 +191,7 @@ export class LayerWriter {
     for (const [name, value] of e.xattrs) {
       if (isOverlayXattr(name)) throw refuse(shown, `carries '${name}', an attribute of overlay's own, which would steer the overlay it is mounted in`);
       try {
-        native.setLayerXattrSync(path, name, value);
+        native.writeXattrSync(path, name, value);
       } catch (err) {
         const errno = errnoOf(err);
         throw refuse(shown, `carries the attribute '${name}', which could not be set here (lsetxattr: ${getSystemErrorName(-errno)})`, errno);
@@ -199,9 +200,6 @@ export class LayerWriter {
   }
 }
 
-function isOverlayXattr(name: string): boolean {
-  return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
-}
 
 // The addon's errors carry a negative errno, as Node's fs errors do.
 function errnoOf(err: unknown): number {

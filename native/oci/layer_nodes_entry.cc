@@ -1,14 +1,11 @@
-// makeLayerNode / setLayerXattr (and their *Sync twins): the two things an
-// image layer's tar entries ask for that Node's fs cannot do, for unpack's
-// layer writer (lib/oci/layer-writer.ts): a device or fifo made (mknod), and
-// an extended attribute set on an entry without following a symlink
-// (lsetxattr). The writer has checked every name and made every parent in a
-// directory only it fills; these act on the path it gives.
+// makeLayerNode (and its *Sync twin): a device or fifo made (mknod) for
+// unpack's layer writer (lib/oci/layer-writer.ts), which Node's fs cannot do.
+// The writer has checked every name and made every parent in a directory
+// only it fills; this acts on the path it gives.
 #include <napi.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 
 #include <string>
 
@@ -50,38 +47,12 @@ Outcome<Nothing> RunMakeNode(const NodeRequest& r) {
   return Nothing{};
 }
 
-struct XattrRequest {
-  std::string path;
-  std::string name;
-  std::string value;  // bytes, NULs and all
-};
-
-// (path, name, value Buffer)
-XattrRequest ParseXattrRequest(const Napi::CallbackInfo& info) {
-  XattrRequest r;
-  r.path = args::PathBytes(info.Env(), info[0], "path");
-  r.name = args::StringAt(info, 1, "xattr name");
-  r.value = args::BytesAt(info, 2, "xattr value");
-  return r;
-}
-
-Outcome<Nothing> RunSetXattr(const XattrRequest& r) {
-  if (::lsetxattr(r.path.c_str(), r.name.c_str(), r.value.data(), r.value.size(), 0) != 0) {
-    SysError e = SysError::FromErrno("lsetxattr", r.path);
-    e.subject = r.name;
-    return e;
-  }
-  return Nothing{};
-}
-
 const Operation<NodeRequest, Nothing> kMakeLayerNode{"makeLayerNode", ParseNodeRequest, RunMakeNode, UndefinedToJs};
-const Operation<XattrRequest, Nothing> kSetLayerXattr{"setLayerXattr", ParseXattrRequest, RunSetXattr, UndefinedToJs};
 
 }  // namespace
 
 void InitLayerNodes(Napi::Env env, Napi::Object exports) {
   ExportOperation(env, exports, kMakeLayerNode);
-  ExportOperation(env, exports, kSetLayerXattr);
 }
 
 }  // namespace ovl

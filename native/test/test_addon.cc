@@ -7,14 +7,12 @@
 
 namespace ovl {
 void InitFaults(Napi::Env env, Napi::Object exports);
-void InitTestXattrs(Napi::Env env, Napi::Object exports);
 void InitMallocStats(Napi::Env env, Napi::Object exports);
 }  // namespace ovl
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovl::InitAddon(env, exports);
   ovl::InitFaults(env, exports);
-  ovl::InitTestXattrs(env, exports);
   ovl::InitMallocStats(env, exports);
   return exports;
 }

@@ -1,22 +1,15 @@
 // The test addon (native/test/, built by `npm run build:cmake` into
 // build-cmake/, by test:asan into build-asan/ and named there by
 // OVERLAY_NATIVE_TEST_ADDON): the whole addon with its failure points
-// armable, plus what only tests use (reading and writing xattrs). Loaded on
-// first use, not at import.
+// armable, plus what only tests use (failure points, malloc figures). Loaded
+// on first use, not at import.
 import * as path from 'node:path';
 import { OverlayError } from '../../lib/core/errors';
 import type { NativeBinding } from '../../lib/core/native';
 
-/** An xattr as the addon hands it over: name and raw value. */
-export type NativeXattr = [name: string, value: Buffer];
+export type { NativeXattr } from '../../lib/core/native';
 
 export interface TestBinding extends NativeBinding {
-  /** Every xattr of `path`, the last component not followed. */
-  readXattrs(path: string): Promise<NativeXattr[]>;
-  readXattrsSync(path: string): NativeXattr[];
-  /** Sets one xattr (created or replaced), the last component not followed. */
-  writeXattr(path: string, name: string, value: Buffer): Promise<void>;
-  writeXattrSync(path: string, name: string, value: Buffer): void;
   /**
    * Arms a failure point of native/ (util/fault.h) once: when reached it
    * mounts a tmpfs on `mountTmpfsOn` if given (a mount made by someone

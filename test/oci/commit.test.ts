@@ -32,6 +32,9 @@ t.test('commit of a mounted stack, saved and unpacked elsewhere, lists as the st
   const store = s.path('store');
   const target = await mountedChangedStack(t, s, store);
   const stack = listing(target);
+  for (const [name, xattr] of [['new/file', 'user.note='], ['new/file', 'trusted.label='], ['new', 'user.dir='], ['usr/bin/ping', 'security.capability=']]) {
+    t.match(stack.find((row) => row.startsWith(`${name} `)), xattr, `the stack shows ${name}'s ${xattr.slice(0, -1)}, which the copies must too`);
+  }
   const result = await commit(target, { store, ref: REF });
   t.ok(result.base, 'the lowers were the base image');
   t.match(result, { ref: REF, layer: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }, skipped: [] });

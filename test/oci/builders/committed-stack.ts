@@ -1,7 +1,8 @@
 // The stack the commit tests commit: a base image unpacked into a store,
 // mounted with an upper, and changed through the mount (a file added, a file
 // replaced, a directory deleted, a directory made opaque, a hard link, a
-// setuid file, a symlink, a file deleted, a time on a whole millisecond).
+// setuid file, a symlink, a file deleted, a time on a whole millisecond,
+// extended attributes on a file, a directory and a file with a capability).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Test } from 'tap';
@@ -10,6 +11,7 @@ import { archive, dockerArchiveFiles } from './image-archives';
 import { unmountAtEnd } from '../../helpers/mounts';
 import type { Scratch } from '../../helpers/scratch';
 import { tar } from './tar-writer';
+import { setXattrs } from '../../helpers/xattr';
 
 export const BASE_REF = 'example.com/base:1';
 
@@ -47,7 +49,14 @@ export function changeThrough(target: string): void {
   fs.writeFileSync(`${target}/usr/bin/su`, 'su');
   fs.chmodSync(`${target}/usr/bin/su`, 0o4755);
   fs.symlinkSync('tool', `${target}/usr/bin/alias`);
+  setXattrs(`${target}/new/file`, { 'user.note': 'kept', 'trusted.label': 'root only' });
+  setXattrs(`${target}/new`, { 'user.dir': 'a directory' });
+  fs.writeFileSync(`${target}/usr/bin/ping`, 'ping');
+  setXattrs(`${target}/usr/bin/ping`, { 'security.capability': CAP_NET_RAW });
 }
+
+// vfs_cap_data revision 2, effective, permitted cap_net_raw: what `setcap cap_net_raw+ep` writes.
+const CAP_NET_RAW = Buffer.from([0x01, 0, 0, 0x02, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 
 /** The base image in `store`, mounted at a new target with an upper, and changed through it. */
 export async function mountedChangedStack(t: Test, s: Scratch, store: string): Promise<string> {

@@ -1,7 +1,9 @@
-// readXattrs / writeXattr (and their *Sync twins): the tests' way to set and
-// read xattrs (the machine has no setfattr/getfattr), by path, the last
-// component never followed (the l* calls); the library needs neither, so
-// they live in the test addon only.
+// readXattrs / writeXattr (and their *Sync twins): every extended attribute
+// of an entry, and one set, by path, the last component never followed (the
+// l* calls). commit reads an upper's entries' attributes into its layer tar,
+// unpack's layer writer sets a layer's (lib/oci/layer-tar.ts,
+// layer-writer.ts); the tests read and set them with the same calls (the
+// machine has no setfattr/getfattr).
 #include <sys/xattr.h>
 
 #include <napi.h>
@@ -113,7 +115,7 @@ const Operation<WriteRequest, Nothing> kWriteXattr{"writeXattr", ParseWriteReque
 
 }  // namespace
 
-void InitTestXattrs(Napi::Env env, Napi::Object exports) {
+void InitXattrs(Napi::Env env, Napi::Object exports) {
   ExportOperation(env, exports, kReadXattrs);
   ExportOperation(env, exports, kWriteXattr);
 }
