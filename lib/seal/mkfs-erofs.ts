@@ -1,5 +1,5 @@
 // The EROFS image of a seal's staging tree, written by erofs-utils'
-// mkfs.erofs found on PATH (docs/sealed-images.md gives the figures behind
+// mkfs.erofs found on PATH (docs/api.md, 'Sealing a tree', gives the figures behind
 // the choice). The staging tree's files hold no data, only their sizes, and
 // mkfs.erofs 1.5 has no way to write a file as a hole: lz4 with tail packing
 // shrinks each file's zeros to a few bytes inline (plain: every byte kept).

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { xattrsOf } from '../../helpers/xattr';
 
 function xattrText(p: string): string {
-  const xattrs = Object.entries(xattrsOf(p));
+  const xattrs = Object.entries(xattrsOf(p)).sort(([a], [b]) => (a < b ? -1 : 1));
   return xattrs.length === 0 ? '' : ` xattrs ${xattrs.map(([name, value]) => `${name}=${value.toString('hex')}`).join(',')}`;
 }
 
