@@ -1,10 +1,8 @@
 // The EROFS image of a seal's staging tree, written by erofs-utils'
 // mkfs.erofs found on PATH (docs/api.md, 'Sealing a tree', gives the figures behind
 // the choice). The staging tree's files hold no data, only their sizes, and
-// mkfs.erofs 1.5 has no way to write a file as a hole: chunk-based files
-// (4 KiB chunks, equal chunks stored once) keep the zeros small, and are a
-// form composefs' own reader takes (lz4 was smaller, but composefs-info
-// refuses compressed files).
+// mkfs.erofs 1.5 has no way to write a file as a hole: lz4 with tail packing
+// shrinks each file's zeros to a few bytes inline (plain: every byte kept).
 // --preserve-mtime and extended inodes keep each entry's own times, the UUID
 // is fixed, and the build time is fixed afterwards (image-head.ts), so
 // one tree always gives the same bytes.
@@ -40,7 +38,7 @@ function missingTool(): never {
 }
 
 function mkfsArgs(tree: string, image: string): string[] {
-  return ['--quiet', '--chunksize=4096', '-Eforce-inode-extended', '--preserve-mtime', `-U${SEALED_IMAGE_UUID}`, image, tree];
+  return ['--quiet', '-zlz4', '-Eztailpacking,force-inode-extended', '--preserve-mtime', `-U${SEALED_IMAGE_UUID}`, image, tree];
 }
 
 // SOURCE_DATE_EPOCH would give every entry that time (mkfs.erofs 1.5).
