@@ -69,6 +69,17 @@ function usage(dir) {
 
 const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
 
+/** Nanoseconds `work` took. */
+function timed(work) {
+  const start = nowNs();
+  work();
+  return elapsedNs(start);
+}
+
+function mountLoop(ovl, options, n) {
+  for (let i = 0; i < n; i++) ovl.mountSync(options).unmountSync();
+}
+
 async function benchSeal({ ovl, workspace, binaries, report, plan }) {
   if (!has('mkfs.erofs')) return report.note(`${SECTION}: skipped (mkfs.erofs missing)`);
   const root = workspace.dir('seal-root');
@@ -123,15 +134,7 @@ async function benchSeal({ ovl, workspace, binaries, report, plan }) {
     const options = { lower: [{ sealed: image, store }], target };
     const iterations = plan.sealMounts;
     const cArgs = (n) => [String(n), target, records, store, image];
-    const library = {
-      name: 'sealed stack, mountSync+unmountSync',
-      iterations,
-      run(n) {
-        const start = nowNs();
-        for (let i = 0; i < n; i++) ovl.mountSync(options).unmountSync();
-        return elapsedNs(start);
-      },
-    };
+    const library = { name: 'sealed stack, mountSync+unmountSync', iterations, run: (n) => timed(() => mountLoop(ovl, options, n)) };
     // Context, as for one image layer (section 7): C spending the library's user time between its calls.
     const userNs = libraryUserNs((n) => library.run(n), plan.imageCalibrationMs * 1e6);
     const mounts = await interleave(

@@ -27,6 +27,18 @@ Outcome<std::string> RunDigest(const std::string& path) {
 
 Napi::Value StringToJs(Napi::Env env, const std::string& s) { return Napi::String::New(env, s); }
 
+// Each item as an array `fill` sets the cells of, in order.
+template <typename Item, typename Fill>
+Napi::Value RowsToJs(Napi::Env env, const std::vector<Item>& items, Fill fill) {
+  Napi::Array out = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); i++) {
+    Napi::Array row = Napi::Array::New(env);
+    fill(items[i], row);
+    out.Set(static_cast<uint32_t>(i), row);
+  }
+  return out;
+}
+
 // [objects, [[object, errnum, actualHex], ...]]
 Napi::Value ReportToJs(Napi::Env env, const StoreReport& report) {
   Napi::Array problems = Napi::Array::New(env, report.problems.size());
@@ -58,27 +70,19 @@ Outcome<std::vector<UnverifiedObject>> RunUnverifiedObjects(const ImageObjectsRe
 
 // [[object, file, errnum], ...]
 Napi::Value UnverifiedToJs(Napi::Env env, const std::vector<UnverifiedObject>& unverified) {
-  Napi::Array out = Napi::Array::New(env, unverified.size());
-  for (size_t i = 0; i < unverified.size(); i++) {
-    Napi::Array row = Napi::Array::New(env, 3);
-    row.Set(0u, Napi::String::New(env, unverified[i].object));
-    row.Set(1u, Napi::String::New(env, unverified[i].file));
-    row.Set(2u, Napi::Number::New(env, unverified[i].errnum));
-    out.Set(static_cast<uint32_t>(i), row);
-  }
-  return out;
+  return RowsToJs(env, unverified, [env](const UnverifiedObject& u, Napi::Array& row) {
+    row.Set(0u, Napi::String::New(env, u.object));
+    row.Set(1u, Napi::String::New(env, u.file));
+    row.Set(2u, Napi::Number::New(env, u.errnum));
+  });
 }
 
 // [[object, file], ...]
 Napi::Value MissingToJs(Napi::Env env, const std::vector<MissingObject>& missing) {
-  Napi::Array out = Napi::Array::New(env, missing.size());
-  for (size_t i = 0; i < missing.size(); i++) {
-    Napi::Array row = Napi::Array::New(env, 2);
-    row.Set(0u, Napi::String::New(env, missing[i].object));
-    row.Set(1u, Napi::String::New(env, missing[i].file));
-    out.Set(static_cast<uint32_t>(i), row);
-  }
-  return out;
+  return RowsToJs(env, missing, [env](const MissingObject& m, Napi::Array& row) {
+    row.Set(0u, Napi::String::New(env, m.object));
+    row.Set(1u, Napi::String::New(env, m.file));
+  });
 }
 
 struct StageRequest {
