@@ -19,6 +19,7 @@ const { benchLayerTools, SECTION: LAYER_TOOLS } = require('./sections/layer-tool
 const { benchApply, SECTION: APPLY } = require('./sections/apply');
 const { benchOciImages, SECTION: OCI_IMAGES } = require('./sections/oci-images');
 const { benchImageLayers, SECTION: IMAGES, WITH_USER_TIME: IMAGES_WITH_USER_TIME } = require('./sections/image-layers');
+const { benchSeal, SECTION: SEAL } = require('./sections/seal');
 
 // Iteration counts sized to keep a full run under about three minutes on a 2-core VM.
 const PLANS = {
@@ -46,6 +47,9 @@ const PLANS = {
     applyStacks: 100,
     ociEntries: 30000,
     ociRounds: 5,
+    sealDirs: ['/etc', '/usr/sbin', '/usr/share/doc', '/usr/share/perl5', '/usr/lib/python3'],
+    sealRounds: 5,
+    sealMounts: 100,
   },
   quick: {
     rounds: 2,
@@ -71,6 +75,9 @@ const PLANS = {
     applyStacks: 5,
     ociEntries: 300,
     ociRounds: 1,
+    sealDirs: ['/etc', '/usr/sbin'],
+    sealRounds: 1,
+    sealMounts: 5,
   },
 };
 
@@ -86,6 +93,7 @@ const SECTIONS = {
   images: benchImageLayers,
   'layer-tools': benchLayerTools,
   'oci-images': benchOciImages,
+  seal: benchSeal,
 };
 
 function chosenSections(argv) {
@@ -142,7 +150,7 @@ async function main() {
   }
   report.printTables();
   report.note(`\nTargets (informational):`);
-  const sections = { mount: MOUNT, handoff: HANDOFF, mount2: MOUNT2, live: LIVE, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, apply: APPLY, images: IMAGES, imagesWithUserTime: IMAGES_WITH_USER_TIME, layerTools: LAYER_TOOLS, ociImages: OCI_IMAGES };
+  const sections = { mount: MOUNT, handoff: HANDOFF, mount2: MOUNT2, live: LIVE, whiteouts: WHITEOUTS, eventLoop: EVENT_LOOP, apply: APPLY, images: IMAGES, imagesWithUserTime: IMAGES_WITH_USER_TIME, layerTools: LAYER_TOOLS, ociImages: OCI_IMAGES, seal: SEAL };
   for (const line of checkTargets(report.rows, sections)) report.note(`  ${line}`);
   report.note(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, load average at end: ${loadAverage()}`);
 }

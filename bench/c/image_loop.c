@@ -22,6 +22,10 @@
  * Usage: image_loop ITERATIONS TARGET RECORD_DIR PLAIN_DIR IMAGE...
  * Prints the loop's total wall time in nanoseconds.
  *
+ * IMAGE_LOOP_SEALED=1 makes it the stack of a sealed layer (lib/seal): the
+ * plain directory is the object store, handed over as `datadir+`, and the
+ * overlay gets redirect_dir=follow and metacopy=on, as the library sets them.
+ *
  * IMAGE_LOOP_USER_NS=N makes the loop also spend N ns a iteration in user
  * space, busy, before its unmount: a context row, not a reference. On the
  * bench's VM the kernel's part of a mount+umount costs more when a process
@@ -212,6 +216,8 @@ int main(int argc, char **argv) {
   int nimages = argc - 5;
   const char *user_ns = getenv("IMAGE_LOOP_USER_NS");
   long long busy_ns = user_ns ? strtoll(user_ns, NULL, 10) : 0;
+  const char *sealed_env = getenv("IMAGE_LOOP_SEALED");
+  int sealed = sealed_env && strcmp(sealed_env, "1") == 0;
   struct timespec start, end;
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (long i = 0; i < iterations; i++) {
@@ -229,8 +235,10 @@ int main(int argc, char **argv) {
     if (fsfd < 0) die("fsopen");
     if (fs_config(fsfd, FSCONFIG_SET_STRING, "source", "overlay", 0) != 0) die("fsconfig source");
     for (int j = 0; j < l.nlower; j++) {
-      if (fs_config(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, l.lower[j]) != 0) die("fsconfig lowerdir+");
+      const char *key = sealed && j == nimages ? "datadir+" : "lowerdir+";
+      if (fs_config(fsfd, FSCONFIG_SET_FD, key, NULL, l.lower[j]) != 0) die("fsconfig layer");
     }
+    if (sealed && (fs_config(fsfd, FSCONFIG_SET_STRING, "redirect_dir", "follow", 0) != 0 || fs_config(fsfd, FSCONFIG_SET_STRING, "metacopy", "on", 0) != 0)) die("fsconfig sealed");
     if (fs_config(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) die("fsconfig create");
     int mntfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
     if (mntfd < 0) die("fsmount");

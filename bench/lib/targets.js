@@ -64,6 +64,16 @@ function checkTargets(rows, sections) {
     ratio('unpackSync', find(rows, sections.ociImages, 'unpackSync'), 1.25, 'gunzip -c piped to tar -x');
     ratio('await unpack', find(rows, sections.ociImages, 'await unpack'), 1.25, 'gunzip -c piped to tar -x');
   }
+  // Issue 30: a seal against what it writes made by the usual tools, and the sealed stack's mount against C.
+  if (sections.seal) {
+    ratio('sealSync', find(rows, sections.seal, 'sealSync'), 1.25, 'mkfs.erofs + cp -a');
+    const sealedMount = find(rows, sections.seal, 'sealed stack, mountSync');
+    ratio('sealed stack mount+umount', sealedMount, 1.25);
+    const withUserTime = find(rows, sections.seal, `sealed stack, ${sections.imagesWithUserTime}`);
+    if (sealedMount && withUserTime) {
+      checks.push(`       (C spending the library's user time between its calls: ${withUserTime.ratioToC.toFixed(2)}x of C; the library is ${(sealedMount.medianUs / withUserTime.medianUs).toFixed(2)}x of that)`);
+    }
+  }
   // Issue 19: each image-layer stack within 1.25x of C making the same system calls.
   for (const row of rows.filter((r) => sections.images && r.section === sections.images && !r.name.includes('C reference'))) {
     ratio(row.name, row, 1.25);

@@ -115,4 +115,4 @@ async function benchImageLayers({ ovl, workspace, binaries, report, plan }) {
   delete process.env.OVERLAY_NATIVE_RECORD_DIR;
 }
 
-module.exports = { benchImageLayers, SECTION, WITH_USER_TIME };
+module.exports = { benchImageLayers, libraryUserNs, SECTION, WITH_USER_TIME };

@@ -318,6 +318,9 @@ export interface NativeBinding {
   /** The files of a sealed image (mounted detached, read-only) whose redirect leads to no object in the store: [[object, file in the image]]; `field` names the image in an error. */
   missingObjects(image: string, store: string, field: string): Promise<Array<[object: string, file: string]>>;
   missingObjectsSync(image: string, store: string, field: string): Array<[object: string, file: string]>;
+  /** The files of a sealed image whose object the kernel would refuse under verity=require: [[object, file, errnum]], errnum ENODATA for no fs-verity, 0 for another digest than the file's metacopy holds, else open's errno. */
+  unverifiedObjects(image: string, store: string, field: string): Promise<Array<[object: string, file: string, errnum: number]>>;
+  unverifiedObjectsSync(image: string, store: string, field: string): Array<[object: string, file: string, errnum: number]>;
   /** A device or fifo made at path (mknod; the mode masked by the umask, set again by the caller): for unpack's layer writer (native/oci/layer_nodes_entry.cc). */
   makeLayerNode(path: string, type: NativeNodeType, mode: number, major: number, minor: number): Promise<void>;
   makeLayerNodeSync(path: string, type: NativeNodeType, mode: number, major: number, minor: number): void;
@@ -327,6 +330,9 @@ export interface NativeBinding {
   /** Sets one extended attribute (created or replaced), the last component not followed; the error's `subject` is the attribute. */
   writeXattr(path: string, name: string, value: Buffer): Promise<void>;
   writeXattrSync(path: string, name: string, value: Buffer): void;
+  /** A seal's locks (native/seal/seal_temps.h): [fd holding the store's shared lock, fd holding IMAGE's directory's (-1: none, or the store's stands for it), dead staging directories there (names) to remove, dead object temporaries removed]; the fds are the caller's to close. */
+  enterSealTemps(store: string, imageDir: string): Promise<[storeFd: number, imageDirFd: number, stale: string[], removedObjects: number]>;
+  enterSealTempsSync(store: string, imageDir: string): [storeFd: number, imageDirFd: number, stale: string[], removedObjects: number];
   /** `source`'s tree staged at `staging` (made here) for a sealed image, each regular file's content put into `store` (native/seal/seal_stage.h): [files, objects added, their bytes, whether an entry has a POSIX ACL]. */
   sealStage(source: string, store: string, staging: string): Promise<NativeStageCounts>;
   sealStageSync(source: string, store: string, staging: string): NativeStageCounts;

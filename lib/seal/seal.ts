@@ -4,7 +4,10 @@
 // of the tree's metadata whose files point at their objects. The staging
 // tree and the image are first written in a temporary directory beside
 // IMAGE, so IMAGE appears whole by one rename or not at all, and the
-// temporary goes whether the seal succeeds or fails.
+// temporary goes whether the seal succeeds or fails. While it may have
+// temporaries a seal holds shared locks on the store and IMAGE's directory;
+// one that finds no other seal there first removes a killed seal's
+// (native/seal/seal_temps.h).
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkOptions, checkPath } from '../core/args';
@@ -78,8 +81,33 @@ function publishImage(temp: string, image: string): Step<void> {
   );
 }
 
+function removeTree(dir: string): Step<void> {
+  return fsStep(() => fs.rmSync(dir, { recursive: true, force: true }), () => fs.promises.rm(dir, { recursive: true, force: true }));
+}
+
+function closeFds(fds: number[]): Step<void> {
+  const open = fds.filter((fd) => fd >= 0);
+  return fsStep(
+    () => open.forEach((fd) => fs.closeSync(fd)),
+    async () => {
+      for (const fd of open) await new Promise<void>((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve())));
+    },
+  );
+}
+
 function* sealWalk(r: SealRequest): Walk<SealResult> {
   const tool = findMkfsErofs();
+  const dir = path.dirname(r.image);
+  const [storeFd, dirFd, stale] = yield* step({ sync: () => native.enterSealTempsSync(r.store, dir), async: () => native.enterSealTemps(r.store, dir) });
+  try {
+    for (const name of stale) yield* step(removeTree(path.join(dir, name)));
+    return yield* sealLockedWalk(r, tool);
+  } finally {
+    yield* step(closeFds([storeFd, dirFd]));
+  }
+}
+
+function* sealLockedWalk(r: SealRequest, tool: string): Walk<SealResult> {
   const prefix = path.join(path.dirname(r.image), '.seal-');
   let temp: string;
   try {
@@ -97,7 +125,7 @@ function* sealWalk(r: SealRequest): Walk<SealResult> {
     yield* step(publishImage(packed, r.image));
     return { image: r.image, store: r.store, digest: `sha256:${hex}`, files, added, addedBytes };
   } finally {
-    yield* step(fsStep(() => fs.rmSync(temp, { recursive: true, force: true }), () => fs.promises.rm(temp, { recursive: true, force: true })));
+    yield* step(removeTree(temp));
   }
 }
 

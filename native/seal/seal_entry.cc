@@ -1,12 +1,14 @@
 // fsverityDigest / verifyStore / probeStoreVerity / missingObjects /
-// sealStage (and their *Sync twins): the measuring a sealed layer needs
-// before it is mounted, the check of a whole store and of the images over
-// it, and the staging tree a seal packs.
+// unverifiedObjects / enterSealTemps / sealStage (and their *Sync twins):
+// the measuring a sealed layer needs before it is mounted, the check of a
+// whole store and of the images over it, the locks a seal holds on its
+// temporaries (and a dead seal's cleaned), and the staging tree it packs.
 #include <napi.h>
 
 #include "images/fsverity_digest.h"
 #include "seal/image_objects.h"
 #include "seal/seal_stage.h"
+#include "seal/seal_temps.h"
 #include "seal/store_verify.h"
 #include "seal/verity_probe.h"
 #include "util/args.h"
@@ -24,6 +26,18 @@ Outcome<std::string> RunDigest(const std::string& path) {
 }
 
 Napi::Value StringToJs(Napi::Env env, const std::string& s) { return Napi::String::New(env, s); }
+
+// Each item as an array `fill` sets the cells of, in order.
+template <typename Item, typename Fill>
+Napi::Value RowsToJs(Napi::Env env, const std::vector<Item>& items, Fill fill) {
+  Napi::Array out = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); i++) {
+    Napi::Array row = Napi::Array::New(env);
+    fill(items[i], row);
+    out.Set(static_cast<uint32_t>(i), row);
+  }
+  return out;
+}
 
 // [objects, [[object, errnum, actualHex], ...]]
 Napi::Value ReportToJs(Napi::Env env, const StoreReport& report) {
@@ -52,16 +66,23 @@ ImageObjectsRequest ParseImageObjects(const Napi::CallbackInfo& info) {
 
 Outcome<std::vector<MissingObject>> RunMissingObjects(const ImageObjectsRequest& r) { return MissingObjects(r.image, r.store, r.field); }
 
+Outcome<std::vector<UnverifiedObject>> RunUnverifiedObjects(const ImageObjectsRequest& r) { return UnverifiedObjects(r.image, r.store, r.field); }
+
+// [[object, file, errnum], ...]
+Napi::Value UnverifiedToJs(Napi::Env env, const std::vector<UnverifiedObject>& unverified) {
+  return RowsToJs(env, unverified, [env](const UnverifiedObject& u, Napi::Array& row) {
+    row.Set(0u, Napi::String::New(env, u.object));
+    row.Set(1u, Napi::String::New(env, u.file));
+    row.Set(2u, Napi::Number::New(env, u.errnum));
+  });
+}
+
 // [[object, file], ...]
 Napi::Value MissingToJs(Napi::Env env, const std::vector<MissingObject>& missing) {
-  Napi::Array out = Napi::Array::New(env, missing.size());
-  for (size_t i = 0; i < missing.size(); i++) {
-    Napi::Array row = Napi::Array::New(env, 2);
-    row.Set(0u, Napi::String::New(env, missing[i].object));
-    row.Set(1u, Napi::String::New(env, missing[i].file));
-    out.Set(static_cast<uint32_t>(i), row);
-  }
-  return out;
+  return RowsToJs(env, missing, [env](const MissingObject& m, Napi::Array& row) {
+    row.Set(0u, Napi::String::New(env, m.object));
+    row.Set(1u, Napi::String::New(env, m.file));
+  });
 }
 
 struct StageRequest {
@@ -81,6 +102,26 @@ Napi::Value CountsToJs(Napi::Env env, const StageCounts& counts) {
   out.Set(1u, Napi::Number::New(env, static_cast<double>(counts.added)));
   out.Set(2u, Napi::Number::New(env, static_cast<double>(counts.addedBytes)));
   out.Set(3u, Napi::Boolean::New(env, counts.acl));
+  return out;
+}
+
+struct TempsRequest {
+  std::string store, imageDir;
+};
+
+TempsRequest ParseTemps(const Napi::CallbackInfo& info) { return {args::StringAt(info, 0, "store"), args::StringAt(info, 1, "imageDir")}; }
+
+Outcome<SealTemps> RunTemps(const TempsRequest& r) { return EnterSealTemps(r.store, r.imageDir); }
+
+// [storeFd, imageDirFd, [stale staging dir names], removed object temporaries]
+Napi::Value TempsToJs(Napi::Env env, const SealTemps& temps) {
+  Napi::Array stale = Napi::Array::New(env, temps.stale.size());
+  for (size_t i = 0; i < temps.stale.size(); i++) stale.Set(static_cast<uint32_t>(i), Napi::String::New(env, temps.stale[i]));
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, Napi::Number::New(env, temps.storeFd));
+  out.Set(1u, Napi::Number::New(env, temps.imageDirFd));
+  out.Set(2u, stale);
+  out.Set(3u, Napi::Number::New(env, static_cast<double>(temps.removedObjects)));
   return out;
 }
 
@@ -105,6 +146,10 @@ void InitSeal(Napi::Env env, Napi::Object exports) {
   ExportOperation(env, exports, probe);
   static const Operation<ImageObjectsRequest, std::vector<MissingObject>> missing{"missingObjects", ParseImageObjects, RunMissingObjects, MissingToJs};
   ExportOperation(env, exports, missing);
+  static const Operation<ImageObjectsRequest, std::vector<UnverifiedObject>> unverified{"unverifiedObjects", ParseImageObjects, RunUnverifiedObjects, UnverifiedToJs};
+  ExportOperation(env, exports, unverified);
+  static const Operation<TempsRequest, SealTemps> temps{"enterSealTemps", ParseTemps, RunTemps, TempsToJs};
+  ExportOperation(env, exports, temps);
   static const Operation<StageRequest, StageCounts> stage{"sealStage", ParseStage, RunStage, CountsToJs};
   ExportOperation(env, exports, stage);
 }

@@ -1,5 +1,7 @@
-// The first object found speaks for the store: a filesystem either has
-// fs-verity or not, and an object left without it shows here as ENODATA.
+// The first object found speaks for the store's filesystem: it either has
+// fs-verity or not (an object left without it shows here as ENODATA, which
+// says the filesystem has it; each image's own objects are asked apart,
+// seal/image_objects.h).
 #include "seal/verity_probe.h"
 
 #include <fcntl.h>

@@ -1,8 +1,8 @@
 // Whether a store can give overlay's `verity=require` what it checks: the
 // kernel asks each data object for its fs-verity digest when the file is
-// opened, so a store whose filesystem (or kernel) has no fs-verity, or whose
-// objects were never enabled, fails every read with EIO. Asked once before
-// mounting, so the refusal names the reason instead.
+// opened, so a store whose filesystem (or kernel) has no fs-verity fails
+// every read with EIO. Asked once before mounting, so the refusal names the
+// reason instead.
 #pragma once
 
 #include <string>
