@@ -45,6 +45,13 @@ export interface FeatureSpec {
   field: keyof OverlayFeatures;
   key: string;
   kind: Kind;
+  /**
+   * The value every kernel that knows the option takes when it is absent.
+   * Asked for, it is left out: a kernel from before the option (verity=
+   * before 6.6) would refuse it with a bare EINVAL for asking what it does
+   * anyway.
+   */
+  kernelDefault?: string;
 }
 
 export const FEATURES: readonly FeatureSpec[] = [
@@ -54,7 +61,7 @@ export const FEATURES: readonly FeatureSpec[] = [
   { field: 'nfsExport', key: 'nfs_export', kind: { type: 'onoff' } },
   { field: 'xino', key: 'xino', kind: { type: 'enum', values: ['on', 'off', 'auto'] } },
   { field: 'uuid', key: 'uuid', kind: { type: 'enum', values: ['on', 'off', 'null', 'auto'] } },
-  { field: 'verity', key: 'verity', kind: { type: 'enum', values: ['on', 'off', 'require'] } },
+  { field: 'verity', key: 'verity', kind: { type: 'enum', values: ['on', 'off', 'require'] }, kernelDefault: 'off' },
   { field: 'userxattr', key: 'userxattr', kind: { type: 'flag' } },
   { field: 'volatile', key: 'volatile', kind: { type: 'flag' } },
   { field: 'defaultPermissions', key: 'default_permissions', kind: { type: 'flag' } },
@@ -64,6 +71,7 @@ export const FEATURES: readonly FeatureSpec[] = [
 
 /** The kernel option pair for one feature value, or undefined when it adds nothing. */
 export function toKernelOption(spec: FeatureSpec, value: unknown): [string, string?] | undefined {
+  if (spec.kernelDefault !== undefined && value === spec.kernelDefault) return undefined;
   switch (spec.kind.type) {
     case 'onoff':
       return [spec.key, value ? 'on' : 'off'];

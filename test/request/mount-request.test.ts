@@ -35,6 +35,11 @@ t.test('features and flags', async (t) => {
   refused(t, { ...base, mechanism: 'magic' }, 'mechanism', /must be one of/);
 });
 
+t.test("verity: 'off' is the kernel's default and is not sent (6.1 knows no verity= and would refuse it with a bare EINVAL)", async (t) => {
+  t.notOk(toNativeRequest({ ...base, verity: 'off' }).options.some(([key]) => key === 'verity'), 'no verity pair for off');
+  t.same(toNativeRequest({ ...base, verity: 'require' }).options.filter(([key]) => key === 'verity'), [['verity', 'require']], 'require is sent');
+});
+
 t.test('combinations the kernel rejects', async (t) => {
   const rw = { ...base, upper: '/u', work: '/w' };
   refused(t, { ...rw, metacopy: true, redirectDir: 'follow' }, 'metacopy', /needs redirect_dir=on/);
