@@ -22,7 +22,7 @@ with ovl save DIR:NAME:TAG.
 Options:
       --store DIR         the image store (layout: docs/oci-store.md)
       --ref NAME:TAG      the reference to store the image under
-      --compression C     gzip (default) or none (zstd: not in Node's zlib)
+      --compression C     gzip (default), zstd or none
       --json              print the result as JSON
   -h, --help              show this help
 

@@ -133,6 +133,7 @@ export type PackedMountResult = [string, number, string[], number, NativeImageIn
 
 /** A layer walk held by the addon (an External): only layerChanges* read it. */
 export type NativeChangesWalk = { readonly __nativeChangesWalk: unique symbol };
+export type NativeZstdStream = { readonly __nativeZstdStream: unique symbol };
 
 /** [mechanism, mountId, warnings, uniqueMountId, fd]: a built overlay, packed as a mount's result with its fd last. */
 export type PackedBuiltOverlay = [string, number, string[], number, number];
@@ -327,6 +328,12 @@ export interface NativeBinding {
   /** Sets one extended attribute (created or replaced), the last component not followed; the error's `subject` is the attribute. */
   writeXattr(path: string, name: string, value: Buffer): Promise<void>;
   writeXattrSync(path: string, name: string, value: Buffer): void;
+  /** A zstd stream (libzstd, native/oci/zstd_entry.cc): compressing at `level`, or decompressing. */
+  zstdOpen(compress: boolean, level: number): NativeZstdStream;
+  /** Every output slice `input` gives; `end`: the frame finished (compressing), or an Error with code ZSTD_ERROR if the stream stopped inside one (decompressing); a damaged stream throws the same. */
+  zstdPush(stream: NativeZstdStream, input: Buffer, end: boolean): Buffer[];
+  /** Frees the stream's context now (a closed stream refuses more input). */
+  zstdClose(stream: NativeZstdStream): void;
   /** `source`'s tree staged at `staging` (made here) for a sealed image, each regular file's content put into `store` (native/seal/seal_stage.h): [files, objects added, their bytes, whether an entry has a POSIX ACL]. */
   sealStage(source: string, store: string, staging: string): Promise<NativeStageCounts>;
   sealStageSync(source: string, store: string, staging: string): NativeStageCounts;

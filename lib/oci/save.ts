@@ -4,7 +4,7 @@
 // `org.opencontainers.image.ref.name` annotation, in full, as podman reads
 // it); docker-archive: uncompressed layer tars, the config, and
 // manifest.json with RepoTags. A layer whose blob the store holds (a commit
-// made it) goes out as it is (gunzipped for a docker-archive); a layer only
+// made it) goes out as it is (decompressed for a docker-archive); a layer only
 // unpacked (its blob was not kept) is written again from its directory, in
 // OCI form, which gives it a new diff id, so the archive then carries a new
 // config and manifest. Written to a temporary beside OUT and renamed into
@@ -20,7 +20,7 @@ import { checkImageRef } from './image-ref';
 import { makeLayerBlob } from './layer-blob';
 import { blobPath, HEX, layerPath, openForWrite, readImage, sha256Hex, storedBlob, storePaths } from './store';
 import { TAR_END, tarHeader, tarPadding } from './tar-writer';
-import { GunzipSync } from './zlib-sync';
+import { decompressor, type LayerCompression } from './compression/codecs';
 
 const ENOENT = 2;
 const CHUNK = 1024 * 1024;
@@ -67,12 +67,12 @@ function hexOf(digest: unknown): string | undefined {
   return HEX.test(hex) ? hex : undefined;
 }
 
-// A gzip'd blob inflated into an uncompressed tar (a docker-archive's layer); returns its sha256 hex.
-function* gunzipTo(from: string, to: string): Walk<string> {
+// A compressed blob made an uncompressed tar (a docker-archive's layer); returns its sha256 hex.
+function* decompressTo(from: string, to: string, compression: LayerCompression): Walk<string> {
   const hash = createHash('sha256');
   const input = fs.openSync(from, 'r');
   const output = fs.openSync(to, 'wx', 0o644);
-  const gunzip = new GunzipSync();
+  const codec = decompressor(compression)!;
   const write = (b: Buffer) => {
     hash.update(b);
     fs.writeSync(output, b);
@@ -82,9 +82,9 @@ function* gunzipTo(from: string, to: string): Walk<string> {
     for (;;) {
       const n = yield* step(fsStep(() => fs.readSync(input, buf), () => new Promise<number>((res, rej) => fs.read(input, buf, 0, buf.length, null, (e, k) => (e ? rej(e) : res(k))))));
       if (n === 0) break;
-      gunzip.write(buf.subarray(0, n), write);
+      codec.write(buf.subarray(0, n), write);
     }
-    gunzip.end(write);
+    codec.end(write);
   } finally {
     fs.closeSync(input);
     fs.closeSync(output);
@@ -109,12 +109,12 @@ function* layersFor(req: SaveRequest, work: string, manifestLayers: unknown[], d
     const hex = hexOf(d.digest);
     const blob = hex === undefined ? undefined : storedBlob(req.store, hex);
     const mediaType = typeof d.mediaType === 'string' ? d.mediaType : '';
-    const gzipped = mediaType.endsWith('gzip');
-    if (blob !== undefined && (req.format === 'oci-archive' || !gzipped) && (gzipped || mediaType.endsWith('.tar'))) {
+    const compression: LayerCompression | undefined = mediaType.endsWith('gzip') ? 'gzip' : mediaType.endsWith('zstd') ? 'zstd' : mediaType.endsWith('.tar') ? 'none' : undefined;
+    if (blob !== undefined && compression !== undefined && (req.format === 'oci-archive' || compression === 'none')) {
       out.push({ file: blob, digest: hex!, size: fs.statSync(blob).size, diffId, mediaType });
-    } else if (blob !== undefined && gzipped) {
+    } else if (blob !== undefined && compression !== undefined) {
       const file = `${work}/layer-${i}.tar`;
-      const tarHex = yield* gunzipTo(blob, file);
+      const tarHex = yield* decompressTo(blob, file, compression);
       out.push({ file, digest: tarHex, size: fs.statSync(file).size, diffId: tarHex, mediaType: 'application/vnd.oci.image.layer.v1.tar' });
     } else {
       const made = yield* makeLayerBlob({ dir: layerPath(s, diffId), userxattr: false, compression: req.format === 'oci-archive' ? 'gzip' : 'none', file: `${work}/layer-${i}` });
