@@ -14,6 +14,7 @@ import { fsStep, runAsync, runSync, step, type Walk } from '../core/sync-or-asyn
 import { listMountsSync, type OverlayMountInfo } from '../inspect/mountinfo';
 import { makeLayerBlob, type LayerCompression } from './layer-blob';
 import { checkImageRef } from './image-ref';
+import { checkProgress, ProgressCount, type OciProgressCallback } from './progress';
 import { findImageByLayers, layerPath, openForWrite, putImage, sha256Hex, storeLayerOf, storePaths, type StoredImage } from './store';
 
 const EINVAL = 22;
@@ -26,6 +27,8 @@ export interface CommitOptions {
   ref: string;
   /** The new layer's compression: 'gzip' (default), 'zstd' (level 3, libzstd in the addon) or 'none'. */
   compression?: 'gzip' | 'none' | 'zstd';
+  /** Called as the layers are written: blob bytes written and layers done so far. */
+  progress?: OciProgressCallback;
 }
 
 export interface CommitResult {
@@ -47,12 +50,13 @@ interface CommitRequest {
   store: string;
   ref: string;
   compression: LayerCompression;
+  count: ProgressCount;
 }
 
 function checkRequest(target: unknown, options: CommitOptions | undefined, call: string): CommitRequest {
-  const o = checkOptions(options, ['store', 'ref', 'compression'], call);
+  const o = checkOptions(options, ['store', 'ref', 'compression', 'progress'], call);
   const compression = checkChoice<LayerCompression>('compression', o.compression, ['gzip', 'none', 'zstd']) ?? 'gzip';
-  return { target: checkPath('target', target), store: checkPath('store', o.store), ref: checkImageRef('ref', o.ref), compression };
+  return { target: checkPath('target', target), store: checkPath('store', o.store), ref: checkImageRef('ref', o.ref), compression, count: new ProgressCount(checkProgress(o.progress)) };
 }
 
 // The overlay mounted at target (the top one, when several are stacked there), refused naming what is missing.
@@ -98,7 +102,8 @@ function* commitWalk(req: CommitRequest): Walk<CommitResult> {
     let fromStore = true;
     const addLayer = function* (dir: string, createdBy: string) {
       const n = made++;
-      const blob = yield* makeLayerBlob({ dir, userxattr, compression: req.compression, file: `${work}/blob-${n}`, unpackInto: { dir: `${work}/layer-${n}`, storedBytes } });
+      const blob = yield* makeLayerBlob({ dir, userxattr, compression: req.compression, file: `${work}/blob-${n}`, unpackInto: { dir: `${work}/layer-${n}`, storedBytes }, written: (b) => req.count.bytes(b) });
+      req.count.layer();
       diffIds.push(blob.diffId);
       descriptors.push({ mediaType: blob.mediaType, digest: `sha256:${blob.digest}`, size: blob.size });
       layers.push([blob.dir!, blob.diffId]);
@@ -144,8 +149,8 @@ function* commitWalk(req: CommitRequest): Walk<CommitResult> {
 
 /**
  * Commits the upper layer of the overlay mounted at `target` as a new image
- * in `options.store`, under `options.ref`: the upper as a layer blob (gzip
- * unless `compression: 'none'`) in OCI form, on the lowers as its base.
+ * in `options.store`, under `options.ref`: the upper as a layer blob (gzip,
+ * zstd or none, as `compression` says) in OCI form, on the lowers as its base.
  */
 export async function commit(target: string, options: CommitOptions): Promise<CommitResult> {
   const req = checkRequest(target, options, 'commit()');

@@ -27,6 +27,8 @@ export interface LayerBlobRequest {
   file: string;
   /** Set to unpack the blob into this new directory too; with the length of a layer's path in the store. */
   unpackInto?: { dir: string; storedBytes: number };
+  /** Told the size of each slice of the blob written. */
+  written?: (bytes: number) => void;
 }
 
 export interface LayerBlob {
@@ -56,6 +58,7 @@ export function* makeLayerBlob(req: LayerBlobRequest): Walk<LayerBlob> {
     blobHash.update(bytes);
     size += bytes.length;
     unpacked?.data(bytes);
+    req.written?.(bytes.length);
   };
   const codec = compressor(req.compression);
   try {

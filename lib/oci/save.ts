@@ -21,6 +21,7 @@ import { makeLayerBlob } from './layer-blob';
 import { blobPath, HEX, layerPath, openForWrite, readImage, sha256Hex, storedBlob, storePaths } from './store';
 import { TAR_END, tarHeader, tarPadding } from './tar-writer';
 import { decompressor, type LayerCompression } from './compression/codecs';
+import { checkProgress, ProgressCount, type OciProgressCallback } from './progress';
 
 const ENOENT = 2;
 const CHUNK = 1024 * 1024;
@@ -30,6 +31,8 @@ export type SaveFormat = 'oci-archive' | 'docker-archive';
 export interface SaveOptions {
   /** 'oci-archive' or 'docker-archive'. */
   format: SaveFormat;
+  /** Called as the archive is written: its bytes written and layers written so far. */
+  progress?: OciProgressCallback;
 }
 
 export interface SaveResult {
@@ -45,6 +48,7 @@ interface SaveRequest {
   store: string;
   ref: string;
   format: SaveFormat;
+  count: ProgressCount;
 }
 
 // One file of the archive: bytes in memory, or a file on disk.
@@ -54,12 +58,13 @@ type ArchiveFile = { name: string; bytes: Buffer } | { name: string; file: strin
 type ByteSink = (bytes: Buffer) => Step<void>;
 
 function checkRequest(store: unknown, ref: unknown, options: SaveOptions | undefined, call: string): SaveRequest {
-  const o = checkOptions(options, ['format'], call);
+  const o = checkOptions(options, ['format', 'progress'], call);
+  const count = new ProgressCount(checkProgress(o.progress));
   const format = checkChoice<SaveFormat>('format', o.format, ['oci-archive', 'docker-archive']);
   if (format === undefined) throw invalid('format', "is missing: 'oci-archive' or 'docker-archive'");
   const root = checkPath('store', store);
   if (!fs.existsSync(storePaths(root).refs)) throw new OverlayError({ errno: ENOENT, field: 'store', path: root, reason: `'${root}' is not an image store (it has no refs/): unpack or commit into it first` });
-  return { store: root, ref: checkImageRef('ref', ref, true), format };
+  return { store: root, ref: checkImageRef('ref', ref, true), format, count };
 }
 
 function hexOf(digest: unknown): string | undefined {
@@ -173,12 +178,13 @@ function* archiveFiles(req: SaveRequest, work: string): Walk<{ files: ArchiveFil
 
 const mtimeSec = Math.floor(Date.now() / 1000);
 
-function* writeArchive(files: ArchiveFile[], sink: ByteSink): Walk<number> {
+function* writeArchive(files: ArchiveFile[], sink: ByteSink, count: ProgressCount): Walk<number> {
   let written = 0;
   const put = function* (bytes: Buffer) {
     if (bytes.length === 0) return;
     written += bytes.length;
     yield* step(sink(bytes));
+    count.bytes(bytes.length);
   };
   const dirs = new Set<string>();
   for (const f of files) {
@@ -202,6 +208,8 @@ function* writeArchive(files: ArchiveFile[], sink: ByteSink): Walk<number> {
       } finally {
         fs.closeSync(fd);
       }
+      // Only layers are files on disk; the JSON files are in memory.
+      count.layer();
     }
     yield* put(tarPadding(size));
   }
@@ -242,13 +250,13 @@ function* saveWalk(req: SaveRequest, out: { path: string } | { stream: Writable 
   try {
     const { files, config } = yield* archiveFiles(req, work);
     if ('stream' in out) {
-      const size = yield* writeArchive(files, streamSink(out.stream));
+      const size = yield* writeArchive(files, streamSink(out.stream), req.count);
       return { ref: req.ref, format: req.format, config, size };
     }
     const temp = path.join(path.dirname(out.path), `.${path.basename(out.path)}.ovl-save-${randomBytes(6).toString('hex')}`);
     const fd = fs.openSync(temp, 'wx', 0o644);
     try {
-      const size = yield* writeArchive(files, fdSink(fd));
+      const size = yield* writeArchive(files, fdSink(fd), req.count);
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       fs.renameSync(temp, out.path);
