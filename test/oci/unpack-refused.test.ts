@@ -9,22 +9,14 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { unpack, unpackSync } from '../../lib/index';
 import { archive, dockerArchiveFiles, ociLayoutFiles } from './builders/image-archives';
+import { storeListing as listing, storeWithOneImage as storeWithGood } from './builders/store-before';
 import { needsRoot } from '../helpers/layer';
 import { scratch, type Scratch } from '../helpers/scratch';
 import { tar, type TarSpec } from './builders/tar-writer';
 
 const good = tar([{ name: 'etc/', type: 'dir' }, { name: 'etc/a', content: 'a' }]);
 
-// Every path beneath the store with its size: what a failed unpack must not change.
-function listing(dir: string): string[] {
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort().map((n) => `${n} ${fs.lstatSync(`${dir}/${n}`).size}`);
-}
-
-function storeWithOneImage(s: Scratch): string[] {
-  fs.writeFileSync(s.path('first.tar'), archive(dockerArchiveFiles([{ ref: 'example.com/first:1', layers: [good] }])));
-  unpackSync(s.path('first.tar'), { store: s.path('store') });
-  return listing(s.path('store'));
-}
+const storeWithOneImage = (s: Scratch) => storeWithGood(s, good);
 
 const HOSTILE: [string, TarSpec[], RegExp][] = [
   ['a name with ..', [{ name: '../evil', content: 'x' }], /'\.\.\/evil' the name holds '\.\.'/],

@@ -11,11 +11,12 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { commit, commitSync, mount, save, unpack, unpackSync } from '../../lib/index';
-import { archive, dockerArchiveFiles, ociLayoutFiles, zstdOf } from './builders/image-archives';
+import { archive, ociLayoutFiles, zstdOf } from './builders/image-archives';
 import { mountedChangedStack } from './builders/committed-stack';
+import { storeListing, storeWithOneImage } from './builders/store-before';
 import { needsRoot } from '../helpers/layer';
 import { unmountAtEnd } from '../helpers/mounts';
-import { needsOverlay, scratch, type Scratch } from '../helpers/scratch';
+import { needsOverlay, scratch } from '../helpers/scratch';
 import { sha256, tar } from './builders/tar-writer';
 import { listing } from './builders/tree-listing';
 
@@ -24,16 +25,6 @@ const ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
 const big = tar([{ name: 'etc/', type: 'dir' }, { name: 'etc/big', content: randomBytes(3_000_000) }, { name: 'etc/small', content: 'small' }]);
 const small = tar([{ name: 'etc/a', content: 'a' }]);
 
-// Every path beneath the store with its size: what a failed unpack must not change.
-function storeListing(dir: string): string[] {
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort().map((n) => `${n} ${fs.lstatSync(`${dir}/${n}`).size}`);
-}
-
-function storeWithOneImage(s: Scratch): string[] {
-  fs.writeFileSync(s.path('first.tar'), archive(dockerArchiveFiles([{ ref: 'example.com/first:1', layers: [small] }])));
-  unpackSync(s.path('first.tar'), { store: s.path('store') });
-  return storeListing(s.path('store'));
-}
 
 const layoutWith = (compress: (l: Buffer) => Buffer) => archive(ociLayoutFiles([{ ref: 'example.com/z:1', layers: [small, big] }], undefined, [compress, ZSTD]));
 
@@ -73,7 +64,7 @@ const SPOILED: [string, (z: Buffer) => Buffer][] = [
 for (const [what, spoil] of SPOILED) {
   t.test(`a zstd layer ${what} is refused naming the layer; the store is as it was`, needsRoot, async (t) => {
     const s = scratch(t);
-    const before = storeWithOneImage(s);
+    const before = storeWithOneImage(s, small);
     // The manifest's digest is the spoiled blob's own: only reading the stream finds the fault.
     const spoiled = spoil(zstdOf(big));
     fs.writeFileSync(s.path('a.tar'), layoutWith((l) => (l === big ? spoiled : zstdOf(l))));
