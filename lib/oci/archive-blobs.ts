@@ -1,12 +1,11 @@
 // Each file of an image archive as it streams past: hashed (sha256 of its
 // bytes, its digest in the archive), and either kept in memory when it is
 // JSON (manifests, configs, index.json) or, when it is a layer (a tar, or a
-// gzip'd or zstd'd tar), decompressed and unpacked at once into its own temporary
-// directory and turned into overlay form (fromOci), with the uncompressed
-// tar hashed too (its diff id). Which
-// files are layers is only known once the manifests are read, and those may
-// come after the layers in the stream: so every blob is taken for what its
-// first bytes say, and a failure to read one as a layer is kept, to be
+// gzip'd or zstd'd tar), decompressed and unpacked at once into its own
+// temporary directory and turned into overlay form (fromOci), with the
+// uncompressed tar hashed too (its diff id). Which files are layers is only
+// known once the manifests are read, and those may come after the layers in
+// the stream: so every blob is taken for what its first bytes say, and a failure to read one as a layer is kept, to be
 // raised only if a manifest names it as a layer.
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
