@@ -5,8 +5,9 @@
 // temporary directory and turned into overlay form (fromOci), with the
 // uncompressed tar hashed too (its diff id). Which files are layers is only
 // known once the manifests are read, and those may come after the layers in
-// the stream: so every blob is taken for what its first bytes say, and a failure to read one as a layer is kept, to be
-// raised only if a manifest names it as a layer.
+// the stream: so every blob is taken for what its first bytes say, and a
+// failure to read one as a layer is kept, to be raised only if a manifest
+// names it as a layer.
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import { OverlayError } from '../core/errors';
