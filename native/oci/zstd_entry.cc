@@ -20,6 +20,8 @@ struct ZstdStream {
   ZSTD_CCtx* c = nullptr;
   // Decompressing: zstd's last hint; 0 means the last frame ended (the stream may end here).
   size_t pending = 0;
+  // The output slice, made once: a slice per call would be allocated and zeroed per tar header.
+  std::vector<char> out;
   void Close() {
     if (d) ZSTD_freeDCtx(d);
     if (c) ZSTD_freeCCtx(c);
@@ -57,6 +59,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     delete s;
     throw ZstdError(env, "zstd: cannot make a context (out of memory, or a bad level)");
   }
+  s->out.resize(s->c ? ZSTD_CStreamOutSize() : ZSTD_DStreamOutSize());
   auto handle = Napi::External<ZstdStream>::New(env, s, [](Napi::Env, ZstdStream* z) { delete z; });
   handle.TypeTag(&kZstdTag);
   return handle;
@@ -85,7 +88,7 @@ Napi::Value Push(const Napi::CallbackInfo& info) {
   bool end = info[2].ToBoolean().Value();
   ZSTD_inBuffer in = {input.Data(), input.Length(), 0};
   std::vector<Napi::Value> out;
-  std::vector<char> buf(s->c ? ZSTD_CStreamOutSize() : ZSTD_DStreamOutSize());
+  std::vector<char>& buf = s->out;
   if (s->c) {
     ZSTD_EndDirective mode = end ? ZSTD_e_end : ZSTD_e_continue;
     for (;;) {
