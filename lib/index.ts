@@ -27,6 +27,7 @@ export { fromOci, fromOciSync, toOci, toOciSync, type FromOciError, type FromOci
 export { unpack, unpackSync, type UnpackOptions, type UnpackResult, type UnpackedLayer } from './oci/unpack';
 export { commit, commitSync, type CommitOptions, type CommitResult } from './oci/commit';
 export { save, saveSync, type SaveOptions, type SaveResult, type SaveFormat } from './oci/save';
+export type { OciProgress, OciProgressCallback } from './oci/progress';
 export type { ImageLayer, ImageType, LayerSource } from './images/image-layers';
 export type { SealedLayer, SealedUse } from './seal/sealed-layer';
 export { verify, verifySync, type StoreProblem, type VerifyResult } from './seal/verify';

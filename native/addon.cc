@@ -17,7 +17,8 @@
 //   check/    the pre-flight of a would-be mount and its probes
 //   seal/     sealed images: a store's check, its verity, an image's objects
 //   oci/      what a layer's entries need beyond Node's fs, for unpack and
-//             commit: device and fifo entries made, extended attributes
+//             commit: device and fifo entries made, extended attributes,
+//             zstd streams (libzstd)
 //   util/     the plumbing every family shares; test/ the test addon
 // Includes are paths from native/ (one include root). The rule for entry
 // points: a file that registers exports is named <family>_entry.cc and
@@ -48,6 +49,7 @@ void InitImageRecordLookup(Napi::Env env, Napi::Object exports);
 void InitSeal(Napi::Env env, Napi::Object exports);
 void InitLayerNodes(Napi::Env env, Napi::Object exports);
 void InitXattrs(Napi::Env env, Napi::Object exports);
+void InitZstd(Napi::Env env, Napi::Object exports);
 
 void InitAddon(Napi::Env env, Napi::Object exports) {
   InitErrors(env, exports);
@@ -69,6 +71,7 @@ void InitAddon(Napi::Env env, Napi::Object exports) {
   InitSeal(env, exports);
   InitLayerNodes(env, exports);
   InitXattrs(env, exports);
+  InitZstd(env, exports);
 }
 }  // namespace ovl
 

@@ -59,10 +59,14 @@ function checkTargets(rows, sections) {
     ratio('toOciSync', find(rows, sections.layerTools, 'toOciSync'), 1.25, 'cp -a');
     ratio('fromOciSync against a C loop', find(rows, sections.layerTools, 'fromOciSync'), 1.5);
   }
-  // Issue 31: an image archive unpacked, against gunzip | tar -x of the same layer.
+  // Issue 31: an image archive unpacked, against gunzip | tar -x (zstd -d | tar -x) of the same layer.
   if (sections.ociImages) {
     ratio('unpackSync', find(rows, sections.ociImages, 'unpackSync'), 1.25, 'gunzip -c piped to tar -x');
     ratio('await unpack', find(rows, sections.ociImages, 'await unpack'), 1.25, 'gunzip -c piped to tar -x');
+    ratio('unpackSync, zstd layer', find(rows, sections.ociImages, 'unpackSync of the oci-dir, zstd'), 1.25, 'zstd -dc piped to tar -x');
+    // And a commit of the same tree as an upper, against tar -c | gzip of it.
+    ratio('commitSync, gzip', find(rows, sections.ociImages, 'commitSync of the upper, gzip'), 1.25, 'tar -c piped to gzip');
+    ratio('commitSync, zstd', find(rows, sections.ociImages, 'commitSync of the upper, zstd'), 1.25, 'tar -c piped to zstd -3');
   }
   // Issue 30: a seal against what it writes made by the usual tools, and the sealed stack's mount against C.
   if (sections.seal) {

@@ -1,6 +1,7 @@
 // ovl commit: the upper of a mounted overlay into an image store as a new image.
 import { commit } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
+import { progressLine } from '../cli/progress-line';
 import { EXIT_OK } from '../cli/exit-codes';
 import { UsageError } from '../cli/usage-error';
 
@@ -17,12 +18,13 @@ plain directory becomes a layer of the image too. Nothing in DIR names the
 new image until all of it is there: a failure, or a kill, leaves DIR as it
 was but for unreferenced layers and blobs, which the next run reuses.
 Prints the reference and the new manifest's digest. Write the image out
-with ovl save DIR:NAME:TAG.
+with ovl save DIR:NAME:TAG. On a terminal, a run of more than a few seconds
+shows a progress line on stderr (bytes written, layers done).
 
 Options:
       --store DIR         the image store (layout: docs/oci-store.md)
       --ref NAME:TAG      the reference to store the image under
-      --compression C     gzip (default) or none (zstd: not in Node's zlib)
+      --compression C     gzip (default), zstd or none
       --json              print the result as JSON
   -h, --help              show this help
 
@@ -37,7 +39,13 @@ const run = framedRun({ name: 'commit', help: HELP, options: OPTIONS }, async ({
   if (target === undefined) throw new UsageError('TARGET is missing');
   if (extra.length) throw new UsageError('too many arguments');
   const compression = values.compression as 'gzip' | 'none' | 'zstd' | undefined;
-  const result = await commit(target, { store: values.store, ref: values.ref, ...(compression === undefined ? {} : { compression }) });
+  const line = progressLine('commit', 'written', json);
+  let result;
+  try {
+    result = await commit(target, { store: values.store, ref: values.ref, ...(compression === undefined ? {} : { compression }), ...(line.progress ? { progress: line.progress } : {}) });
+  } finally {
+    line.end();
+  }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : `${result.ref} ${result.manifest}\n`);
   return EXIT_OK;
 });

@@ -1,6 +1,7 @@
 // ovl save: an image of an image store written out as an archive podman load takes.
 import { save, type SaveFormat } from '../../lib/index';
 import { framedRun, type Command } from '../cli/command';
+import { progressLine } from '../cli/progress-line';
 import { EXIT_OK } from '../cli/exit-codes';
 import { UsageError } from '../cli/usage-error';
 
@@ -14,7 +15,8 @@ docker-archive (manifest.json with RepoTags). STORE:REF is split at the first
 localhost/REF in an oci-archive, as podman names it. OUT is written beside
 itself and renamed into place: whole or not at all. A layer the store keeps
 only unpacked is written again from its directory (a new diff id, so a new
-image config in the archive).
+image config in the archive). On a terminal, a run of more than a few
+seconds shows a progress line on stderr (bytes written, layers done).
 
 Options:
       --format F     oci-archive or docker-archive
@@ -34,7 +36,13 @@ const run = framedRun({ name: 'save', help: HELP, options: OPTIONS }, async ({ v
   const colon = image.indexOf(':');
   if (colon <= 0 || colon === image.length - 1) throw new UsageError(`'${image}' is not STORE:REF`);
   if (out === '-' && json) throw new UsageError('--json and - both write to stdout');
-  const result = await save(image.slice(0, colon), image.slice(colon + 1), out === '-' ? process.stdout : out, { format: values.format as SaveFormat });
+  const line = progressLine('save', 'written', json);
+  let result;
+  try {
+    result = await save(image.slice(0, colon), image.slice(colon + 1), out === '-' ? process.stdout : out, { format: values.format as SaveFormat, ...(line.progress ? { progress: line.progress } : {}) });
+  } finally {
+    line.end();
+  }
   if (json) process.stdout.write(JSON.stringify(result) + '\n');
   return EXIT_OK;
 });

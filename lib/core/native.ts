@@ -133,6 +133,7 @@ export type PackedMountResult = [string, number, string[], number, NativeImageIn
 
 /** A layer walk held by the addon (an External): only layerChanges* read it. */
 export type NativeChangesWalk = { readonly __nativeChangesWalk: unique symbol };
+export type NativeZstdStream = { readonly __nativeZstdStream: unique symbol };
 
 /** [mechanism, mountId, warnings, uniqueMountId, fd]: a built overlay, packed as a mount's result with its fd last. */
 export type PackedBuiltOverlay = [string, number, string[], number, number];
@@ -333,6 +334,12 @@ export interface NativeBinding {
   /** A seal's locks (native/seal/seal_temps.h): [fd holding the store's shared lock, fd holding IMAGE's directory's (-1: none, or the store's stands for it), dead staging directories there (names) to remove, dead object temporaries removed]; the fds are the caller's to close. */
   enterSealTemps(store: string, imageDir: string): Promise<[storeFd: number, imageDirFd: number, stale: string[], removedObjects: number]>;
   enterSealTempsSync(store: string, imageDir: string): [storeFd: number, imageDirFd: number, stale: string[], removedObjects: number];
+  /** A zstd stream (libzstd, native/oci/zstd_entry.cc): compressing at `level`, or decompressing. */
+  zstdOpen(compress: boolean, level: number): NativeZstdStream;
+  /** Every output slice `input` gives; `end`: the frame finished (compressing), or an Error with code ZSTD_ERROR if the stream stopped inside one (decompressing); a damaged stream throws the same. */
+  zstdPush(stream: NativeZstdStream, input: Buffer, end: boolean): Buffer[];
+  /** Frees the stream's context now (a closed stream refuses more input). */
+  zstdClose(stream: NativeZstdStream): void;
   /** `source`'s tree staged at `staging` (made here) for a sealed image, each regular file's content put into `store` (native/seal/seal_stage.h): [files, objects added, their bytes, whether an entry has a POSIX ACL]. */
   sealStage(source: string, store: string, staging: string): Promise<NativeStageCounts>;
   sealStageSync(source: string, store: string, staging: string): NativeStageCounts;

@@ -1,24 +1,22 @@
 // Each file of an image archive as it streams past: hashed (sha256 of its
 // bytes, its digest in the archive), and either kept in memory when it is
 // JSON (manifests, configs, index.json) or, when it is a layer (a tar, or a
-// gzip'd tar), decompressed and unpacked at once into its own temporary
-// directory and turned into overlay form (fromOci), with the uncompressed
-// tar hashed too (its diff id). Which
-// files are layers is only known once the manifests are read, and those may
-// come after the layers in the stream: so every blob is taken for what its
-// first bytes say, and a failure to read one as a layer is kept, to be
-// raised only if a manifest names it as a layer.
+// gzip'd or zstd'd tar), decompressed and unpacked at once into its own
+// temporary directory and turned into overlay form (fromOci), with the
+// uncompressed tar hashed too (its diff id). Which files are layers is only
+// known once the manifests are read, and those may come after the layers in
+// the stream: so every blob is taken for what its first bytes say, and a
+// failure to read one as a layer is kept, to be raised only if a manifest
+// names it as a layer.
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import { OverlayError } from '../core/errors';
 import { fromOciSync } from '../convert/from-oci';
-import { GunzipSync } from './zlib-sync';
+import { codecError, compressionOf, decompressor, type LayerCompression, type SliceCodec } from './compression/codecs';
 import { LayerWriter } from './layer-writer';
 import { TarReader, type TarEntrySink } from './tar-reader';
 
 const EFBIG = 27;
-const EINVAL = 22;
-const ENOTSUP = 95;
 const JSON_LIMIT = 64 * 1024 * 1024;
 
 /** What one archive file turned out to be. */
@@ -35,7 +33,7 @@ export interface BlobRecord {
     diffId: string;
     /** The unpacked tree, in overlay form. */
     dir: string;
-    compression: 'none' | 'gzip' | 'zstd';
+    compression: LayerCompression;
     /** Why it could not be read as a layer, when it could not. */
     error?: unknown;
   };
@@ -45,13 +43,13 @@ class LayerSink {
   private readonly diff: Hash = createHash('sha256');
   private readonly reader: TarReader;
   private readonly writer: LayerWriter;
-  private readonly gunzip?: GunzipSync;
+  private readonly codec?: SliceCodec;
   private readonly toTar = (bytes: Buffer) => this.tar(bytes);
   error: unknown;
 
   constructor(
     readonly dir: string,
-    readonly compression: 'none' | 'gzip' | 'zstd',
+    readonly compression: LayerCompression,
     private readonly label: string,
     storedBytes: number,
   ) {
@@ -60,41 +58,32 @@ class LayerSink {
     fs.chmodSync(dir, 0o755);
     this.writer = new LayerWriter(dir, storedBytes);
     this.reader = new TarReader(label, (e) => this.writer.entry(e));
-    if (compression === 'gzip') this.gunzip = new GunzipSync();
-    // Node 20's zlib has no zstd.
-    if (compression === 'zstd') this.error = new OverlayError({ errno: ENOTSUP, field: 'archive', path: label, reason: `layer '${label}' is zstd-compressed, which unpack does not read yet (gzip and uncompressed layers are read)` });
+    this.codec = decompressor(compression);
   }
 
   data(chunk: Buffer): void {
     if (this.error !== undefined) return;
     try {
-      if (this.gunzip) this.gunzip.write(chunk, this.toTar);
+      if (this.codec) this.codec.write(chunk, this.toTar);
       else this.tar(chunk);
     } catch (err) {
-      this.error = this.zlibError(err);
+      this.error = codecError(err, this.compression, this.label);
     }
   }
 
   end(): string {
     if (this.error === undefined) {
       try {
-        this.gunzip?.end(this.toTar);
+        this.codec?.end(this.toTar);
         this.reader.end();
         // In overlay form before the directories get their times: making a whiteout changes its directory's.
         fromOciSync(this.dir);
         this.writer.finish();
       } catch (err) {
-        this.error = this.zlibError(err);
+        this.error = codecError(err, this.compression, this.label);
       }
     }
     return this.diff.digest('hex');
-  }
-
-  // zlib's own errors (Z_BUF_ERROR at a cut, Z_DATA_ERROR) said as the layer's; the tar's and the file system's pass as they are.
-  private zlibError(err: unknown): unknown {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code !== 'string' || !code.startsWith('Z_')) return err;
-    return new OverlayError({ errno: EINVAL, field: 'archive', path: this.label, reason: `the gzip stream of layer '${this.label}' cannot be read (${(err as Error).message}): it is truncated or damaged` });
   }
 
   private tar(bytes: Buffer): void {
@@ -102,12 +91,6 @@ class LayerSink {
     this.diff.update(bytes);
     this.reader.push(bytes);
   }
-}
-
-function compressionOf(first: Buffer): 'none' | 'gzip' | 'zstd' {
-  if (first[0] === 0x1f && first[1] === 0x8b) return 'gzip';
-  if (first.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  return 'none';
 }
 
 /**

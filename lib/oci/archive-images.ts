@@ -47,7 +47,7 @@ function diffIdsOf(config: Record<string, unknown>, name: string): string[] {
 // A layer blob as its config says it must be: read as a tar, the same diff id.
 function checkLayer(layer: BlobRecord | undefined, wanted: string, diffId: string, image: string): BlobRecord {
   if (!layer) throw bad(`the archive lacks layer '${wanted}' of ${image}: it is truncated or incomplete`, ENOENT);
-  if (!layer.layer) throw bad(`layer '${layer.name}' of ${image} is not a tar stream (gzip and uncompressed layers are read)`);
+  if (!layer.layer) throw bad(`layer '${layer.name}' of ${image} is not a tar stream (gzip, zstd and uncompressed layers are read)`);
   if (layer.layer.error !== undefined) throw layer.layer.error;
   if (layer.layer.diffId !== diffId) throw bad(`layer '${layer.name}' of ${image} unpacks to sha256:${layer.layer.diffId}, but its config says sha256:${diffId}: the digest does not match`);
   return layer;

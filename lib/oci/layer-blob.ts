@@ -1,5 +1,5 @@
 // A layer directory made into a layer blob in a work directory: the tar in
-// OCI form (layer-tar.ts), gzip'd or not, written to a file and hashed as it
+// OCI form (layer-tar.ts), gzip'd, zstd'd or not, written to a file and hashed as it
 // goes (its digest, and the tar's own: the diff id). For a commit the same
 // bytes are unpacked at once, as unpack would unpack them (archive-blobs), so
 // the layer the store keeps is what the blob holds.
@@ -8,12 +8,13 @@ import fs from 'node:fs';
 import type { Walk } from '../core/sync-or-async';
 import { blobSink, type BlobRecord } from './archive-blobs';
 import { writeLayerTar } from './layer-tar';
-import { GzipSync } from './zlib-sync';
+import { compressor, type LayerCompression } from './compression/codecs';
 
-export type LayerCompression = 'gzip' | 'none';
+export type { LayerCompression } from './compression/codecs';
 
 export const LAYER_MEDIA_TYPE: Record<LayerCompression, string> = {
   gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
   none: 'application/vnd.oci.image.layer.v1.tar',
 };
 
@@ -26,6 +27,8 @@ export interface LayerBlobRequest {
   file: string;
   /** Set to unpack the blob into this new directory too; with the length of a layer's path in the store. */
   unpackInto?: { dir: string; storedBytes: number };
+  /** Told the size of each slice of the blob written. */
+  written?: (bytes: number) => void;
 }
 
 export interface LayerBlob {
@@ -55,18 +58,19 @@ export function* makeLayerBlob(req: LayerBlobRequest): Walk<LayerBlob> {
     blobHash.update(bytes);
     size += bytes.length;
     unpacked?.data(bytes);
+    req.written?.(bytes.length);
   };
-  const gzip = req.compression === 'gzip' ? new GzipSync() : undefined;
+  const codec = compressor(req.compression);
   try {
     const { skipped } = yield* writeLayerTar(req.dir, {
       userxattr: req.userxattr,
       out: (bytes) => {
         tarHash.update(bytes);
-        if (gzip) gzip.write(bytes, emit);
+        if (codec) codec.write(bytes, emit);
         else emit(bytes);
       },
     });
-    gzip?.end(emit);
+    codec?.end(emit);
     fs.fsyncSync(fd);
     unpacked?.end();
     const error = record?.layer?.error;

@@ -4,7 +4,7 @@
 // `org.opencontainers.image.ref.name` annotation, in full, as podman reads
 // it); docker-archive: uncompressed layer tars, the config, and
 // manifest.json with RepoTags. A layer whose blob the store holds (a commit
-// made it) goes out as it is (gunzipped for a docker-archive); a layer only
+// made it) goes out as it is (decompressed for a docker-archive); a layer only
 // unpacked (its blob was not kept) is written again from its directory, in
 // OCI form, which gives it a new diff id, so the archive then carries a new
 // config and manifest. Written to a temporary beside OUT and renamed into
@@ -20,7 +20,8 @@ import { checkImageRef } from './image-ref';
 import { makeLayerBlob } from './layer-blob';
 import { blobPath, HEX, layerPath, openForWrite, readImage, sha256Hex, storedBlob, storePaths } from './store';
 import { TAR_END, tarHeader, tarPadding } from './tar-writer';
-import { GunzipSync } from './zlib-sync';
+import { decompressor, type LayerCompression } from './compression/codecs';
+import { checkProgress, ProgressCount, type OciProgressCallback } from './progress';
 
 const ENOENT = 2;
 const CHUNK = 1024 * 1024;
@@ -30,6 +31,8 @@ export type SaveFormat = 'oci-archive' | 'docker-archive';
 export interface SaveOptions {
   /** 'oci-archive' or 'docker-archive'. */
   format: SaveFormat;
+  /** Called as the archive is written: its bytes written and layers written so far. */
+  progress?: OciProgressCallback;
 }
 
 export interface SaveResult {
@@ -45,6 +48,7 @@ interface SaveRequest {
   store: string;
   ref: string;
   format: SaveFormat;
+  count: ProgressCount;
 }
 
 // One file of the archive: bytes in memory, or a file on disk.
@@ -54,12 +58,13 @@ type ArchiveFile = { name: string; bytes: Buffer } | { name: string; file: strin
 type ByteSink = (bytes: Buffer) => Step<void>;
 
 function checkRequest(store: unknown, ref: unknown, options: SaveOptions | undefined, call: string): SaveRequest {
-  const o = checkOptions(options, ['format'], call);
+  const o = checkOptions(options, ['format', 'progress'], call);
+  const count = new ProgressCount(checkProgress(o.progress));
   const format = checkChoice<SaveFormat>('format', o.format, ['oci-archive', 'docker-archive']);
   if (format === undefined) throw invalid('format', "is missing: 'oci-archive' or 'docker-archive'");
   const root = checkPath('store', store);
   if (!fs.existsSync(storePaths(root).refs)) throw new OverlayError({ errno: ENOENT, field: 'store', path: root, reason: `'${root}' is not an image store (it has no refs/): unpack or commit into it first` });
-  return { store: root, ref: checkImageRef('ref', ref, true), format };
+  return { store: root, ref: checkImageRef('ref', ref, true), format, count };
 }
 
 function hexOf(digest: unknown): string | undefined {
@@ -67,12 +72,12 @@ function hexOf(digest: unknown): string | undefined {
   return HEX.test(hex) ? hex : undefined;
 }
 
-// A gzip'd blob inflated into an uncompressed tar (a docker-archive's layer); returns its sha256 hex.
-function* gunzipTo(from: string, to: string): Walk<string> {
+// A compressed blob made an uncompressed tar (a docker-archive's layer); returns its sha256 hex.
+function* decompressTo(from: string, to: string, compression: LayerCompression): Walk<string> {
   const hash = createHash('sha256');
   const input = fs.openSync(from, 'r');
   const output = fs.openSync(to, 'wx', 0o644);
-  const gunzip = new GunzipSync();
+  const codec = decompressor(compression)!;
   const write = (b: Buffer) => {
     hash.update(b);
     fs.writeSync(output, b);
@@ -82,9 +87,9 @@ function* gunzipTo(from: string, to: string): Walk<string> {
     for (;;) {
       const n = yield* step(fsStep(() => fs.readSync(input, buf), () => new Promise<number>((res, rej) => fs.read(input, buf, 0, buf.length, null, (e, k) => (e ? rej(e) : res(k))))));
       if (n === 0) break;
-      gunzip.write(buf.subarray(0, n), write);
+      codec.write(buf.subarray(0, n), write);
     }
-    gunzip.end(write);
+    codec.end(write);
   } finally {
     fs.closeSync(input);
     fs.closeSync(output);
@@ -109,12 +114,12 @@ function* layersFor(req: SaveRequest, work: string, manifestLayers: unknown[], d
     const hex = hexOf(d.digest);
     const blob = hex === undefined ? undefined : storedBlob(req.store, hex);
     const mediaType = typeof d.mediaType === 'string' ? d.mediaType : '';
-    const gzipped = mediaType.endsWith('gzip');
-    if (blob !== undefined && (req.format === 'oci-archive' || !gzipped) && (gzipped || mediaType.endsWith('.tar'))) {
+    const compression: LayerCompression | undefined = mediaType.endsWith('gzip') ? 'gzip' : mediaType.endsWith('zstd') ? 'zstd' : mediaType.endsWith('.tar') ? 'none' : undefined;
+    if (blob !== undefined && compression !== undefined && (req.format === 'oci-archive' || compression === 'none')) {
       out.push({ file: blob, digest: hex!, size: fs.statSync(blob).size, diffId, mediaType });
-    } else if (blob !== undefined && gzipped) {
+    } else if (blob !== undefined && compression !== undefined) {
       const file = `${work}/layer-${i}.tar`;
-      const tarHex = yield* gunzipTo(blob, file);
+      const tarHex = yield* decompressTo(blob, file, compression);
       out.push({ file, digest: tarHex, size: fs.statSync(file).size, diffId: tarHex, mediaType: 'application/vnd.oci.image.layer.v1.tar' });
     } else {
       const made = yield* makeLayerBlob({ dir: layerPath(s, diffId), userxattr: false, compression: req.format === 'oci-archive' ? 'gzip' : 'none', file: `${work}/layer-${i}` });
@@ -173,12 +178,13 @@ function* archiveFiles(req: SaveRequest, work: string): Walk<{ files: ArchiveFil
 
 const mtimeSec = Math.floor(Date.now() / 1000);
 
-function* writeArchive(files: ArchiveFile[], sink: ByteSink): Walk<number> {
+function* writeArchive(files: ArchiveFile[], sink: ByteSink, count: ProgressCount): Walk<number> {
   let written = 0;
   const put = function* (bytes: Buffer) {
     if (bytes.length === 0) return;
     written += bytes.length;
     yield* step(sink(bytes));
+    count.bytes(bytes.length);
   };
   const dirs = new Set<string>();
   for (const f of files) {
@@ -202,6 +208,8 @@ function* writeArchive(files: ArchiveFile[], sink: ByteSink): Walk<number> {
       } finally {
         fs.closeSync(fd);
       }
+      // Only layers are files on disk; the JSON files are in memory.
+      count.layer();
     }
     yield* put(tarPadding(size));
   }
@@ -242,13 +250,13 @@ function* saveWalk(req: SaveRequest, out: { path: string } | { stream: Writable 
   try {
     const { files, config } = yield* archiveFiles(req, work);
     if ('stream' in out) {
-      const size = yield* writeArchive(files, streamSink(out.stream));
+      const size = yield* writeArchive(files, streamSink(out.stream), req.count);
       return { ref: req.ref, format: req.format, config, size };
     }
     const temp = path.join(path.dirname(out.path), `.${path.basename(out.path)}.ovl-save-${randomBytes(6).toString('hex')}`);
     const fd = fs.openSync(temp, 'wx', 0o644);
     try {
-      const size = yield* writeArchive(files, fdSink(fd));
+      const size = yield* writeArchive(files, fdSink(fd), req.count);
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       fs.renameSync(temp, out.path);

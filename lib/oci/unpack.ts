@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { checkOptions, checkPath, typeError } from '../core/args';
 import { fsStep, runAsync, runSync, step, type Step, type Walk } from '../core/sync-or-async';
 import { blobSink, type BlobRecord } from './archive-blobs';
+import { checkProgress, ProgressCount, type OciProgressCallback } from './progress';
 import { archiveImages } from './archive-images';
 import { blobPath, layerPath, moveIn, openForWrite, refPath, sha256Hex, storePaths, writeWhole } from './store';
 import { TarReader, type TarEntrySink } from './tar-reader';
@@ -21,6 +22,8 @@ const CHUNK = 1024 * 1024;
 export interface UnpackOptions {
   /** The image store directory (made if missing); see docs/oci-store.md. */
   store: string;
+  /** Called as the archive is read: its bytes read and layers unpacked so far. */
+  progress?: OciProgressCallback;
 }
 
 export interface UnpackedLayer {
@@ -70,11 +73,12 @@ function streamChunks(stream: Readable): NextChunk {
     );
 }
 
-function* pump(next: NextChunk, into: { push(b: Buffer): void }): Walk<void> {
+function* pump(next: NextChunk, into: { push(b: Buffer): void }, count: ProgressCount): Walk<void> {
   for (;;) {
     const chunk = yield* step(next());
     if (chunk === null) return;
     into.push(chunk);
+    count.bytes(chunk.length);
   }
 }
 
@@ -92,13 +96,13 @@ function* withFile<T>(path: string, use: (fd: number) => Walk<T>): Walk<T> {
 }
 
 // An oci-dir: each file beneath it, named as it would be in the archive.
-function* readDirectory(dir: string, sinkFor: (name: string) => TarEntrySink, buf: Buffer): Walk<void> {
+function* readDirectory(dir: string, sinkFor: (name: string) => TarEntrySink, buf: Buffer, count: ProgressCount): Walk<void> {
   const names = yield* step(fsStep(() => fs.readdirSync(dir, { recursive: true }) as string[], () => fs.promises.readdir(dir, { recursive: true }) as Promise<string[]>));
   for (const name of names.sort()) {
     const st = fs.lstatSync(`${dir}/${name}`);
     if (!st.isFile()) continue;
     const sink = sinkFor(name);
-    yield* withFile(`${dir}/${name}`, (fd) => pump(fileChunks(fd, buf), { push: (b) => sink.data(b) }));
+    yield* withFile(`${dir}/${name}`, (fd) => pump(fileChunks(fd, buf), { push: (b) => sink.data(b) }, count));
     sink.end();
   }
 }
@@ -107,11 +111,14 @@ const archiveName = (name: string) => posix.normalize(name).replace(/^\.\//, '')
 
 type Source = { kind: 'path'; path: string } | { kind: 'stream'; stream: Readable };
 
-function* readArchive(source: Source, work: string, storedBytes: number): Walk<Map<string, BlobRecord>> {
+function* readArchive(source: Source, work: string, storedBytes: number, count: ProgressCount): Walk<Map<string, BlobRecord>> {
   const blobs = new Map<string, BlobRecord>();
   let layers = 0;
   const sinkFor = (name: string) =>
-    blobSink(archiveName(name), () => `${work}/layer-${layers++}`, storedBytes, (r) => blobs.set(r.name, r));
+    blobSink(archiveName(name), () => `${work}/layer-${layers++}`, storedBytes, (r) => {
+      blobs.set(r.name, r);
+      if (r.layer) count.layer();
+    });
   const buf = Buffer.allocUnsafe(CHUNK);
   // A docker-archive names a layer twice, the second by a symlink ('<id>/layer.tar -> ../<hex>.tar').
   const aliases: [string, string][] = [];
@@ -120,14 +127,14 @@ function* readArchive(source: Source, work: string, storedBytes: number): Walk<M
     if (e.type === 'symlink') aliases.push([archiveName(name), archiveName(posix.join(posix.dirname(name), e.linkname.toString('utf8')))]);
     return e.type === 'file' ? sinkFor(name) : undefined;
   });
-  if (source.kind === 'stream') yield* pump(streamChunks(source.stream), outer);
+  if (source.kind === 'stream') yield* pump(streamChunks(source.stream), outer, count);
   else {
     const st = yield* step(fsStep(() => fs.statSync(source.path), () => fs.promises.stat(source.path)));
     if (st.isDirectory()) {
-      yield* readDirectory(source.path, sinkFor, buf);
+      yield* readDirectory(source.path, sinkFor, buf, count);
       return blobs;
     }
-    yield* withFile(source.path, (fd) => pump(fileChunks(fd, buf), outer));
+    yield* withFile(source.path, (fd) => pump(fileChunks(fd, buf), outer, count));
   }
   outer.end();
   for (const [alias, target] of aliases) {
@@ -137,11 +144,11 @@ function* readArchive(source: Source, work: string, storedBytes: number): Walk<M
   return blobs;
 }
 
-function* unpackWalk(source: Source, root: string): Walk<UnpackResult> {
+function* unpackWalk(source: Source, root: string, count: ProgressCount): Walk<UnpackResult> {
   const s = storePaths(root);
   const work = yield* step(fsStep(() => openForWrite(s), async () => openForWrite(s)));
   try {
-    const images = archiveImages(yield* readArchive(source, work, Buffer.byteLength(layerPath(s, '0'.repeat(64)))));
+    const images = archiveImages(yield* readArchive(source, work, Buffer.byteLength(layerPath(s, '0'.repeat(64))), count));
     const result: UnpackResult = { refs: [], layers: [] };
     const seen = new Set<string>();
     const ready: [string, string][] = [];
@@ -171,9 +178,9 @@ function* unpackWalk(source: Source, root: string): Walk<UnpackResult> {
   }
 }
 
-function checkStore(options: UnpackOptions | undefined, call: string): string {
-  const o = checkOptions(options, ['store'], call);
-  return checkPath('store', o.store);
+function checkStore(options: UnpackOptions | undefined, call: string): [string, ProgressCount] {
+  const o = checkOptions(options, ['store', 'progress'], call);
+  return [checkPath('store', o.store), new ProgressCount(checkProgress(o.progress))];
 }
 
 function isReadable(value: unknown): value is Readable {
@@ -187,15 +194,15 @@ function isReadable(value: unknown): value is Readable {
  * and the layers of their images.
  */
 export async function unpack(archive: string | Readable, options: UnpackOptions): Promise<UnpackResult> {
-  const store = checkStore(options, 'unpack()');
-  if (typeof archive === 'string') return runAsync(unpackWalk({ kind: 'path', path: checkPath('archive', archive) }, store));
-  if (isReadable(archive)) return runAsync(unpackWalk({ kind: 'stream', stream: archive }, store));
+  const [store, count] = checkStore(options, 'unpack()');
+  if (typeof archive === 'string') return runAsync(unpackWalk({ kind: 'path', path: checkPath('archive', archive) }, store, count));
+  if (isReadable(archive)) return runAsync(unpackWalk({ kind: 'stream', stream: archive }, store, count));
   throw typeError('archive', 'a path string or a readable stream', archive);
 }
 
 /** Synchronous twin of {@link unpack}, for an archive given by its path. */
 export function unpackSync(archive: string, options: UnpackOptions): UnpackResult {
-  const store = checkStore(options, 'unpackSync()');
+  const [store, count] = checkStore(options, 'unpackSync()');
   if (typeof archive !== 'string') throw typeError('archive', 'a path string', archive);
-  return runSync(unpackWalk({ kind: 'path', path: checkPath('archive', archive) }, store));
+  return runSync(unpackWalk({ kind: 'path', path: checkPath('archive', archive) }, store, count));
 }

@@ -1,5 +1,5 @@
 // ovl commit and ovl save as a user runs them: commit prints the reference
-// and the manifest (--json: the result), save writes a file or stdout (-)
+// and the manifest (--json: the result; --compression none and zstd), save writes a file or stdout (-)
 // that ovl unpack - reads back; their usage errors.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,6 +18,14 @@ t.test('ovl commit, then ovl save - piped into ovl unpack -', needsOverlay, asyn
   const j = ovl(['commit', '--json', '--compression', 'none', '--store', store, '--ref', 'example.com/cli:2', target]);
   t.equal(j.status, 0, j.stderr);
   t.match(JSON.parse(j.stdout), { ref: 'example.com/cli:2', layer: { mediaType: 'application/vnd.oci.image.layer.v1.tar' }, base: /^sha256:/ });
+  const z = ovl(['commit', '--json', '--compression', 'zstd', '--store', store, '--ref', 'example.com/cli:3', target]);
+  t.equal(z.status, 0, z.stderr);
+  t.match(JSON.parse(z.stdout), { ref: 'example.com/cli:3', layer: { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' } });
+  const zSaved = spawnSync(process.execPath, [OVL, 'save', '--format', 'oci-archive', `${store}:example.com/cli:3`, '-'], { maxBuffer: 64 << 20 });
+  t.equal(zSaved.status, 0, String(zSaved.stderr));
+  const zBack = spawnSync(process.execPath, [OVL, 'unpack', '--store', s.path('fresh-zstd'), '-'], { input: zSaved.stdout, encoding: 'utf8' });
+  t.equal(zBack.status, 0, zBack.stderr);
+  t.equal(zBack.stdout, 'example.com/cli:3\n', 'a zstd layer through a pipe into ovl unpack -');
   const saved = spawnSync(process.execPath, [OVL, 'save', '--format', 'oci-archive', `${store}:example.com/cli:1`, '-'], { maxBuffer: 64 << 20 });
   t.equal(saved.status, 0, String(saved.stderr));
   const back = spawnSync(process.execPath, [OVL, 'unpack', '--store', s.path('fresh'), '-'], { input: saved.stdout, encoding: 'utf8' });

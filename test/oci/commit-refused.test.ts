@@ -1,6 +1,6 @@
 // commit() and save() refuse bad input naming the field, before anything is
 // written: a target that is not an overlay (a plain directory, a tmpfs), an
-// overlay with no upper, a bad reference, zstd or an unknown compression; a
+// overlay with no upper, a bad reference, an unknown compression; a
 // missing store, an unknown or missing format, an image the store lacks, an
 // OUT whose directory is missing. Nothing is left behind: no store made, no
 // work in tmp/, no archive nor temporary beside it.
@@ -32,7 +32,6 @@ t.test('commit refuses what is not an overlay with an upper, and bad options', n
     await t.rejects(commit(target, { store, ref }), { field: 'ref', code: 'EINVAL' }, `ref '${ref}'`);
   }
   await t.rejects(commit(target, { store, ref: 7 as unknown as string }), { field: 'ref', code: 'ERR_INVALID_ARG_TYPE' });
-  await t.rejects(commit(target, { store, ref: 'a:1', compression: 'zstd' }), { field: 'compression', code: 'ENOTSUP', message: /zlib has no zstd/ });
   t.throws(() => commitSync(target, { store, ref: 'a:1', compression: 'lz4' as 'gzip' }), { field: 'compression', code: 'EINVAL' });
   await t.rejects(commit(target, { store, ref: 'a:1', tag: 'x' } as never), /tag/);
   t.same(fs.readdirSync(`${store}/refs`), [encodeURIComponent('example.com/base:1')], 'no ref was added');

@@ -1,6 +1,6 @@
 // commit and save against a real peer: a stack committed by commit() and
-// written by save() in each format is loaded by `podman load` under its
-// name, and `podman image mount` of it lists exactly as the stack it was
+// written by save() in each format (and with a zstd layer, kept as it is in
+// the oci-archive) is loaded by `podman load` under its name, and `podman image mount` of it lists exactly as the stack it was
 // committed from, entry for entry. podman gets its own store (--root,
 // --runroot) in the test's scratch directory; the image is unmounted and
 // removed after. Needs podman as root (load and image mount; no podman run).
@@ -26,17 +26,20 @@ t.test('podman load takes what save writes, and podman image mount lists it as t
   const stack = listing(target);
   const ref = `localhost/overlay-native-commit:${process.pid}`;
   await commit(target, { store, ref });
-  for (const format of ['oci-archive', 'docker-archive'] as const) {
-    const out = s.path(`img.${format}`);
-    await save(store, ref, out, { format });
+  const zstdRef = `${ref}-zstd`;
+  await commit(target, { store, ref: zstdRef, compression: 'zstd' });
+  for (const [format, name] of [['oci-archive', ref], ['docker-archive', ref], ['oci-archive', zstdRef], ['docker-archive', zstdRef]] as const) {
+    const what = `${format}, ${name === ref ? 'gzip' : 'zstd'} layer`;
+    const out = s.path(`img.${format}.${name === ref ? 'gzip' : 'zstd'}`);
+    await save(store, name, out, { format });
     const loaded = podman('load', '-i', out);
-    t.match(loaded, `Loaded image: ${ref}`, `${format}: loaded under its name`);
-    const merged = podman('image', 'mount', ref);
+    t.match(loaded, `Loaded image: ${name}`, `${what}: loaded under its name`);
+    const merged = podman('image', 'mount', name);
     try {
-      t.same(listing(merged), stack, `${format}: podman image mount lists as the committed stack`);
+      t.same(listing(merged), stack, `${what}: podman image mount lists as the committed stack`);
     } finally {
-      podman('image', 'umount', ref);
-      podman('rmi', '-f', ref);
+      podman('image', 'umount', name);
+      podman('rmi', '-f', name);
     }
   }
   t.same(podman('images', '-q'), '', "podman's store is left empty");

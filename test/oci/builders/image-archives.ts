@@ -1,6 +1,10 @@
 // Image archives as podman and docker write them, built in memory from layer
 // tars: docker-archive (manifest.json last, after the layers), oci-archive
-// (gzip layers, index.json last) and oci-dir; each can be spoiled on purpose.
+// (gzip layers, or zstd ones as `podman push --compression-format zstd`
+// writes, index.json last) and oci-dir; each can be spoiled on purpose.
+// Zstd layers are made by the zstd program, so unpack's decoder meets an
+// encoder that is not its own.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -30,8 +34,21 @@ export function dockerArchiveFiles(images: TestImage[], spoil?: { diffIds?: stri
   return files;
 }
 
-/** The files of an OCI layout, in stream order: blobs (layers gzip'd), then index.json. */
-export function ociLayoutFiles(images: TestImage[], spoil?: { blob?: (hex: string, bytes: Buffer) => Buffer }): TarSpec[] {
+export type LayerCompression = 'gzip' | 'zstd';
+
+/** A layer tar compressed by the zstd program (level 3, its default; with its content checksum). */
+export const zstdOf = (layer: Buffer): Buffer => execFileSync('zstd', ['-q', '-c', '-3'], { input: layer, maxBuffer: 1 << 30 });
+
+const compressed: Record<LayerCompression, [(l: Buffer) => Buffer, string]> = {
+  gzip: [gzipSync, 'application/vnd.oci.image.layer.v1.tar+gzip'],
+  zstd: [zstdOf, 'application/vnd.oci.image.layer.v1.tar+zstd'],
+};
+
+/** The files of an OCI layout, in stream order: blobs (layers gzip'd, or zstd'd), then index.json. */
+// A compression, or a compressor of one's own and its media type.
+type Compressed = LayerCompression | [(l: Buffer) => Buffer, string];
+
+export function ociLayoutFiles(images: TestImage[], spoil?: { blob?: (hex: string, bytes: Buffer) => Buffer }, compression: Compressed = 'gzip'): TarSpec[] {
   const files: TarSpec[] = [{ name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' }];
   const blob = (bytes: Buffer, mediaType: string) => {
     const hex = sha256(bytes);
@@ -39,7 +56,8 @@ export function ociLayoutFiles(images: TestImage[], spoil?: { blob?: (hex: strin
     return { mediaType, digest: `sha256:${hex}`, size: bytes.length };
   };
   const manifests = images.map((img) => {
-    const layers = img.layers.map((l) => blob(gzipSync(l), 'application/vnd.oci.image.layer.v1.tar+gzip'));
+    const [compress, mediaType] = typeof compression === 'string' ? compressed[compression] : compression;
+    const layers = img.layers.map((l) => blob(compress(l), mediaType));
     const cfg = blob(config(img.layers), 'application/vnd.oci.image.config.v1+json');
     const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfg, layers }));
     return { ...blob(manifest, 'application/vnd.oci.image.manifest.v1+json'), annotations: { 'org.opencontainers.image.ref.name': img.ref } };
@@ -49,8 +67,8 @@ export function ociLayoutFiles(images: TestImage[], spoil?: { blob?: (hex: strin
 }
 
 /** An oci-dir: the OCI layout's files written under `dir`. */
-export function writeOciDir(dir: string, images: TestImage[]): void {
-  for (const f of ociLayoutFiles(images)) {
+export function writeOciDir(dir: string, images: TestImage[], compression: LayerCompression = 'gzip'): void {
+  for (const f of ociLayoutFiles(images, undefined, compression)) {
     fs.mkdirSync(path.dirname(path.join(dir, f.name)), { recursive: true });
     fs.writeFileSync(path.join(dir, f.name), f.content!);
   }
