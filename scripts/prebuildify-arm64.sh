@@ -14,6 +14,15 @@ if ! command -v "$triplet-g++" > /dev/null; then
   apt-get update -qq < /dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "g++-$triplet" < /dev/null > /dev/null
 fi
+# The addon links libzstd: the arm64 library to link against (multiarch, beside
+# the host's own).
+if [ ! -e "/usr/lib/$triplet/libzstd.so" ]; then
+  [ "$(id -u)" = 0 ] || { echo "prebuildify:arm64 needs libzstd-dev:arm64: dpkg --add-architecture arm64; apt-get install libzstd-dev:arm64 (as root)" >&2; exit 1; }
+  echo "installing libzstd-dev:arm64"
+  dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+  apt-get update -qq < /dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libzstd-dev:arm64 < /dev/null > /dev/null
+fi
 # node-gyp's make build takes the compiler, linker and archiver from these.
 export CC="$triplet-gcc" CXX="$triplet-g++" LINK="$triplet-g++" AR="$triplet-ar"
 # prebuildify builds in ./build and takes the result away from it: run it in

