@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { OVL, ovl, stderrJson } from '../helpers/cli';
+import { nodeCommand } from '../helpers/child-env';
 import { mountedChangedStack } from './builders/committed-stack';
 import { needsOverlay, scratch } from '../helpers/scratch';
 
@@ -21,14 +22,14 @@ t.test('ovl commit, then ovl save - piped into ovl unpack -', needsOverlay, asyn
   const z = ovl(['commit', '--json', '--compression', 'zstd', '--store', store, '--ref', 'example.com/cli:3', target]);
   t.equal(z.status, 0, z.stderr);
   t.match(JSON.parse(z.stdout), { ref: 'example.com/cli:3', layer: { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' } });
-  const zSaved = spawnSync(process.execPath, [OVL, 'save', '--format', 'oci-archive', `${store}:example.com/cli:3`, '-'], { maxBuffer: 64 << 20 });
+  const zSaved = spawnSync(...nodeCommand([OVL, 'save', '--format', 'oci-archive', `${store}:example.com/cli:3`, '-']), { maxBuffer: 64 << 20 });
   t.equal(zSaved.status, 0, String(zSaved.stderr));
-  const zBack = spawnSync(process.execPath, [OVL, 'unpack', '--store', s.path('fresh-zstd'), '-'], { input: zSaved.stdout, encoding: 'utf8' });
+  const zBack = spawnSync(...nodeCommand([OVL, 'unpack', '--store', s.path('fresh-zstd'), '-']), { input: zSaved.stdout, encoding: 'utf8' });
   t.equal(zBack.status, 0, zBack.stderr);
   t.equal(zBack.stdout, 'example.com/cli:3\n', 'a zstd layer through a pipe into ovl unpack -');
-  const saved = spawnSync(process.execPath, [OVL, 'save', '--format', 'oci-archive', `${store}:example.com/cli:1`, '-'], { maxBuffer: 64 << 20 });
+  const saved = spawnSync(...nodeCommand([OVL, 'save', '--format', 'oci-archive', `${store}:example.com/cli:1`, '-']), { maxBuffer: 64 << 20 });
   t.equal(saved.status, 0, String(saved.stderr));
-  const back = spawnSync(process.execPath, [OVL, 'unpack', '--store', s.path('fresh'), '-'], { input: saved.stdout, encoding: 'utf8' });
+  const back = spawnSync(...nodeCommand([OVL, 'unpack', '--store', s.path('fresh'), '-']), { input: saved.stdout, encoding: 'utf8' });
   t.equal(back.status, 0, back.stderr);
   t.equal(back.stdout, 'example.com/cli:1\n');
   const file = ovl(['save', '--json', '--format', 'docker-archive', `${store}:example.com/cli:2`, s.path('d.tar')]);

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { commitSync } from '../../lib/index';
 import { OVL } from '../helpers/cli';
+import { nodeCommand } from '../helpers/child-env';
 import { mountedChangedStack } from './builders/committed-stack';
 import { settled } from '../helpers/mounts';
 import { needsOverlay, scratch } from '../helpers/scratch';
@@ -19,7 +20,7 @@ t.test('ovl commit killed half way leaves the refs as they were; the next run fi
   for (let i = 0; i < 120; i++) fs.writeFileSync(`${target}/big/f${i}`, randomBytes(256 * 1024));
   const refsBefore = fs.readdirSync(`${store}/refs`);
   const layersBefore = fs.readdirSync(`${store}/layers`);
-  const child = spawn(process.execPath, [OVL, 'commit', '--store', store, '--ref', 'example.com/k:1', target], { stdio: 'ignore' });
+  const child = spawn(...nodeCommand([OVL, 'commit', '--store', store, '--ref', 'example.com/k:1', target]), { stdio: 'ignore' });
   const writing = () => fs.existsSync(`${store}/tmp`) && fs.readdirSync(`${store}/tmp`).some((w) => (fs.statSync(`${store}/tmp/${w}/blob-0`, { throwIfNoEntry: false })?.size ?? 0) > 1 << 20);
   t.ok(await settled(writing), 'the layer is being written');
   const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));

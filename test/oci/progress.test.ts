@@ -12,6 +12,7 @@ import { commit, commitSync, save, saveSync, unpack, unpackSync, type OciProgres
 import { archive, dockerArchiveFiles, ociLayoutFiles } from './builders/image-archives';
 import { mountedChangedStack } from './builders/committed-stack';
 import { OVL } from '../helpers/cli';
+import { nodeCommand } from '../helpers/child-env';
 import { needsRoot } from '../helpers/layer';
 import { needsOverlay, scratch } from '../helpers/scratch';
 import { tar } from './builders/tar-writer';
@@ -33,7 +34,8 @@ function checkCounts(t: Test, reports: OciProgress[], bytes: number, layerCount:
 
 // The command run with its stdout and stderr on a pseudo-terminal: everything it wrote, as the terminal got it.
 function onTerminal(args: string[]): { status: number | null; output: string } {
-  const quoted = [process.execPath, OVL, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const [command, commandArgs] = nodeCommand([OVL, ...args]);
+  const quoted = [command, ...commandArgs].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const r = spawnSync('script', ['-qec', quoted, '/dev/null'], { encoding: 'utf8', env: { ...process.env, ...NOW }, stdio: ['ignore', 'pipe', 'pipe'] });
   return { status: r.status, output: r.stdout };
 }
@@ -90,12 +92,12 @@ t.test('ovl unpack, commit and save draw nothing on a pipe', needsOverlay, async
   const s = scratch(t);
   fs.writeFileSync(s.path('a.tar'), archive(dockerArchiveFiles([{ ref: 'example.com/p:1', layers }])));
   const env = { ...process.env, ...NOW };
-  const u = spawnSync(process.execPath, [OVL, 'unpack', '--store', s.path('store'), s.path('a.tar')], { encoding: 'utf8', env });
+  const u = spawnSync(...nodeCommand([OVL, 'unpack', '--store', s.path('store'), s.path('a.tar')]), { encoding: 'utf8', env });
   t.same([u.status, u.stderr, u.stdout], [0, '', 'example.com/p:1\n']);
   const target = await mountedChangedStack(t, s, s.path('cstore'));
-  const c = spawnSync(process.execPath, [OVL, 'commit', '--store', s.path('cstore'), '--ref', 'example.com/p:2', target], { encoding: 'utf8', env });
+  const c = spawnSync(...nodeCommand([OVL, 'commit', '--store', s.path('cstore'), '--ref', 'example.com/p:2', target]), { encoding: 'utf8', env });
   t.same([c.status, c.stderr], [0, '']);
-  const v = spawnSync(process.execPath, [OVL, 'save', '--format', 'oci-archive', `${s.path('cstore')}:example.com/p:2`, s.path('o.tar')], { encoding: 'utf8', env });
+  const v = spawnSync(...nodeCommand([OVL, 'save', '--format', 'oci-archive', `${s.path('cstore')}:example.com/p:2`, s.path('o.tar')]), { encoding: 'utf8', env });
   t.same([v.status, v.stderr, v.stdout], [0, '', '']);
   // The same commit and save on a terminal draw their lines.
   const ct = onTerminal(['commit', '--store', s.path('cstore'), '--ref', 'example.com/p:3', target]);

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { OVL, ovl, stderrJson } from '../helpers/cli';
+import { nodeCommand } from '../helpers/child-env';
 import { archive, dockerArchiveFiles, ociLayoutFiles } from './builders/image-archives';
 import { needsRoot } from '../helpers/layer';
 import { scratch } from '../helpers/scratch';
@@ -18,7 +19,7 @@ t.test('ovl unpack ARCHIVE and ovl unpack - print each reference stored', needsR
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, 'example.com/a:1\nexample.com/b:2\n');
   const input = archive(ociLayoutFiles([{ ref: 'example.com/c:3', layers: [layer] }]));
-  const piped = spawnSync(process.execPath, [OVL, 'unpack', '--json', '--store', s.path('store'), '-'], { input, encoding: 'utf8' });
+  const piped = spawnSync(...nodeCommand([OVL, 'unpack', '--json', '--store', s.path('store'), '-']), { input, encoding: 'utf8' });
   t.equal(piped.status, 0, piped.stderr);
   t.same(JSON.parse(piped.stdout), { refs: ['example.com/c:3'], layers: [{ diffId: `sha256:${sha256(layer)}`, path: s.path('store', 'layers', sha256(layer)), added: false }] });
 });

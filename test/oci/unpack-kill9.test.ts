@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import t from 'tap';
 import { OVL } from '../helpers/cli';
+import { nodeCommand } from '../helpers/child-env';
 import { archive, dockerArchiveFiles } from './builders/image-archives';
 import { needsRoot } from '../helpers/layer';
 import { settled } from '../helpers/mounts';
@@ -18,7 +19,7 @@ t.test('ovl unpack killed half way leaves the store as it was; the next run fini
   const layer = tar(Array.from({ length: 40 }, (_, i) => ({ name: `f${i}`, content: randomBytes(256 * 1024) })));
   const whole = archive(dockerArchiveFiles([{ ref: 'example.com/k:1', layers: [layer] }]));
   // Half the archive now, the rest never: the kill comes while the layer is being written.
-  const child = spawn(process.execPath, [OVL, 'unpack', '--store', s.path('store'), '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(...nodeCommand([OVL, 'unpack', '--store', s.path('store'), '-']), { stdio: ['pipe', 'ignore', 'ignore'] });
   child.stdin.on('error', () => undefined); // the kill breaks the pipe
   child.stdin.write(whole.subarray(0, whole.length >> 1));
   const writing = () => fs.existsSync(s.path('store/tmp')) && fs.readdirSync(s.path('store/tmp')).some((w) => fs.existsSync(s.path('store/tmp', w, 'layer-0', 'f3')));

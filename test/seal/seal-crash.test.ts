@@ -13,6 +13,7 @@ import t from 'tap';
 import { sealSync, verifySync } from '../../lib/index';
 import { needsImages } from '../helpers/images';
 import { scratch } from '../helpers/scratch';
+import { nodeCommand } from '../helpers/child-env';
 
 const INDEX = path.join(__dirname, '..', '..', 'lib', 'index.js');
 
@@ -20,7 +21,7 @@ const INDEX = path.join(__dirname, '..', '..', 'lib', 'index.js');
 function sealKilledWhen(source: string, store: string, image: string, when: (startedAt: number) => boolean): Promise<boolean> {
   const script = sealScript(source, store, image);
   const startedAt = Date.now();
-  const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+  const child = spawn(...nodeCommand(['-e', script]), { stdio: 'ignore' });
   return new Promise((resolve) => {
     let killed = false;
     const poll = setInterval(() => {
@@ -124,7 +125,7 @@ t.test('two seals into one store at once both finish, with whole objects', needs
       fs.writeFileSync(s.path(tree, `d${i % 10}`, `f${i}`), i % 2 ? Buffer.concat([shared, Buffer.from(String(i))]) : randomBytes(32 * 1024));
     }
   }
-  const children = ['a', 'b'].map((tree) => spawn(process.execPath, ['-e', sealScript(s.path(tree), store!, s.path(`${tree}.img`))], { stdio: 'ignore' }));
+  const children = ['a', 'b'].map((tree) => spawn(...nodeCommand(['-e', sealScript(s.path(tree), store!, s.path(`${tree}.img`))]), { stdio: 'ignore' }));
   const codes = await Promise.all(children.map(exited));
   t.same(codes, [0, 0], 'both seals succeeded');
   t.same(temporaries(store!), [], 'no temporary left');
