@@ -7,21 +7,29 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const ROOT_PACKAGES = ['base-files', 'bash', 'dash', 'coreutils', 'libc6', 'libtinfo6', 'libselinux1', 'libpcre2-8-0', 'libacl1', 'libattr1', 'libgmp10', 'libcap2'];
+const ROOT_NAMES = ['base-files', 'bash', 'dash', 'coreutils', 'libc6', 'libtinfo6', 'libselinux1', 'libpcre2-8-0', 'libacl1', 'libattr1', 'libgmp10', 'libcap2'];
+
+// Named with this machine's architecture: where a foreign one is installed
+// too (libc6:arm64 beside libc6:amd64, for cross-building), a bare name is
+// ambiguous to dpkg and refused.
+function rootPackages(): string[] {
+  const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+  return ROOT_NAMES.map((name) => `${name}:${arch}`);
+}
 
 /** Why the tree cannot be made here (no dpkg, or a package missing), or undefined. */
 export function whyNoDebianRoot(): string | undefined {
   try {
-    execFileSync('dpkg-query', ['-W', ...ROOT_PACKAGES], { stdio: 'ignore' });
+    execFileSync('dpkg-query', ['-W', ...rootPackages()], { stdio: 'ignore' });
   } catch {
-    return `not a Debian system with ${ROOT_PACKAGES.join(', ')} installed`;
+    return `not a Debian system with ${ROOT_NAMES.join(', ')} installed`;
   }
   return undefined;
 }
 
 /** Files and symlinks (not directories) the packages installed that exist here. */
 function packageFiles(): string[] {
-  const listed = execFileSync('dpkg', ['-L', ...ROOT_PACKAGES], { encoding: 'utf8' }).split('\n');
+  const listed = execFileSync('dpkg', ['-L', ...rootPackages()], { encoding: 'utf8' }).split('\n');
   const files = new Set<string>();
   for (const file of listed) {
     if (!file.startsWith('/')) continue;
