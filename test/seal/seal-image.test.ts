@@ -19,20 +19,8 @@ import { scratch } from '../helpers/scratch';
 import { holdSuperblockLock } from '../helpers/superblock-lock';
 import { setXattrs, xattrsOf } from '../helpers/xattr';
 import { referenceDigest } from './fsverity-reference';
-import { type Entry, listTree, makeRichTree } from './seal-trees';
+import { aclValue, type Entry, listTree, makeRichTree } from './seal-trees';
 import { metacopyValue } from './sealed-images';
-
-/** A POSIX ACL in its xattr form: version 2, then (tag, perm, id) entries. */
-function aclValue(entries: Array<[number, number, number]>): Buffer {
-  const acl = Buffer.alloc(4 + entries.length * 8);
-  acl.writeUInt32LE(2, 0);
-  entries.forEach(([tag, perm, id], i) => {
-    acl.writeUInt16LE(tag, 4 + i * 8);
-    acl.writeUInt16LE(perm, 6 + i * 8);
-    acl.writeUInt32LE(id, 8 + i * 8);
-  });
-  return acl;
-}
 
 const NON_UTF8 = [Buffer.from([0xff, 0xfe, 0x41]), Buffer.from([0x80]), Buffer.from('caf\xe9', 'latin1')];
 
