@@ -3,8 +3,8 @@
 // under its fs-verity digest (native/seal/store_object.h), and an EROFS image
 // of the tree's metadata whose files point at their objects, written by the
 // addon (native/seal/erofs_writer.h). The image is first written in a
-// temporary directory beside IMAGE, so IMAGE appears whole by one rename or not at all, and the
-// temporary goes whether the seal succeeds or fails. While it may have
+// temporary directory beside IMAGE, so IMAGE appears whole by one rename or
+// not at all, and the temporary goes whether the seal succeeds or fails. While it may have
 // temporaries a seal holds shared locks on the store and IMAGE's directory;
 // one that finds no other seal there first removes a killed seal's
 // (native/seal/seal_temps.h).
