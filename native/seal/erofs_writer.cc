@@ -121,7 +121,8 @@ class ImageLayout {
     }
     at = RoundUp(at, kSlotSize);
     uint64_t whole = meta + p.inlineLen;
-    if (whole <= kBlockSize && at % kBlockSize + whole > kBlockSize) at = RoundUp(at, kBlockSize);
+    // Nothing that fits in a block crosses one; what does not fit starts one, so at least its 64-byte inode is whole in a block.
+    if (whole > kBlockSize || at % kBlockSize + whole > kBlockSize) at = RoundUp(at, kBlockSize);
     p.offset = at;
     return at + whole;
   }

@@ -10,8 +10,9 @@
 // chunk-based with null chunk addresses (a hole of its size: overlay reads
 // its data from the object its xattrs name); an empty file has no blocks.
 // A directory's or symlink's last partial block goes inline after the
-// inode when inode, xattrs and tail fit in one block, and an inode that
-// fits in a block never crosses one. Same tree, same bytes.
+// inode when inode, xattrs and tail fit in one block; an inode that fits
+// in a block never crosses one, and one that does not starts a block.
+// Same tree, same bytes.
 #pragma once
 
 #include <cstdint>

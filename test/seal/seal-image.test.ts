@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mountSync, sealSync } from '../../lib/index';
 import { needsImages } from '../helpers/images';
 import { scratch } from '../helpers/scratch';
@@ -66,6 +66,17 @@ function listBut(root: string): Record<string, Entry> {
     for (const [rel, entry] of Object.entries(listTree(path.join(root, name)))) out[rel ? `${name}/${rel}` : name] = entry;
   }
   return out;
+}
+
+/** erofs-utils' fsck.erofs of `image` exits 0, where it is installed (an extra check: the kernel's reading is the test). */
+function fsckErofs(t: Test, image: string): void {
+  let fsck: string | undefined;
+  try {
+    fsck = execFileSync('sh', ['-c', 'command -v fsck.erofs'], { encoding: 'utf8' }).trim();
+  } catch {
+    t.comment('fsck.erofs is not installed: the extra check is left out');
+  }
+  if (fsck) t.doesNotThrow(() => execFileSync(fsck!, [image], { stdio: 'pipe' }), 'fsck.erofs exits 0');
 }
 
 /** A directory's names as hex of their bytes, sorted. */
@@ -133,11 +144,33 @@ t.test('a cp -a copy of the tree seals to the same bytes, and fsck.erofs finds t
   const two = sealSync(s.path('copy'), { store: store!, image: s.path('two.img') });
   t.ok(fs.readFileSync(one.image).equals(fs.readFileSync(two.image)), 'byte-identical');
   t.equal(two.added, 0, 'the copy added no object');
-  let fsck: string | undefined;
-  try {
-    fsck = execFileSync('sh', ['-c', 'command -v fsck.erofs'], { encoding: 'utf8' }).trim();
-  } catch {
-    t.comment('fsck.erofs is not installed: the extra check is left out');
-  }
-  if (fsck) t.doesNotThrow(() => execFileSync(fsck!, [one.image], { stdio: 'pipe' }), 'fsck.erofs exits 0');
+  fsckErofs(t, one.image);
+});
+
+t.test('entries whose xattrs fill more than a block (a tmpfs source, which holds them) read back whole', needsImages, async (t) => {
+  const s = scratch(t);
+  const [src, store, sealed] = s.mkdirs('src', 'store', 'sealed');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'seal-image-test', src!]);
+  t.teardown(() => {
+    if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${src} `)) execFileSync('umount', [src!]);
+  });
+  fs.writeFileSync(path.join(src!, 'file'), 'content under 50 KB of xattrs');
+  setXattrs(path.join(src!, 'file'), { 'user.a': Buffer.alloc(20000, 1), 'user.b': Buffer.alloc(30000, 2) });
+  fs.mkdirSync(path.join(src!, 'dir'));
+  for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(src!, 'dir', `entry-${i}`), '');
+  setXattrs(path.join(src!, 'dir'), { 'user.c': Buffer.alloc(9000, 3) });
+  fs.symlinkSync('s'.repeat(3000), path.join(src!, 'link'));
+  setXattrs(path.join(src!, 'link'), { 'trusted.d': Buffer.alloc(6000, 4) });
+  const { image } = sealSync(src!, { store: store!, image: s.path('big-xattrs.img') });
+  const m = mountSync({ lower: [{ sealed: image, store: store! }], target: sealed! });
+  t.teardown(() => {
+    if (m.mounted) m.unmountSync();
+  });
+  const want = listTree(src!);
+  const got = listTree(sealed!);
+  if (m.sealed?.storesAs === 'lower') for (const rel of Object.keys(got)) if (/^[0-9a-f]{2}(\/|$)/.test(rel)) delete got[rel];
+  t.same(Object.keys(got), Object.keys(want), `the same ${Object.keys(want).length} names`);
+  for (const rel of ['', 'file', 'dir', 'dir/entry-199', 'link']) t.same(got[rel], want[rel], rel || '/');
+  m.unmountSync();
+  fsckErofs(t, image);
 });
