@@ -14,7 +14,7 @@ not written again; fs-verity is enabled on new objects where DIR's filesystem
 has it), and IMAGE becomes an EROFS image of SRC's metadata (modes, owners,
 times, xattrs, links, devices) whose files point at their objects, the form
 composefs keeps. IMAGE is written whole or not at all; sealing the same tree
-again gives the same bytes. Needs mkfs.erofs (erofs-utils) on PATH and root.
+again gives the same bytes. Needs root.
 Prints the image's fs-verity digest, sha256:<hex>, for ovl mount --digest.
 
 Options:

@@ -340,15 +340,15 @@ export interface NativeBinding {
   zstdPush(stream: NativeZstdStream, input: Buffer, end: boolean): Buffer[];
   /** Frees the stream's context now (a closed stream refuses more input). */
   zstdClose(stream: NativeZstdStream): void;
-  /** `source`'s tree staged at `staging` (made here) for a sealed image, each regular file's content put into `store` (native/seal/seal_stage.h): [files, objects added, their bytes, whether an entry has a POSIX ACL]. */
-  sealStage(source: string, store: string, staging: string): Promise<NativeStageCounts>;
-  sealStageSync(source: string, store: string, staging: string): NativeStageCounts;
+  /** `source` sealed: its image written to `image` (a new file), each regular file's content put into `store` (native/seal/seal_image.h): [files, objects added, their bytes]. */
+  sealImage(source: string, store: string, image: string): Promise<NativeSealCounts>;
+  sealImageSync(source: string, store: string, image: string): NativeSealCounts;
 }
 
 export type NativeNodeType = 'chardev' | 'blockdev' | 'fifo';
 /** An xattr as the addon hands it over: name and raw value. */
 export type NativeXattr = [name: string, value: Buffer];
-export type NativeStageCounts = [files: number, added: number, addedBytes: number, acl: boolean];
+export type NativeSealCounts = [files: number, added: number, addedBytes: number];
 
 export type NativeStoreReport = [objects: number, problems: Array<[object: string, errnum: number, actual: string]>];
 export type NativeVerityProbe = [fsType: number, object: string, errnum: number];

@@ -1,10 +1,10 @@
 // seal(source, { store, image }) / sealSync: a tree made into a sealed layer,
 // the form composefs keeps: each regular file's content put into the store
 // under its fs-verity digest (native/seal/store_object.h), and an EROFS image
-// of the tree's metadata whose files point at their objects. The staging
-// tree and the image are first written in a temporary directory beside
-// IMAGE, so IMAGE appears whole by one rename or not at all, and the
-// temporary goes whether the seal succeeds or fails. While it may have
+// of the tree's metadata whose files point at their objects, written by the
+// addon (native/seal/erofs_writer.h). The image is first written in a
+// temporary directory beside IMAGE, so IMAGE appears whole by one rename or
+// not at all, and the temporary goes whether the seal succeeds or fails. While it may have
 // temporaries a seal holds shared locks on the store and IMAGE's directory;
 // one that finds no other seal there first removes a killed seal's
 // (native/seal/seal_temps.h).
@@ -14,8 +14,6 @@ import { checkOptions, checkPath } from '../core/args';
 import { OverlayError } from '../core/errors';
 import { native } from '../core/native';
 import { fsStep, runAsync, runSync, step, type Step, type Walk } from '../core/sync-or-async';
-import { sealedHeadStep } from './image-head';
-import { findMkfsErofs, mkfsErofsStep } from './mkfs-erofs';
 
 export interface SealOptions {
   /** The object store: a directory that exists; objects are added as `xx/<62 hex>`. */
@@ -96,18 +94,17 @@ function closeFds(fds: number[]): Step<void> {
 }
 
 function* sealWalk(r: SealRequest): Walk<SealResult> {
-  const tool = findMkfsErofs();
   const dir = path.dirname(r.image);
   const [storeFd, dirFd, stale] = yield* step({ sync: () => native.enterSealTempsSync(r.store, dir), async: () => native.enterSealTemps(r.store, dir) });
   try {
     for (const name of stale) yield* step(removeTree(path.join(dir, name)));
-    return yield* sealLockedWalk(r, tool);
+    return yield* sealLockedWalk(r);
   } finally {
     yield* step(closeFds([storeFd, dirFd]));
   }
 }
 
-function* sealLockedWalk(r: SealRequest, tool: string): Walk<SealResult> {
+function* sealLockedWalk(r: SealRequest): Walk<SealResult> {
   const prefix = path.join(path.dirname(r.image), '.seal-');
   let temp: string;
   try {
@@ -116,11 +113,8 @@ function* sealLockedWalk(r: SealRequest, tool: string): Walk<SealResult> {
     throw imageDirError(r.image, err);
   }
   try {
-    const tree = path.join(temp, 'tree');
     const packed = path.join(temp, 'image');
-    const [files, added, addedBytes, acl] = yield* step({ sync: () => native.sealStageSync(r.source, r.store, tree), async: () => native.sealStage(r.source, r.store, tree) });
-    yield* step(mkfsErofsStep(tool, tree, packed));
-    yield* step(sealedHeadStep(packed, acl));
+    const [files, added, addedBytes] = yield* step({ sync: () => native.sealImageSync(r.source, r.store, packed), async: () => native.sealImage(r.source, r.store, packed) });
     const hex = yield* step({ sync: () => native.fsverityDigestSync(packed), async: () => native.fsverityDigest(packed) });
     yield* step(publishImage(packed, r.image));
     return { image: r.image, store: r.store, digest: `sha256:${hex}`, files, added, addedBytes };
@@ -134,7 +128,7 @@ function checked(source: unknown, options: SealOptions | undefined): SealRequest
   return { source: checkPath('source', source), store: checkPath('store', o.store), image: checkPath('image', o.image) };
 }
 
-/** Seals `source` into `options.image` over `options.store`; the staging and hashing run off the event loop. */
+/** Seals `source` into `options.image` over `options.store`; the walk, the hashing and the image run off the event loop. */
 export async function seal(source: string, options: SealOptions): Promise<SealResult> {
   return runAsync(sealWalk(checked(source, options)));
 }

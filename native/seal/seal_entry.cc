@@ -1,13 +1,13 @@
 // fsverityDigest / verifyStore / probeStoreVerity / missingObjects /
-// unverifiedObjects / enterSealTemps / sealStage (and their *Sync twins):
+// unverifiedObjects / enterSealTemps / sealImage (and their *Sync twins):
 // the measuring a sealed layer needs before it is mounted, the check of a
 // whole store and of the images over it, the locks a seal holds on its
-// temporaries (and a dead seal's cleaned), and the staging tree it packs.
+// temporaries (and a dead seal's cleaned), and the seal itself.
 #include <napi.h>
 
 #include "images/fsverity_digest.h"
 #include "seal/image_objects.h"
-#include "seal/seal_stage.h"
+#include "seal/seal_image.h"
 #include "seal/seal_temps.h"
 #include "seal/store_verify.h"
 #include "seal/verity_probe.h"
@@ -85,23 +85,22 @@ Napi::Value MissingToJs(Napi::Env env, const std::vector<MissingObject>& missing
   });
 }
 
-struct StageRequest {
-  std::string source, store, staging;
+struct SealRequest {
+  std::string source, store, image;
 };
 
-StageRequest ParseStage(const Napi::CallbackInfo& info) {
-  return {args::StringAt(info, 0, "source"), args::StringAt(info, 1, "store"), args::StringAt(info, 2, "staging")};
+SealRequest ParseSeal(const Napi::CallbackInfo& info) {
+  return {args::StringAt(info, 0, "source"), args::StringAt(info, 1, "store"), args::StringAt(info, 2, "image")};
 }
 
-Outcome<StageCounts> RunStage(const StageRequest& r) { return StageTree(r.source, r.store, r.staging); }
+Outcome<SealCounts> RunSeal(const SealRequest& r) { return SealImage(r.source, r.store, r.image); }
 
-// [files, added, addedBytes, acl]
-Napi::Value CountsToJs(Napi::Env env, const StageCounts& counts) {
-  Napi::Array out = Napi::Array::New(env, 4);
+// [files, added, addedBytes]
+Napi::Value CountsToJs(Napi::Env env, const SealCounts& counts) {
+  Napi::Array out = Napi::Array::New(env, 3);
   out.Set(0u, Napi::Number::New(env, static_cast<double>(counts.files)));
   out.Set(1u, Napi::Number::New(env, static_cast<double>(counts.added)));
   out.Set(2u, Napi::Number::New(env, static_cast<double>(counts.addedBytes)));
-  out.Set(3u, Napi::Boolean::New(env, counts.acl));
   return out;
 }
 
@@ -150,8 +149,8 @@ void InitSeal(Napi::Env env, Napi::Object exports) {
   ExportOperation(env, exports, unverified);
   static const Operation<TempsRequest, SealTemps> temps{"enterSealTemps", ParseTemps, RunTemps, TempsToJs};
   ExportOperation(env, exports, temps);
-  static const Operation<StageRequest, StageCounts> stage{"sealStage", ParseStage, RunStage, CountsToJs};
-  ExportOperation(env, exports, stage);
+  static const Operation<SealRequest, SealCounts> seal{"sealImage", ParseSeal, RunSeal, CountsToJs};
+  ExportOperation(env, exports, seal);
 }
 
 }  // namespace ovl

@@ -1,7 +1,7 @@
 // The temporaries a seal writes, and what a killed seal leaves of them:
 // objects being written (`STORE/xx/.seal-XXXXXX` files) and the staging
-// directory beside IMAGE (`.seal-XXXXXX`, the staging tree and the packed
-// image). The protocol is layers/whiteout_temps.h's: while a seal may have
+// directory beside IMAGE (`.seal-XXXXXX`, where the image is written).
+// The protocol is layers/whiteout_temps.h's: while a seal may have
 // temporaries it holds a shared flock on the store and on IMAGE's directory;
 // a seal that gets such a lock exclusively knows no live seal has
 // temporaries there, so every one found is a dead seal's. Nothing else tells

@@ -1,5 +1,5 @@
 // A seal killed with SIGKILL at several points (while objects are written
-// to temporaries, while mkfs.erofs packs the image, a random time after the
+// to temporaries, while the image is written and published, a random time after the
 // start) leaves no IMAGE and only whole objects (verify finds every object
 // equal to its name); the next seal completes over what is left and gives
 // the image a seal into an empty store gives, and removes what the killed
@@ -48,7 +48,7 @@ t.test('kill -9 mid-seal: no image, only whole objects, and the next seal comple
   const randomMs = 30 + Math.random() * 100;
   const points: Array<[string, (startedAt: number) => boolean]> = [
     ['while objects are written', () => temporaries(store!).length > 0],
-    ['while mkfs.erofs packs the image', () => fs.readdirSync(s.dir).some((n) => n.startsWith('.seal-') && fs.existsSync(s.path(n, 'image')))],
+    ['while the image is written and published', () => fs.readdirSync(s.dir).some((n) => n.startsWith('.seal-') && fs.existsSync(s.path(n, 'image')))],
     [`${Math.round(randomMs)} ms after the start`, (startedAt) => Date.now() - startedAt > randomMs],
   ];
   for (const [when, condition] of points) {

@@ -36,6 +36,18 @@ export function makeRichTree(root: string): void {
   }
 }
 
+/** A POSIX ACL in its xattr form: version 2, then (tag, perm, id) entries. */
+export function aclValue(entries: Array<[number, number, number]>): Buffer {
+  const acl = Buffer.alloc(4 + entries.length * 8);
+  acl.writeUInt32LE(2, 0);
+  entries.forEach(([tag, perm, id], i) => {
+    acl.writeUInt16LE(tag, 4 + i * 8);
+    acl.writeUInt16LE(perm, 6 + i * 8);
+    acl.writeUInt32LE(id, 8 + i * 8);
+  });
+  return acl;
+}
+
 export interface Entry {
   type: string;
   mode: number;
