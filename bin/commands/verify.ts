@@ -36,7 +36,7 @@ const run = framedRun({ name: 'verify', help: HELP, options: OPTIONS }, async ({
       const why = p.digest ? ` (content is ${p.digest})` : p.file ? ` (needed by ${p.file} in ${p.image})` : '';
       process.stdout.write(`${p.path}: ${p.reason}${why}\n`);
     }
-    process.stderr.write(`ovl: verify: ${result.objects} objects, ${result.problems.length} wrong\n`);
+    process.stderr.write(`ovl: verify: ${result.objects} ${result.objects === 1 ? 'object' : 'objects'}, ${result.problems.length} wrong\n`);
   }
   return result.ok ? EXIT_OK : EXIT_USAGE;
 });

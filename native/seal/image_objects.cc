@@ -99,7 +99,7 @@ int MeasureVerity(int storeFd, const std::string& object, std::string* digest) {
 
 Outcome<std::vector<MissingObject>> MissingObjects(const std::string& image, const std::string& store, const std::string& field) {
   UniqueFd storeFd(open(store.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!storeFd.valid()) return SysError::FromErrno("open", store, "store");
+  if (!storeFd.valid()) return NamedDirError("store", store);
   std::vector<MissingObject> missing;
   SysError e = WalkImage(image, field, [&](const std::string& object, const std::string& file, const std::string&) {
     struct stat st {};
@@ -111,7 +111,7 @@ Outcome<std::vector<MissingObject>> MissingObjects(const std::string& image, con
 
 Outcome<std::vector<UnverifiedObject>> UnverifiedObjects(const std::string& image, const std::string& store, const std::string& field) {
   UniqueFd storeFd(open(store.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!storeFd.valid()) return SysError::FromErrno("open", store, "store");
+  if (!storeFd.valid()) return NamedDirError("store", store);
   std::vector<UnverifiedObject> unverified;
   SysError e = WalkImage(image, field, [&](const std::string& object, const std::string& file, const std::string& metacopy) {
     std::string digest;

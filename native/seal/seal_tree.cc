@@ -36,14 +36,6 @@ uint32_t EncodeDev(dev_t dev) {
   return (mi & 0xff) | (ma << 8) | ((mi & ~0xffu) << 12);
 }
 
-// A directory the caller named that cannot be opened, said with the field it came from.
-SysError NamedDirError(const char* field, const std::string& path) {
-  SysError e = SysError::FromErrno("open", path, field);
-  if (e.errnum == ENOENT) return SysError::Invalid(field, path, "'" + path + "' does not exist", ENOENT);
-  if (e.errnum == ENOTDIR) return SysError::Invalid(field, path, "'" + path + "' is not a directory", ENOTDIR);
-  return e;
-}
-
 class Collector {
  public:
   Collector(std::string source, std::string store, std::string skip) : source_(std::move(source)), store_(std::move(store)), skip_(std::move(skip)) {}

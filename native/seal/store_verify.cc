@@ -42,7 +42,7 @@ Outcome<StoreReport> VerifyStore(const std::string& store) {
   StoreReport report;
   // The store itself may be reached through a symlink; nothing beneath it is followed.
   UniqueFd storeFd(open(store.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!storeFd.valid()) return SysError::FromErrno("open", store);
+  if (!storeFd.valid()) return NamedDirError("store", store);
   auto top = OpenDirStream(storeFd.get(), ".", store);
   if (top.error) return top.error;
   while (dirent* e = readdir(top.value.get())) {

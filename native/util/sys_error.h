@@ -38,6 +38,15 @@ struct SysError {
   }
 };
 
+// A directory the caller named that open(2) refused (errno as it left it),
+// with the request field it came from; the two common reasons in words.
+inline SysError NamedDirError(const std::string& field, const std::string& path) {
+  SysError e = SysError::FromErrno("open", path, field);
+  if (e.errnum == ENOENT) return SysError::Invalid(field, path, "'" + path + "' does not exist", ENOENT);
+  if (e.errnum == ENOTDIR) return SysError::Invalid(field, path, "'" + path + "' is not a directory", ENOTDIR);
+  return e;
+}
+
 // A result or the error that prevented it.
 template <typename T>
 struct Outcome {

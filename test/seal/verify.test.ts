@@ -37,10 +37,12 @@ t.test('a whole store passes; a flipped byte and an unreadable object are named'
   }
 });
 
-t.test('a store that is not there fails like fs does', async (t) => {
+t.test('a store that is not there or not a directory is refused naming the field', async (t) => {
   const s = scratch(t);
-  t.throws(() => verifySync(s.path('nope')), { code: 'ENOENT', path: s.path('nope') });
-  await t.rejects(verify(s.path('nope')), { code: 'ENOENT' });
+  t.throws(() => verifySync(s.path('nope')), { code: 'ENOENT', path: s.path('nope'), field: 'store', message: `ENOENT: store: '${s.path('nope')}' does not exist` });
+  await t.rejects(verify(s.path('nope')), { code: 'ENOENT', field: 'store' });
+  fs.writeFileSync(s.path('a-file'), '');
+  t.throws(() => verifySync(s.path('a-file')), { code: 'ENOTDIR', field: 'store', message: `ENOTDIR: store: '${s.path('a-file')}' is not a directory` });
   t.throws(() => verifySync(7 as never), { code: 'ERR_INVALID_ARG_TYPE', field: 'store' });
 });
 
