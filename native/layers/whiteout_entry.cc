@@ -78,6 +78,10 @@ const std::string& PathField(std::string& field, size_t i) {
   return field;
 }
 
+bool IsNameInRoot(const std::string& path) {
+  return !path.empty() && path != "." && path != ".." && path.find('/') == std::string::npos;
+}
+
 // What undoing one made whiteout needs: the hard links kept of the entry it
 // replaced (force), and whether its directory was marked opaque 'x' for it.
 struct MadeWhiteout {
@@ -129,6 +133,8 @@ Outcome<Nothing> RunWhiteouts(const WhiteoutsRequest& r) {
   std::string field;
   Entry entry;
   for (size_t i = 0; i < r.paths.size(); i++) {
+    // A plain name lies in root itself, already open: there is nothing to resolve or refuse.
+    if (IsNameInRoot(r.paths[i])) continue;
     if (auto e = resolver.value.FindInto(r.paths[i], PathField(field, i), entry)) return e;
     if (auto e = CheckWhiteoutName(entry)) return e;
   }
