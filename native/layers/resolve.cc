@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <string_view>
 
 #include "util/sys.h"
 
@@ -13,10 +14,13 @@ namespace {
 // Set once openat2 reports ENOSYS (before 5.6, or a seccomp filter), so later calls walk at once.
 std::atomic<bool> gNoOpenat2{false};
 
-struct SplitPath {
-  std::vector<std::string> dirs;  // beneath a root: the directory components
-  std::string dir;                // the directory part as one string, the cache key
-  std::string name;               // the last component, "." for the root itself
+// A path taken apart: the directory components (beneath a root), the
+// directory part as one string (the cache key) and the last component ("."
+// for the root itself). Written into the caller's strings to reuse them.
+struct SplitInto {
+  std::vector<std::string>& dirs;
+  std::string& dir;
+  std::string& name;
 };
 
 SysError Refused(const Entry& entry, int errnum, std::string reason) {
@@ -25,14 +29,14 @@ SysError Refused(const Entry& entry, int errnum, std::string reason) {
 
 // Beneath a root: relative components only; ".." is refused outright so both
 // resolvers agree, even where the kernel would allow a ".." that stays inside.
-Outcome<SplitPath> SplitBeneath(const std::string& path, const Entry& entry) {
+SysError SplitBeneath(const std::string& path, const Entry& entry, SplitInto out) {
   if (!path.empty() && path[0] == '/') return Refused(entry, EXDEV, "'" + path + "' must be relative to root");
-  SplitPath out;
+  out.dirs.clear();
   if (!path.empty() && path.find('/') == std::string::npos && path != ".." && path != ".") {
     // One name in root itself, the common case of a batch: no components to split.
-    out.dir = ".";
-    out.name = path;
-    return out;
+    out.dir.assign(".");
+    out.name.assign(path);
+    return {};
   }
   size_t start = 0;
   while (start <= path.size()) {
@@ -44,37 +48,33 @@ Outcome<SplitPath> SplitBeneath(const std::string& path, const Entry& entry) {
     start = end + 1;
   }
   if (out.dirs.empty()) {
-    out.name = ".";
+    out.name.assign(".");
   } else {
     out.name = std::move(out.dirs.back());
     out.dirs.pop_back();
   }
-  for (const auto& d : out.dirs) out.dir += (out.dir.empty() ? "" : "/") + d;
-  if (out.dir.empty()) out.dir = ".";
-  return out;
+  out.dir.clear();
+  for (const auto& d : out.dirs) (out.dir.empty() ? out.dir : out.dir.append("/")).append(d);
+  if (out.dir.empty()) out.dir.assign(".");
+  return {};
 }
 
 // Without a root: the directory part is opened as any fs call would.
-SplitPath SplitPlain(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  SplitPath out;
+void SplitPlain(const std::string& given, SplitInto out) {
+  size_t length = given.size();
+  while (length > 1 && given[length - 1] == '/') length--;
+  std::string_view path(given.data(), length);
   size_t slash = path.rfind('/');
   if (path == "/") {
-    out.dir = "/";
-    out.name = ".";
-  } else if (slash == std::string::npos) {
-    out.dir = ".";
-    out.name = path;
+    out.dir.assign("/");
+    out.name.assign(".");
+  } else if (slash == std::string_view::npos) {
+    out.dir.assign(".");
+    out.name.assign(path);
   } else {
-    out.dir = slash == 0 ? "/" : path.substr(0, slash);
-    out.name = path.substr(slash + 1);
+    out.dir.assign(slash == 0 ? std::string_view("/") : path.substr(0, slash));
+    out.name.assign(path.substr(slash + 1));
   }
-  return out;
-}
-
-std::string Join(const std::string& root, const std::string& path) {
-  if (path.empty() || path == ".") return root;
-  return root == "/" ? "/" + path : root + "/" + path;
 }
 
 }  // namespace
@@ -99,36 +99,45 @@ Outcome<EntryResolver> EntryResolver::Open(const std::string& root, Resolver res
 
 Outcome<Entry> EntryResolver::Find(const std::string& path, const std::string& field) {
   Entry entry;
-  entry.field = field;
-  entry.display = root_.valid() ? Join(rootPath_, path) : path;
+  if (auto e = FindInto(path, field, entry)) return e;
+  return entry;
+}
+
+SysError EntryResolver::FindInto(const std::string& path, const std::string& field, Entry& entry) {
+  entry.dirFd = -1;
+  entry.sameDir = false;
+  entry.field.assign(field);
+  if (root_.valid()) {
+    entry.display.assign(rootPath_);
+    if (!path.empty() && path != ".") (rootPath_ == "/" ? entry.display : entry.display.append("/")).append(path);
+  } else {
+    entry.display.assign(path);
+  }
   if (path.empty()) return Refused(entry, EINVAL, "the path is empty");
 
-  SplitPath split;
+  SplitInto split{dirs_, dir_, entry.name};
   if (root_.valid()) {
-    auto beneath = SplitBeneath(path, entry);
-    if (beneath.error) return beneath.error;
-    split = std::move(beneath.value);
+    if (auto e = SplitBeneath(path, entry, split)) return e;
   } else {
-    split = SplitPlain(path);
+    SplitPlain(path, split);
   }
-  entry.name = split.name;
 
-  entry.sameDir = cached_.valid() && cachedDir_ == split.dir;
+  entry.sameDir = cached_.valid() && cachedDir_ == dir_;
   if (!entry.sameDir) {
     cached_.reset();
     Outcome<UniqueFd> dir;
     if (root_.valid()) {
-      dir = OpenBeneath(split.dirs, entry);
+      dir = OpenBeneath(dirs_, entry);
     } else {
-      int fd = ::open(split.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      int fd = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
       dir = fd < 0 ? Outcome<UniqueFd>(SysError::FromErrno("open", entry.display, field)) : Outcome<UniqueFd>(UniqueFd(fd));
     }
     if (dir.error) return dir.error;
     cached_ = std::move(dir.value);
-    cachedDir_ = split.dir;
+    cachedDir_.assign(dir_);
   }
   entry.dirFd = cached_.get();
-  return entry;
+  return {};
 }
 
 Outcome<UniqueFd> EntryResolver::OpenBeneath(const std::vector<std::string>& dirs, const Entry& entry) {

@@ -39,16 +39,25 @@ class EntryResolver {
   // the same directory reuse one fd, which matters for batches of thousands.
   Outcome<Entry> Find(const std::string& path, const std::string& field);
 
+  // Find into an Entry the caller keeps: its strings' storage is reused, so a
+  // batch makes no allocation per path once warm (a batch of new whiteouts
+  // is otherwise one mknodat a name, and the allocations were a fifth of it).
+  SysError FindInto(const std::string& path, const std::string& field, Entry& entry);
+
  private:
   Outcome<UniqueFd> OpenBeneath(const std::vector<std::string>& dirs, const Entry& entry);
   Outcome<UniqueFd> OpenWithOpenat2(const std::string& dir, const Entry& entry);
   Outcome<UniqueFd> OpenByWalking(const std::vector<std::string>& dirs, const Entry& entry);
+  SysError Split(const std::string& path, const Entry& entry);
 
   std::string rootPath_;
   UniqueFd root_;
   Resolver resolver_ = Resolver::Auto;
   std::string cachedDir_;
   UniqueFd cached_;
+  // The last path taken apart, kept for its storage.
+  std::vector<std::string> dirs_;
+  std::string dir_;
 };
 
 }  // namespace ovl

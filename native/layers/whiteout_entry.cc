@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <charconv>
 #include <cstring>
 #include <vector>
 
@@ -68,7 +69,18 @@ WhiteoutsRequest ParseWhiteoutsRequest(const Napi::CallbackInfo& info) {
   return r;
 }
 
-std::string PathField(size_t i) { return "paths[" + std::to_string(i) + "]"; }
+// "paths[i]", written into one string a batch keeps (it fits the string's
+// own buffer up to paths[99999999], so no allocation a name).
+const std::string& PathField(std::string& field, size_t i) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, i).ptr;
+  field.assign("paths[").append(digits, end).append("]");
+  return field;
+}
+
+bool IsNameInRoot(const std::string& path) {
+  return !path.empty() && path != "." && path != ".." && path.find('/') == std::string::npos;
+}
 
 // What undoing one made whiteout needs: the hard links kept of the entry it
 // replaced (force), and whether its directory was marked opaque 'x' for it.
@@ -83,13 +95,13 @@ void NoteNotUndone(SysError& error, const Entry& entry, const char* what) {
 
 // Undoes made[0..] in reverse, so a path given twice comes back to its first state.
 void UndoWhiteouts(EntryResolver& resolver, const WhiteoutsRequest& r, const std::vector<MadeWhiteout>& made, SysError& error) {
+  std::string field;
+  Entry e;
   for (size_t j = made.size(); j-- > 0;) {
-    auto entry = resolver.Find(r.paths[j], PathField(j));
-    if (entry.error) {
-      error.detail.push_back("not undone: " + entry.error.path + ": its directory cannot be opened again");
+    if (auto failed = resolver.FindInto(r.paths[j], PathField(field, j), e)) {
+      error.detail.push_back("not undone: " + failed.path + ": its directory cannot be opened again");
       continue;
     }
-    const Entry& e = entry.value;
     const MadeWhiteout& m = made[j];
     if (m.backups.kept()) {
       if (::renameat(e.dirFd, m.backups.first.c_str(), e.dirFd, e.name.c_str()) != 0) {
@@ -118,10 +130,13 @@ void UndoWhiteouts(EntryResolver& resolver, const WhiteoutsRequest& r, const std
 Outcome<Nothing> RunWhiteouts(const WhiteoutsRequest& r) {
   auto resolver = EntryResolver::Open(r.root, r.resolver);
   if (resolver.error) return resolver.error;
+  std::string field;
+  Entry entry;
   for (size_t i = 0; i < r.paths.size(); i++) {
-    auto entry = resolver.value.Find(r.paths[i], PathField(i));
-    if (entry.error) return entry.error;
-    if (auto e = CheckWhiteoutName(entry.value)) return e;
+    // A plain name lies in root itself, already open: there is nothing to resolve or refuse.
+    if (IsNameInRoot(r.paths[i])) continue;
+    if (auto e = resolver.value.FindInto(r.paths[i], PathField(field, i), entry)) return e;
+    if (auto e = CheckWhiteoutName(entry)) return e;
   }
   // Held until the batch is done: its backups live as long as it runs.
   TempNameDirs dirs;
@@ -130,21 +145,20 @@ Outcome<Nothing> RunWhiteouts(const WhiteoutsRequest& r) {
   // Per run of paths in one directory: entered (and its opaque mark read) once.
   bool dirMarked = false;
   for (size_t i = 0; i < r.paths.size(); i++) {
-    auto entry = resolver.value.Find(r.paths[i], PathField(i));
-    SysError error = entry.error;
+    SysError error = resolver.value.FindInto(r.paths[i], PathField(field, i), entry);
     MadeWhiteout m;
-    bool newDir = i == 0 || !entry.value.sameDir;
+    bool newDir = i == 0 || !entry.sameDir;
     if (newDir) dirMarked = false;
-    if (!error && newDir && UsesTempNames(r.spec)) dirs.Enter(entry.value.dirFd);
+    if (!error && newDir && UsesTempNames(r.spec)) dirs.Enter(entry.dirFd);
     if (!error && r.spec.force) {
-      auto backups = KeepBackups(entry.value);
+      auto backups = KeepBackups(entry);
       if (backups.error) error = backups.error;
       else m.backups = std::move(backups.value);
     }
-    if (!error) error = MakeWhiteout(entry.value, r.spec, &m.markedOpaque, dirMarked);
+    if (!error) error = MakeWhiteout(entry, r.spec, &m.markedOpaque, dirMarked);
     if (!error) dirMarked = r.spec.kind == WhiteoutKind::Xattr;
     if (error) {
-      DropBackups(entry.value, m.backups);
+      DropBackups(entry, m.backups);
       UndoWhiteouts(resolver.value, r, made, error);
       return error;
     }
@@ -152,15 +166,14 @@ Outcome<Nothing> RunWhiteouts(const WhiteoutsRequest& r) {
     made.push_back(std::move(m));
     if (int injected = replaced ? FaultAt("whiteouts.replaced") : 0) {
       errno = injected;
-      SysError failure = SysError::FromErrno("renameat", entry.value.display, entry.value.field);
+      SysError failure = SysError::FromErrno("renameat", entry.display, entry.field);
       UndoWhiteouts(resolver.value, r, made, failure);
       return failure;
     }
   }
   for (size_t i = 0; i < made.size(); i++) {
     if (!made[i].backups.kept()) continue;
-    auto entry = resolver.value.Find(r.paths[i], PathField(i));
-    if (!entry.error) DropBackups(entry.value, made[i].backups);
+    if (!resolver.value.FindInto(r.paths[i], PathField(field, i), entry)) DropBackups(entry, made[i].backups);
   }
   return Nothing{};
 }

@@ -14,6 +14,18 @@ inline Napi::Object ObjectAt(const Napi::CallbackInfo& info, size_t i, const cha
   return info[i].As<Napi::Object>();
 }
 
+// A JS string's UTF-8 bytes. Napi's Utf8Value asks V8 twice, for the length
+// and then the bytes; a short string (most names and paths) is read in one
+// call into a stack buffer. V8 writes only whole characters, so a result
+// that ends more than 4 bytes before the buffer's end is the whole string.
+inline std::string Utf8Of(Napi::Env env, Napi::Value v) {
+  char small[256];
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, small, sizeof small, &n) != napi_ok) throw Napi::Error::New(env);
+  if (n + 4 < sizeof small - 1) return std::string(small, n);
+  return v.As<Napi::String>().Utf8Value();
+}
+
 // A string argument; undefined reads as "" when it is optional.
 // `name()` makes the argument's name, only for an error: an array of
 // thousands of strings then costs no name string each.
@@ -21,7 +33,7 @@ template <typename Name>
 std::string ToStringNamed(Napi::Env env, Napi::Value v, Name name, bool required = true) {
   if (v.IsUndefined() && !required) return {};
   if (!v.IsString()) throw Napi::TypeError::New(env, name() + " must be a string");
-  std::string s = v.As<Napi::String>().Utf8Value();
+  std::string s = Utf8Of(env, v);
   if (s.find('\0') != std::string::npos) throw Napi::TypeError::New(env, name() + " must not contain NUL");
   return s;
 }
@@ -50,9 +62,10 @@ inline std::vector<std::string> ToStrings(Napi::Env env, Napi::Value v, const ch
   if (v.IsUndefined()) return {};
   if (!v.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array of strings");
   Napi::Array arr = v.As<Napi::Array>();
+  uint32_t length = arr.Length();
   std::vector<std::string> out;
-  out.reserve(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); i++) {
+  out.reserve(length);
+  for (uint32_t i = 0; i < length; i++) {
     Napi::Value item = arr.Get(i);
     out.push_back(ToStringNamed(env, item, [what, i] { return std::string(what) + "[" + std::to_string(i) + "]"; }));
   }
