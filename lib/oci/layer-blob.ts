@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import type { Walk } from '../core/sync-or-async';
 import { blobSink, type BlobRecord } from './archive-blobs';
 import { writeLayerTar } from './layer-tar';
-import { compressor, type LayerCompression } from './compression/codecs';
+import { compressor, type LayerCompression, type SliceCodec } from './compression/codecs';
 
 export type { LayerCompression } from './compression/codecs';
 
@@ -45,46 +45,68 @@ export interface LayerBlob {
   skipped: string[];
 }
 
-export function* makeLayerBlob(req: LayerBlobRequest): Walk<LayerBlob> {
-  const fd = fs.openSync(req.file, 'wx', 0o644);
-  const blobHash = createHash('sha256');
-  const tarHash = createHash('sha256');
-  let size = 0;
-  let record: BlobRecord | undefined;
-  const unpacked = req.unpackInto && blobSink(req.file, () => req.unpackInto!.dir, req.unpackInto.storedBytes, (r) => (record = r));
-  const emit = (bytes: Buffer) => {
+/**
+ * A layer blob written to a new file from its tar's slices: compressed as
+ * asked, the blob's digest and the tar's (the diff id) taken as it goes;
+ * `emitted` sees each slice of the blob.
+ */
+export class LayerBlobFile {
+  private readonly fd: number;
+  private readonly blobHash = createHash('sha256');
+  private readonly tarHash = createHash('sha256');
+  private readonly codec: SliceCodec | undefined;
+  private readonly emit = (bytes: Buffer) => {
     if (bytes.length === 0) return;
-    fs.writeSync(fd, bytes);
-    blobHash.update(bytes);
-    size += bytes.length;
+    fs.writeSync(this.fd, bytes);
+    this.blobHash.update(bytes);
+    this.size += bytes.length;
+    this.emitted?.(bytes);
+  };
+  private size = 0;
+
+  constructor(
+    readonly file: string,
+    readonly compression: LayerCompression,
+    private readonly emitted?: (bytes: Buffer) => void,
+  ) {
+    this.fd = fs.openSync(file, 'wx', 0o644);
+    this.codec = compressor(compression);
+  }
+
+  /** The next slice of the tar. */
+  tar(bytes: Buffer): void {
+    this.tarHash.update(bytes);
+    if (this.codec) this.codec.write(bytes, this.emit);
+    else this.emit(bytes);
+  }
+
+  /** The tar has ended: the blob made whole on disk. */
+  finish(): Omit<LayerBlob, 'skipped' | 'dir'> {
+    this.codec?.end(this.emit);
+    fs.fsyncSync(this.fd);
+    return { digest: this.blobHash.digest('hex'), size: this.size, diffId: this.tarHash.digest('hex'), mediaType: LAYER_MEDIA_TYPE[this.compression], file: this.file };
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+export function* makeLayerBlob(req: LayerBlobRequest): Walk<LayerBlob> {
+  let record: BlobRecord | undefined;
+  const unpacked = req.unpackInto && blobSink(req.file, () => req.unpackInto!.dir, req.unpackInto.storedBytes, false, (r) => (record = r));
+  const blob = new LayerBlobFile(req.file, req.compression, (bytes) => {
     unpacked?.data(bytes);
     req.written?.(bytes.length);
-  };
-  const codec = compressor(req.compression);
+  });
   try {
-    const { skipped } = yield* writeLayerTar(req.dir, {
-      userxattr: req.userxattr,
-      out: (bytes) => {
-        tarHash.update(bytes);
-        if (codec) codec.write(bytes, emit);
-        else emit(bytes);
-      },
-    });
-    codec?.end(emit);
-    fs.fsyncSync(fd);
+    const { skipped } = yield* writeLayerTar(req.dir, { userxattr: req.userxattr, out: (bytes) => blob.tar(bytes) });
+    const made = blob.finish();
     unpacked?.end();
     const error = record?.layer?.error;
     if (error !== undefined) throw error;
-    return {
-      digest: blobHash.digest('hex'),
-      size,
-      diffId: tarHash.digest('hex'),
-      mediaType: LAYER_MEDIA_TYPE[req.compression],
-      file: req.file,
-      ...(record?.layer ? { dir: record.layer.dir } : {}),
-      skipped,
-    };
+    return { ...made, ...(record?.layer ? { dir: record.layer.dir } : {}), skipped };
   } finally {
-    fs.closeSync(fd);
+    blob.close();
   }
 }
