@@ -7,40 +7,20 @@
 // --runroot) in the test's scratch directory. Needs podman as root (import,
 // create, mount, commit, save, load; no podman run).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import t from 'tap';
 import { unpack } from '../../lib/index';
 import { OVL } from '../helpers/cli';
 import { nodeCommand } from '../helpers/child-env';
 import { scratch } from '../helpers/scratch';
-
-function whyNoPodman(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root for podman mount';
-  if (spawnSync('podman', ['--version']).status !== 0) return 'podman is not installed (apt-get install podman)';
-  return undefined;
-}
+import { podmanChangedImage, whyNoPodman } from './builders/podman-image';
 
 t.test('podman save | ovl unpack, ovl save | podman load: the same image ID', { skip: whyNoPodman() ?? false, timeout: 600_000 }, async (t) => {
   const s = scratch(t);
   const own = ['--root', s.path('podman-root'), '--runroot', s.path('podman-run'), '--storage-driver', 'vfs'];
   const podman = (...args: string[]) => execFileSync('podman', [...own, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   t.teardown(() => void spawnSync('podman', [...own, 'rmi', '-af']));
-  s.write({ 'root/etc/issue': 'one', 'root/etc/ssl/certs/a': 'a', 'root/usr/bin/tool': 'tool', 'root/var/lib/x': 'x'.repeat(70_000) });
-  fs.symlinkSync('tool', s.path('root/usr/bin/alias'));
-  fs.chownSync(s.path('root/var/lib'), 1000, 1001);
-  execFileSync('tar', ['-C', s.path('root'), '-cf', s.path('root.tar'), '.']);
   const tag = `localhost/overlay-native-roundtrip:${process.pid}`;
-  podman('import', s.path('root.tar'), `${tag}-base`);
-  const id = podman('create', `${tag}-base`, '/bin/sh');
-  const merged = podman('mount', id);
-  fs.rmSync(`${merged}/etc/ssl`, { recursive: true });
-  fs.writeFileSync(`${merged}/etc/issue`, 'two');
-  fs.linkSync(`${merged}/usr/bin/tool`, `${merged}/usr/bin/tool2`);
-  fs.writeFileSync(`${merged}/usr/bin/su`, 'su');
-  fs.chmodSync(`${merged}/usr/bin/su`, 0o4755);
-  podman('umount', id);
-  podman('commit', id, tag);
-  podman('rm', '-f', id);
+  podmanChangedImage(podman, s, tag);
   podman('rmi', `${tag}-base`);
   const imageId = podman('images', '--no-trunc', '--format', '{{.ID}}', tag);
   t.match(imageId, /^sha256:[0-9a-f]{64}$/);
