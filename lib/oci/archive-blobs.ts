@@ -42,7 +42,12 @@ export interface BlobRecord {
   };
 }
 
-class LayerSink {
+/**
+ * One layer's bytes (compressed as `compression` says) unpacked into the new
+ * directory `dir` as they come, the tar hashed (its diff id, from `end`);
+ * `error` holds why it could not be, once `end` has run.
+ */
+export class LayerSink {
   private readonly diff: Hash = createHash('sha256');
   private readonly reader: TarReader;
   private readonly writer: LayerWriter;

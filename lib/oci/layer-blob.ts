@@ -1,12 +1,13 @@
 // A layer directory made into a layer blob in a work directory: the tar in
 // OCI form (layer-tar.ts), gzip'd, zstd'd or not, written to a file and hashed as it
-// goes (its digest, and the tar's own: the diff id). For a commit the same
-// bytes are unpacked at once, as unpack would unpack them (archive-blobs), so
-// the layer the store keeps is what the blob holds.
+// goes (its digest, and the tar's own: the diff id). For a commit the tar's
+// bytes, as they go into the compressor, are unpacked at once by unpack's own
+// reader and writer (archive-blobs), so the layer the store keeps is what the
+// blob holds, without decompressing the blob again.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { Walk } from '../core/sync-or-async';
-import { blobSink, type BlobRecord } from './archive-blobs';
+import { LayerSink } from './archive-blobs';
 import { writeLayerTar } from './layer-tar';
 import { compressor, type LayerCompression, type SliceCodec } from './compression/codecs';
 
@@ -93,19 +94,22 @@ export class LayerBlobFile {
 }
 
 export function* makeLayerBlob(req: LayerBlobRequest): Walk<LayerBlob> {
-  let record: BlobRecord | undefined;
-  const unpacked = req.unpackInto && blobSink(req.file, () => req.unpackInto!.dir, req.unpackInto.storedBytes, false, (r) => (record = r));
-  const blob = new LayerBlobFile(req.file, req.compression, (bytes) => {
-    unpacked?.data(bytes);
-    req.written?.(bytes.length);
-  });
+  const unpacked = req.unpackInto && new LayerSink(req.unpackInto.dir, 'none', req.file, req.unpackInto.storedBytes, false);
+  const blob = new LayerBlobFile(req.file, req.compression, req.written && ((bytes) => req.written!(bytes.length)));
   try {
-    const { skipped } = yield* writeLayerTar(req.dir, { userxattr: req.userxattr, out: (bytes) => blob.tar(bytes) });
+    const { skipped } = yield* writeLayerTar(req.dir, {
+      userxattr: req.userxattr,
+      out: (bytes) => {
+        blob.tar(bytes);
+        unpacked?.data(bytes);
+      },
+    });
     const made = blob.finish();
-    unpacked?.end();
-    const error = record?.layer?.error;
-    if (error !== undefined) throw error;
-    return { ...made, ...(record?.layer ? { dir: record.layer.dir } : {}), skipped };
+    if (unpacked) {
+      unpacked.end();
+      if (unpacked.error !== undefined) throw unpacked.error;
+    }
+    return { ...made, ...(unpacked ? { dir: unpacked.dir } : {}), skipped };
   } finally {
     blob.close();
   }
