@@ -4,7 +4,8 @@
 // names. The record holds every byte of the tar but the data of regular
 // files (headers, PAX and long-name records, padding, the end blocks and
 // whatever follows them), and in their place which file of the layer
-// directory holds the data, how many bytes and their CRC-32. gzip'd, as:
+// directory holds the data, how many bytes and their CRC-32. zstd'd
+// (libzstd on its worker thread: the unpack's thread only gathers it), as:
 //   "ovl-tar-split 1\n"
 //   'R' u32 n, n bytes            bytes of the tar as they were
 //   'F' u16 n, n bytes path, u64 size, u32 crc32
@@ -19,7 +20,10 @@ import { compressor, decompressor, type SliceCodec } from './compression/codecs'
 import type { TarEntrySink } from './tar-reader';
 
 const MAGIC = Buffer.from('ovl-tar-split 1\n');
-const RAW_FLUSH = 256 * 1024;
+const STAGE = 256 * 1024;
+const OP_RAW = 0x52; // 'R'
+const OP_FILE = 0x46; // 'F'
+const OP_END = 0x45; // 'E'
 const CHUNK = 1024 * 1024;
 const EIO = 5;
 
@@ -31,23 +35,35 @@ const EIO = 5;
  */
 export class TarSplitWriter {
   private readonly fd: number;
-  private readonly codec: SliceCodec = compressor('gzip')!;
+  private readonly codec: SliceCodec = compressor('zstd')!;
   private readonly write = (bytes: Buffer) => void fs.writeSync(this.fd, bytes);
-  private raw = Buffer.allocUnsafe(RAW_FLUSH);
-  private rawFill = 0;
+  // Steps gathered before they go to the compressor: a call into the addon per file would cost more than the file's step.
+  private readonly stage = Buffer.allocUnsafe(STAGE);
+  private fill = 0;
+  // Where the open 'R' step's header is in the stage, or -1.
+  private rawAt = -1;
   private readonly files: [string, number][] = [];
 
   constructor(readonly file: string) {
     this.fd = fs.openSync(file, 'wx', 0o644);
-    this.codec.write(MAGIC, this.write);
+    this.put(MAGIC);
   }
 
   /** Bytes of the tar kept as they are; copied, since the reader's slices are reused. */
   tap(bytes: Buffer): void {
-    if (this.rawFill + bytes.length > this.raw.length) this.flushRaw();
-    if (bytes.length > this.raw.length) this.raw = Buffer.allocUnsafe(bytes.length);
-    bytes.copy(this.raw, this.rawFill);
-    this.rawFill += bytes.length;
+    for (let at = 0; at < bytes.length; ) {
+      if (this.rawAt < 0) {
+        if (this.fill + 6 > STAGE) this.flush();
+        this.rawAt = this.fill;
+        this.stage[this.fill] = OP_RAW;
+        this.fill += 5;
+      }
+      const take = Math.min(bytes.length - at, STAGE - this.fill);
+      bytes.copy(this.stage, this.fill, at, at + take);
+      this.fill += take;
+      at += take;
+      if (this.fill === STAGE) this.flush();
+    }
   }
 
   /** The data of a regular file at `rel` goes through `sink`; the record names the file and checks its bytes. */
@@ -61,15 +77,14 @@ export class TarSplitWriter {
       },
       end: () => {
         sink.end();
-        this.flushRaw();
         const name = Buffer.from(rel);
-        const op = Buffer.alloc(1 + 2 + name.length + 8 + 4);
-        op.write('F', 0, 'latin1');
+        const op = Buffer.allocUnsafe(1 + 2 + name.length + 8 + 4);
+        op[0] = OP_FILE;
         op.writeUInt16BE(name.length, 1);
         name.copy(op, 3);
         op.writeBigUInt64BE(BigInt(size), 3 + name.length);
         op.writeUInt32BE(crc, 3 + name.length + 8);
-        this.codec.write(op, this.write);
+        this.put(op);
         this.files.push([rel, size]);
       },
     };
@@ -83,8 +98,8 @@ export class TarSplitWriter {
    */
   end(dir: string, replaced: boolean): string | undefined {
     try {
-      this.flushRaw();
-      this.codec.write(Buffer.from('E'), this.write);
+      this.put(Buffer.from([OP_END]));
+      this.flush();
       this.codec.end(this.write);
     } finally {
       fs.closeSync(this.fd);
@@ -110,20 +125,33 @@ export class TarSplitWriter {
     fs.rmSync(this.file, { force: true });
   }
 
-  private flushRaw(): void {
-    if (this.rawFill === 0) return;
-    const head = Buffer.alloc(5);
-    head.write('R', 0, 'latin1');
-    head.writeUInt32BE(this.rawFill, 1);
-    this.codec.write(head, this.write);
-    this.codec.write(this.raw.subarray(0, this.rawFill), this.write);
-    this.rawFill = 0;
+  // A whole step (not 'R') into the stage.
+  private put(step: Buffer): void {
+    this.closeRaw();
+    if (this.fill + step.length > STAGE) this.flush();
+    if (step.length > STAGE) this.codec.write(step, this.write);
+    else {
+      step.copy(this.stage, this.fill);
+      this.fill += step.length;
+    }
+  }
+
+  private closeRaw(): void {
+    if (this.rawAt < 0) return;
+    this.stage.writeUInt32BE(this.fill - this.rawAt - 5, this.rawAt + 1);
+    this.rawAt = -1;
+  }
+
+  private flush(): void {
+    this.closeRaw();
+    if (this.fill > 0) this.codec.write(this.stage.subarray(0, this.fill), this.write);
+    this.fill = 0;
   }
 }
 
 // The record's bytes, inflated as they are asked for.
 class RecordInput {
-  private readonly codec = decompressor('gzip')!;
+  private readonly codec = decompressor('zstd')!;
   private readonly queue: Buffer[] = [];
   private queued = 0;
   private ended = false;
