@@ -42,13 +42,24 @@ export interface BlobRecord {
   };
 }
 
+/** How a LayerSink works: see its constructor. */
+export interface LayerSinkOptions {
+  /** The length of the layer's path once in the store, which names must fit beneath. */
+  storedBytes: number;
+  /** Make the layer's tar-split record beside `dir`. */
+  keepTarSplit: boolean;
+  /** Hash the tar (its diff id, from `end`); off when the caller hashes the same bytes already. */
+  hashTar: boolean;
+}
+
 /**
  * One layer's bytes (compressed as `compression` says) unpacked into the new
- * directory `dir` as they come, the tar hashed (its diff id, from `end`);
- * `error` holds why it could not be, once `end` has run.
+ * directory `dir` as they come; `end` gives the tar's sha256 hex (its diff
+ * id; '' when not asked for); `error` holds why it could not be unpacked,
+ * once `end` has run.
  */
 export class LayerSink {
-  private readonly diff: Hash = createHash('sha256');
+  private readonly diff: Hash | undefined;
   private readonly reader: TarReader;
   private readonly writer: LayerWriter;
   private readonly codec?: SliceCodec;
@@ -61,9 +72,9 @@ export class LayerSink {
     readonly dir: string,
     readonly compression: LayerCompression,
     private readonly label: string,
-    storedBytes: number,
-    keepTarSplit: boolean,
+    { storedBytes, keepTarSplit, hashTar }: LayerSinkOptions,
   ) {
+    this.diff = hashTar ? createHash('sha256') : undefined;
     fs.mkdirSync(dir);
     // As tar leaves a directory it extracts into; a '.' entry in the layer sets its own.
     fs.chmodSync(dir, 0o755);
@@ -107,12 +118,12 @@ export class LayerSink {
       }
     }
     if (this.error !== undefined) this.split?.abandon();
-    return this.diff.digest('hex');
+    return this.diff?.digest('hex') ?? '';
   }
 
   private tar(bytes: Buffer): void {
     if (bytes.length === 0) return;
-    this.diff.update(bytes);
+    this.diff?.update(bytes);
     this.reader.push(bytes);
   }
 }
@@ -131,7 +142,7 @@ export function blobSink(name: string, layerDir: () => string, storedBytes: numb
   let head: Buffer | undefined;
   const start = (first: Buffer) => {
     if (first[0] === 0x7b || first[0] === 0x5b) json = [];
-    else layer = new LayerSink(layerDir(), compressionOf(first), name, storedBytes, keepTarSplit);
+    else layer = new LayerSink(layerDir(), compressionOf(first), name, { storedBytes, keepTarSplit, hashTar: true });
   };
   const pass = (chunk: Buffer) => {
     if (json) {

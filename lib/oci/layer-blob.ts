@@ -94,7 +94,8 @@ export class LayerBlobFile {
 }
 
 export function* makeLayerBlob(req: LayerBlobRequest): Walk<LayerBlob> {
-  const unpacked = req.unpackInto && new LayerSink(req.unpackInto.dir, 'none', req.file, req.unpackInto.storedBytes, false);
+  // The blob file hashes the tar already: the unpacker need not again.
+  const unpacked = req.unpackInto && new LayerSink(req.unpackInto.dir, 'none', req.file, { storedBytes: req.unpackInto.storedBytes, keepTarSplit: false, hashTar: false });
   const blob = new LayerBlobFile(req.file, req.compression, req.written && ((bytes) => req.written!(bytes.length)));
   try {
     const { skipped } = yield* writeLayerTar(req.dir, {

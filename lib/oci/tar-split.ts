@@ -115,8 +115,13 @@ export class TarSplitWriter {
     return undefined;
   }
 
-  /** Drops the record (the layer failed). */
+  /** Drops the record (the layer failed): its compressor's context and thread freed now, not at collection. */
   abandon(): void {
+    try {
+      this.codec.end(() => undefined);
+    } catch {
+      // ended by end() already
+    }
     try {
       fs.closeSync(this.fd);
     } catch {
