@@ -13,14 +13,16 @@ org.opencontainers.image.ref.name annotation, as podman load reads it) or
 docker-archive (manifest.json with RepoTags). STORE:REF is split at the first
 ':' (a reference holds colons). A REF without a domain is written as
 localhost/REF in an oci-archive, as podman names it. OUT is written beside
-itself and renamed into place: whole or not at all. A layer the store keeps
-only unpacked is written again from its directory (a new diff id, so a new
-image config in the archive). On a terminal, a run of more than a few
+itself and renamed into place: whole or not at all. A layer unpack stored is
+made again byte for byte from its tar-split record, so the image keeps its
+config (its ID); one without a record is written again from its directory (a
+new diff id, so a new image config; --json lists it in "rewritten"). A stored
+file changed since it was unpacked is refused, naming it. On a terminal, a run of more than a few
 seconds shows a progress line on stderr (bytes written, layers done).
 
 Options:
       --format F     oci-archive or docker-archive
-      --json         print {"ref","format","config","size"} (not with -)
+      --json         print {"ref","format","config","size","rewritten"} (not with -)
   -h, --help         show this help
 
 Exit status: 0 saved; 1 wrong usage, or refused (no such image or store).`;

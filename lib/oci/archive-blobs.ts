@@ -15,6 +15,7 @@ import { fromOciSync } from '../convert/from-oci';
 import { codecError, compressionOf, decompressor, type LayerCompression, type SliceCodec } from './compression/codecs';
 import { LayerWriter } from './layer-writer';
 import { TarReader, type TarEntrySink } from './tar-reader';
+import { TarSplitWriter } from './tar-split';
 
 const EFBIG = 27;
 const JSON_LIMIT = 64 * 1024 * 1024;
@@ -34,30 +35,62 @@ export interface BlobRecord {
     /** The unpacked tree, in overlay form. */
     dir: string;
     compression: LayerCompression;
+    /** Its tar-split record (tar-split.ts), when one was asked for and the tar can be made again from the tree. */
+    tarSplit?: string;
     /** Why it could not be read as a layer, when it could not. */
     error?: unknown;
   };
 }
 
-class LayerSink {
-  private readonly diff: Hash = createHash('sha256');
+/** How a LayerSink works: see its constructor. */
+export interface LayerSinkOptions {
+  /** The length of the layer's path once in the store, which names must fit beneath. */
+  storedBytes: number;
+  /** Make the layer's tar-split record beside `dir`. */
+  keepTarSplit: boolean;
+  /** Hash the tar (its diff id, from `end`); off when the caller hashes the same bytes already. */
+  hashTar: boolean;
+}
+
+/**
+ * One layer's bytes (compressed as `compression` says) unpacked into the new
+ * directory `dir` as they come; `end` gives the tar's sha256 hex (its diff
+ * id; '' when not asked for); `error` holds why it could not be unpacked,
+ * once `end` has run.
+ */
+export class LayerSink {
+  private readonly diff: Hash | undefined;
   private readonly reader: TarReader;
   private readonly writer: LayerWriter;
   private readonly codec?: SliceCodec;
+  private readonly split?: TarSplitWriter;
   private readonly toTar = (bytes: Buffer) => this.tar(bytes);
   error: unknown;
+  tarSplit: string | undefined;
 
   constructor(
     readonly dir: string,
     readonly compression: LayerCompression,
     private readonly label: string,
-    storedBytes: number,
+    { storedBytes, keepTarSplit, hashTar }: LayerSinkOptions,
   ) {
+    this.diff = hashTar ? createHash('sha256') : undefined;
     fs.mkdirSync(dir);
     // As tar leaves a directory it extracts into; a '.' entry in the layer sets its own.
     fs.chmodSync(dir, 0o755);
     this.writer = new LayerWriter(dir, storedBytes);
-    this.reader = new TarReader(label, (e) => this.writer.entry(e));
+    const split = keepTarSplit ? new TarSplitWriter(`${dir}.tar-split`) : undefined;
+    this.split = split;
+    this.reader = split
+      ? new TarReader(
+          label,
+          (e) => {
+            const sink = this.writer.entry(e);
+            return sink && split.fileSink(sink.rel, e.size, sink);
+          },
+          (bytes) => split.tap(bytes),
+        )
+      : new TarReader(label, (e) => this.writer.entry(e));
     this.codec = decompressor(compression);
   }
 
@@ -79,16 +112,18 @@ class LayerSink {
         // In overlay form before the directories get their times: making a whiteout changes its directory's.
         fromOciSync(this.dir);
         this.writer.finish();
+        this.tarSplit = this.split?.end(this.dir, this.writer.replaced);
       } catch (err) {
         this.error = codecError(err, this.compression, this.label);
       }
     }
-    return this.diff.digest('hex');
+    if (this.error !== undefined) this.split?.abandon();
+    return this.diff?.digest('hex') ?? '';
   }
 
   private tar(bytes: Buffer): void {
     if (bytes.length === 0) return;
-    this.diff.update(bytes);
+    this.diff?.update(bytes);
     this.reader.push(bytes);
   }
 }
@@ -96,9 +131,10 @@ class LayerSink {
 /**
  * The sink for one archive file: the first bytes choose JSON or layer.
  * `layerDir` gives a fresh directory path for a layer; `storedBytes` is the
- * length of a layer's path once in the store, which names must fit beneath.
+ * length of a layer's path once in the store, which names must fit beneath;
+ * `keepTarSplit` asks for each layer's tar-split record beside its directory.
  */
-export function blobSink(name: string, layerDir: () => string, storedBytes: number, done: (record: BlobRecord) => void): TarEntrySink {
+export function blobSink(name: string, layerDir: () => string, storedBytes: number, keepTarSplit: boolean, done: (record: BlobRecord) => void): TarEntrySink {
   const raw = createHash('sha256');
   let size = 0;
   let json: Buffer[] | undefined;
@@ -106,7 +142,7 @@ export function blobSink(name: string, layerDir: () => string, storedBytes: numb
   let head: Buffer | undefined;
   const start = (first: Buffer) => {
     if (first[0] === 0x7b || first[0] === 0x5b) json = [];
-    else layer = new LayerSink(layerDir(), compressionOf(first), name, storedBytes);
+    else layer = new LayerSink(layerDir(), compressionOf(first), name, { storedBytes, keepTarSplit, hashTar: true });
   };
   const pass = (chunk: Buffer) => {
     if (json) {
@@ -137,7 +173,13 @@ export function blobSink(name: string, layerDir: () => string, storedBytes: numb
       if (json) record.json = Buffer.concat(json);
       if (layer) {
         const diffId = layer.end();
-        record.layer = { diffId, dir: layer.dir, compression: layer.compression, ...(layer.error === undefined ? {} : { error: layer.error }) };
+        record.layer = {
+          diffId,
+          dir: layer.dir,
+          compression: layer.compression,
+          ...(layer.tarSplit === undefined ? {} : { tarSplit: layer.tarSplit }),
+          ...(layer.error === undefined ? {} : { error: layer.error }),
+        };
       }
       done(record);
     },

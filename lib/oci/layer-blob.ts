@@ -1,14 +1,15 @@
 // A layer directory made into a layer blob in a work directory: the tar in
 // OCI form (layer-tar.ts), gzip'd, zstd'd or not, written to a file and hashed as it
-// goes (its digest, and the tar's own: the diff id). For a commit the same
-// bytes are unpacked at once, as unpack would unpack them (archive-blobs), so
-// the layer the store keeps is what the blob holds.
+// goes (its digest, and the tar's own: the diff id). For a commit the tar's
+// bytes, as they go into the compressor, are unpacked at once by unpack's own
+// reader and writer (archive-blobs), so the layer the store keeps is what the
+// blob holds, without decompressing the blob again.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { Walk } from '../core/sync-or-async';
-import { blobSink, type BlobRecord } from './archive-blobs';
+import { LayerSink } from './archive-blobs';
 import { writeLayerTar } from './layer-tar';
-import { compressor, type LayerCompression } from './compression/codecs';
+import { compressor, type LayerCompression, type SliceCodec } from './compression/codecs';
 
 export type { LayerCompression } from './compression/codecs';
 
@@ -45,46 +46,72 @@ export interface LayerBlob {
   skipped: string[];
 }
 
-export function* makeLayerBlob(req: LayerBlobRequest): Walk<LayerBlob> {
-  const fd = fs.openSync(req.file, 'wx', 0o644);
-  const blobHash = createHash('sha256');
-  const tarHash = createHash('sha256');
-  let size = 0;
-  let record: BlobRecord | undefined;
-  const unpacked = req.unpackInto && blobSink(req.file, () => req.unpackInto!.dir, req.unpackInto.storedBytes, (r) => (record = r));
-  const emit = (bytes: Buffer) => {
+/**
+ * A layer blob written to a new file from its tar's slices: compressed as
+ * asked, the blob's digest and the tar's (the diff id) taken as it goes;
+ * `emitted` sees each slice of the blob.
+ */
+export class LayerBlobFile {
+  private readonly fd: number;
+  private readonly blobHash = createHash('sha256');
+  private readonly tarHash = createHash('sha256');
+  private readonly codec: SliceCodec | undefined;
+  private readonly emit = (bytes: Buffer) => {
     if (bytes.length === 0) return;
-    fs.writeSync(fd, bytes);
-    blobHash.update(bytes);
-    size += bytes.length;
-    unpacked?.data(bytes);
-    req.written?.(bytes.length);
+    fs.writeSync(this.fd, bytes);
+    this.blobHash.update(bytes);
+    this.size += bytes.length;
+    this.emitted?.(bytes);
   };
-  const codec = compressor(req.compression);
+  private size = 0;
+
+  constructor(
+    readonly file: string,
+    readonly compression: LayerCompression,
+    private readonly emitted?: (bytes: Buffer) => void,
+  ) {
+    this.fd = fs.openSync(file, 'wx', 0o644);
+    this.codec = compressor(compression);
+  }
+
+  /** The next slice of the tar. */
+  tar(bytes: Buffer): void {
+    this.tarHash.update(bytes);
+    if (this.codec) this.codec.write(bytes, this.emit);
+    else this.emit(bytes);
+  }
+
+  /** The tar has ended: the blob made whole on disk. */
+  finish(): Omit<LayerBlob, 'skipped' | 'dir'> {
+    this.codec?.end(this.emit);
+    fs.fsyncSync(this.fd);
+    return { digest: this.blobHash.digest('hex'), size: this.size, diffId: this.tarHash.digest('hex'), mediaType: LAYER_MEDIA_TYPE[this.compression], file: this.file };
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+export function* makeLayerBlob(req: LayerBlobRequest): Walk<LayerBlob> {
+  // The blob file hashes the tar already: the unpacker need not again.
+  const unpacked = req.unpackInto && new LayerSink(req.unpackInto.dir, 'none', req.file, { storedBytes: req.unpackInto.storedBytes, keepTarSplit: false, hashTar: false });
+  const blob = new LayerBlobFile(req.file, req.compression, req.written && ((bytes) => req.written!(bytes.length)));
   try {
     const { skipped } = yield* writeLayerTar(req.dir, {
       userxattr: req.userxattr,
       out: (bytes) => {
-        tarHash.update(bytes);
-        if (codec) codec.write(bytes, emit);
-        else emit(bytes);
+        blob.tar(bytes);
+        unpacked?.data(bytes);
       },
     });
-    codec?.end(emit);
-    fs.fsyncSync(fd);
-    unpacked?.end();
-    const error = record?.layer?.error;
-    if (error !== undefined) throw error;
-    return {
-      digest: blobHash.digest('hex'),
-      size,
-      diffId: tarHash.digest('hex'),
-      mediaType: LAYER_MEDIA_TYPE[req.compression],
-      file: req.file,
-      ...(record?.layer ? { dir: record.layer.dir } : {}),
-      skipped,
-    };
+    const made = blob.finish();
+    if (unpacked) {
+      unpacked.end();
+      if (unpacked.error !== undefined) throw unpacked.error;
+    }
+    return { ...made, ...(unpacked ? { dir: unpacked.dir } : {}), skipped };
   } finally {
-    fs.closeSync(fd);
+    blob.close();
   }
 }

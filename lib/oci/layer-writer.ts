@@ -27,6 +27,11 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 
 type Kind = 'dir' | 'file' | 'symlink' | 'other';
 
+/** Where a regular file's data goes, and the file's path from the layer's root. */
+export interface LayerFileSink extends TarEntrySink {
+  rel: string;
+}
+
 function refuse(entry: string, reason: string, errno = EINVAL): OverlayError {
   return new OverlayError({ errno, field: 'archive', subject: entry, reason: `layer entry '${entry}' ${reason}` });
 }
@@ -56,6 +61,8 @@ export class LayerWriter {
   private readonly kinds = new Map<string, Kind>([['', 'dir']]);
   private readonly dirTimes: [string, number][] = [];
   private readonly rootBytes: number;
+  /** Set once a later entry replaced an earlier one of the same name. */
+  replaced = false;
 
   /** `storedBytes`: the length of the path the layer will have in the store, when longer than `root`'s. */
   constructor(
@@ -66,7 +73,7 @@ export class LayerWriter {
   }
 
   /** Writes one entry; a regular file's data follows through the sink returned. */
-  entry(e: TarEntry): TarEntrySink | undefined {
+  entry(e: TarEntry): LayerFileSink | undefined {
     const shown = e.name.toString('utf8');
     const parts = components(e.name, 'the name');
     if (parts === undefined) return undefined;
@@ -122,10 +129,11 @@ export class LayerWriter {
     }
   }
 
-  private file(rel: string, path: string, e: TarEntry): TarEntrySink {
+  private file(rel: string, path: string, e: TarEntry): LayerFileSink {
     const fd = fs.openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     this.kinds.set(rel, 'file');
     return {
+      rel,
       data: (chunk) => {
         let at = 0;
         while (at < chunk.length) at += fs.writeSync(fd, chunk, at, chunk.length - at);
@@ -160,6 +168,7 @@ export class LayerWriter {
   private clearForNew(rel: string, path: string, isDir: boolean): void {
     const kind = this.kinds.get(rel);
     if (kind === undefined || (kind === 'dir' && isDir)) return;
+    this.replaced = true;
     fs.rmSync(path, { recursive: true });
     for (const key of [...this.kinds.keys()]) if (key === rel || key.startsWith(`${rel}/`)) this.kinds.delete(key);
   }

@@ -4,11 +4,13 @@
 // `org.opencontainers.image.ref.name` annotation, in full, as podman reads
 // it); docker-archive: uncompressed layer tars, the config, and
 // manifest.json with RepoTags. A layer whose blob the store holds (a commit
-// made it) goes out as it is (decompressed for a docker-archive); a layer only
-// unpacked (its blob was not kept) is written again from its directory, in
-// OCI form, which gives it a new diff id, so the archive then carries a new
-// config and manifest. Written to a temporary beside OUT and renamed into
-// place, or to a stream.
+// made it) goes out as it is (decompressed for a docker-archive); a layer
+// unpack stored is made again byte for byte from its tar-split record and
+// its files (its diff id checked), so the image keeps its config; only a
+// layer with neither is written again from its directory, in OCI form, which
+// gives it a new diff id, so the archive then carries a new config and
+// manifest. Written to a temporary beside OUT and renamed into place, or to
+// a stream.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,13 +19,15 @@ import { checkChoice, checkOptions, checkPath, typeError } from '../core/args';
 import { invalid, OverlayError } from '../core/errors';
 import { fsStep, runAsync, runSync, step, type Step, type Walk } from '../core/sync-or-async';
 import { checkImageRef } from './image-ref';
-import { makeLayerBlob } from './layer-blob';
-import { blobPath, HEX, layerPath, openForWrite, readImage, sha256Hex, storedBlob, storePaths } from './store';
+import { LayerBlobFile, makeLayerBlob } from './layer-blob';
+import { blobPath, HEX, layerPath, openForWrite, readImage, sha256Hex, storedBlob, storedTarSplit, storePaths } from './store';
+import { reassembleTar } from './tar-split';
 import { TAR_END, tarHeader, tarPadding } from './tar-writer';
 import { decompressor, type LayerCompression } from './compression/codecs';
 import { checkProgress, ProgressCount, type OciProgressCallback } from './progress';
 
 const ENOENT = 2;
+const EIO = 5;
 const CHUNK = 1024 * 1024;
 
 export type SaveFormat = 'oci-archive' | 'docker-archive';
@@ -42,6 +46,13 @@ export interface SaveResult {
   config: string;
   /** Bytes written. */
   size: number;
+  /**
+   * The diff ids of layers written again from their directories, each now
+   * under a new diff id (so `config` is a new config): layers the store
+   * keeps neither a blob nor a tar-split record of. Empty when the archive
+   * holds the image's own layers.
+   */
+  rewritten: string[];
 }
 
 interface SaveRequest {
@@ -105,8 +116,26 @@ interface SavedLayer {
   mediaType: string;
 }
 
-// Each layer of the image as the format wants it: the stored blob, inflated, or written again from its directory.
-function* layersFor(req: SaveRequest, work: string, manifestLayers: unknown[], diffIds: string[]): Walk<SavedLayer[]> {
+// A layer made again from its tar-split record, compressed as its manifest had it (a docker-archive's plain);
+// its tar must hash to its diff id, else nothing of it is used.
+function* reassembled(req: SaveRequest, record: string, diffId: string, compression: LayerCompression, file: string): Walk<SavedLayer> {
+  const blob = new LayerBlobFile(file, req.format === 'docker-archive' ? 'none' : compression);
+  let made;
+  try {
+    yield* reassembleTar(record, layerPath(storePaths(req.store), diffId), diffId, (bytes) => blob.tar(bytes));
+    made = blob.finish();
+  } finally {
+    blob.close();
+  }
+  if (made.diffId !== diffId) {
+    throw new OverlayError({ errno: EIO, field: 'store', path: record, reason: `layer sha256:${diffId} made again from its tar-split record '${record}' hashes to sha256:${made.diffId}: the store is damaged` });
+  }
+  return { file, digest: made.digest, size: made.size, diffId, mediaType: made.mediaType };
+}
+
+// Each layer of the image as the format wants it: the stored blob, inflated, made again from its tar-split record,
+// or, with neither, written again from its directory (a new diff id: listed in `rewritten`).
+function* layersFor(req: SaveRequest, work: string, manifestLayers: unknown[], diffIds: string[], rewritten: string[]): Walk<SavedLayer[]> {
   const s = storePaths(req.store);
   const out: SavedLayer[] = [];
   for (const [i, diffId] of diffIds.entries()) {
@@ -115,15 +144,19 @@ function* layersFor(req: SaveRequest, work: string, manifestLayers: unknown[], d
     const blob = hex === undefined ? undefined : storedBlob(req.store, hex);
     const mediaType = typeof d.mediaType === 'string' ? d.mediaType : '';
     const compression: LayerCompression | undefined = mediaType.endsWith('gzip') ? 'gzip' : mediaType.endsWith('zstd') ? 'zstd' : mediaType.endsWith('.tar') ? 'none' : undefined;
+    const record = storedTarSplit(req.store, diffId);
     if (blob !== undefined && compression !== undefined && (req.format === 'oci-archive' || compression === 'none')) {
       out.push({ file: blob, digest: hex!, size: fs.statSync(blob).size, diffId, mediaType });
     } else if (blob !== undefined && compression !== undefined) {
       const file = `${work}/layer-${i}.tar`;
       const tarHex = yield* decompressTo(blob, file, compression);
       out.push({ file, digest: tarHex, size: fs.statSync(file).size, diffId: tarHex, mediaType: 'application/vnd.oci.image.layer.v1.tar' });
+    } else if (record !== undefined) {
+      out.push(yield* reassembled(req, record, diffId, compression ?? 'gzip', `${work}/layer-${i}`));
     } else {
       const made = yield* makeLayerBlob({ dir: layerPath(s, diffId), userxattr: false, compression: req.format === 'oci-archive' ? 'gzip' : 'none', file: `${work}/layer-${i}` });
       out.push({ file: made.file, digest: made.digest, size: made.size, diffId: made.diffId, mediaType: made.mediaType });
+      if (made.diffId !== diffId) rewritten.push(`sha256:${diffId}`);
     }
   }
   return out;
@@ -136,11 +169,12 @@ function fullName(ref: string): string {
   return hasDomain ? ref : `localhost/${ref}`;
 }
 
-function* archiveFiles(req: SaveRequest, work: string): Walk<{ files: ArchiveFile[]; config: string }> {
+function* archiveFiles(req: SaveRequest, work: string): Walk<{ files: ArchiveFile[]; config: string; rewritten: string[] }> {
   const s = storePaths(req.store);
   const image = yield* readImage(req.store, req.ref, 'ref');
   const manifestLayers = Array.isArray(image.manifest.layers) ? image.manifest.layers : [];
-  const layers = yield* layersFor(req, work, manifestLayers, image.diffIds);
+  const rewritten: string[] = [];
+  const layers = yield* layersFor(req, work, manifestLayers, image.diffIds, rewritten);
   const changed = layers.some((l, i) => l.diffId !== image.diffIds[i]);
   const config = changed
     ? Buffer.from(JSON.stringify({ ...image.config, rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${l.diffId}`) } }))
@@ -154,7 +188,7 @@ function* archiveFiles(req: SaveRequest, work: string): Walk<{ files: ArchiveFil
       { name: `${configHex}.json`, bytes: config },
       { name: 'manifest.json', bytes: Buffer.from(JSON.stringify(manifest)) },
     ];
-    return { files, config: `sha256:${configHex}` };
+    return { files, config: `sha256:${configHex}`, rewritten };
   }
   const configDescriptor = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${configHex}`, size: config.length };
   const manifest = Buffer.from(
@@ -173,7 +207,7 @@ function* archiveFiles(req: SaveRequest, work: string): Walk<{ files: ArchiveFil
     { name: `blobs/sha256/${sha256Hex(manifest)}`, bytes: manifest },
     { name: 'index.json', bytes: Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [manifestDescriptor] })) },
   ];
-  return { files, config: `sha256:${configHex}` };
+  return { files, config: `sha256:${configHex}`, rewritten };
 }
 
 const mtimeSec = Math.floor(Date.now() / 1000);
@@ -248,10 +282,10 @@ function streamSink(stream: Writable): ByteSink {
 function* saveWalk(req: SaveRequest, out: { path: string } | { stream: Writable }): Walk<SaveResult> {
   const work = openForWrite(storePaths(req.store));
   try {
-    const { files, config } = yield* archiveFiles(req, work);
+    const { files, config, rewritten } = yield* archiveFiles(req, work);
     if ('stream' in out) {
       const size = yield* writeArchive(files, streamSink(out.stream), req.count);
-      return { ref: req.ref, format: req.format, config, size };
+      return { ref: req.ref, format: req.format, config, size, rewritten };
     }
     const temp = path.join(path.dirname(out.path), `.${path.basename(out.path)}.ovl-save-${randomBytes(6).toString('hex')}`);
     const fd = fs.openSync(temp, 'wx', 0o644);
@@ -260,7 +294,7 @@ function* saveWalk(req: SaveRequest, out: { path: string } | { stream: Writable 
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       fs.renameSync(temp, out.path);
-      return { ref: req.ref, format: req.format, config, size };
+      return { ref: req.ref, format: req.format, config, size, rewritten };
     } catch (err) {
       try {
         fs.closeSync(fd);

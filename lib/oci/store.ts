@@ -1,6 +1,7 @@
 // The one owner of an image store's layout (docs/oci-store.md):
 //   blobs/sha256/<hex>   manifests, image configs and committed layer tars, by the digest of their bytes
 //   layers/<hex>/        each layer unpacked in overlay form, by its diff id
+//   tar-split/<hex>      how to make an unpacked layer's tar again (tar-split.ts), by its diff id
 //   refs/<ref>           a reference (URI-encoded) -> "sha256:<manifest hex>"
 //   tmp/<pid>-<random>/  one unpack's, commit's or save's work in progress
 // Everything enters by rename from tmp/, so a blob, a layer or a ref is in
@@ -20,15 +21,17 @@ export interface StorePaths {
   root: string;
   blobs: string;
   layers: string;
+  tarSplit: string;
   refs: string;
   tmp: string;
 }
 
 export function storePaths(root: string): StorePaths {
-  return { root, blobs: `${root}/blobs/sha256`, layers: `${root}/layers`, refs: `${root}/refs`, tmp: `${root}/tmp` };
+  return { root, blobs: `${root}/blobs/sha256`, layers: `${root}/layers`, tarSplit: `${root}/tar-split`, refs: `${root}/refs`, tmp: `${root}/tmp` };
 }
 
 export const layerPath = (s: StorePaths, diffId: string) => `${s.layers}/${diffId}`;
+export const tarSplitPath = (s: StorePaths, diffId: string) => `${s.tarSplit}/${diffId}`;
 export const blobPath = (s: StorePaths, hex: string) => `${s.blobs}/${hex}`;
 export const refPath = (s: StorePaths, ref: string) => `${s.refs}/${encodeURIComponent(ref)}`;
 
@@ -46,7 +49,7 @@ function pidAlive(pid: number): boolean {
  * directory in tmp/; the work of unpacks no longer running goes first.
  */
 export function openForWrite(s: StorePaths): string {
-  for (const dir of [s.root, s.blobs, s.layers, s.refs, s.tmp]) fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (const dir of [s.root, s.blobs, s.layers, s.tarSplit, s.refs, s.tmp]) fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const name of fs.readdirSync(s.tmp)) {
     const pid = Number(name.split('-')[0]);
     if (!(pid > 0) || !pidAlive(pid)) fs.rmSync(`${s.tmp}/${name}`, { recursive: true, force: true });
@@ -185,6 +188,12 @@ export function findImageByLayers(root: string, diffIds: string[], field: string
     if (image.diffIds.length === diffIds.length && image.diffIds.every((d, i) => d === diffIds[i])) return image;
   }
   return undefined;
+}
+
+/** The tar-split record of layer `diffId` when the store holds one. */
+export function storedTarSplit(root: string, diffId: string): string | undefined {
+  const file = tarSplitPath(storePaths(root), diffId);
+  return fs.existsSync(file) ? file : undefined;
 }
 
 /** The path of blob `hex` when the store holds it. */

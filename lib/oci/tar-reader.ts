@@ -38,6 +38,14 @@ export interface TarEntrySink {
 /** What the reader calls for each entry; undefined skips its data. */
 export type TarEntryHandler = (entry: TarEntry) => TarEntrySink | undefined;
 
+/**
+ * Told every byte of the stream that no sink takes (headers, PAX and long
+ * name records, the data of entries skipped, padding, the end blocks and
+ * whatever follows them), in stream order: with the sinks' data, the stream
+ * whole (tar-split.ts records a layer's tar this way).
+ */
+export type TarRawTap = (bytes: Buffer) => void;
+
 const TYPES: Record<string, TarEntryType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'chardev', '4': 'blockdev', '5': 'directory', '6': 'fifo' };
 
 function tarError(where: string, reason: string): OverlayError {
@@ -126,15 +134,20 @@ export class TarReader {
   constructor(
     private readonly label: string,
     private readonly onEntry: TarEntryHandler,
+    private readonly tap?: TarRawTap,
   ) {}
 
   push(chunk: Buffer): void {
     let at = 0;
     while (at < chunk.length) {
-      if (this.state === 'done') return;
+      if (this.state === 'done') {
+        this.tap?.(chunk.subarray(at));
+        return;
+      }
       if (this.state === 'header') {
         const take = Math.min(BLOCK - this.headerFill, chunk.length - at);
         chunk.copy(this.header, this.headerFill, at, at + take);
+        this.tap?.(chunk.subarray(at, at + take));
         this.headerFill += take;
         at += take;
         if (this.headerFill === BLOCK) {
@@ -143,14 +156,18 @@ export class TarReader {
         }
       } else if (this.state === 'padding') {
         const take = Math.min(this.padding, chunk.length - at);
+        this.tap?.(chunk.subarray(at, at + take));
         this.padding -= take;
         at += take;
         if (this.padding === 0) this.state = 'header';
       } else {
         const take = Math.min(this.remaining, chunk.length - at);
         const slice = chunk.subarray(at, at + take);
-        if (this.state === 'data') this.sink?.data(slice);
-        else this.meta.push(Buffer.from(slice));
+        if (this.state === 'data' && this.sink) this.sink.data(slice);
+        else {
+          this.tap?.(slice);
+          if (this.state === 'meta') this.meta.push(Buffer.from(slice));
+        }
         this.remaining -= take;
         at += take;
         if (this.remaining === 0) this.finishBody();

@@ -14,7 +14,7 @@ import { fsStep, runAsync, runSync, step, type Step, type Walk } from '../core/s
 import { blobSink, type BlobRecord } from './archive-blobs';
 import { checkProgress, ProgressCount, type OciProgressCallback } from './progress';
 import { archiveImages } from './archive-images';
-import { blobPath, layerPath, moveIn, openForWrite, refPath, sha256Hex, storePaths, writeWhole } from './store';
+import { blobPath, layerPath, moveIn, openForWrite, refPath, sha256Hex, storePaths, tarSplitPath, writeWhole } from './store';
 import { TarReader, type TarEntrySink } from './tar-reader';
 
 const CHUNK = 1024 * 1024;
@@ -115,7 +115,7 @@ function* readArchive(source: Source, work: string, storedBytes: number, count: 
   const blobs = new Map<string, BlobRecord>();
   let layers = 0;
   const sinkFor = (name: string) =>
-    blobSink(archiveName(name), () => `${work}/layer-${layers++}`, storedBytes, (r) => {
+    blobSink(archiveName(name), () => `${work}/layer-${layers++}`, storedBytes, true, (r) => {
       blobs.set(r.name, r);
       if (r.layer) count.layer();
     });
@@ -153,11 +153,13 @@ function* unpackWalk(source: Source, root: string, count: ProgressCount): Walk<U
     const seen = new Set<string>();
     const ready: [string, string][] = [];
     for (const layer of images.flatMap((i) => i.layers)) {
-      const { diffId, dir } = layer.layer!;
+      const { diffId, dir, tarSplit } = layer.layer!;
       if (seen.has(diffId)) continue;
       seen.add(diffId);
       const to = layerPath(s, diffId);
       const present = fs.existsSync(to);
+      // A layer's record before the layer: a layer in the store then has its record, if it is to have one.
+      if (tarSplit !== undefined) ready.push([tarSplit, tarSplitPath(s, diffId)]);
       if (!present) ready.push([dir, to]);
       result.layers.push({ diffId: `sha256:${diffId}`, path: to, added: !present });
     }

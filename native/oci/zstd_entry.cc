@@ -52,6 +52,9 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     if (s->c && ZSTD_isError(ZSTD_CCtx_setParameter(s->c, ZSTD_c_compressionLevel, level))) s->Close();
     // The content checksum, as the zstd program writes by default.
     if (s->c) ZSTD_CCtx_setParameter(s->c, ZSTD_c_checksumFlag, 1);
+    // One libzstd worker thread compresses while the caller goes on making the tar, as `tar -c | zstd`
+    // runs on two cores; a libzstd built without threads refuses it and compresses in the call, as before.
+    if (s->c) ZSTD_CCtx_setParameter(s->c, ZSTD_c_nbWorkers, 1);
   } else {
     s->d = ZSTD_createDCtx();
   }

@@ -100,15 +100,20 @@ t.test('commitSync and saveSync: a stack of plain directories, its lower a layer
   t.same(listing(mnt), stack);
 });
 
-t.test('save of an image only unpacked writes its layers again from their directories', needsOverlay, async (t) => {
+t.test('save of an image only unpacked gives back its layers; without their tar-split records, writes them again from their directories', needsOverlay, async (t) => {
   const s = scratch(t);
   const store = s.path('store');
   storeWithBase(s, store);
   const [base] = s.mkdirs('base-mnt');
   unmountAtEnd(t, mountSync({ lower: [{ oci: store, ref: BASE_REF }, s.mkdirs('empty')[0]], target: base }));
   const before = listing(base);
+  const stored = readJson(`${store}/blobs/sha256/${fs.readFileSync(`${store}/refs/${encodeURIComponent(BASE_REF)}`, 'utf8').trim().slice(7)}`).config.digest;
+  const kept = saveSync(store, BASE_REF, s.path('kept.tar'), { format: 'docker-archive' });
+  t.same([kept.config, kept.rewritten], [stored, []], 'the layer made again from its record: the image keeps its config');
+  fs.rmSync(`${store}/tar-split`, { recursive: true });
   const saved = saveSync(store, BASE_REF, s.path('b.tar'), { format: 'docker-archive' });
-  t.match(saved, { ref: BASE_REF, format: 'docker-archive', config: /^sha256:/ });
+  t.match(saved, { ref: BASE_REF, format: 'docker-archive', config: /^sha256:/, rewritten: [/^sha256:/] });
+  t.not(saved.config, stored, 'written again: a new diff id, so a new config');
   unpackSync(s.path('b.tar'), { store: s.path('fresh') });
   const [mnt] = s.mkdirs('mnt');
   unmountAtEnd(t, mountSync({ lower: [{ oci: s.path('fresh'), ref: BASE_REF }, s.mkdirs('empty2')[0]], target: mnt }));

@@ -4,18 +4,13 @@
 // committed from, entry for entry. podman gets its own store (--root,
 // --runroot) in the test's scratch directory; the image is unmounted and
 // removed after. Needs podman as root (load and image mount; no podman run).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { commit, save } from '../../lib/index';
 import { mountedChangedStack } from './builders/committed-stack';
 import { scratch } from '../helpers/scratch';
 import { listing } from './builders/tree-listing';
-
-function whyNoPodman(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root for podman image mount';
-  if (spawnSync('podman', ['--version']).status !== 0) return 'podman is not installed (apt-get install podman)';
-  return undefined;
-}
+import { whyNoPodman } from './builders/podman-image';
 
 t.test('podman load takes what save writes, and podman image mount lists it as the committed stack', { skip: whyNoPodman() ?? false, timeout: 300_000 }, async (t) => {
   const s = scratch(t);

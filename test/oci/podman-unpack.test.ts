@@ -12,34 +12,15 @@ import t from 'tap';
 import { mount, unpack } from '../../lib/index';
 import { scratch } from '../helpers/scratch';
 import { listing } from './builders/tree-listing';
-
-function whyNoPodman(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root for podman mount';
-  if (spawnSync('podman', ['--version']).status !== 0) return 'podman is not installed (apt-get install podman)';
-  return undefined;
-}
+import { podmanChangedImage, whyNoPodman } from './builders/podman-image';
 
 const podman = (...args: string[]) => execFileSync('podman', args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 
 t.test('images podman saves, unpacked and mounted, list as podman image mount', { skip: whyNoPodman() ?? false, timeout: 600_000 }, async (t) => {
   const s = scratch(t);
-  s.write({ 'root/etc/issue': 'one', 'root/etc/ssl/certs/a': 'a', 'root/usr/bin/tool': 'tool', 'root/var/lib/x': 'x' });
-  fs.symlinkSync('tool', s.path('root/usr/bin/alias'));
-  fs.chownSync(s.path('root/var/lib'), 1000, 1001);
-  execFileSync('tar', ['-C', s.path('root'), '-cf', s.path('root.tar'), '.']);
   const tag = `localhost/overlay-native-unpack:${process.pid}`;
-  podman('import', s.path('root.tar'), `${tag}-base`);
   t.teardown(() => void spawnSync('podman', ['rmi', '-f', tag, `${tag}-base`]));
-  const id = podman('create', `${tag}-base`, '/bin/sh');
-  const merged = podman('mount', id);
-  fs.rmSync(`${merged}/etc/ssl`, { recursive: true });
-  fs.writeFileSync(`${merged}/etc/issue`, 'two');
-  fs.linkSync(`${merged}/usr/bin/tool`, `${merged}/usr/bin/tool2`);
-  fs.writeFileSync(`${merged}/usr/bin/su`, 'su');
-  fs.chmodSync(`${merged}/usr/bin/su`, 0o4755);
-  podman('umount', id);
-  podman('commit', id, tag);
-  podman('rm', '-f', id);
+  podmanChangedImage(podman, s, tag);
   const theirs = listing(podman('image', 'mount', tag));
   t.teardown(() => void spawnSync('podman', ['image', 'umount', tag]));
   t.ok(theirs.some((r) => r.startsWith('usr/bin/su 4755')) && !theirs.some((r) => r.startsWith('etc/ssl')), 'the committed layer is in the image');

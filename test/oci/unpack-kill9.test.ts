@@ -12,7 +12,7 @@ import { needsRoot } from '../helpers/layer';
 import { settled } from '../helpers/mounts';
 import { scratch } from '../helpers/scratch';
 import { tar } from './builders/tar-writer';
-import { unpackSync } from '../../lib/index';
+import { saveSync, unpackSync } from '../../lib/index';
 
 t.test('ovl unpack killed half way leaves the store as it was; the next run finishes', needsRoot, async (t) => {
   const s = scratch(t);
@@ -29,9 +29,29 @@ t.test('ovl unpack killed half way leaves the store as it was; the next run fini
   t.equal(await exited, 'SIGKILL');
   t.same(fs.readdirSync(s.path('store/refs')), [], 'no ref');
   t.same(fs.readdirSync(s.path('store/layers')), [], 'no layer');
+  t.same(fs.readdirSync(s.path('store/tar-split')), [], 'no tar-split record');
   t.equal(fs.readdirSync(s.path('store/tmp')).length, 1, "the killed run's work is left in tmp/");
   fs.writeFileSync(s.path('a.tar'), whole);
   t.same(unpackSync(s.path('a.tar'), { store: s.path('store') }).refs, ['example.com/k:1']);
   t.same(fs.readdirSync(s.path('store/tmp')), [], 'the next run removed it');
   t.equal(fs.readdirSync(s.path('store/layers')).length, 1);
+  t.same(fs.readdirSync(s.path('store/tar-split')), fs.readdirSync(s.path('store/layers')), "the layer's record");
+});
+
+t.test('killed between a layer\'s record and the layer: the next run stores the layer, and save gives back its tar', needsRoot, async (t) => {
+  const s = scratch(t);
+  const layer = tar([{ name: 'f', content: 'kept' }]);
+  fs.writeFileSync(s.path('a.tar'), archive(dockerArchiveFiles([{ ref: 'example.com/k:1', layers: [layer] }])));
+  const store = s.path('store');
+  unpackSync(s.path('a.tar'), { store });
+  // The state such a kill leaves: the record moved in, the layer not yet, no ref.
+  const [hex] = fs.readdirSync(`${store}/layers`);
+  fs.rmSync(`${store}/layers/${hex}`, { recursive: true });
+  fs.rmSync(`${store}/refs`, { recursive: true });
+  const record = fs.readFileSync(`${store}/tar-split/${hex}`);
+  t.same(unpackSync(s.path('a.tar'), { store }).layers.map((l) => l.added), [true]);
+  t.same(fs.readFileSync(`${store}/tar-split/${hex}`), record, 'the record found there is kept');
+  const saved = saveSync(store, 'example.com/k:1', s.path('out.tar'), { format: 'docker-archive' });
+  t.same(saved.rewritten, []);
+  t.ok(fs.readFileSync(s.path('out.tar')).includes(layer), 'the layer tar as it was');
 });
