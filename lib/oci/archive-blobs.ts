@@ -117,8 +117,14 @@ export class LayerSink {
         this.error = codecError(err, this.compression, this.label);
       }
     }
-    if (this.error !== undefined) this.split?.abandon();
+    if (this.error !== undefined) this.abort();
     return this.diff?.digest('hex') ?? '';
+  }
+
+  /** The layer will not be finished (its stream was cut, or it failed): the file being written and the record let go. */
+  abort(): void {
+    this.reader.abort();
+    this.split?.abandon();
   }
 
   private tar(bytes: Buffer): void {
@@ -151,6 +157,9 @@ export function blobSink(name: string, layerDir: () => string, storedBytes: numb
     } else layer!.data(chunk);
   };
   return {
+    abort() {
+      layer?.abort();
+    },
     data(chunk) {
       raw.update(chunk);
       size += chunk.length;

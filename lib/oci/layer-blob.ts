@@ -111,6 +111,9 @@ export function* makeLayerBlob(req: LayerBlobRequest): Walk<LayerBlob> {
       if (unpacked.error !== undefined) throw unpacked.error;
     }
     return { ...made, ...(unpacked ? { dir: unpacked.dir } : {}), skipped };
+  } catch (err) {
+    unpacked?.abort();
+    throw err;
   } finally {
     blob.close();
   }

@@ -131,6 +131,7 @@ export class LayerWriter {
 
   private file(rel: string, path: string, e: TarEntry): LayerFileSink {
     const fd = fs.openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    let open = true;
     this.kinds.set(rel, 'file');
     return {
       rel,
@@ -138,12 +139,17 @@ export class LayerWriter {
         let at = 0;
         while (at < chunk.length) at += fs.writeSync(fd, chunk, at, chunk.length - at);
       },
+      abort: () => {
+        if (open) fs.closeSync(fd);
+        open = false;
+      },
       end: () => {
         try {
           fs.fchownSync(fd, e.uid, e.gid);
           fs.fchmodSync(fd, e.mode);
           fs.futimesSync(fd, e.mtime, e.mtime);
         } finally {
+          open = false;
           fs.closeSync(fd);
         }
         this.setXattrs(path, e);

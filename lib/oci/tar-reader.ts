@@ -29,10 +29,15 @@ export interface TarEntry {
   xattrs: Map<string, Buffer>;
 }
 
-/** Where an entry's data goes: each slice as it passes, then `end` once it is whole. */
+/**
+ * Where an entry's data goes: each slice as it passes, then `end` once it is
+ * whole; or `abort` when the stream stops before that (a cut, a refusal
+ * elsewhere): release what the sink holds (its fds), finishing nothing.
+ */
 export interface TarEntrySink {
   data(chunk: Buffer): void;
   end(): void;
+  abort?(): void;
 }
 
 /** What the reader calls for each entry; undefined skips its data. */
@@ -175,6 +180,13 @@ export class TarReader {
     }
   }
 
+  /** The stream stops here, whole or not: the entry being read, if any, lets go of what it holds. */
+  abort(): void {
+    const sink = this.sink;
+    this.sink = undefined;
+    sink?.abort?.();
+  }
+
   /** The stream ended: anything but a whole archive is an error. */
   end(): void {
     if (this.state === 'done') return;
@@ -246,8 +258,10 @@ export class TarReader {
 
   private finishBody(): void {
     if (this.state === 'data') {
-      this.sink?.end();
+      // Let go first: an entry whose end fails is not aborted again.
+      const sink = this.sink;
       this.sink = undefined;
+      sink?.end();
     } else {
       const body = Buffer.concat(this.meta);
       this.meta = [];

@@ -75,6 +75,7 @@ export class TarSplitWriter {
         crc = crc32(chunk, crc);
         sink.data(chunk);
       },
+      abort: () => sink.abort?.(),
       end: () => {
         sink.end();
         const name = Buffer.from(rel);

@@ -102,7 +102,12 @@ function* readDirectory(dir: string, sinkFor: (name: string) => TarEntrySink, bu
     const st = fs.lstatSync(`${dir}/${name}`);
     if (!st.isFile()) continue;
     const sink = sinkFor(name);
-    yield* withFile(`${dir}/${name}`, (fd) => pump(fileChunks(fd, buf), { push: (b) => sink.data(b) }, count));
+    try {
+      yield* withFile(`${dir}/${name}`, (fd) => pump(fileChunks(fd, buf), { push: (b) => sink.data(b) }, count));
+    } catch (err) {
+      sink.abort?.();
+      throw err;
+    }
     sink.end();
   }
 }
@@ -127,16 +132,22 @@ function* readArchive(source: Source, work: string, storedBytes: number, count: 
     if (e.type === 'symlink') aliases.push([archiveName(name), archiveName(posix.join(posix.dirname(name), e.linkname.toString('utf8')))]);
     return e.type === 'file' ? sinkFor(name) : undefined;
   });
-  if (source.kind === 'stream') yield* pump(streamChunks(source.stream), outer, count);
-  else {
-    const st = yield* step(fsStep(() => fs.statSync(source.path), () => fs.promises.stat(source.path)));
-    if (st.isDirectory()) {
-      yield* readDirectory(source.path, sinkFor, buf, count);
-      return blobs;
+  try {
+    if (source.kind === 'stream') yield* pump(streamChunks(source.stream), outer, count);
+    else {
+      const st = yield* step(fsStep(() => fs.statSync(source.path), () => fs.promises.stat(source.path)));
+      if (st.isDirectory()) {
+        yield* readDirectory(source.path, sinkFor, buf, count);
+        return blobs;
+      }
+      yield* withFile(source.path, (fd) => pump(fileChunks(fd, buf), outer, count));
     }
-    yield* withFile(source.path, (fd) => pump(fileChunks(fd, buf), outer, count));
+    outer.end();
+  } catch (err) {
+    // A layer cut short, or refused while others stream: what its sinks hold goes before the work directory does.
+    outer.abort();
+    throw err;
   }
-  outer.end();
   for (const [alias, target] of aliases) {
     const record = blobs.get(target);
     if (record && !blobs.has(alias)) blobs.set(alias, record);

@@ -1,6 +1,7 @@
 // What unpack refuses, and that a refusal leaves the store as it was: tar
 // entries that would write outside the layer (each named in the error), a
-// blob whose digest does not match its manifest, a truncated stream. The
+// blob whose digest does not match its manifest, a truncated stream (which
+// also leaves no file of the store open). The
 // store holds an earlier image first; after each failure it lists the same,
 // and a good run afterwards completes. The truncated layers are big and
 // random, so the cut falls inside a gzip stream read over many slices.
@@ -75,6 +76,18 @@ t.test('an OCI blob that does not match its digest is refused; the store is as i
   t.same(listing(s.path('store')), before);
 });
 
+/** What this process holds open beneath `dir`. */
+function openBeneath(dir: string): string[] {
+  const held = fs.readdirSync('/proc/self/fd').map((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return '';
+    }
+  });
+  return held.filter((target) => target.startsWith(`${dir}/`));
+}
+
 for (const form of ['docker-archive', 'oci-archive'] as const) {
   t.test(`${form}: a truncated stream is refused at any cut; the store is as it was; the whole one then unpacks`, needsRoot, async (t) => {
     const s = scratch(t);
@@ -85,6 +98,9 @@ for (const form of ['docker-archive', 'oci-archive'] as const) {
       fs.writeFileSync(s.path('a.tar'), whole.subarray(0, cut));
       t.throws(() => unpackSync(s.path('a.tar'), { store: s.path('store') }), { field: 'archive', message: /./ }, `cut at ${cut} of ${whole.length}`);
       t.same(listing(s.path('store')), before);
+      t.same(openBeneath(s.path('store')), [], `cut at ${cut}: no file of the store left open (the layer's file cut short, its tar-split record)`);
+      await t.rejects(unpack(s.path('a.tar'), { store: s.path('store') }), { field: 'archive' }, `cut at ${cut}, Promise form`);
+      t.same(openBeneath(s.path('store')), [], `cut at ${cut}, Promise form: nothing left open`);
     }
     fs.writeFileSync(s.path('a.tar'), whole);
     t.same((await unpack(s.path('a.tar'), { store: s.path('store') })).refs, ['example.com/t:1']);
