@@ -99,7 +99,7 @@ for (const form of ['docker-archive', 'oci-archive'] as const) {
       t.throws(() => unpackSync(s.path('a.tar'), { store: s.path('store') }), { field: 'archive', message: /./ }, `cut at ${cut} of ${whole.length}`);
       t.same(listing(s.path('store')), before);
       t.same(openBeneath(s.path('store')), [], `cut at ${cut}: no file of the store left open (the layer's file cut short, its tar-split record)`);
-      await t.rejects(unpack(s.path('a.tar'), { store: s.path('store') }), { field: 'archive' }, `cut at ${cut}, Promise form`);
+      await t.rejects(unpack(s.path('a.tar'), { store: s.path('store') }), { field: 'archive', message: /./ }, `cut at ${cut}, Promise form`);
       t.same(openBeneath(s.path('store')), [], `cut at ${cut}, Promise form: nothing left open`);
     }
     fs.writeFileSync(s.path('a.tar'), whole);
