@@ -36,14 +36,15 @@ cache=${OVERLAY_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/overlay-native-vm}
 read -r -a kernels <<< "${OVERLAY_VM_KERNELS:-linux-image-amd64 linux-image-6.12-amd64}"
 default_excluded="builds.test.js module-formats.test.js package.test.js bench-smoke.test.js readme.test.js
   leaks.test.js option-properties.test.js usage.test.js privilege.test.js errors.test.js option-string.test.js mount-request.test.js
-  live.test.js promises.test.js readme-session.test.js podman-diff.test.js podman-unpack.test.js podman-commit.test.js tar-proof.test.js convert-crash.test.js
+  live.test.js promises.test.js readme-session.test.js podman-diff.test.js podman-unpack.test.js podman-commit.test.js podman-save-roundtrip.test.js tar-proof.test.js convert-crash.test.js
   layer-changes-memory.test.js layer-tools.test.js convert-kill9.test.js
   cli/apply.test.js cli/layers.test.js messages.test.js raw-args.test.js whiteout-paths-cli.test.js
   oci-500-layers.test.js"
 # (live.test.js: the CLI's wrappers of remount, replace and umount, which
 # remount.test.js and replace.test.js test directly; at ~30 s a kernel under
 # TCG it does not fit the CI budget, where test:vm must stay under ~15 min.
-# podman-diff.test.js, podman-unpack.test.js, podman-commit.test.js: peer comparisons, not a kernel's: podman needs its
+# podman-diff.test.js, podman-unpack.test.js, podman-commit.test.js,
+# podman-save-roundtrip.test.js: peer comparisons, not a kernel's: podman needs its
 # store writable, and the guest's root is the host's, read-only.
 # tar-proof.test.js: GNU tar against toOci on a copy of /usr/share/doc, file
 # work and no mount, ~110 s a kernel under TCG; to-oci-fidelity runs here.
